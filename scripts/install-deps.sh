@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs what VideoMeet needs to build, run and test, only when missing.
+# Used by the README commands, .ci/run and the Dockerfile.
+#   scripts/install-deps.sh build   -> compiler + libraries (Docker build stage)
+#   scripts/install-deps.sh runtime -> shared libraries only (Docker runtime stage)
+#   scripts/install-deps.sh test    -> build + test tools (chromium, cmocka, node, npm packages)
+set -euo pipefail
+mode="${1:-build}"
+here="$(cd "$(dirname "$0")/.." && pwd)"
+
+build_pkgs="build-essential cmake pkg-config libnice-dev libsrtp2-dev libusrsctp-dev
+  libwebsockets-dev libjansson-dev libssl-dev libglib2.0-dev"
+runtime_pkgs="libnice10 libsrtp2-1 libusrsctp2 libwebsockets17 libjansson4 libssl3 libglib2.0-0 ca-certificates"
+test_pkgs="$build_pkgs libcmocka-dev clang libclang-rt-14-dev chromium nodejs npm nftables iproute2
+  util-linux fonts-liberation"
+
+case "$mode" in
+  build) pkgs="$build_pkgs" ;;
+  runtime) pkgs="$runtime_pkgs" ;;
+  test) pkgs="$test_pkgs" ;;
+  *) echo "usage: $0 build|runtime|test" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $pkgs; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+# node/npm may come from outside Debian's packages (already on PATH): do not fight them.
+if command -v node >/dev/null && command -v npm >/dev/null; then
+  missing="$(echo "$missing" | tr ' ' '\n' | grep -v -x -e nodejs -e npm | tr '\n' ' ')"
+fi
+if [ -n "$(echo "$missing" | tr -d ' ')" ]; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  echo "install-deps: installing:$missing"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
+fi
+
+if [ "$mode" = test ]; then
+  cd "$here/tests"
+  if [ ! -d node_modules/ws ] || [ ! -d node_modules/playwright-core ]; then
+    echo "install-deps: npm packages for the tests"
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+fi

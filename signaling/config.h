@@ -1,0 +1,46 @@
+/* config.h - the server's settings, read from environment variables (see the README's table).
+ *
+ * config_load() is pure apart from reading the environment through the given lookup function, so
+ * it can be tested with a fake environment.
+ */
+#ifndef VM_CONFIG_H
+#define VM_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define VM_CONFIG_MAX_IPS 8
+
+typedef struct {
+    int port;                       /* PORT: HTTP + WebSocket, default 3000 */
+    char bind_address[64];          /* BIND_ADDRESS: default "" = all interfaces */
+    char web_root[512];             /* WEB_ROOT: static files of the web app */
+    size_t max_participants;        /* MAX_PARTICIPANTS: per meeting, default 50 */
+    size_t max_meetings;            /* MAX_MEETINGS: default 10000 */
+    size_t max_connections;         /* MAX_CONNECTIONS: WebSockets at once, default 2000 */
+    int64_t meeting_grace_ms;       /* MEETING_GRACE_SECONDS: empty meeting lifetime, default 120 */
+    size_t max_message_bytes;       /* MAX_MESSAGE_BYTES: WebSocket message limit, default 65536 */
+    double msg_rate;                /* messages per second per connection, default 20 */
+    double msg_burst;               /* burst, default 40 */
+    unsigned abuse_drops;           /* rate-limited messages before the socket is closed, default 100 */
+    char *ice_servers_json;         /* JSON array built from STUN_URLS / TURN_URLS / TURN_USERNAME /
+                                       TURN_CREDENTIAL; owned */
+    /* Media plane (used by sfu/). */
+    char rtc_ips[VM_CONFIG_MAX_IPS][64]; /* RTC_IPS: comma separated; empty = detect */
+    size_t rtc_ip_count;
+    char announced_ip[64];          /* ANNOUNCED_IP */
+    int rtc_min_port, rtc_max_port; /* RTC_MIN_PORT / RTC_MAX_PORT, default 40000-49999 */
+    int workers;                    /* WORKERS: media worker threads, default = cores */
+    int log_level;                  /* LOG_LEVEL: error|warn|info|debug */
+} vm_config;
+
+typedef const char *(*config_getenv_fn)(const char *name);
+
+/* Fills cfg from the environment. On an invalid value returns -1 and writes a message to err. */
+int config_load(vm_config *cfg, config_getenv_fn getenv_fn, const char *default_web_root, char *err,
+                size_t errlen);
+/* Frees what config_load allocated. NULL is a no-op. */
+void config_free(vm_config *cfg);
+
+#endif

@@ -1,0 +1,167 @@
+/* http.c - the HTTP routes of PROTOCOL.md: the app's static files, /m/<id>, /api/..., /healthz.
+ *
+ * Dynamic answers are small JSON bodies: headers are written at once and the body from
+ * HTTP_WRITEABLE, as libwebsockets asks. Static files go through lws_serve_http_file() after
+ * http_path_resolve() and a realpath() check that the file lies inside the web root.
+ */
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "signaling/http_path.h"
+#include "signaling/log.h"
+#include "signaling/server_internal.h"
+
+/* Completes the transaction; returns what the lws callback must return. */
+static int finish(struct lws *wsi)
+{
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int send_status(struct lws *wsi, unsigned status)
+{
+    if (lws_return_http_status(wsi, status, NULL))
+        return -1;
+    return finish(wsi);
+}
+
+/* Sends body (taking ownership) as the answer, with the given status and type. */
+static int send_body(vm_conn *c, struct lws *wsi, unsigned status, const char *type, char *body)
+{
+    unsigned char buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
+    if (!body)
+        return send_status(wsi, HTTP_STATUS_INTERNAL_SERVER_ERROR);
+    size_t len = strlen(body);
+    if (lws_add_http_common_headers(wsi, status, type, len, &p, end) ||
+        lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
+                                    (const unsigned char *)"no-store", 8, &p, end) ||
+        lws_add_http_header_by_name(wsi, (const unsigned char *)"x-content-type-options:",
+                                    (const unsigned char *)"nosniff", 7, &p, end) ||
+        lws_finalize_write_http_header(wsi, start, &p, end)) {
+        free(body);
+        return -1;
+    }
+    free(c->http_body);
+    c->http_body = body;
+    c->http_body_len = len;
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
+int http_on_writeable(vm_conn *c, struct lws *wsi)
+{
+    if (!c->http_body)
+        return 0;
+    size_t len = c->http_body_len;
+    unsigned char *buf = malloc(LWS_PRE + len);
+    if (!buf)
+        return -1;
+    memcpy(buf + LWS_PRE, c->http_body, len);
+    int n = lws_write(wsi, buf + LWS_PRE, len, LWS_WRITE_HTTP_FINAL);
+    free(buf);
+    http_conn_release(c);
+    if (n < (int)len)
+        return -1;
+    return finish(wsi);
+}
+
+void http_conn_release(vm_conn *c)
+{
+    free(c->http_body);
+    c->http_body = NULL;
+    c->http_body_len = 0;
+}
+
+static char *json_text(json_t *o)
+{
+    if (!o)
+        return NULL;
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return s;
+}
+
+static int route_create_meeting(struct vm_signaling *s, vm_conn *c, struct lws *wsi)
+{
+    vm_meeting *m;
+    int rc = registry_create(s->reg, vm_now_ms(), &m);
+    if (rc < 0) {
+        LOG_W("create-meeting refused: %d", rc);
+        return send_body(c, wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, "application/json",
+                         json_text(json_pack("{s:s}", "error", "server-busy")));
+    }
+    LOG_I("meeting %s created", m->id);
+    return send_body(c, wsi, HTTP_STATUS_OK, "application/json",
+                     json_text(json_pack("{s:s}", "meetingId", m->id)));
+}
+
+static int route_config(struct vm_signaling *s, vm_conn *c, struct lws *wsi)
+{
+    json_t *ice = json_loads(s->cfg->ice_servers_json, 0, NULL);
+    return send_body(c, wsi, HTTP_STATUS_OK, "application/json",
+                     json_text(json_pack("{s:o, s:I, s:i, s:i}", "iceServers", ice ? ice : json_array(),
+                                         "maxParticipants", (json_int_t)s->cfg->max_participants,
+                                         "maxChatLength", VM_MAX_CHAT_CHARS, "maxNameLength",
+                                         VM_MAX_NAME_CHARS)));
+}
+
+static int route_health(struct vm_signaling *s, vm_conn *c, struct lws *wsi)
+{
+    return send_body(c, wsi, HTTP_STATUS_OK, "application/json",
+                     json_text(json_pack("{s:s, s:I, s:I, s:I}", "status", "ok", "meetings",
+                                         (json_int_t)registry_meeting_count(s->reg), "participants",
+                                         (json_int_t)registry_participant_count(s->reg), "uptimeSeconds",
+                                         (json_int_t)((vm_now_ms() - s->started_ms) / 1000))));
+}
+
+static int serve_file(struct vm_signaling *s, struct lws *wsi, const char *rel)
+{
+    char full[PATH_MAX], real[PATH_MAX], root[PATH_MAX];
+    struct stat st;
+    if (snprintf(full, sizeof(full), "%s/%s", s->cfg->web_root, rel) >= (int)sizeof(full))
+        return send_status(wsi, HTTP_STATUS_NOT_FOUND);
+    size_t rootlen;
+    if (!realpath(s->cfg->web_root, root) || !realpath(full, real) || (rootlen = strlen(root)) == 0 ||
+        strncmp(real, root, rootlen) != 0 || real[rootlen] != '/' || stat(real, &st) < 0 ||
+        !S_ISREG(st.st_mode))
+        return send_status(wsi, HTTP_STATUS_NOT_FOUND);
+    unsigned char hdr[256], *p = hdr, *end = hdr + sizeof(hdr);
+    if (lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
+                                    (const unsigned char *)"no-cache", 8, &p, end) ||
+        lws_add_http_header_by_name(wsi, (const unsigned char *)"x-content-type-options:",
+                                    (const unsigned char *)"nosniff", 7, &p, end))
+        return -1;
+    int n = lws_serve_http_file(wsi, real, http_mime_type(real), (const char *)hdr, (int)(p - hdr));
+    if (n < 0 || (n > 0 && lws_http_transaction_completed(wsi)))
+        return -1;
+    return 0;
+}
+
+int http_on_request(struct vm_signaling *s, vm_conn *c, struct lws *wsi, const char *uri)
+{
+    c->wsi = wsi;
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0)
+        return send_status(wsi, HTTP_STATUS_METHOD_NOT_ALLOWED); /* only GET is served */
+    if (!strcmp(uri, "/healthz"))
+        return route_health(s, c, wsi);
+    if (!strcmp(uri, "/api/create-meeting"))
+        return route_create_meeting(s, c, wsi);
+    if (!strcmp(uri, "/api/config"))
+        return route_config(s, c, wsi);
+    if (!strcmp(uri, "/ws"))
+        return send_status(wsi, HTTP_STATUS_BAD_REQUEST); /* a WebSocket upgrade is expected */
+    if (!strncmp(uri, "/m/", 3) && !strchr(uri + 3, '/'))
+        return serve_file(s, wsi, "index.html");
+    char rel[512];
+    int rc = http_path_resolve(uri, rel, sizeof(rel));
+    if (rc == HTTP_PATH_E_FORBIDDEN) {
+        LOG_D("refused path %s", uri);
+        return send_status(wsi, HTTP_STATUS_FORBIDDEN);
+    }
+    if (rc < 0)
+        return send_status(wsi, HTTP_STATUS_NOT_FOUND);
+    return serve_file(s, wsi, rel);
+}

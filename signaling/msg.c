@@ -1,0 +1,283 @@
+/* msg.c - validation of client messages and construction of server messages (see PROTOCOL.md).
+ *
+ * Validation order for a frame: binary → bad-json; jansson decode (which checks UTF-8 and rejects
+ * duplicate keys and NUL escapes) → invalid-utf8 / bad-json; not an object → bad-json; `type` →
+ * unknown-type; then the fields of that type → invalid-field / too-long / invalid-meeting-id.
+ */
+#include "signaling/msg.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const error_codes[VM_ERR_COUNT_] = {
+    [VM_ERR_NONE] = "none",
+    [VM_ERR_BAD_JSON] = "bad-json",
+    [VM_ERR_INVALID_UTF8] = "invalid-utf8",
+    [VM_ERR_UNKNOWN_TYPE] = "unknown-type",
+    [VM_ERR_INVALID_FIELD] = "invalid-field",
+    [VM_ERR_TOO_LONG] = "too-long",
+    [VM_ERR_INVALID_MEETING_ID] = "invalid-meeting-id",
+    [VM_ERR_NOT_IN_MEETING] = "not-in-meeting",
+    [VM_ERR_ALREADY_JOINED] = "already-joined",
+    [VM_ERR_MEETING_FULL] = "meeting-full",
+    [VM_ERR_RATE_LIMITED] = "rate-limited",
+    [VM_ERR_TOO_LARGE] = "too-large",
+    [VM_ERR_SERVER_BUSY] = "server-busy",
+    [VM_ERR_INTERNAL] = "internal",
+};
+
+const char *msg_error_code(vm_err code)
+{
+    if ((int)code < 0 || code >= VM_ERR_COUNT_)
+        return "internal";
+    return error_codes[code];
+}
+
+int msg_error_set(msg_error *err, vm_err code, const char *ref, const char *fmt, ...)
+{
+    err->code = code;
+    err->ref = ref;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->text, sizeof(err->text), fmt, ap);
+    va_end(ap);
+    return -(int)code;
+}
+
+size_t msg_utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        n += (*p & 0xC0) != 0x80;
+    return n;
+}
+
+static bool is_space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/* Reads a required string field. Returns 0 with *out set, or an error. */
+static int get_string(json_t *obj, const char *key, const char *ref, const char **out, msg_error *err)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v)
+        return msg_error_set(err, VM_ERR_INVALID_FIELD, ref, "missing field '%s'", key);
+    if (!json_is_string(v))
+        return msg_error_set(err, VM_ERR_INVALID_FIELD, ref, "field '%s' must be a string", key);
+    *out = json_string_value(v);
+    return 0;
+}
+
+/* Reads an optional boolean field (def when absent). */
+static int get_bool(json_t *obj, const char *key, const char *ref, bool required, bool def, bool *out,
+                    msg_error *err)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v) {
+        if (required)
+            return msg_error_set(err, VM_ERR_INVALID_FIELD, ref, "missing field '%s'", key);
+        *out = def;
+        return 0;
+    }
+    if (!json_is_boolean(v))
+        return msg_error_set(err, VM_ERR_INVALID_FIELD, ref, "field '%s' must be true or false", key);
+    *out = json_is_true(v);
+    return 0;
+}
+
+static int parse_join(json_t *root, vm_msg *out, msg_error *err)
+{
+    static const char ref[] = "join-meeting";
+    const char *id, *name;
+    int rc;
+    if ((rc = get_string(root, "meetingId", ref, &id, err)) < 0 ||
+        (rc = get_string(root, "username", ref, &name, err)) < 0 ||
+        (rc = get_bool(root, "audio", ref, false, true, &out->audio, err)) < 0 ||
+        (rc = get_bool(root, "video", ref, false, true, &out->video, err)) < 0)
+        return rc;
+    if (!ids_meeting_id_normalize(id, out->meeting_id))
+        return msg_error_set(err, VM_ERR_INVALID_MEETING_ID, ref,
+                             "meetingId must be %d characters of %s", VM_MEETING_ID_LEN, VM_ID_ALPHABET);
+    /* Trim surrounding white space, then check length and content. */
+    while (is_space((unsigned char)*name))
+        name++;
+    size_t len = strlen(name);
+    while (len > 0 && is_space((unsigned char)name[len - 1]))
+        len--;
+    if (len == 0)
+        return msg_error_set(err, VM_ERR_TOO_LONG, ref, "username must not be empty");
+    if (len > VM_MAX_NAME_BYTES)
+        return msg_error_set(err, VM_ERR_TOO_LONG, ref, "username is longer than %d characters",
+                             VM_MAX_NAME_CHARS);
+    memcpy(out->username, name, len);
+    out->username[len] = '\0';
+    if (msg_utf8_chars(out->username) > VM_MAX_NAME_CHARS)
+        return msg_error_set(err, VM_ERR_TOO_LONG, ref, "username is longer than %d characters",
+                             VM_MAX_NAME_CHARS);
+    for (size_t i = 0; i < len; i++) {
+        if ((unsigned char)out->username[i] < 0x20 || out->username[i] == 0x7f)
+            return msg_error_set(err, VM_ERR_INVALID_FIELD, ref, "username contains control characters");
+    }
+    out->type = MSG_JOIN;
+    return 0;
+}
+
+static int parse_chat(json_t *root, vm_msg *out, msg_error *err)
+{
+    static const char ref[] = "chat-message";
+    const char *text;
+    int rc = get_string(root, "message", ref, &text, err);
+    if (rc < 0)
+        return rc;
+    size_t len = json_string_length(json_object_get(root, "message"));
+    if (len > VM_MAX_CHAT_BYTES || msg_utf8_chars(text) > VM_MAX_CHAT_CHARS)
+        return msg_error_set(err, VM_ERR_TOO_LONG, ref, "message is longer than %d characters",
+                             VM_MAX_CHAT_CHARS);
+    bool blank = true;
+    for (size_t i = 0; i < len && blank; i++)
+        blank = is_space((unsigned char)text[i]);
+    if (blank)
+        return msg_error_set(err, VM_ERR_TOO_LONG, ref, "message must not be empty");
+    memcpy(out->message, text, len + 1);
+    out->type = MSG_CHAT;
+    return 0;
+}
+
+static int parse_media_state(json_t *root, vm_msg *out, msg_error *err)
+{
+    static const char ref[] = "media-state";
+    int rc;
+    if ((rc = get_bool(root, "audio", ref, true, true, &out->audio, err)) < 0 ||
+        (rc = get_bool(root, "video", ref, true, true, &out->video, err)) < 0)
+        return rc;
+    out->type = MSG_MEDIA_STATE;
+    return 0;
+}
+
+static int parse_fields(json_t *root, vm_msg *out, msg_error *err)
+{
+    json_t *t = json_object_get(root, "type");
+    const char *type = json_is_string(t) ? json_string_value(t) : NULL;
+    if (!type)
+        return msg_error_set(err, VM_ERR_UNKNOWN_TYPE, NULL, "field 'type' must be a string");
+    if (!strcmp(type, "join-meeting"))
+        return parse_join(root, out, err);
+    if (!strcmp(type, "chat-message"))
+        return parse_chat(root, out, err);
+    if (!strcmp(type, "media-state"))
+        return parse_media_state(root, out, err);
+    if (!strcmp(type, "leave-meeting")) {
+        out->type = MSG_LEAVE;
+        return 0;
+    }
+    if (!strcmp(type, "ping")) {
+        out->type = MSG_PING;
+        return 0;
+    }
+    return msg_error_set(err, VM_ERR_UNKNOWN_TYPE, NULL, "unknown message type");
+}
+
+int msg_parse(const char *buf, size_t len, bool binary, vm_msg *out, msg_error *err)
+{
+    memset(err, 0, sizeof(*err));
+    if (binary)
+        return msg_error_set(err, VM_ERR_BAD_JSON, NULL, "binary frames are not accepted; send JSON text");
+    json_error_t jerr;
+    json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        if (json_error_code(&jerr) == json_error_invalid_utf8)
+            return msg_error_set(err, VM_ERR_INVALID_UTF8, NULL, "the frame is not valid UTF-8");
+        return msg_error_set(err, VM_ERR_BAD_JSON, NULL, "not JSON: %s", jerr.text);
+    }
+    int rc;
+    if (!json_is_object(root))
+        rc = msg_error_set(err, VM_ERR_BAD_JSON, NULL, "a message must be a JSON object");
+    else
+        rc = parse_fields(root, out, err);
+    json_decref(root);
+    return rc;
+}
+
+/* ---- builders ---- */
+
+static char *dump(json_t *obj)
+{
+    if (!obj)
+        return NULL;
+    char *s = json_dumps(obj, JSON_COMPACT);
+    json_decref(obj);
+    return s;
+}
+
+static json_t *participant_json(const vm_participant *p)
+{
+    return json_pack("{s:s, s:s, s:b, s:b, s:I}", "userId", p->user_id, "username", p->username,
+                     "audio", p->audio, "video", p->video, "joinedAt", (json_int_t)p->joined_at_ms);
+}
+
+static json_t *chat_json(const vm_chat *c)
+{
+    return json_pack("{s:I, s:s, s:s, s:s, s:I}", "id", (json_int_t)c->id, "userId", c->user_id,
+                     "username", c->username, "message", c->message, "timestamp",
+                     (json_int_t)c->timestamp_ms);
+}
+
+char *msg_build_error(const msg_error *err)
+{
+    json_t *o = json_pack("{s:s, s:s, s:s}", "type", "error", "code", msg_error_code(err->code),
+                          "message", err->text);
+    if (o && err->ref)
+        json_object_set_new(o, "ref", json_string(err->ref));
+    return dump(o);
+}
+
+char *msg_build_existing_users(const vm_participant *self)
+{
+    const vm_meeting *m = self->meeting;
+    json_t *users = json_array(), *history = json_array();
+    for (const vm_participant *p = m->first; p; p = p->next) {
+        if (p != self)
+            json_array_append_new(users, participant_json(p));
+    }
+    for (size_t i = 0; i < m->chat_count; i++)
+        json_array_append_new(history, chat_json(meeting_chat_at(m, i)));
+    return dump(json_pack("{s:s, s:s, s:s, s:o, s:o}", "type", "existing-users", "meetingId", m->id,
+                          "userId", self->user_id, "users", users, "chatHistory", history));
+}
+
+char *msg_build_user_joined(const vm_participant *p)
+{
+    return dump(json_pack("{s:s, s:o}", "type", "user-joined", "user", participant_json(p)));
+}
+
+char *msg_build_user_left(const char *user_id, const char *reason)
+{
+    return dump(json_pack("{s:s, s:s, s:s}", "type", "user-left", "userId", user_id, "reason", reason));
+}
+
+char *msg_build_chat(const vm_chat *c)
+{
+    json_t *o = chat_json(c);
+    if (o)
+        json_object_set_new(o, "type", json_string("receive-message"));
+    return dump(o);
+}
+
+char *msg_build_media_state(const vm_participant *p)
+{
+    return dump(json_pack("{s:s, s:s, s:b, s:b}", "type", "media-state", "userId", p->user_id, "audio",
+                          p->audio, "video", p->video));
+}
+
+char *msg_build_left(const char *meeting_id)
+{
+    return dump(json_pack("{s:s, s:s}", "type", "left", "meetingId", meeting_id));
+}
+
+char *msg_build_pong(void)
+{
+    return dump(json_pack("{s:s}", "type", "pong"));
+}

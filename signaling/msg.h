@@ -1,0 +1,80 @@
+/* msg.h - the signaling wire protocol (PROTOCOL.md): validating client messages, building server ones.
+ *
+ * Pure: no I/O, no clock. msg_parse() turns one WebSocket frame into a vm_msg or a typed error;
+ * the msg_build_*() functions return a newly allocated NUL-terminated JSON text that the caller frees
+ * with free().
+ */
+#ifndef VM_MSG_H
+#define VM_MSG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "signaling/meeting.h"
+
+/* Every error the protocol can report; msg_error_code() gives its wire name. */
+typedef enum {
+    VM_ERR_NONE = 0,
+    VM_ERR_BAD_JSON,
+    VM_ERR_INVALID_UTF8,
+    VM_ERR_UNKNOWN_TYPE,
+    VM_ERR_INVALID_FIELD,
+    VM_ERR_TOO_LONG,
+    VM_ERR_INVALID_MEETING_ID,
+    VM_ERR_NOT_IN_MEETING,
+    VM_ERR_ALREADY_JOINED,
+    VM_ERR_MEETING_FULL,
+    VM_ERR_RATE_LIMITED,
+    VM_ERR_TOO_LARGE,
+    VM_ERR_SERVER_BUSY,
+    VM_ERR_INTERNAL,
+    VM_ERR_COUNT_
+} vm_err;
+
+typedef enum {
+    MSG_JOIN,
+    MSG_CHAT,
+    MSG_MEDIA_STATE,
+    MSG_LEAVE,
+    MSG_PING,
+} msg_type;
+
+typedef struct {
+    msg_type type;
+    char meeting_id[VM_MEETING_ID_LEN + 1];   /* join: normalised */
+    char username[VM_MAX_NAME_BYTES + 1];      /* join: trimmed */
+    bool audio, video;                         /* join (default true), media-state */
+    char message[VM_MAX_CHAT_BYTES + 1];       /* chat */
+} vm_msg;
+
+typedef struct {
+    vm_err code;
+    const char *ref;      /* the message type that caused it, or NULL (static string) */
+    char text[160];       /* for people */
+} msg_error;
+
+/* Parses and validates one frame. `binary` is true for a binary WebSocket frame.
+ * Returns 0 and fills *out, or a negative value and fills *err. */
+int msg_parse(const char *buf, size_t len, bool binary, vm_msg *out, msg_error *err);
+
+/* Fills *err with code, ref and a printf-style text. Returns -(int)code for convenience. */
+int msg_error_set(msg_error *err, vm_err code, const char *ref, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* The wire name of an error code ("bad-json", ...). */
+const char *msg_error_code(vm_err code);
+
+/* Number of Unicode code points in a valid UTF-8 string. */
+size_t msg_utf8_chars(const char *s);
+
+/* Builders. Each returns malloc'd JSON text, or NULL on no memory. */
+char *msg_build_error(const msg_error *err);
+char *msg_build_existing_users(const vm_participant *self);
+char *msg_build_user_joined(const vm_participant *p);
+char *msg_build_user_left(const char *user_id, const char *reason);
+char *msg_build_chat(const vm_chat *c);
+char *msg_build_media_state(const vm_participant *p);
+char *msg_build_left(const char *meeting_id);
+char *msg_build_pong(void);
+
+#endif

@@ -1,0 +1,177 @@
+/* server.c - the signaling thread: libwebsockets context, the protocol callback that dispatches to
+ * http.c and session.c, the once-a-second sweep that expires empty meetings, and start/stop.
+ *
+ * Threading: signaling_start() spawns one thread that creates the lws context, services it until
+ * `stop` is set, and destroys it (closing every connection, which leaves their meetings) before the
+ * registry is freed. signaling_stop() sets `stop` and wakes the loop with lws_cancel_service().
+ */
+#include "signaling/server.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "signaling/log.h"
+#include "signaling/server_internal.h"
+
+int64_t vm_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+uint64_t vm_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+    struct vm_signaling *s = lws_context_user(lws_get_context(wsi));
+    vm_conn *c = user;
+    switch (reason) {
+    case LWS_CALLBACK_HTTP:
+        return http_on_request(s, c, wsi, in);
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        return http_on_writeable(c, wsi);
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+    case LWS_CALLBACK_CLOSED_HTTP:
+        if (c)
+            http_conn_release(c);
+        return 0;
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
+        char uri[16];
+        if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0 || strcmp(uri, "/ws") != 0)
+            return 1; /* WebSockets only at /ws */
+        return 0;
+    }
+    case LWS_CALLBACK_ESTABLISHED:
+        session_open(s, c, wsi);
+        return 0;
+    case LWS_CALLBACK_RECEIVE:
+        session_receive(s, c, in, len);
+        return 0;
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return session_writeable(c);
+    case LWS_CALLBACK_CLOSED:
+        session_close(s, c);
+        return 0;
+    default:
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
+    }
+}
+
+static const struct lws_protocols protocols[] = {
+    {"videomeet", callback, sizeof(vm_conn), 4096, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+/* WebSocket liveness: ping after 20 s without traffic, hang up after 45 s without an answer. */
+static const lws_retry_bo_t ws_retry = {
+    .secs_since_valid_ping = 20,
+    .secs_since_valid_hangup = 45,
+};
+
+static void sweep(lws_sorted_usec_list_t *sul)
+{
+    struct vm_signaling *s = lws_container_of(sul, struct vm_signaling, sweep);
+    size_t n = registry_expire(s->reg, vm_now_ms());
+    if (n)
+        LOG_I("%zu empty meeting(s) expired", n);
+    lws_sul_schedule(s->ctx, 0, &s->sweep, sweep, LWS_US_PER_SEC);
+}
+
+static void lws_log_emit(int level, const char *line)
+{
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        n--;
+    vm_log(level == LLL_ERR ? VM_LOG_ERROR : VM_LOG_WARN, "lws: %.*s", (int)n, line);
+}
+
+static void set_state(struct vm_signaling *s, int state)
+{
+    pthread_mutex_lock(&s->lock);
+    s->state = state;
+    pthread_cond_signal(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+}
+
+static void *thread_main(void *arg)
+{
+    struct vm_signaling *s = arg;
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof(info));
+    info.port = s->cfg->port;
+    info.iface = s->cfg->bind_address[0] ? s->cfg->bind_address : NULL;
+    info.protocols = protocols;
+    info.user = s;
+    info.retry_and_idle_policy = &ws_retry;
+    info.timeout_secs = 10;
+    s->ctx = lws_create_context(&info);
+    if (!s->ctx) {
+        LOG_E("cannot listen on port %d", s->cfg->port);
+        set_state(s, -1);
+        return NULL;
+    }
+    lws_sul_schedule(s->ctx, 0, &s->sweep, sweep, LWS_US_PER_SEC);
+    set_state(s, 1);
+    while (!atomic_load(&s->stop)) {
+        if (lws_service(s->ctx, 0) < 0)
+            break;
+    }
+    lws_context_destroy(s->ctx);
+    s->ctx = NULL;
+    return NULL;
+}
+
+vm_signaling *signaling_start(const vm_config *cfg)
+{
+    lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
+    struct vm_signaling *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    s->cfg = cfg;
+    s->started_ms = vm_now_ms();
+    s->reg = registry_new(cfg->max_participants, cfg->max_meetings, cfg->meeting_grace_ms);
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->cond, NULL);
+    atomic_init(&s->stop, false);
+    if (!s->reg || pthread_create(&s->thread, NULL, thread_main, s) != 0) {
+        registry_free(s->reg);
+        free(s);
+        return NULL;
+    }
+    pthread_mutex_lock(&s->lock);
+    while (s->state == 0)
+        pthread_cond_wait(&s->cond, &s->lock);
+    int state = s->state;
+    pthread_mutex_unlock(&s->lock);
+    if (state < 0) {
+        pthread_join(s->thread, NULL);
+        registry_free(s->reg);
+        pthread_mutex_destroy(&s->lock);
+        pthread_cond_destroy(&s->cond);
+        free(s);
+        return NULL;
+    }
+    LOG_I("signaling listening on %s:%d, web root %s", cfg->bind_address[0] ? cfg->bind_address : "*",
+          cfg->port, cfg->web_root);
+    return s;
+}
+
+void signaling_stop(vm_signaling *s)
+{
+    if (!s)
+        return;
+    atomic_store(&s->stop, true);
+    lws_cancel_service(s->ctx);
+    pthread_join(s->thread, NULL);
+    registry_free(s->reg);
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->cond);
+    free(s);
+}

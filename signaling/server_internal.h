@@ -1,0 +1,75 @@
+/* server_internal.h - state shared by server.c (event loop), http.c (routes) and session.c (WebSocket
+ * sessions). Not a public API. Everything here is used only on the signaling thread.
+ */
+#ifndef VM_SERVER_INTERNAL_H
+#define VM_SERVER_INTERNAL_H
+
+#include <libwebsockets.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "signaling/config.h"
+#include "signaling/meeting.h"
+#include "signaling/ratelimit.h"
+
+/* One queued outgoing WebSocket message; data has LWS_PRE bytes of headroom before the payload. */
+typedef struct outmsg {
+    struct outmsg *next;
+    size_t len;
+    unsigned char data[];
+} outmsg;
+
+/* Per-connection state, allocated by libwebsockets (per_session_data) for HTTP and WebSocket alike. */
+typedef struct vm_conn {
+    struct lws *wsi;
+    /* HTTP: a dynamic body waiting for HTTP_WRITEABLE (owned). */
+    char *http_body;
+    size_t http_body_len;
+    /* WebSocket */
+    bool is_ws;
+    vm_participant *participant;  /* owned by the registry; NULL when not in a meeting */
+    char *rx;                     /* reassembly buffer (owned), up to max_message_bytes */
+    size_t rx_len, rx_cap;
+    bool rx_binary;
+    outmsg *out_head, *out_tail;  /* owned queue */
+    size_t out_bytes;
+    ratelimit rl;
+    unsigned drops;               /* rate-limited messages so far */
+    bool closing;                 /* close once the queue is written */
+    enum lws_close_status close_code;
+} vm_conn;
+
+struct vm_signaling {
+    const vm_config *cfg;
+    struct lws_context *ctx;
+    vm_registry *reg;
+    pthread_t thread;
+    atomic_bool stop;
+    lws_sorted_usec_list_t sweep;
+    size_t ws_count;
+    int64_t started_ms;
+    /* start-up handshake with signaling_start() */
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int state;                    /* 0 starting, 1 listening, -1 failed */
+};
+
+#define VM_OUT_QUEUE_MAX (1024 * 1024)
+
+int64_t vm_now_ms(void);  /* wall clock, ms since the epoch */
+uint64_t vm_mono_us(void); /* monotonic clock, us */
+
+/* http.c: handles LWS_CALLBACK_HTTP and LWS_CALLBACK_HTTP_WRITEABLE. Returns the callback's result. */
+int http_on_request(struct vm_signaling *s, vm_conn *c, struct lws *wsi, const char *uri);
+int http_on_writeable(vm_conn *c, struct lws *wsi);
+void http_conn_release(vm_conn *c);
+
+/* session.c: the WebSocket side. */
+void session_open(struct vm_signaling *s, vm_conn *c, struct lws *wsi);
+void session_receive(struct vm_signaling *s, vm_conn *c, const void *in, size_t len);
+int session_writeable(vm_conn *c);
+void session_close(struct vm_signaling *s, vm_conn *c);
+
+#endif

@@ -1,0 +1,270 @@
+/* session.c - one WebSocket connection speaking PROTOCOL.md: reassembly, limits, the outgoing
+ * queue, and the meeting actions (join, chat, media state, leave).
+ *
+ * Outgoing messages are queued per connection (bounded by VM_OUT_QUEUE_MAX) and written one per
+ * SERVER_WRITEABLE callback, as libwebsockets requires. A connection marked `closing` is closed
+ * with its close_code once its queue has drained; nothing it sends after that is read.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "signaling/log.h"
+#include "signaling/msg.h"
+#include "signaling/server_internal.h"
+
+static void request_close(vm_conn *c, enum lws_close_status code)
+{
+    c->closing = true;
+    c->close_code = code;
+    lws_callback_on_writable(c->wsi);
+}
+
+static void free_queue(vm_conn *c)
+{
+    outmsg *m = c->out_head;
+    while (m) {
+        outmsg *next = m->next;
+        free(m);
+        m = next;
+    }
+    c->out_head = c->out_tail = NULL;
+    c->out_bytes = 0;
+}
+
+/* Queues json (taking ownership; NULL is ignored) for sending to c. */
+static void send_json(vm_conn *c, char *json)
+{
+    if (!json)
+        return;
+    if (c->closing && c->close_code == LWS_CLOSE_STATUS_POLICY_VIOLATION) {
+        free(json);
+        return;
+    }
+    size_t len = strlen(json);
+    if (c->out_bytes + len > VM_OUT_QUEUE_MAX) {
+        free(json);
+        LOG_W("closing a WebSocket that does not read its messages");
+        free_queue(c);
+        request_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION);
+        return;
+    }
+    outmsg *m = malloc(sizeof(*m) + LWS_PRE + len);
+    if (!m) {
+        free(json);
+        return;
+    }
+    m->next = NULL;
+    m->len = len;
+    memcpy(m->data + LWS_PRE, json, len);
+    free(json);
+    if (c->out_tail)
+        c->out_tail->next = m;
+    else
+        c->out_head = m;
+    c->out_tail = m;
+    c->out_bytes += len;
+    lws_callback_on_writable(c->wsi);
+}
+
+static void send_error(vm_conn *c, vm_err code, const char *ref, const char *text)
+{
+    msg_error err;
+    msg_error_set(&err, code, ref, "%s", text);
+    send_json(c, msg_build_error(&err));
+}
+
+/* Sends a copy of json to every participant of m except `except`; frees json. */
+static void broadcast(vm_meeting *m, const vm_participant *except, char *json)
+{
+    if (!json)
+        return;
+    for (vm_participant *p = m->first; p; p = p->next) {
+        if (p != except)
+            send_json(p->conn, strdup(json));
+    }
+    free(json);
+}
+
+static void leave_meeting(struct vm_signaling *s, vm_conn *c, const char *reason)
+{
+    vm_participant *p = c->participant;
+    if (!p)
+        return;
+    vm_meeting *m = p->meeting;
+    LOG_I("meeting %s: %s (%s) %s", m->id, p->user_id, p->username, reason);
+    broadcast(m, p, msg_build_user_left(p->user_id, reason));
+    registry_leave(s->reg, p, vm_now_ms());
+    c->participant = NULL;
+}
+
+static void on_join(struct vm_signaling *s, vm_conn *c, const vm_msg *msg)
+{
+    static const char ref[] = "join-meeting";
+    if (c->participant) {
+        send_error(c, VM_ERR_ALREADY_JOINED, ref, "this connection is already in a meeting");
+        return;
+    }
+    vm_participant *p;
+    int rc = registry_join(s->reg, msg->meeting_id, msg->username, msg->audio, msg->video, c, vm_now_ms(), &p);
+    if (rc == MEETING_E_FULL) {
+        send_error(c, VM_ERR_MEETING_FULL, ref, "the meeting is full");
+        return;
+    }
+    if (rc < 0) {
+        send_error(c, VM_ERR_SERVER_BUSY, ref, "the server cannot take this meeting now");
+        return;
+    }
+    c->participant = p;
+    LOG_I("meeting %s: %s (%s) joined, %zu present", p->meeting->id, p->user_id, p->username,
+          p->meeting->count);
+    send_json(c, msg_build_existing_users(p));
+    broadcast(p->meeting, p, msg_build_user_joined(p));
+}
+
+static void dispatch(struct vm_signaling *s, vm_conn *c, const vm_msg *msg)
+{
+    vm_participant *p = c->participant;
+    if (msg->type == MSG_PING) {
+        send_json(c, msg_build_pong());
+        return;
+    }
+    if (msg->type == MSG_JOIN) {
+        on_join(s, c, msg);
+        return;
+    }
+    if (!p) {
+        static const char *const refs[] = {[MSG_CHAT] = "chat-message", [MSG_MEDIA_STATE] = "media-state",
+                                           [MSG_LEAVE] = "leave-meeting"};
+        send_error(c, VM_ERR_NOT_IN_MEETING, refs[msg->type], "join a meeting first");
+        return;
+    }
+    switch (msg->type) {
+    case MSG_CHAT: {
+        const vm_chat *chat = meeting_add_chat(p, msg->message, vm_now_ms());
+        if (chat)
+            broadcast(p->meeting, NULL, msg_build_chat(chat));
+        break;
+    }
+    case MSG_MEDIA_STATE:
+        p->audio = msg->audio;
+        p->video = msg->video;
+        broadcast(p->meeting, p, msg_build_media_state(p));
+        break;
+    case MSG_LEAVE: {
+        char id[VM_MEETING_ID_LEN + 1];
+        memcpy(id, p->meeting->id, sizeof(id));
+        leave_meeting(s, c, "left");
+        send_json(c, msg_build_left(id));
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+static void handle_message(struct vm_signaling *s, vm_conn *c)
+{
+    if (!ratelimit_take(&c->rl, vm_mono_us())) {
+        c->drops++;
+        if (c->drops >= s->cfg->abuse_drops) {
+            LOG_W("closing a WebSocket that floods (%u messages dropped)", c->drops);
+            send_error(c, VM_ERR_RATE_LIMITED, NULL, "too many messages; closing");
+            request_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION);
+        } else {
+            send_error(c, VM_ERR_RATE_LIMITED, NULL, "too many messages; this one was dropped");
+        }
+        return;
+    }
+    vm_msg *msg = malloc(sizeof(*msg));
+    if (!msg)
+        return;
+    msg_error err;
+    if (msg_parse(c->rx, c->rx_len, c->rx_binary, msg, &err) < 0)
+        send_json(c, msg_build_error(&err));
+    else
+        dispatch(s, c, msg);
+    free(msg);
+}
+
+void session_open(struct vm_signaling *s, vm_conn *c, struct lws *wsi)
+{
+    memset(c, 0, sizeof(*c));
+    c->wsi = wsi;
+    c->is_ws = true;
+    s->ws_count++;
+    ratelimit_init(&c->rl, s->cfg->msg_rate, s->cfg->msg_burst, vm_mono_us());
+    if (s->ws_count > s->cfg->max_connections || atomic_load(&s->stop)) {
+        send_error(c, VM_ERR_SERVER_BUSY, NULL, "the server is at its connection limit");
+        request_close(c, (enum lws_close_status)1013 /* try again later */);
+    }
+}
+
+void session_receive(struct vm_signaling *s, vm_conn *c, const void *in, size_t len)
+{
+    struct lws *wsi = c->wsi;
+    if (c->closing)
+        return;
+    if (lws_is_first_fragment(wsi)) {
+        c->rx_len = 0;
+        c->rx_binary = lws_frame_is_binary(wsi);
+    }
+    size_t max = s->cfg->max_message_bytes;
+    if (c->rx_len + len > max) {
+        send_error(c, VM_ERR_TOO_LARGE, NULL, "message larger than the server accepts");
+        request_close(c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE);
+        return;
+    }
+    if (c->rx_len + len > c->rx_cap) {
+        size_t cap = c->rx_cap ? c->rx_cap : 4096;
+        while (cap < c->rx_len + len)
+            cap *= 2;
+        if (cap > max)
+            cap = max;
+        char *grown = realloc(c->rx, cap);
+        if (!grown) {
+            request_close(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
+            return;
+        }
+        c->rx = grown;
+        c->rx_cap = cap;
+    }
+    memcpy(c->rx + c->rx_len, in, len);
+    c->rx_len += len;
+    if (lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0)
+        handle_message(s, c);
+}
+
+int session_writeable(vm_conn *c)
+{
+    outmsg *m = c->out_head;
+    if (m) {
+        c->out_head = m->next;
+        if (!c->out_head)
+            c->out_tail = NULL;
+        c->out_bytes -= m->len;
+        int n = lws_write(c->wsi, m->data + LWS_PRE, m->len, LWS_WRITE_TEXT);
+        free(m);
+        if (n < 0)
+            return -1;
+        if (c->out_head || c->closing)
+            lws_callback_on_writable(c->wsi);
+        return 0;
+    }
+    if (c->closing) {
+        lws_close_reason(c->wsi, c->close_code, NULL, 0);
+        return -1;
+    }
+    return 0;
+}
+
+void session_close(struct vm_signaling *s, vm_conn *c)
+{
+    if (!c->is_ws)
+        return;
+    leave_meeting(s, c, "disconnected");
+    free_queue(c);
+    free(c->rx);
+    c->rx = NULL;
+    c->is_ws = false;
+    s->ws_count--;
+}
