@@ -1,0 +1,29 @@
+# VideoMeet: one image, one process (signaling + SFU).
+#   docker build -t videomeet .
+#   docker run -p 3000:3000 -p 40000-40099:40000-40099/udp -e ANNOUNCED_IP=<public ip> videomeet
+# PORT is honoured (Railway sets it). The same install script as the README's commands is used.
+
+FROM debian:bookworm-slim AS build
+WORKDIR /src
+COPY scripts/install-deps.sh scripts/install-deps.sh
+RUN scripts/install-deps.sh build && rm -rf /var/lib/apt/lists/*
+COPY CMakeLists.txt ./
+COPY signaling signaling
+COPY sfu sfu
+COPY web web
+RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DVM_TESTS=OFF \
+ && cmake --build /build -j"$(nproc)" \
+ && cmake --install /build --prefix /opt/videomeet
+
+FROM debian:bookworm-slim
+COPY scripts/install-deps.sh /tmp/install-deps.sh
+RUN /tmp/install-deps.sh runtime && rm -rf /var/lib/apt/lists/* /tmp/install-deps.sh \
+ && useradd --system --no-create-home --shell /usr/sbin/nologin videomeet
+COPY --from=build /opt/videomeet /opt/videomeet
+ENV PORT=3000 \
+    WEB_ROOT=/opt/videomeet/share/videomeet/web \
+    RTC_MIN_PORT=40000 \
+    RTC_MAX_PORT=40099
+EXPOSE 3000/tcp 40000-40099/udp
+USER videomeet
+CMD ["/opt/videomeet/bin/videomeet"]

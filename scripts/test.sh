@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The README's test command: installs what is missing, builds with AddressSanitizer + UBSan
+# (warnings are errors), then runs every test:
+#   1. C unit tests (cmocka, through ctest)
+#   2. libFuzzer targets, a short run each (clang)
+#   3. protocol and browser end-to-end tests (node:test) inside a private network namespace,
+#      against the sanitizer build of the server; only loopback exists there.
+# FUZZ_SECONDS (default 20) sets the time per fuzz target; 0 skips fuzzing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$(pwd)"
+jobs="$(nproc)"
+
+scripts/install-deps.sh test
+
+echo "== build (ASan + UBSan)"
+cmake -S . -B build-test -DVM_SANITIZE=ON -DVM_WERROR=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build build-test -j"$jobs"
+
+echo "== unit tests"
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+ctest --test-dir build-test --output-on-failure -j"$jobs"
+
+fuzz_seconds="${FUZZ_SECONDS:-20}"
+if [ "$fuzz_seconds" != 0 ] && compgen -G "tests/fuzz/fuzz_*.c" >/dev/null; then
+  echo "== fuzz (${fuzz_seconds}s per target)"
+  cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DVM_FUZZ=ON -DVM_TESTS=OFF -DVM_WERROR=ON >/dev/null
+  cmake --build build-fuzz -j"$jobs"
+  for src in tests/fuzz/fuzz_*.c; do
+    name="$(basename "$src" .c)"
+    corpus="tests/fuzz/corpus/${name#fuzz_}"
+    work="$(mktemp -d)"
+    seeds=(); [ -d "$corpus" ] && seeds=("$corpus")
+    echo "-- $name"
+    "build-fuzz/$name" -max_total_time="$fuzz_seconds" -print_final_stats=0 "$work" "${seeds[@]}" 2>&1 | tail -n 2
+    rm -rf "$work"
+  done
+fi
+
+echo "== protocol and browser tests (private network namespace)"
+unshare -n bash -c '
+  set -euo pipefail
+  ip link set lo up
+  cd "'"$root"'/tests"
+  export VM_SERVER_BIN="'"$root"'/build-test/videomeet"
+  node --test --test-concurrency=1 protocol/*.test.mjs e2e/*.test.mjs
+'

@@ -1,0 +1,143 @@
+/* test_http_config.c - request path checks, Content-Types (signaling/http_path.c) and the environment
+ * configuration (signaling/config.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include <string.h>
+
+#include "signaling/config.h"
+#include "signaling/http_path.h"
+
+static void expect_path(const char *uri, const char *want)
+{
+    char out[256];
+    int rc = http_path_resolve(uri, out, sizeof(out));
+    if (rc != 0 || strcmp(out, want) != 0)
+        fail_msg("'%s': want '%s', got rc=%d '%s'", uri, want, rc, rc == 0 ? out : "");
+}
+
+static void test_paths(void **state)
+{
+    (void)state;
+    expect_path("/", "index.html");
+    expect_path("/js/app.js", "js/app.js");
+    expect_path("/css/", "css/index.html");
+    expect_path("/js/a%20b.js", "js/a b.js");
+    static const char *const refused[] = {
+        "/../CMakeLists.txt", "/%2e%2e/CMakeLists.txt", "/%2E%2E/x", "/js/..%2f..%2fCMakeLists.txt",
+        "/js/%2e%2e%2f%2e%2e%2fetc/passwd", "//etc/passwd", "/..\\x", "/js/%5c..%5cx", "/.git/config",
+        "/js/./app.js", "/a%00.html", "/a%zz", "/a%2", "relative", "", "/js//app.js",
+    };
+    char out[256];
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        if (http_path_resolve(refused[i], out, sizeof(out)) != HTTP_PATH_E_FORBIDDEN)
+            fail_msg("'%s' was not refused", refused[i]);
+    }
+    assert_int_equal(http_path_resolve(NULL, out, sizeof(out)), HTTP_PATH_E_FORBIDDEN);
+    assert_int_equal(http_path_resolve("/abcdefghijkl", out, 8), HTTP_PATH_E_TOO_LONG);
+}
+
+static void test_mime(void **state)
+{
+    (void)state;
+    assert_string_equal(http_mime_type("index.html"), "text/html; charset=utf-8");
+    assert_string_equal(http_mime_type("js/app.js"), "text/javascript; charset=utf-8");
+    assert_string_equal(http_mime_type("css/style.CSS"), "text/css; charset=utf-8");
+    assert_string_equal(http_mime_type("img/a.svg"), "image/svg+xml");
+    assert_string_equal(http_mime_type("a.b/noext"), "application/octet-stream");
+    assert_string_equal(http_mime_type("README"), "application/octet-stream");
+}
+
+/* A fake environment: name=value pairs. */
+static const char *const *fake_env;
+static const char *lookup(const char *name)
+{
+    for (const char *const *p = fake_env; p && *p; p += 2) {
+        if (!strcmp(p[0], name))
+            return p[1];
+    }
+    return NULL;
+}
+
+static void test_config_defaults(void **state)
+{
+    (void)state;
+    static const char *const env[] = {NULL};
+    fake_env = env;
+    vm_config cfg;
+    char err[256];
+    assert_int_equal(config_load(&cfg, lookup, "/srv/web", err, sizeof(err)), 0);
+    assert_int_equal(cfg.port, 3000);
+    assert_string_equal(cfg.web_root, "/srv/web");
+    assert_int_equal(cfg.max_participants, 50);
+    assert_int_equal(cfg.meeting_grace_ms, 120000);
+    assert_int_equal(cfg.max_message_bytes, 65536);
+    assert_string_equal(cfg.ice_servers_json, "[]");
+    assert_int_equal(cfg.rtc_ip_count, 0);
+    assert_int_equal(cfg.rtc_min_port, 40000);
+    assert_int_equal(cfg.rtc_max_port, 49999);
+    assert_true(cfg.workers >= 1);
+    config_free(&cfg);
+    config_free(NULL);
+}
+
+static void test_config_values(void **state)
+{
+    (void)state;
+    static const char *const env[] = {
+        "PORT", "8080", "MAX_PARTICIPANTS", "3", "MEETING_GRACE_SECONDS", "1", "RTC_IPS", "127.0.0.1, 10.0.0.5",
+        "ANNOUNCED_IP", "203.0.113.7", "STUN_URLS", "stun:stun.example.org:3478", "TURN_URLS",
+        "turn:turn.example.org:3478?transport=udp,turns:turn.example.org:5349", "TURN_USERNAME", "u",
+        "TURN_CREDENTIAL", "p", "WORKERS", "4", NULL,
+    };
+    fake_env = env;
+    vm_config cfg;
+    char err[256];
+    assert_int_equal(config_load(&cfg, lookup, "/w", err, sizeof(err)), 0);
+    assert_int_equal(cfg.port, 8080);
+    assert_int_equal(cfg.max_participants, 3);
+    assert_int_equal(cfg.meeting_grace_ms, 1000);
+    assert_int_equal(cfg.rtc_ip_count, 2);
+    assert_string_equal(cfg.rtc_ips[1], "10.0.0.5");
+    assert_string_equal(cfg.announced_ip, "203.0.113.7");
+    assert_int_equal(cfg.workers, 4);
+    json_t *ice = json_loads(cfg.ice_servers_json, 0, NULL);
+    assert_int_equal(json_array_size(ice), 2);
+    json_t *turn = json_array_get(ice, 1);
+    assert_int_equal(json_array_size(json_object_get(turn, "urls")), 2);
+    assert_string_equal(json_string_value(json_object_get(turn, "username")), "u");
+    assert_string_equal(json_string_value(json_object_get(turn, "credential")), "p");
+    json_decref(ice);
+    config_free(&cfg);
+}
+
+static void test_config_errors(void **state)
+{
+    (void)state;
+    static const char *const bad_port[] = {"PORT", "80x", NULL};
+    static const char *const big_port[] = {"PORT", "70000", NULL};
+    static const char *const bad_range[] = {"RTC_MIN_PORT", "50000", "RTC_MAX_PORT", "40000", NULL};
+    static const char *const bad_level[] = {"LOG_LEVEL", "loud", NULL};
+    const char *const *cases[] = {bad_port, big_port, bad_range, bad_level};
+    for (size_t i = 0; i < 4; i++) {
+        fake_env = cases[i];
+        vm_config cfg;
+        char err[256] = "";
+        assert_int_equal(config_load(&cfg, lookup, "/w", err, sizeof(err)), -1);
+        assert_true(strlen(err) > 0);
+        config_free(&cfg);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_paths),          cmocka_unit_test(test_mime),
+        cmocka_unit_test(test_config_defaults), cmocka_unit_test(test_config_values),
+        cmocka_unit_test(test_config_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,187 @@
+/* test_msg.c - validation of client messages and the JSON the server builds (signaling/msg.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "signaling/meeting.h"
+#include "signaling/msg.h"
+
+static int parse(const char *s, vm_msg *m, msg_error *e)
+{
+    return msg_parse(s, strlen(s), false, m, e);
+}
+
+static void expect_error(const char *frame, vm_err code)
+{
+    vm_msg m;
+    msg_error e;
+    int rc = parse(frame, &m, &e);
+    if (rc >= 0 || e.code != code)
+        fail_msg("'%s': expected %s, got rc=%d code=%s (%s)", frame, msg_error_code(code), rc,
+                 msg_error_code(e.code), e.text);
+}
+
+static void test_join_valid(void **state)
+{
+    (void)state;
+    vm_msg m;
+    msg_error e;
+    assert_int_equal(parse("{\"type\":\"join-meeting\",\"meetingId\":\"ABCD2345\",\"username\":\"  Zoë \"}", &m, &e),
+                     0);
+    assert_int_equal(m.type, MSG_JOIN);
+    assert_string_equal(m.meeting_id, "abcd2345");
+    assert_string_equal(m.username, "Zoë");
+    assert_true(m.audio);
+    assert_true(m.video);
+    assert_int_equal(parse("{\"type\":\"join-meeting\",\"meetingId\":\"abcd2345\",\"username\":\"a\","
+                           "\"audio\":false,\"video\":false,\"extra\":[1]}", &m, &e), 0);
+    assert_false(m.audio);
+    assert_false(m.video);
+}
+
+static void test_join_invalid(void **state)
+{
+    (void)state;
+    expect_error("{\"type\":\"join-meeting\",\"username\":\"a\"}", VM_ERR_INVALID_FIELD);
+    expect_error("{\"type\":\"join-meeting\",\"meetingId\":\"abcd2345\"}", VM_ERR_INVALID_FIELD);
+    expect_error("{\"type\":\"join-meeting\",\"meetingId\":\"abcd2345\",\"username\":7}", VM_ERR_INVALID_FIELD);
+    expect_error("{\"type\":\"join-meeting\",\"meetingId\":\"abcd2345\",\"username\":\"a\",\"audio\":\"yes\"}",
+                 VM_ERR_INVALID_FIELD);
+    expect_error("{\"type\":\"join-meeting\",\"meetingId\":\"abcd234\",\"username\":\"a\"}", VM_ERR_INVALID_MEETING_ID);
+    expect_error("{\"type\":\"join-meeting\",\"meetingId\":\"abcd2340\",\"username\":\"a\"}", VM_ERR_INVALID_MEETING_ID);
+    expect_error("{\"type\":\"join-meeting\",\"meetingId\":\"abcdi345\",\"username\":\"a\"}", VM_ERR_INVALID_MEETING_ID);
+    expect_error("{\"type\":\"join-meeting\",\"meetingId\":\"abcd2345\",\"username\":\"   \"}", VM_ERR_TOO_LONG);
+    expect_error("{\"type\":\"join-meeting\",\"meetingId\":\"abcd2345\",\"username\":\"a\\u0007b\"}", VM_ERR_INVALID_FIELD);
+    /* 51 characters is one too many; 50 two-byte characters are fine. */
+    char frame[512];
+    char name[256] = "";
+    for (int i = 0; i < 51; i++)
+        strcat(name, "x");
+    snprintf(frame, sizeof(frame), "{\"type\":\"join-meeting\",\"meetingId\":\"abcd2345\",\"username\":\"%s\"}", name);
+    expect_error(frame, VM_ERR_TOO_LONG);
+    name[0] = '\0';
+    for (int i = 0; i < 50; i++)
+        strcat(name, "é");
+    snprintf(frame, sizeof(frame), "{\"type\":\"join-meeting\",\"meetingId\":\"abcd2345\",\"username\":\"%s\"}", name);
+    vm_msg m;
+    msg_error e;
+    assert_int_equal(parse(frame, &m, &e), 0);
+    assert_int_equal(msg_utf8_chars(m.username), 50);
+}
+
+static void test_frame_errors(void **state)
+{
+    (void)state;
+    expect_error("not json", VM_ERR_BAD_JSON);
+    expect_error("[1,2]", VM_ERR_BAD_JSON);
+    expect_error("42", VM_ERR_BAD_JSON);
+    expect_error("\"join-meeting\"", VM_ERR_BAD_JSON);
+    expect_error("{\"type\":\"ping\",\"type\":\"ping\"}", VM_ERR_BAD_JSON); /* duplicate keys */
+    expect_error("{\"type\":\"chat-message\",\"message\":\"a\\u0000b\"}", VM_ERR_BAD_JSON);
+    expect_error("{}", VM_ERR_UNKNOWN_TYPE);
+    expect_error("{\"type\":5}", VM_ERR_UNKNOWN_TYPE);
+    expect_error("{\"type\":\"send-offer\"}", VM_ERR_UNKNOWN_TYPE);
+    vm_msg m;
+    msg_error e;
+    const char bad_utf8[] = "{\"type\":\"chat-message\",\"message\":\"\xff\xfe\"}";
+    assert_true(msg_parse(bad_utf8, strlen(bad_utf8), false, &m, &e) < 0);
+    assert_int_equal(e.code, VM_ERR_INVALID_UTF8);
+    assert_true(msg_parse("{\"type\":\"ping\"}", 15, true, &m, &e) < 0);
+    assert_int_equal(e.code, VM_ERR_BAD_JSON);
+    assert_int_equal(msg_parse("{\"type\":\"ping\"}", 15, false, &m, &e), 0);
+    assert_int_equal(m.type, MSG_PING);
+}
+
+static void test_chat_and_media(void **state)
+{
+    (void)state;
+    vm_msg m;
+    msg_error e;
+    assert_int_equal(parse("{\"type\":\"chat-message\",\"message\":\"<b>hi</b>\"}", &m, &e), 0);
+    assert_string_equal(m.message, "<b>hi</b>");
+    expect_error("{\"type\":\"chat-message\",\"message\":\" \\n\\t \"}", VM_ERR_TOO_LONG);
+    expect_error("{\"type\":\"chat-message\"}", VM_ERR_INVALID_FIELD);
+    expect_error("{\"type\":\"chat-message\",\"message\":null}", VM_ERR_INVALID_FIELD);
+    /* 1000 four-byte characters pass, 1001 fail. */
+    size_t cap = 1100 * 4 + 64;
+    char *frame = malloc(cap);
+    strcpy(frame, "{\"type\":\"chat-message\",\"message\":\"");
+    for (int i = 0; i < 1000; i++)
+        strcat(frame, "\xF0\x9F\x98\x80");
+    strcat(frame, "\"}");
+    assert_int_equal(parse(frame, &m, &e), 0);
+    assert_int_equal(msg_utf8_chars(m.message), 1000);
+    frame[strlen(frame) - 2] = '\0';
+    strcat(frame, "x\"}");
+    expect_error(frame, VM_ERR_TOO_LONG);
+    free(frame);
+    assert_int_equal(parse("{\"type\":\"media-state\",\"audio\":false,\"video\":true}", &m, &e), 0);
+    assert_int_equal(m.type, MSG_MEDIA_STATE);
+    assert_false(m.audio);
+    assert_true(m.video);
+    expect_error("{\"type\":\"media-state\",\"audio\":false}", VM_ERR_INVALID_FIELD);
+    expect_error("{\"type\":\"media-state\",\"audio\":0,\"video\":1}", VM_ERR_INVALID_FIELD);
+    assert_int_equal(parse("{\"type\":\"leave-meeting\"}", &m, &e), 0);
+    assert_int_equal(m.type, MSG_LEAVE);
+}
+
+static void test_builders(void **state)
+{
+    (void)state;
+    vm_registry *reg = registry_new(10, 10, 1000);
+    vm_participant *a, *b;
+    assert_int_equal(registry_join(reg, "abcd2345", "Alice", true, false, NULL, 1000, &a), 0);
+    assert_int_equal(registry_join(reg, "abcd2345", "Bob \"B\"", false, true, NULL, 2000, &b), 0);
+    meeting_add_chat(a, "hello <i>", 3000);
+
+    char *s = msg_build_existing_users(b);
+    json_t *o = json_loads(s, 0, NULL);
+    assert_non_null(o);
+    assert_string_equal(json_string_value(json_object_get(o, "type")), "existing-users");
+    assert_string_equal(json_string_value(json_object_get(o, "userId")), b->user_id);
+    json_t *users = json_object_get(o, "users");
+    assert_int_equal(json_array_size(users), 1);
+    json_t *u = json_array_get(users, 0);
+    assert_string_equal(json_string_value(json_object_get(u, "username")), "Alice");
+    assert_true(json_is_false(json_object_get(u, "video")));
+    assert_int_equal(json_integer_value(json_object_get(u, "joinedAt")), 1000);
+    json_t *chat = json_array_get(json_object_get(o, "chatHistory"), 0);
+    assert_string_equal(json_string_value(json_object_get(chat, "message")), "hello <i>");
+    assert_int_equal(json_integer_value(json_object_get(chat, "timestamp")), 3000);
+    assert_int_equal(json_integer_value(json_object_get(chat, "id")), 1);
+    json_decref(o);
+    free(s);
+
+    s = msg_build_user_joined(b);
+    o = json_loads(s, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(o, "user"), "username")), "Bob \"B\"");
+    json_decref(o);
+    free(s);
+
+    msg_error e;
+    msg_error_set(&e, VM_ERR_MEETING_FULL, "join-meeting", "full %d", 3);
+    s = msg_build_error(&e);
+    assert_string_equal(s, "{\"type\":\"error\",\"code\":\"meeting-full\",\"message\":\"full 3\",\"ref\":\"join-meeting\"}");
+    free(s);
+    s = msg_build_user_left(a->user_id, "disconnected");
+    o = json_loads(s, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(o, "reason")), "disconnected");
+    json_decref(o);
+    free(s);
+    registry_free(reg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_join_valid),     cmocka_unit_test(test_join_invalid),
+        cmocka_unit_test(test_frame_errors),   cmocka_unit_test(test_chat_and_media),
+        cmocka_unit_test(test_builders),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
