@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const error_codes[VM_ERR_COUNT_] = {
@@ -25,6 +26,8 @@ static const char *const error_codes[VM_ERR_COUNT_] = {
     [VM_ERR_RATE_LIMITED] = "rate-limited",
     [VM_ERR_TOO_LARGE] = "too-large",
     [VM_ERR_SERVER_BUSY] = "server-busy",
+    [VM_ERR_BAD_SDP] = "bad-sdp",
+    [VM_ERR_MEDIA_FAILED] = "media-failed",
     [VM_ERR_INTERNAL] = "internal",
 };
 
@@ -157,6 +160,65 @@ static int parse_media_state(json_t *root, vm_msg *out, msg_error *err)
     return 0;
 }
 
+static int get_pc(json_t *root, const char *ref, msg_pc *out, msg_error *err)
+{
+    const char *pc;
+    int rc = get_string(root, "pc", ref, &pc, err);
+    if (rc < 0)
+        return rc;
+    if (!strcmp(pc, "up"))
+        *out = MSG_PC_UP;
+    else if (!strcmp(pc, "down"))
+        *out = MSG_PC_DOWN;
+    else
+        return msg_error_set(err, VM_ERR_INVALID_FIELD, ref, "field 'pc' must be \"up\" or \"down\"");
+    return 0;
+}
+
+/* offer (pc "up" only) and answer (pc "down" only). */
+static int parse_sdp(json_t *root, msg_type type, vm_msg *out, msg_error *err)
+{
+    const char *ref = type == MSG_OFFER ? "offer" : "answer";
+    const char *sdp;
+    int rc;
+    if ((rc = get_pc(root, ref, &out->pc, err)) < 0 || (rc = get_string(root, "sdp", ref, &sdp, err)) < 0)
+        return rc;
+    if ((type == MSG_OFFER) != (out->pc == MSG_PC_UP))
+        return msg_error_set(err, VM_ERR_INVALID_FIELD, ref,
+                             "the browser offers on pc \"up\" and answers on pc \"down\"");
+    if (!*sdp)
+        return msg_error_set(err, VM_ERR_TOO_LONG, ref, "sdp must not be empty");
+    out->sdp = strdup(sdp);
+    if (!out->sdp)
+        return msg_error_set(err, VM_ERR_INTERNAL, ref, "out of memory");
+    out->type = type;
+    return 0;
+}
+
+static int parse_candidate(json_t *root, vm_msg *out, msg_error *err)
+{
+    static const char ref[] = "ice-candidate";
+    int rc = get_pc(root, ref, &out->pc, err);
+    if (rc < 0)
+        return rc;
+    json_t *c = json_object_get(root, "candidate");
+    const char *text = "";
+    if (json_is_string(c))
+        text = json_string_value(c);
+    else if (c && !json_is_null(c))
+        return msg_error_set(err, VM_ERR_INVALID_FIELD, ref, "field 'candidate' must be a string or null");
+    if (!strncmp(text, "a=", 2))
+        text += 2;
+    if (strlen(text) > VM_MAX_CANDIDATE_BYTES)
+        return msg_error_set(err, VM_ERR_TOO_LONG, ref, "candidate is longer than %d bytes",
+                             VM_MAX_CANDIDATE_BYTES);
+    if (*text && strncmp(text, "candidate:", 10) != 0)
+        return msg_error_set(err, VM_ERR_INVALID_FIELD, ref, "candidate must start with \"candidate:\"");
+    memcpy(out->candidate, text, strlen(text) + 1);
+    out->type = MSG_CANDIDATE;
+    return 0;
+}
+
 static int parse_fields(json_t *root, vm_msg *out, msg_error *err)
 {
     json_t *t = json_object_get(root, "type");
@@ -177,12 +239,27 @@ static int parse_fields(json_t *root, vm_msg *out, msg_error *err)
         out->type = MSG_PING;
         return 0;
     }
+    if (!strcmp(type, "offer"))
+        return parse_sdp(root, MSG_OFFER, out, err);
+    if (!strcmp(type, "answer"))
+        return parse_sdp(root, MSG_ANSWER, out, err);
+    if (!strcmp(type, "ice-candidate"))
+        return parse_candidate(root, out, err);
     return msg_error_set(err, VM_ERR_UNKNOWN_TYPE, NULL, "unknown message type");
+}
+
+void msg_clear(vm_msg *m)
+{
+    if (!m)
+        return;
+    free(m->sdp);
+    m->sdp = NULL;
 }
 
 int msg_parse(const char *buf, size_t len, bool binary, vm_msg *out, msg_error *err)
 {
     memset(err, 0, sizeof(*err));
+    out->sdp = NULL;
     if (binary)
         return msg_error_set(err, VM_ERR_BAD_JSON, NULL, "binary frames are not accepted; send JSON text");
     json_error_t jerr;
@@ -198,6 +275,8 @@ int msg_parse(const char *buf, size_t len, bool binary, vm_msg *out, msg_error *
     else
         rc = parse_fields(root, out, err);
     json_decref(root);
+    if (rc < 0)
+        msg_clear(out);
     return rc;
 }
 
@@ -280,4 +359,24 @@ char *msg_build_left(const char *meeting_id)
 char *msg_build_pong(void)
 {
     return dump(json_pack("{s:s}", "type", "pong"));
+}
+
+static const char *pc_name(msg_pc pc)
+{
+    return pc == MSG_PC_UP ? "up" : "down";
+}
+
+char *msg_build_sdp(const char *type, msg_pc pc, const char *sdp)
+{
+    return dump(json_pack("{s:s, s:s, s:s}", "type", type, "pc", pc_name(pc), "sdp", sdp));
+}
+
+char *msg_build_candidate(msg_pc pc, const char *candidate, const char *mid)
+{
+    json_t *o = json_pack("{s:s, s:s, s:i}", "type", "ice-candidate", "pc", pc_name(pc), "sdpMLineIndex", 0);
+    if (!o)
+        return NULL;
+    json_object_set_new(o, "candidate", *candidate ? json_string(candidate) : json_null());
+    json_object_set_new(o, "sdpMid", json_string(mid));
+    return dump(o);
 }

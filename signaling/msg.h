@@ -27,6 +27,8 @@ typedef enum {
     VM_ERR_RATE_LIMITED,
     VM_ERR_TOO_LARGE,
     VM_ERR_SERVER_BUSY,
+    VM_ERR_BAD_SDP,
+    VM_ERR_MEDIA_FAILED,
     VM_ERR_INTERNAL,
     VM_ERR_COUNT_
 } vm_err;
@@ -37,7 +39,18 @@ typedef enum {
     MSG_MEDIA_STATE,
     MSG_LEAVE,
     MSG_PING,
+    MSG_OFFER,
+    MSG_ANSWER,
+    MSG_CANDIDATE,
 } msg_type;
+
+/* Which of a browser's two peer connections a media message is about. */
+typedef enum {
+    MSG_PC_UP = 0,   /* the browser publishes: it offers, the SFU answers */
+    MSG_PC_DOWN = 1, /* the browser receives: the SFU offers, the browser answers */
+} msg_pc;
+
+#define VM_MAX_CANDIDATE_BYTES 512
 
 typedef struct {
     msg_type type;
@@ -45,6 +58,9 @@ typedef struct {
     char username[VM_MAX_NAME_BYTES + 1];      /* join: trimmed */
     bool audio, video;                         /* join (default true), media-state */
     char message[VM_MAX_CHAT_BYTES + 1];       /* chat */
+    msg_pc pc;                                 /* offer, answer, ice-candidate */
+    char *sdp;                                 /* offer, answer: owned, freed by msg_clear() */
+    char candidate[VM_MAX_CANDIDATE_BYTES + 1];/* ice-candidate: "candidate:..."; "" = end of candidates */
 } vm_msg;
 
 typedef struct {
@@ -54,8 +70,10 @@ typedef struct {
 } msg_error;
 
 /* Parses and validates one frame. `binary` is true for a binary WebSocket frame.
- * Returns 0 and fills *out, or a negative value and fills *err. */
+ * Returns 0 and fills *out (release it with msg_clear), or a negative value and fills *err. */
 int msg_parse(const char *buf, size_t len, bool binary, vm_msg *out, msg_error *err);
+/* Frees what msg_parse allocated in m (the SDP). NULL is a no-op. */
+void msg_clear(vm_msg *m);
 
 /* Fills *err with code, ref and a printf-style text. Returns -(int)code for convenience. */
 int msg_error_set(msg_error *err, vm_err code, const char *ref, const char *fmt, ...)
@@ -76,5 +94,9 @@ char *msg_build_chat(const vm_chat *c);
 char *msg_build_media_state(const vm_participant *p);
 char *msg_build_left(const char *meeting_id);
 char *msg_build_pong(void);
+/* type is "offer" or "answer"; sdp is copied. */
+char *msg_build_sdp(const char *type, msg_pc pc, const char *sdp);
+/* candidate "candidate:..." or "" for end of candidates; mid is the first BUNDLE mid. */
+char *msg_build_candidate(msg_pc pc, const char *candidate, const char *mid);
 
 #endif

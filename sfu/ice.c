@@ -1,0 +1,207 @@
+/* ice.c - libnice wrapper (see ice.h).
+ *
+ * The agent is created in full ICE mode (RFC 8445) with trickle and consent freshness, UDP only,
+ * no UPnP, no STUN/TURN of its own (the SFU has reachable host addresses; ANNOUNCED_IP covers 1:1 NAT).
+ * Local candidates are formatted here rather than by libnice so that ANNOUNCED_IP can replace the
+ * address. Remote candidates may arrive before the remote credentials: libnice accepts them in any order.
+ */
+#include "sfu/ice.h"
+
+#include <nice/agent.h>
+#include <stdio.h>
+#include <string.h>
+
+struct sfu_ice {
+    NiceAgent *agent;
+    guint stream;
+    sfu_ice_callbacks cbs;
+    void *ud;
+    char announced_ip[64];
+    sfu_ice_state state;
+    gulong handlers[3];
+};
+
+static void set_state(sfu_ice *ice, sfu_ice_state st)
+{
+    if (ice->state == st)
+        return;
+    ice->state = st;
+    if (ice->cbs.on_state)
+        ice->cbs.on_state(ice->ud, st);
+}
+
+static void on_new_candidate(NiceAgent *agent, NiceCandidate *c, gpointer data)
+{
+    (void)agent;
+    sfu_ice *ice = data;
+    if (c->transport != NICE_CANDIDATE_TRANSPORT_UDP || c->type != NICE_CANDIDATE_TYPE_HOST)
+        return;
+    char addr[NICE_ADDRESS_STRING_LEN];
+    nice_address_to_string(&c->addr, addr);
+    const char *shown = ice->announced_ip[0] ? ice->announced_ip : addr;
+    char line[256];
+    snprintf(line, sizeof(line), "candidate:%s %u udp %u %s %u typ host", c->foundation, c->component_id,
+             c->priority, shown, nice_address_get_port(&c->addr));
+    if (ice->cbs.on_candidate)
+        ice->cbs.on_candidate(ice->ud, line);
+}
+
+static void on_gathering_done(NiceAgent *agent, guint stream_id, gpointer data)
+{
+    (void)agent;
+    (void)stream_id;
+    sfu_ice *ice = data;
+    if (ice->cbs.on_gathering_done)
+        ice->cbs.on_gathering_done(ice->ud);
+}
+
+static void on_component_state(NiceAgent *agent, guint stream_id, guint component_id, guint state, gpointer data)
+{
+    (void)agent;
+    (void)stream_id;
+    (void)component_id;
+    sfu_ice *ice = data;
+    switch (state) {
+    case NICE_COMPONENT_STATE_CONNECTING:
+        set_state(ice, SFU_ICE_CHECKING);
+        break;
+    case NICE_COMPONENT_STATE_CONNECTED:
+    case NICE_COMPONENT_STATE_READY:
+        set_state(ice, SFU_ICE_CONNECTED);
+        break;
+    case NICE_COMPONENT_STATE_FAILED:
+        set_state(ice, SFU_ICE_FAILED);
+        break;
+    default:
+        break;
+    }
+}
+
+static void on_recv(NiceAgent *agent, guint stream_id, guint component_id, guint len, gchar *buf, gpointer data)
+{
+    (void)agent;
+    (void)stream_id;
+    (void)component_id;
+    sfu_ice *ice = data;
+    if (ice->cbs.on_packet && len > 0)
+        ice->cbs.on_packet(ice->ud, (uint8_t *)buf, len);
+}
+
+static int add_addresses(sfu_ice *ice, const sfu_ice_config *cfg)
+{
+    for (size_t i = 0; i < cfg->ip_count; i++) {
+        NiceAddress a;
+        nice_address_init(&a);
+        if (!nice_address_set_from_string(&a, cfg->ips[i]) || !nice_agent_add_local_address(ice->agent, &a))
+            return -1;
+    }
+    return 0;
+}
+
+sfu_ice *sfu_ice_new(GMainContext *ctx, const sfu_ice_config *cfg, const sfu_ice_callbacks *cbs, void *ud)
+{
+    sfu_ice *ice = g_new0(sfu_ice, 1);
+    ice->cbs = *cbs;
+    ice->ud = ud;
+    if (cfg->announced_ip)
+        g_strlcpy(ice->announced_ip, cfg->announced_ip, sizeof(ice->announced_ip));
+    ice->agent = nice_agent_new_full(ctx, NICE_COMPATIBILITY_RFC5245,
+                                     NICE_AGENT_OPTION_ICE_TRICKLE | NICE_AGENT_OPTION_CONSENT_FRESHNESS);
+    if (!ice->agent) {
+        g_free(ice);
+        return NULL;
+    }
+    g_object_set(ice->agent, "upnp", FALSE, "ice-tcp", FALSE, "ice-udp", TRUE, "controlling-mode",
+                 cfg->controlling, NULL);
+    if (add_addresses(ice, cfg) < 0) {
+        g_object_unref(ice->agent);
+        g_free(ice);
+        return NULL;
+    }
+    ice->stream = nice_agent_add_stream(ice->agent, 1);
+    if (cfg->min_port && cfg->max_port)
+        nice_agent_set_port_range(ice->agent, ice->stream, 1, cfg->min_port, cfg->max_port);
+    ice->handlers[0] = g_signal_connect(ice->agent, "new-candidate-full", G_CALLBACK(on_new_candidate), ice);
+    ice->handlers[1] = g_signal_connect(ice->agent, "candidate-gathering-done", G_CALLBACK(on_gathering_done), ice);
+    ice->handlers[2] = g_signal_connect(ice->agent, "component-state-changed", G_CALLBACK(on_component_state), ice);
+    nice_agent_attach_recv(ice->agent, ice->stream, 1, ctx, on_recv, ice);
+    return ice;
+}
+
+void sfu_ice_free(sfu_ice *ice)
+{
+    if (!ice)
+        return;
+    nice_agent_attach_recv(ice->agent, ice->stream, 1, NULL, NULL, NULL);
+    for (size_t i = 0; i < 3; i++)
+        g_signal_handler_disconnect(ice->agent, ice->handlers[i]);
+    nice_agent_remove_stream(ice->agent, ice->stream);
+    g_object_unref(ice->agent);
+    g_free(ice);
+}
+
+void sfu_ice_local_credentials(const sfu_ice *ice, char ufrag[SFU_ICE_UFRAG_MAX], char pwd[SFU_ICE_PWD_MAX])
+{
+    gchar *u = NULL, *p = NULL;
+    ufrag[0] = pwd[0] = '\0';
+    if (nice_agent_get_local_credentials(ice->agent, ice->stream, &u, &p)) {
+        g_strlcpy(ufrag, u, SFU_ICE_UFRAG_MAX);
+        g_strlcpy(pwd, p, SFU_ICE_PWD_MAX);
+    }
+    g_free(u);
+    g_free(p);
+}
+
+int sfu_ice_set_remote_credentials(sfu_ice *ice, const char *ufrag, const char *pwd)
+{
+    return nice_agent_set_remote_credentials(ice->agent, ice->stream, ufrag, pwd) ? 0 : -1;
+}
+
+int sfu_ice_gather(sfu_ice *ice)
+{
+    return nice_agent_gather_candidates(ice->agent, ice->stream) ? 0 : -1;
+}
+
+int sfu_ice_add_remote_candidate(sfu_ice *ice, const char *candidate)
+{
+    /* libnice parses the attribute form "a=candidate:..." only. */
+    char line[512];
+    if (!strncmp(candidate, "a=", 2))
+        candidate += 2;
+    if (snprintf(line, sizeof(line), "a=%s", candidate) >= (int)sizeof(line))
+        return -1;
+    NiceCandidate *c = nice_agent_parse_remote_candidate_sdp(ice->agent, ice->stream, line);
+    if (!c)
+        return -1;
+    int rc = -1;
+    if (c->transport == NICE_CANDIDATE_TRANSPORT_UDP) {
+        GSList *list = g_slist_append(NULL, c);
+        rc = nice_agent_set_remote_candidates(ice->agent, ice->stream, 1, list) >= 0 ? 0 : -1;
+        g_slist_free(list);
+    }
+    nice_candidate_free(c);
+    return rc;
+}
+
+int sfu_ice_send(sfu_ice *ice, const uint8_t *buf, size_t len)
+{
+    if (ice->state != SFU_ICE_CONNECTED)
+        return -1;
+    return nice_agent_send(ice->agent, ice->stream, 1, (guint)len, (const gchar *)buf) == (gint)len ? 0 : -1;
+}
+
+sfu_ice_state sfu_ice_get_state(const sfu_ice *ice)
+{
+    return ice->state;
+}
+
+void sfu_ice_selected_remote(sfu_ice *ice, char *out, size_t outlen)
+{
+    NiceCandidate *local = NULL, *remote = NULL;
+    out[0] = '\0';
+    if (nice_agent_get_selected_pair(ice->agent, ice->stream, 1, &local, &remote) && remote) {
+        char addr[NICE_ADDRESS_STRING_LEN];
+        nice_address_to_string(&remote->addr, addr);
+        snprintf(out, outlen, "%s:%u", addr, nice_address_get_port(&remote->addr));
+    }
+}

@@ -1,0 +1,63 @@
+/* ice.h - one ICE transport (RFC 8445) per peer connection, on libnice: one stream, one component
+ * (BUNDLE + rtcp-mux), host UDP candidates from configured addresses, trickle both ways, consent
+ * freshness (RFC 7675).
+ *
+ * Runs on the GMainContext given at creation (a media worker's); every call and callback happens on
+ * that thread. Received datagrams are handed to on_packet in libnice's buffer, which the callee may
+ * modify in place (SRTP unprotect) but must not keep.
+ */
+#ifndef SFU_ICE_H
+#define SFU_ICE_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+    SFU_ICE_NEW,
+    SFU_ICE_CHECKING,
+    SFU_ICE_CONNECTED,
+    SFU_ICE_FAILED,   /* no pair worked, or consent was lost */
+} sfu_ice_state;
+
+typedef struct {
+    const char *const *ips;   /* host candidate addresses; none = libnice's own choice (non-loopback) */
+    size_t ip_count;
+    const char *announced_ip; /* written into candidates instead of the real address, or NULL/"" */
+    unsigned min_port, max_port; /* 0, 0 = any */
+    bool controlling;
+} sfu_ice_config;
+
+typedef struct {
+    void (*on_candidate)(void *ud, const char *candidate); /* "candidate:..." without "a=" */
+    void (*on_gathering_done)(void *ud);
+    void (*on_state)(void *ud, sfu_ice_state state);
+    void (*on_packet)(void *ud, uint8_t *buf, size_t len);
+} sfu_ice_callbacks;
+
+typedef struct sfu_ice sfu_ice;
+
+#define SFU_ICE_UFRAG_MAX 64
+#define SFU_ICE_PWD_MAX 128
+
+/* A new agent; cfg and cbs are copied. NULL on failure. */
+sfu_ice *sfu_ice_new(GMainContext *ctx, const sfu_ice_config *cfg, const sfu_ice_callbacks *cbs, void *ud);
+/* Closes the agent; no callback runs after this. NULL is a no-op. */
+void sfu_ice_free(sfu_ice *ice);
+
+void sfu_ice_local_credentials(const sfu_ice *ice, char ufrag[SFU_ICE_UFRAG_MAX], char pwd[SFU_ICE_PWD_MAX]);
+/* Sets the peer's ICE credentials (from its SDP). Returns 0 or -1. */
+int sfu_ice_set_remote_credentials(sfu_ice *ice, const char *ufrag, const char *pwd);
+/* Starts gathering; candidates arrive through on_candidate. Returns 0 or -1. */
+int sfu_ice_gather(sfu_ice *ice);
+/* Adds a remote candidate ("candidate:..." or "a=candidate:..."). Returns 0, or -1 when it cannot be
+ * parsed or is not UDP (ignored). */
+int sfu_ice_add_remote_candidate(sfu_ice *ice, const char *candidate);
+/* Sends one datagram on the selected pair. Returns 0 or -1 (not connected, or the send failed). */
+int sfu_ice_send(sfu_ice *ice, const uint8_t *buf, size_t len);
+sfu_ice_state sfu_ice_get_state(const sfu_ice *ice);
+/* The selected pair's remote address ("ip:port") for logs and tests; "" when none. */
+void sfu_ice_selected_remote(sfu_ice *ice, char *out, size_t outlen);
+
+#endif
