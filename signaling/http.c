@@ -4,6 +4,7 @@
  * HTTP_WRITEABLE, as libwebsockets asks. Static files go through lws_serve_http_file() after
  * http_path_resolve() and a realpath() check that the file lies inside the web root.
  */
+#include <glib.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
@@ -117,6 +118,37 @@ static int route_health(struct vm_signaling *s, vm_conn *c, struct lws *wsi)
                                          (json_int_t)((vm_now_ms() - s->started_ms) / 1000))));
 }
 
+/* Prometheus text exposition format 0.0.4. */
+static int route_metrics(struct vm_signaling *s, vm_conn *c, struct lws *wsi)
+{
+    GString *out = g_string_sized_new(4096);
+    g_string_append_printf(out,
+                           "# HELP videomeet_meetings Live meetings.\n# TYPE videomeet_meetings gauge\n"
+                           "videomeet_meetings %zu\n"
+                           "# HELP videomeet_participants Participants in meetings.\n"
+                           "# TYPE videomeet_participants gauge\nvideomeet_participants %zu\n"
+                           "# HELP videomeet_websocket_connections Open WebSocket connections.\n"
+                           "# TYPE videomeet_websocket_connections gauge\nvideomeet_websocket_connections %zu\n",
+                           registry_meeting_count(s->reg), registry_participant_count(s->reg), s->ws_count);
+    if (s->media) {
+        sfu_stats st;
+        sfu_stats_total(s->media, &st);
+#define METRIC(name, help)                                                                                   \
+    g_string_append_printf(out, "# HELP videomeet_" #name "_total " help ".\n# TYPE videomeet_" #name          \
+                                "_total counter\nvideomeet_" #name "_total %llu\n",                           \
+                           (unsigned long long)STATS_GET(st.name));
+        SFU_STATS_FIELDS(METRIC)
+#undef METRIC
+        g_string_append(out, "# HELP videomeet_worker_cpu_seconds_total CPU time of each media worker thread.\n"
+                             "# TYPE videomeet_worker_cpu_seconds_total counter\n");
+        for (int i = 0; i < sfu_worker_count(s->media); i++)
+            g_string_append_printf(out, "videomeet_worker_cpu_seconds_total{worker=\"%d\"} %.6f\n", i,
+                                   sfu_worker_cpu_seconds(s->media, i));
+    }
+    return send_body(c, wsi, HTTP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8",
+                     g_string_free(out, FALSE));
+}
+
 static int serve_file(struct vm_signaling *s, struct lws *wsi, const char *rel)
 {
     char full[PATH_MAX], real[PATH_MAX], root[PATH_MAX];
@@ -151,6 +183,8 @@ int http_on_request(struct vm_signaling *s, vm_conn *c, struct lws *wsi, const c
         return route_create_meeting(s, c, wsi);
     if (!strcmp(uri, "/api/config"))
         return route_config(s, c, wsi);
+    if (!strcmp(uri, "/metrics"))
+        return route_metrics(s, c, wsi);
     if (!strcmp(uri, "/ws"))
         return send_status(wsi, HTTP_STATUS_BAD_REQUEST); /* a WebSocket upgrade is expected */
     if (!strncmp(uri, "/m/", 3) && !strchr(uri + 3, '/'))

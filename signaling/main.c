@@ -9,6 +9,7 @@
 
 #include "signaling/config.h"
 #include "signaling/log.h"
+#include "sfu/sfu.h"
 #include "signaling/server.h"
 
 #ifndef VM_DEFAULT_WEB_ROOT
@@ -43,8 +44,11 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    vm_signaling *sig = signaling_start(&cfg);
-    if (!sig) {
+    vm_signaling *sig = signaling_new(&cfg);
+    sfu *media = sig ? sfu_new(&cfg, signaling_sfu_event, sig) : NULL;
+    if (!media || signaling_start(sig, media) < 0) {
+        sfu_free(media);
+        signaling_free(sig);
         config_free(&cfg);
         return 1;
     }
@@ -52,7 +56,9 @@ int main(int argc, char **argv)
     int signo = 0;
     sigwait(&set, &signo);
     LOG_I("signal %d: shutting down", signo);
-    signaling_stop(sig);
+    signaling_stop(sig);   /* closes every connection: they leave their meetings */
+    sfu_free(media);       /* closes the rooms, stops the workers */
+    signaling_free(sig);
     config_free(&cfg);
     return 0;
 }

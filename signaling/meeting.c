@@ -14,6 +14,7 @@
 
 struct vm_registry {
     GHashTable *meetings;      /* id -> vm_meeting*, owns the meetings */
+    GHashTable *users;         /* user id -> vm_participant*, borrowed from the meetings */
     size_t max_participants;
     size_t max_meetings;
     int64_t grace_ms;
@@ -42,6 +43,7 @@ vm_registry *registry_new(size_t max_participants, size_t max_meetings, int64_t 
     if (!reg)
         return NULL;
     reg->meetings = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, meeting_free);
+    reg->users = g_hash_table_new(g_str_hash, g_str_equal);
     reg->max_participants = max_participants;
     reg->max_meetings = max_meetings;
     reg->grace_ms = grace_ms;
@@ -52,6 +54,7 @@ void registry_free(vm_registry *reg)
 {
     if (!reg)
         return;
+    g_hash_table_destroy(reg->users);
     g_hash_table_destroy(reg->meetings);
     free(reg);
 }
@@ -90,6 +93,11 @@ vm_meeting *registry_find(vm_registry *reg, const char *meeting_id)
     return g_hash_table_lookup(reg->meetings, meeting_id);
 }
 
+vm_participant *registry_find_user(vm_registry *reg, const char *user_id)
+{
+    return g_hash_table_lookup(reg->users, user_id);
+}
+
 int registry_join(vm_registry *reg, const char *meeting_id, const char *username, bool audio, bool video,
                   void *conn, int64_t now_ms, vm_participant **out)
 {
@@ -125,6 +133,7 @@ int registry_join(vm_registry *reg, const char *meeting_id, const char *username
     m->count++;
     m->empty_since_ms = -1;
     reg->participants++;
+    g_hash_table_insert(reg->users, p->user_id, p);
     *out = p;
     return 0;
 }
@@ -148,6 +157,7 @@ void registry_leave(vm_registry *reg, vm_participant *p, int64_t now_ms)
     }
     if (m->count == 0)
         m->empty_since_ms = now_ms;
+    g_hash_table_remove(reg->users, p->user_id);
     free(p);
 }
 

@@ -74,6 +74,8 @@ int registry_create(vm_registry *reg, int64_t now_ms, vm_meeting **out);
 
 /* The live meeting with this (normalised) id, or NULL. */
 vm_meeting *registry_find(vm_registry *reg, const char *meeting_id);
+/* The participant with this user id (in any meeting), or NULL. */
+vm_participant *registry_find_user(vm_registry *reg, const char *user_id);
 
 /* Adds a participant to the meeting `meeting_id` (normalised), creating the meeting when it does not
  * exist. username must be valid UTF-8 within VM_MAX_NAME_BYTES. On success *out is the new participant

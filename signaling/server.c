@@ -28,6 +28,29 @@ uint64_t vm_mono_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* Runs the media plane's queued events on the signaling thread. */
+static void drain_events(struct vm_signaling *s)
+{
+    GQueue batch = G_QUEUE_INIT;
+    pthread_mutex_lock(&s->lock);
+    batch = s->events;
+    g_queue_init(&s->events);
+    pthread_mutex_unlock(&s->lock);
+    sfu_event *ev;
+    while ((ev = g_queue_pop_head(&batch)))
+        session_media_event(s, ev);
+}
+
+void signaling_sfu_event(void *ud, sfu_event *ev)
+{
+    struct vm_signaling *s = ud;
+    pthread_mutex_lock(&s->lock);
+    g_queue_push_tail(&s->events, ev);
+    if (s->wake_ctx)
+        lws_cancel_service(s->wake_ctx);
+    pthread_mutex_unlock(&s->lock);
+}
+
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
     struct vm_signaling *s = lws_context_user(lws_get_context(wsi));
@@ -58,6 +81,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return session_writeable(c);
     case LWS_CALLBACK_CLOSED:
         session_close(s, c);
+        return 0;
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        drain_events(s);
         return 0;
     default:
         return lws_callback_http_dummy(wsi, reason, user, in, len);
@@ -92,10 +118,11 @@ static void lws_log_emit(int level, const char *line)
     vm_log(level == LLL_ERR ? VM_LOG_ERROR : VM_LOG_WARN, "lws: %.*s", (int)n, line);
 }
 
-static void set_state(struct vm_signaling *s, int state)
+static void set_state(struct vm_signaling *s, int state, struct lws_context *ctx)
 {
     pthread_mutex_lock(&s->lock);
     s->state = state;
+    s->wake_ctx = ctx;
     pthread_cond_signal(&s->cond);
     pthread_mutex_unlock(&s->lock);
 }
@@ -114,37 +141,48 @@ static void *thread_main(void *arg)
     s->ctx = lws_create_context(&info);
     if (!s->ctx) {
         LOG_E("cannot listen on port %d", s->cfg->port);
-        set_state(s, -1);
+        set_state(s, -1, NULL);
         return NULL;
     }
     lws_sul_schedule(s->ctx, 0, &s->sweep, sweep, LWS_US_PER_SEC);
-    set_state(s, 1);
+    set_state(s, 1, s->ctx);
     while (!atomic_load(&s->stop)) {
         if (lws_service(s->ctx, 0) < 0)
             break;
     }
+    pthread_mutex_lock(&s->lock);
+    s->wake_ctx = NULL;
+    pthread_mutex_unlock(&s->lock);
     lws_context_destroy(s->ctx);
     s->ctx = NULL;
     return NULL;
 }
 
-vm_signaling *signaling_start(const vm_config *cfg)
+vm_signaling *signaling_new(const vm_config *cfg)
 {
-    lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
     struct vm_signaling *s = calloc(1, sizeof(*s));
     if (!s)
         return NULL;
     s->cfg = cfg;
-    s->started_ms = vm_now_ms();
     s->reg = registry_new(cfg->max_participants, cfg->max_meetings, cfg->meeting_grace_ms);
-    pthread_mutex_init(&s->lock, NULL);
-    pthread_cond_init(&s->cond, NULL);
-    atomic_init(&s->stop, false);
-    if (!s->reg || pthread_create(&s->thread, NULL, thread_main, s) != 0) {
-        registry_free(s->reg);
+    if (!s->reg) {
         free(s);
         return NULL;
     }
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->cond, NULL);
+    g_queue_init(&s->events);
+    atomic_init(&s->stop, false);
+    return s;
+}
+
+int signaling_start(vm_signaling *s, sfu *media)
+{
+    lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
+    s->media = media;
+    s->started_ms = vm_now_ms();
+    if (pthread_create(&s->thread, NULL, thread_main, s) != 0)
+        return -1;
     pthread_mutex_lock(&s->lock);
     while (s->state == 0)
         pthread_cond_wait(&s->cond, &s->lock);
@@ -152,24 +190,35 @@ vm_signaling *signaling_start(const vm_config *cfg)
     pthread_mutex_unlock(&s->lock);
     if (state < 0) {
         pthread_join(s->thread, NULL);
-        registry_free(s->reg);
-        pthread_mutex_destroy(&s->lock);
-        pthread_cond_destroy(&s->cond);
-        free(s);
-        return NULL;
+        return -1;
     }
-    LOG_I("signaling listening on %s:%d, web root %s", cfg->bind_address[0] ? cfg->bind_address : "*",
-          cfg->port, cfg->web_root);
-    return s;
+    s->started = true;
+    LOG_I("signaling listening on %s:%d, web root %s", s->cfg->bind_address[0] ? s->cfg->bind_address : "*",
+          s->cfg->port, s->cfg->web_root);
+    return 0;
 }
 
 void signaling_stop(vm_signaling *s)
 {
-    if (!s)
+    if (!s || !s->started)
         return;
     atomic_store(&s->stop, true);
-    lws_cancel_service(s->ctx);
+    pthread_mutex_lock(&s->lock);
+    if (s->wake_ctx)
+        lws_cancel_service(s->wake_ctx);
+    pthread_mutex_unlock(&s->lock);
     pthread_join(s->thread, NULL);
+    s->started = false;
+}
+
+void signaling_free(vm_signaling *s)
+{
+    if (!s)
+        return;
+    signaling_stop(s);
+    sfu_event *ev;
+    while ((ev = g_queue_pop_head(&s->events)))
+        sfu_event_free(ev);
     registry_free(s->reg);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->cond);

@@ -4,12 +4,14 @@
 #ifndef VM_SERVER_INTERNAL_H
 #define VM_SERVER_INTERNAL_H
 
+#include <glib.h>
 #include <libwebsockets.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "sfu/sfu.h"
 #include "signaling/config.h"
 #include "signaling/meeting.h"
 #include "signaling/ratelimit.h"
@@ -50,10 +52,14 @@ struct vm_signaling {
     lws_sorted_usec_list_t sweep;
     size_t ws_count;
     int64_t started_ms;
-    /* start-up handshake with signaling_start() */
+    sfu *media;                   /* the media plane, not owned; NULL when absent */
+    bool started;
+    /* start-up handshake with signaling_start(), and the event queue from the media workers */
     pthread_mutex_t lock;
     pthread_cond_t cond;
     int state;                    /* 0 starting, 1 listening, -1 failed */
+    GQueue events;                /* sfu_event*, owned; under lock */
+    struct lws_context *wake_ctx; /* ctx while the loop runs, for lws_cancel_service; under lock */
 };
 
 #define VM_OUT_QUEUE_MAX (1024 * 1024)
@@ -71,5 +77,7 @@ void session_open(struct vm_signaling *s, vm_conn *c, struct lws *wsi);
 void session_receive(struct vm_signaling *s, vm_conn *c, const void *in, size_t len);
 int session_writeable(vm_conn *c);
 void session_close(struct vm_signaling *s, vm_conn *c);
+/* An event of the media plane for one participant (takes ownership). */
+void session_media_event(struct vm_signaling *s, sfu_event *ev);
 
 #endif

@@ -93,6 +93,8 @@ static void leave_meeting(struct vm_signaling *s, vm_conn *c, const char *reason
     vm_meeting *m = p->meeting;
     LOG_I("meeting %s: %s (%s) %s", m->id, p->user_id, p->username, reason);
     broadcast(m, p, msg_build_user_left(p->user_id, reason));
+    if (s->media)
+        sfu_leave(s->media, m->id, p->user_id);
     registry_leave(s->reg, p, vm_now_ms());
     c->participant = NULL;
 }
@@ -115,6 +117,8 @@ static void on_join(struct vm_signaling *s, vm_conn *c, const vm_msg *msg)
         return;
     }
     c->participant = p;
+    if (s->media)
+        sfu_join(s->media, p->meeting->id, p->user_id);
     LOG_I("meeting %s: %s (%s) joined, %zu present", p->meeting->id, p->user_id, p->username,
           p->meeting->count);
     send_json(c, msg_build_existing_users(p));
@@ -133,9 +137,15 @@ static void dispatch(struct vm_signaling *s, vm_conn *c, const vm_msg *msg)
         return;
     }
     if (!p) {
-        static const char *const refs[] = {[MSG_CHAT] = "chat-message", [MSG_MEDIA_STATE] = "media-state",
-                                           [MSG_LEAVE] = "leave-meeting"};
+        static const char *const refs[] = {
+            [MSG_CHAT] = "chat-message", [MSG_MEDIA_STATE] = "media-state", [MSG_LEAVE] = "leave-meeting",
+            [MSG_OFFER] = "offer",       [MSG_ANSWER] = "answer",            [MSG_CANDIDATE] = "ice-candidate",
+        };
         send_error(c, VM_ERR_NOT_IN_MEETING, refs[msg->type], "join a meeting first");
+        return;
+    }
+    if ((msg->type == MSG_OFFER || msg->type == MSG_ANSWER || msg->type == MSG_CANDIDATE) && !s->media) {
+        send_error(c, VM_ERR_MEDIA_FAILED, NULL, "the media plane is not running");
         return;
     }
     switch (msg->type) {
@@ -157,6 +167,13 @@ static void dispatch(struct vm_signaling *s, vm_conn *c, const vm_msg *msg)
         send_json(c, msg_build_left(id));
         break;
     }
+    case MSG_OFFER:
+    case MSG_ANSWER:
+        sfu_remote_sdp(s->media, p->meeting->id, p->user_id, (sfu_pc)msg->pc, msg->sdp);
+        break;
+    case MSG_CANDIDATE:
+        sfu_remote_candidate(s->media, p->meeting->id, p->user_id, (sfu_pc)msg->pc, msg->candidate);
+        break;
     default:
         break;
     }
@@ -183,6 +200,7 @@ static void handle_message(struct vm_signaling *s, vm_conn *c)
         send_json(c, msg_build_error(&err));
     else
         dispatch(s, c, msg);
+    msg_clear(msg);
     free(msg);
 }
 
@@ -267,4 +285,37 @@ void session_close(struct vm_signaling *s, vm_conn *c)
     c->rx = NULL;
     c->is_ws = false;
     s->ws_count--;
+}
+
+void session_media_event(struct vm_signaling *s, sfu_event *ev)
+{
+    vm_participant *p = registry_find_user(s->reg, ev->user_id);
+    if (!p || strcmp(p->meeting->id, ev->meeting_id) != 0) {
+        sfu_event_free(ev); /* the participant left meanwhile */
+        return;
+    }
+    vm_conn *c = p->conn;
+    msg_pc pc = ev->pc == SFU_PC_UP ? MSG_PC_UP : MSG_PC_DOWN;
+    switch (ev->kind) {
+    case SFU_EV_OFFER:
+        send_json(c, msg_build_sdp("offer", pc, ev->text));
+        break;
+    case SFU_EV_ANSWER:
+        send_json(c, msg_build_sdp("answer", pc, ev->text));
+        break;
+    case SFU_EV_CANDIDATE:
+        send_json(c, msg_build_candidate(pc, ev->text, ev->mid));
+        break;
+    case SFU_EV_ERROR:
+        send_error(c, VM_ERR_BAD_SDP, pc == MSG_PC_UP ? "offer" : "answer", ev->text);
+        break;
+    case SFU_EV_FAILED:
+        /* The browser vanished (consent lost) or its transport broke: it leaves the meeting, and a
+         * live browser reconnects and joins again. */
+        send_error(c, VM_ERR_MEDIA_FAILED, NULL, ev->text);
+        leave_meeting(s, c, "disconnected");
+        request_close(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
+        break;
+    }
+    sfu_event_free(ev);
 }

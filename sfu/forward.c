@@ -1,0 +1,438 @@
+/* forward.c - the media path of a room: RTP from publishers to subscribers, and the RTCP around it.
+ *
+ *   publisher --SRTP--> peer (unprotect in place) --> forward_on_up_rtp
+ *       parse (view) → track by SSRC (RTX unwrapped) → receive stats, transport-cc arrival,
+ *       loss detection → retransmission cache → for each subscriber of the track:
+ *       copy into the room's scratch buffer → rewrite seq/ts/ssrc/pt and extension ids →
+ *       protect → send
+ *
+ * No allocation and no lock per packet: everything here runs on the room's worker thread.
+ * RTCP: publishers' SRs are rewritten per subscriber (SSRC, RTP timestamp, counts) so audio and
+ * video stay in sync; subscribers' PLI/FIR go upstream as PLIs (throttled per track) and their
+ * NACKs are answered from the cache (RTX when negotiated). The SFU NACKs publishers for upstream
+ * losses, sends them transport-cc feedback (when negotiated, else REMB) and receiver reports.
+ */
+#include <string.h>
+
+#include "sfu/room_internal.h"
+
+#define NACK_RETRY_US 30000   /* between two NACKs of one lost packet */
+#define NACK_TRIES 3
+#define RR_INTERVAL_US 1000000
+#define REMB_BPS 2500000      /* the most a publisher is asked to send when transport-cc is off */
+
+static sfu_stats *stats_of(member *m)
+{
+    return m->room->env.peer.stats;
+}
+
+/* ---- upstream feedback ---- */
+
+static void send_to_publisher(member *m, uint8_t *buf, size_t len)
+{
+    if (m->up)
+        peer_send_rtcp(m->up, buf, len, ROOM_SCRATCH);
+}
+
+void forward_request_keyframe(track *t, int64_t now_us)
+{
+    if (t->kind != SDP_MEDIA_VIDEO)
+        return;
+    if (now_us - t->last_pli_us < ROOM_PLI_INTERVAL_US) {
+        t->pli_pending = true; /* sent by the tick once the interval has passed */
+        return;
+    }
+    member *m = t->owner;
+    uint8_t *buf = m->room->scratch;
+    int n = rtcp_build_pli(buf, ROOM_SCRATCH - SRTP_SESSION_RTCP_MAX_OVERHEAD, m->rtcp_ssrc, t->ssrc);
+    if (n > 0) {
+        send_to_publisher(m, buf, (size_t)n);
+        STATS_INC(stats_of(m)->plis_sent);
+    }
+    t->last_pli_us = now_us;
+    t->pli_pending = false;
+}
+
+/* Remembers the seqs between the highest seen and seq as lost, and forgets seq if it was. */
+static void track_note_seq(track *t, uint16_t seq, int64_t now_us)
+{
+    if (!t->rx_started) {
+        t->rx_started = true;
+        t->highest_seq = seq;
+        return;
+    }
+    int16_t diff = (int16_t)(seq - t->highest_seq);
+    if (diff <= 0) { /* late or retransmitted: no longer lost */
+        for (size_t i = 0; i < t->n_lost; i++) {
+            if (t->lost[i].seq == seq) {
+                t->lost[i] = t->lost[--t->n_lost];
+                break;
+            }
+        }
+        return;
+    }
+    if (diff > 1 && diff < 200) {
+        for (uint16_t s = (uint16_t)(t->highest_seq + 1); s != seq && t->n_lost < ROOM_NACK_MAX; s++)
+            t->lost[t->n_lost++] = (lost_seq){s, 0, now_us};
+    }
+    t->highest_seq = seq;
+}
+
+static void send_nacks(track *t, int64_t now_us)
+{
+    uint16_t seqs[ROOM_NACK_MAX];
+    size_t n = 0;
+    for (size_t i = 0; i < t->n_lost;) {
+        lost_seq *l = &t->lost[i];
+        if (l->tries >= NACK_TRIES) {
+            *l = t->lost[--t->n_lost];
+            continue;
+        }
+        if (l->next_us <= now_us) {
+            seqs[n++] = l->seq;
+            l->tries++;
+            l->next_us = now_us + NACK_RETRY_US;
+        }
+        i++;
+    }
+    if (!n)
+        return;
+    /* rtcp_nack_pack wants increasing order (wrap-aware). */
+    for (size_t i = 1; i < n; i++) {
+        for (size_t k = i; k > 0 && (int16_t)(seqs[k] - seqs[k - 1]) < 0; k--) {
+            uint16_t tmp = seqs[k];
+            seqs[k] = seqs[k - 1];
+            seqs[k - 1] = tmp;
+        }
+    }
+    struct rtcp_nack_item items[ROOM_NACK_MAX];
+    size_t n_items = rtcp_nack_pack(seqs, n, items, ROOM_NACK_MAX, NULL);
+    member *m = t->owner;
+    uint8_t *buf = m->room->scratch;
+    int len = rtcp_build_nack(buf, ROOM_SCRATCH - SRTP_SESSION_RTCP_MAX_OVERHEAD, m->rtcp_ssrc, t->ssrc, items, n_items);
+    if (len > 0) {
+        send_to_publisher(m, buf, (size_t)len);
+        STATS_ADD(stats_of(m)->nacks_sent, n);
+    }
+}
+
+/* ---- RTP from a publisher ---- */
+
+static void forward_one(fwd *f, const uint8_t *pkt, size_t len, const struct rtp_view *v, int64_t now_us)
+{
+    member *sub = f->sub;
+    uint8_t *out = sub->room->scratch;
+    memcpy(out, pkt, len);
+    if (rewrite_apply(&f->rw, out, v, (uint64_t)now_us) < 0)
+        return;
+    rtp_set_pt(out, f->pt);
+    if (v->extension)
+        rtp_ext_remap(out, v, f->ext_map);
+    if (peer_send_rtp(sub->down, out, len, ROOM_SCRATCH) == 0) {
+        f->packets++;
+        f->octets += (uint32_t)v->payload_len;
+        STATS_INC(stats_of(sub)->rtp_packets_out);
+        STATS_ADD(stats_of(sub)->rtp_bytes_out, len);
+    }
+}
+
+static track *track_by_ssrc(member *m, uint32_t ssrc, bool *rtx)
+{
+    for (size_t i = 0; i < m->n_tracks; i++) {
+        track *t = m->tracks[i];
+        if (t->ssrc == ssrc) {
+            *rtx = false;
+            return t;
+        }
+        if (t->rtx_ssrc && t->rtx_ssrc == ssrc) {
+            *rtx = true;
+            return t;
+        }
+    }
+    return NULL;
+}
+
+static void record_twcc(member *m, const track *t, const struct rtp_view *v, int64_t now_us)
+{
+    uint16_t tseq;
+    if (!t->ext.twcc || rtp_ext_get_u16(v, t->ext.twcc, &tseq) < 0)
+        return;
+    if (m->n_twcc == ROOM_TWCC_MAX)
+        return; /* the tick drains it every ROOM_TICK_MS: only a flood gets here */
+    m->twcc[m->n_twcc++] = (struct rtcp_twcc_arrival){tseq, now_us};
+}
+
+void forward_on_up_rtp(void *ud, uint8_t *buf, size_t len, int64_t now_us)
+{
+    member *m = ud;
+    sfu_stats *st = stats_of(m);
+    struct rtp_view v;
+    if (rtp_parse(&v, buf, len) < 0) {
+        STATS_INC(st->dropped_malformed);
+        return;
+    }
+    bool rtx;
+    track *t = track_by_ssrc(m, v.ssrc, &rtx);
+    if (!t) {
+        STATS_INC(st->dropped_unknown_ssrc);
+        return;
+    }
+    record_twcc(m, t, &v, now_us);
+    if (rtx) {
+        if (v.pt != (uint8_t)t->codec.rtx_pt || v.payload_len < 2)
+            return; /* RTX padding probes carry no packet */
+        int n = rtp_rtx_unwrap(buf, len, t->codec.pt, t->ssrc);
+        if (n <= 0 || rtp_parse(&v, buf, (size_t)n) < 0)
+            return;
+        len = (size_t)n;
+    } else if (v.pt != t->codec.pt) {
+        return; /* only the negotiated codec is forwarded */
+    }
+    STATS_INC(st->rtp_packets_in);
+    STATS_ADD(st->rtp_bytes_in, len);
+    uint32_t arrival = (uint32_t)((uint64_t)now_us * t->codec.clock_rate / 1000000u);
+    rtcp_rx_stats_update(&t->rx, v.seq, v.ts, arrival);
+    track_note_seq(t, v.seq, now_us);
+    rtx_cache_put(t->cache, v.seq, buf, len, (uint64_t)now_us);
+    for (size_t i = 0; i < t->n_subs; i++) {
+        fwd *f = t->subs[i];
+        if (f->negotiated && peer_get_state(f->sub->down) == PEER_CONNECTED)
+            forward_one(f, buf, len, &v, now_us);
+    }
+}
+
+/* ---- RTCP from a publisher: sender reports go to each subscriber, rewritten ---- */
+
+static void forward_sr(member *m, const struct rtcp_pkt *p, int64_t now_us)
+{
+    bool rtx;
+    track *t = track_by_ssrc(m, p->ssrc, &rtx);
+    if (!t || rtx)
+        return;
+    rtcp_rx_stats_on_sr(&t->rx, p->u.sr.info.ntp, (uint64_t)now_us);
+    for (size_t i = 0; i < t->n_subs; i++) {
+        fwd *f = t->subs[i];
+        if (!f->negotiated || !f->rw.started || peer_get_state(f->sub->down) != PEER_CONNECTED)
+            continue;
+        struct rtcp_sr_info sr = p->u.sr.info;
+        sr.ssrc = f->ssrc;
+        sr.rtp_ts = p->u.sr.info.rtp_ts + f->rw.ts_off;
+        sr.packets = f->packets;
+        sr.octets = f->octets;
+        uint8_t *buf = m->room->scratch;
+        int n = rtcp_build_sr(buf, ROOM_SCRATCH - SRTP_SESSION_RTCP_MAX_OVERHEAD, &sr, NULL, 0);
+        if (n > 0)
+            peer_send_rtcp(f->sub->down, buf, (size_t)n, ROOM_SCRATCH);
+    }
+}
+
+void forward_on_up_rtcp(void *ud, uint8_t *buf, size_t len, int64_t now_us)
+{
+    member *m = ud;
+    struct rtcp_iter it;
+    struct rtcp_pkt p;
+    int rc;
+    rtcp_iter_init(&it, buf, len);
+    while ((rc = rtcp_iter_next(&it, &p)) > 0) {
+        if (p.kind == RTCP_K_SR)
+            forward_sr(m, &p, now_us);
+    }
+    if (rc < 0)
+        STATS_INC(stats_of(m)->dropped_malformed);
+}
+
+/* ---- RTCP from a subscriber ---- */
+
+static fwd *fwd_by_ssrc(member *sub, uint32_t ssrc)
+{
+    for (size_t i = 0; i < sub->n_fwds; i++) {
+        if (sub->fwds[i]->ssrc == ssrc)
+            return sub->fwds[i];
+    }
+    return NULL;
+}
+
+static void retransmit(fwd *f, uint16_t out_seq, int64_t now_us)
+{
+    uint16_t src_seq;
+    const uint8_t *pkt;
+    size_t len;
+    track *t = f->track;
+    if (rewrite_nack_to_source(&f->rw, out_seq, &src_seq) < 0 ||
+        rtx_cache_get(t->cache, src_seq, (uint64_t)now_us, &pkt, &len) < 0)
+        return;
+    struct rtp_view v;
+    struct rewrite_out o;
+    if (rtp_parse(&v, pkt, len) < 0 || rewrite_lookup(&f->rw, v.seq, v.ts, &o) < 0)
+        return;
+    uint8_t *out = f->sub->room->scratch;
+    size_t n = len;
+    if (f->rtx_pt >= 0) {
+        /* RTX (RFC 4588): build from a rewritten copy of the original. */
+        static __thread uint8_t orig[RTP_MAX_PACKET];
+        memcpy(orig, pkt, len);
+        rtp_set_seq(orig, o.seq);
+        rtp_set_ts(orig, o.ts);
+        rtp_set_ssrc(orig, o.ssrc);
+        rtp_set_pt(orig, f->pt);
+        struct rtp_view ov;
+        if (rtp_parse(&ov, orig, len) < 0)
+            return;
+        if (ov.extension)
+            rtp_ext_remap(orig, &ov, f->ext_map);
+        int w = rtp_rtx_wrap(out, ROOM_SCRATCH - SRTP_SESSION_RTP_MAX_OVERHEAD, &ov, (uint8_t)f->rtx_pt,
+                             f->rtx_seq++, f->rtx_ssrc);
+        if (w <= 0)
+            return;
+        n = (size_t)w;
+    } else {
+        memcpy(out, pkt, len);
+        rtp_set_seq(out, o.seq);
+        rtp_set_ts(out, o.ts);
+        rtp_set_ssrc(out, o.ssrc);
+        rtp_set_pt(out, f->pt);
+        if (v.extension)
+            rtp_ext_remap(out, &v, f->ext_map);
+    }
+    if (peer_send_rtp(f->sub->down, out, n, ROOM_SCRATCH) == 0)
+        STATS_INC(stats_of(f->sub)->retransmissions);
+}
+
+static void on_sub_nack(member *sub, const struct rtcp_pkt *p, int64_t now_us)
+{
+    fwd *f = fwd_by_ssrc(sub, p->media_ssrc);
+    if (!f)
+        return;
+    for (unsigned i = 0; i < p->u.nack.n_items; i++) {
+        struct rtcp_nack_item item;
+        uint16_t seqs[17];
+        if (rtcp_pkt_nack_item(p, i, &item) < 0)
+            break;
+        unsigned n = rtcp_nack_unpack(&item, seqs);
+        STATS_ADD(stats_of(sub)->nacks_received, n);
+        for (unsigned k = 0; k < n; k++)
+            retransmit(f, seqs[k], now_us);
+    }
+}
+
+void forward_on_down_rtcp(void *ud, uint8_t *buf, size_t len, int64_t now_us)
+{
+    member *sub = ud;
+    struct rtcp_iter it;
+    struct rtcp_pkt p;
+    int rc;
+    rtcp_iter_init(&it, buf, len);
+    while ((rc = rtcp_iter_next(&it, &p)) > 0) {
+        if (p.kind == RTCP_K_NACK) {
+            on_sub_nack(sub, &p, now_us);
+        } else if (p.kind == RTCP_K_PLI) {
+            fwd *f = fwd_by_ssrc(sub, p.media_ssrc);
+            STATS_INC(stats_of(sub)->plis_received);
+            if (f)
+                forward_request_keyframe(f->track, now_us);
+        } else if (p.kind == RTCP_K_FIR) {
+            for (unsigned i = 0; i < p.u.fir.n_entries; i++) {
+                uint32_t ssrc;
+                uint8_t seq_nr;
+                if (rtcp_pkt_fir_entry(&p, i, &ssrc, &seq_nr) < 0)
+                    break;
+                fwd *f = fwd_by_ssrc(sub, ssrc);
+                STATS_INC(stats_of(sub)->plis_received);
+                if (f)
+                    forward_request_keyframe(f->track, now_us);
+            }
+        }
+    }
+    if (rc < 0)
+        STATS_INC(stats_of(sub)->dropped_malformed);
+}
+
+/* ---- periodic ---- */
+
+static void send_twcc(member *m)
+{
+    size_t done = 0;
+    uint32_t media_ssrc = m->n_tracks ? m->tracks[0]->ssrc : 0;
+    while (done < m->n_twcc) {
+        /* Arrivals come in arrival order; transport-cc wants increasing seq (rare reorders are
+         * sorted here, on at most ROOM_TWCC_MAX entries). */
+        size_t consumed = 0;
+        uint8_t *buf = m->room->scratch;
+        int n = rtcp_build_twcc(buf, ROOM_SCRATCH - SRTP_SESSION_RTCP_MAX_OVERHEAD, m->rtcp_ssrc, media_ssrc,
+                                m->twcc_count++, m->twcc + done, m->n_twcc - done, &consumed);
+        if (n <= 0 || consumed == 0)
+            break;
+        send_to_publisher(m, buf, (size_t)n);
+        done += consumed;
+    }
+    m->n_twcc = 0;
+}
+
+static void sort_twcc(member *m)
+{
+    for (size_t i = 1; i < m->n_twcc; i++) {
+        for (size_t k = i; k > 0 && (int16_t)(m->twcc[k].seq - m->twcc[k - 1].seq) < 0; k--) {
+            struct rtcp_twcc_arrival tmp = m->twcc[k];
+            m->twcc[k] = m->twcc[k - 1];
+            m->twcc[k - 1] = tmp;
+        }
+    }
+    /* drop duplicates (a retransmission keeps its transport seq) and keep arrival times monotonic */
+    size_t w = 0;
+    for (size_t i = 0; i < m->n_twcc; i++) {
+        if (w && m->twcc[i].seq == m->twcc[w - 1].seq)
+            continue;
+        if (w && m->twcc[i].arrival_us < m->twcc[w - 1].arrival_us)
+            m->twcc[i].arrival_us = m->twcc[w - 1].arrival_us;
+        m->twcc[w++] = m->twcc[i];
+    }
+    m->n_twcc = w;
+}
+
+static void send_reports(member *m, int64_t now_us)
+{
+    struct rtcp_report_block rb[ROOM_MAX_TRACKS];
+    unsigned n = 0;
+    bool twcc = false;
+    uint32_t ssrcs[ROOM_MAX_TRACKS];
+    for (size_t i = 0; i < m->n_tracks; i++) {
+        track *t = m->tracks[i];
+        twcc = twcc || t->ext.twcc;
+        ssrcs[i] = t->ssrc;
+        if (t->rx_started)
+            rtcp_rx_stats_report(&t->rx, (uint64_t)now_us, &rb[n++]);
+    }
+    uint8_t *buf = m->room->scratch;
+    size_t cap = ROOM_SCRATCH - SRTP_SESSION_RTCP_MAX_OVERHEAD;
+    int len = rtcp_build_rr(buf, cap, m->rtcp_ssrc, rb, n);
+    if (len > 0 && !twcc && m->n_tracks) {
+        int r = rtcp_build_remb(buf + len, cap - (size_t)len, m->rtcp_ssrc, REMB_BPS, ssrcs, (unsigned)m->n_tracks);
+        if (r > 0)
+            len += r;
+    }
+    if (len > 0)
+        send_to_publisher(m, buf, (size_t)len);
+}
+
+void forward_tick(room *r, int64_t now_us)
+{
+    for (size_t i = 0; i < r->n_members; i++) {
+        member *m = r->members[i];
+        if (!m->up || peer_get_state(m->up) != PEER_CONNECTED)
+            continue;
+        for (size_t k = 0; k < m->n_tracks; k++) {
+            track *t = m->tracks[k];
+            if (t->pli_pending && now_us - t->last_pli_us >= ROOM_PLI_INTERVAL_US)
+                forward_request_keyframe(t, now_us);
+            send_nacks(t, now_us);
+        }
+        if (m->n_twcc) {
+            sort_twcc(m);
+            send_twcc(m);
+        }
+        if (now_us - m->last_rr_us >= RR_INTERVAL_US) {
+            m->last_rr_us = now_us;
+            send_reports(m, now_us);
+        }
+    }
+}

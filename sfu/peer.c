@@ -1,0 +1,306 @@
+/* peer.c - ICE + DTLS-SRTP + SRTP for one browser connection (see peer.h).
+ *
+ * Demultiplexing of what ICE hands up (RFC 7983; libnice consumes STUN itself):
+ *
+ *        first byte
+ *   +----------------+
+ *   |    0 ..   3    | -> STUN           (never reaches us: libnice answers it)
+ *   |   20 ..  63    | -> DTLS           -> dtls_handle_datagram
+ *   |  128 .. 191    | -> RTP or RTCP    -> second byte 192..223: RTCP (RFC 5761), else RTP
+ *   |   anything else| -> dropped, counted as malformed
+ *   +----------------+
+ *
+ * The DTLS endpoint is made when the browser's SDP is applied (it gives the role and the expected
+ * fingerprint) and started once ICE connects. SRTP keys come from the finished handshake.
+ */
+#include "sfu/peer.h"
+
+#include <string.h>
+
+#include "sfu/srtp_session.h"
+
+struct peer {
+    peer_env env;
+    sfu_ice *ice;
+    dtls_t *dtls;
+    srtp_session_t *srtp;
+    GSource *dtls_timer;
+    peer_callbacks cbs;
+    void *ud;
+    peer_state state;
+    char ufrag[SFU_ICE_UFRAG_MAX];
+    char pwd[SFU_ICE_PWD_MAX];
+    bool ice_connected;
+};
+
+static void set_state(peer *p, peer_state st, const char *why)
+{
+    if (p->state == st || p->state == PEER_FAILED)
+        return;
+    p->state = st;
+    if (st == PEER_FAILED)
+        g_message("peer %p failed: %s", (void *)p, why ? why : "");
+    if (p->cbs.on_state)
+        p->cbs.on_state(p->ud, st, why);
+}
+
+static int64_t now_us(void)
+{
+    return g_get_monotonic_time();
+}
+
+/* ---- DTLS ---- */
+
+static void arm_dtls_timer(peer *p);
+
+static gboolean dtls_timer_fired(gpointer data)
+{
+    peer *p = data;
+    g_source_unref(p->dtls_timer);
+    p->dtls_timer = NULL;
+    if (p->dtls)
+        dtls_handle_timeout(p->dtls);
+    arm_dtls_timer(p);
+    return G_SOURCE_REMOVE;
+}
+
+static void arm_dtls_timer(peer *p)
+{
+    if (p->dtls_timer) {
+        g_source_destroy(p->dtls_timer);
+        g_source_unref(p->dtls_timer);
+        p->dtls_timer = NULL;
+    }
+    int ms = p->dtls ? dtls_timeout_ms(p->dtls) : -1;
+    if (ms < 0 || !p->dtls || dtls_state(p->dtls) != DTLS_STATE_CONNECTING)
+        return;
+    p->dtls_timer = g_timeout_source_new((guint)ms + 1);
+    g_source_set_callback(p->dtls_timer, dtls_timer_fired, p, NULL);
+    g_source_attach(p->dtls_timer, p->env.ctx);
+}
+
+static void dtls_send(void *user, const uint8_t *buf, size_t len)
+{
+    peer *p = user;
+    sfu_ice_send(p->ice, buf, len);
+}
+
+static void dtls_state_changed(void *user, dtls_state_t st)
+{
+    peer *p = user;
+    if (st == DTLS_STATE_CONNECTED) {
+        dtls_srtp_keys_t k;
+        if (dtls_get_srtp_keys(p->dtls, &k) < 0) {
+            set_state(p, PEER_FAILED, "the browser did not negotiate DTLS-SRTP");
+            return;
+        }
+        p->srtp = srtp_session_new(k.profile, k.local_key, k.local_salt, k.remote_key, k.remote_salt);
+        if (!p->srtp) {
+            set_state(p, PEER_FAILED, "SRTP session could not be made");
+            return;
+        }
+        set_state(p, PEER_CONNECTED, NULL);
+    } else if (st == DTLS_STATE_FAILED) {
+        STATS_INC(p->env.stats->dtls_failures);
+        set_state(p, PEER_FAILED, dtls_error(p->dtls));
+    } else if (st == DTLS_STATE_CLOSED) {
+        set_state(p, PEER_FAILED, "DTLS closed by the browser");
+    }
+}
+
+/* ---- ICE ---- */
+
+static void ice_candidate(void *ud, const char *cand)
+{
+    peer *p = ud;
+    if (p->cbs.on_candidate)
+        p->cbs.on_candidate(p->ud, cand);
+}
+
+static void ice_gathered(void *ud)
+{
+    peer *p = ud;
+    if (p->cbs.on_candidate)
+        p->cbs.on_candidate(p->ud, "");
+}
+
+static void ice_state(void *ud, sfu_ice_state st)
+{
+    peer *p = ud;
+    if (st == SFU_ICE_FAILED) {
+        STATS_INC(p->env.stats->ice_failures);
+        set_state(p, PEER_FAILED, "ICE failed or consent lost");
+        return;
+    }
+    if (st == SFU_ICE_CHECKING)
+        set_state(p, PEER_CONNECTING, NULL);
+    if (st == SFU_ICE_CONNECTED && !p->ice_connected) {
+        p->ice_connected = true;
+        if (p->dtls && dtls_state(p->dtls) == DTLS_STATE_NEW)
+            dtls_start(p->dtls);
+        arm_dtls_timer(p);
+    }
+}
+
+static void ice_packet(void *ud, uint8_t *buf, size_t len)
+{
+    peer *p = ud;
+    uint8_t b = buf[0];
+    if (b >= 20 && b <= 63) {
+        if (p->dtls) {
+            dtls_handle_datagram(p->dtls, buf, len);
+            arm_dtls_timer(p);
+        }
+        return;
+    }
+    if (b < 128 || b > 191 || len < 12) {
+        STATS_INC(p->env.stats->dropped_malformed);
+        return;
+    }
+    if (!p->srtp) {
+        STATS_INC(p->env.stats->dropped_not_ready);
+        return;
+    }
+    bool rtcp = buf[1] >= 192 && buf[1] <= 223;
+    int n = rtcp ? srtp_session_unprotect_rtcp(p->srtp, buf, len) : srtp_session_unprotect_rtp(p->srtp, buf, len);
+    if (n < 0) {
+        if (n == SRTP_SESSION_ERR_AUTH || n == SRTP_SESSION_ERR_REPLAY)
+            STATS_INC(p->env.stats->dropped_bad_srtp);
+        else
+            STATS_INC(p->env.stats->dropped_malformed);
+        return;
+    }
+    if (rtcp) {
+        STATS_INC(p->env.stats->rtcp_packets_in);
+        if (p->cbs.on_rtcp)
+            p->cbs.on_rtcp(p->ud, buf, (size_t)n, now_us());
+    } else if (p->cbs.on_rtp) {
+        p->cbs.on_rtp(p->ud, buf, (size_t)n, now_us());
+    }
+}
+
+/* ---- API ---- */
+
+peer *peer_new(const peer_env *env, bool ice_controlling, const peer_callbacks *cbs, void *ud)
+{
+    peer *p = g_new0(peer, 1);
+    p->env = *env;
+    p->cbs = *cbs;
+    p->ud = ud;
+    sfu_ice_config ic = *env->ice;
+    ic.controlling = ice_controlling;
+    static const sfu_ice_callbacks ice_cbs = {ice_candidate, ice_gathered, ice_state, ice_packet};
+    p->ice = sfu_ice_new(env->ctx, &ic, &ice_cbs, p);
+    if (!p->ice) {
+        g_free(p);
+        return NULL;
+    }
+    sfu_ice_local_credentials(p->ice, p->ufrag, p->pwd);
+    return p;
+}
+
+void peer_free(peer *p)
+{
+    if (!p)
+        return;
+    if (p->dtls_timer) {
+        g_source_destroy(p->dtls_timer);
+        g_source_unref(p->dtls_timer);
+    }
+    if (p->dtls && dtls_state(p->dtls) == DTLS_STATE_CONNECTED)
+        dtls_close(p->dtls);
+    sfu_ice_free(p->ice);
+    dtls_free(p->dtls);
+    srtp_session_free(p->srtp);
+    g_free(p);
+}
+
+void peer_local(const peer *p, sdp_local *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->ice_ufrag = p->ufrag;
+    out->ice_pwd = p->pwd;
+    out->ice_options = "trickle";
+    const cert_fingerprint_t *fp = cert_fingerprint(p->env.cert);
+    memcpy(out->fingerprint_sha256, fp->bytes, sizeof(out->fingerprint_sha256));
+}
+
+int peer_set_remote(peer *p, const sdp_remote_transport *remote)
+{
+    if (sfu_ice_set_remote_credentials(p->ice, remote->ice_ufrag, remote->ice_pwd) < 0)
+        return -1;
+    for (size_t i = 0; i < remote->n_candidates; i++) {
+        char line[256];
+        if (sdp_candidate_format(&remote->candidates[i], line, sizeof(line)) > 0)
+            sfu_ice_add_remote_candidate(p->ice, line);
+    }
+    cert_fingerprint_t fp;
+    memset(&fp, 0, sizeof(fp));
+    g_strlcpy(fp.hash, remote->fingerprint.algorithm, sizeof(fp.hash));
+    if (remote->fingerprint.len > sizeof(fp.bytes))
+        return -1;
+    memcpy(fp.bytes, remote->fingerprint.bytes, remote->fingerprint.len);
+    fp.len = remote->fingerprint.len;
+    if (!p->dtls) {
+        dtls_config_t dc;
+        memset(&dc, 0, sizeof(dc));
+        dc.role = remote->dtls_client ? DTLS_ROLE_CLIENT : DTLS_ROLE_SERVER;
+        dc.remote_fingerprint = &fp;
+        dtls_callbacks_t cb = {dtls_send, dtls_state_changed, NULL, p};
+        p->dtls = dtls_new(p->env.dtls, &dc, &cb);
+        if (!p->dtls)
+            return -1;
+        if (p->ice_connected) {
+            dtls_start(p->dtls);
+            arm_dtls_timer(p);
+        }
+    } else {
+        dtls_set_remote_fingerprint(p->dtls, &fp);
+    }
+    if (p->state == PEER_NEW)
+        set_state(p, PEER_CONNECTING, NULL);
+    return 0;
+}
+
+int peer_gather(peer *p)
+{
+    return sfu_ice_gather(p->ice);
+}
+
+int peer_add_candidate(peer *p, const char *candidate)
+{
+    if (!*candidate)
+        return 0; /* end of candidates: nothing to do for libnice */
+    return sfu_ice_add_remote_candidate(p->ice, candidate);
+}
+
+int peer_send_rtp(peer *p, uint8_t *buf, size_t len, size_t cap)
+{
+    if (!p->srtp)
+        return -1;
+    int n = srtp_session_protect_rtp(p->srtp, buf, len, cap);
+    if (n < 0)
+        return n;
+    return sfu_ice_send(p->ice, buf, (size_t)n);
+}
+
+int peer_send_rtcp(peer *p, uint8_t *buf, size_t len, size_t cap)
+{
+    if (!p->srtp)
+        return -1;
+    int n = srtp_session_protect_rtcp(p->srtp, buf, len, cap);
+    if (n < 0)
+        return n;
+    STATS_INC(p->env.stats->rtcp_packets_out);
+    return sfu_ice_send(p->ice, buf, (size_t)n);
+}
+
+peer_state peer_get_state(const peer *p)
+{
+    return p->state;
+}
+
+void peer_remote_address(peer *p, char *out, size_t outlen)
+{
+    sfu_ice_selected_remote(p->ice, out, outlen);
+}

@@ -1,0 +1,75 @@
+/* peer.h - one WebRTC transport between the SFU and a browser: ICE (sfu/ice.h), DTLS-SRTP
+ * (sfu/dtls.h) and SRTP (sfu/srtp_session.h), with the RFC 7983 demultiplexing between them.
+ *
+ * A browser has two: "up" (it publishes; it offers, we answer) and "down" (it receives; we offer).
+ * Lives on one media worker's GMainContext; every call and callback happens on that thread.
+ * Received RTP/RTCP is decrypted in place in libnice's buffer and handed up; sending protects into
+ * the caller's buffer (which needs SRTP_SESSION_*_MAX_OVERHEAD bytes of room) and sends it.
+ */
+#ifndef SFU_PEER_H
+#define SFU_PEER_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sfu/cert.h"
+#include "sfu/dtls.h"
+#include "sfu/ice.h"
+#include "sfu/sdp_negotiate.h"
+#include "sfu/stats.h"
+
+typedef struct peer peer;
+
+typedef enum {
+    PEER_NEW,
+    PEER_CONNECTING, /* ICE checking or DTLS handshaking */
+    PEER_CONNECTED,  /* SRTP keys ready: media flows */
+    PEER_FAILED,     /* ICE failed, consent lost, DTLS failed (e.g. wrong fingerprint) */
+} peer_state;
+
+typedef struct {
+    void (*on_candidate)(void *ud, const char *candidate); /* "" = end of candidates */
+    void (*on_state)(void *ud, peer_state state, const char *why);
+    /* Decrypted packets; buf may be modified in place, not kept. now_us: monotonic clock. */
+    void (*on_rtp)(void *ud, uint8_t *buf, size_t len, int64_t now_us);
+    void (*on_rtcp)(void *ud, uint8_t *buf, size_t len, int64_t now_us);
+} peer_callbacks;
+
+/* What every peer of a worker shares (not owned by the peer). */
+typedef struct {
+    GMainContext *ctx;
+    dtls_ctx_t *dtls;
+    const cert_t *cert;
+    const sfu_ice_config *ice;  /* addresses, ports; `controlling` is set per peer */
+    sfu_stats *stats;           /* counters of this worker */
+} peer_env;
+
+/* A new transport (not gathering yet). NULL on failure. */
+peer *peer_new(const peer_env *env, bool ice_controlling, const peer_callbacks *cbs, void *ud);
+/* Closes it; no callback runs afterwards. NULL is a no-op. Not from inside one of its callbacks. */
+void peer_free(peer *p);
+
+/* Fills the transport part of an SDP we send (ICE credentials, fingerprint); the strings point
+ * into p and stay valid while p lives. Candidates are trickled, so none are listed. */
+void peer_local(const peer *p, sdp_local *out);
+/* Applies the browser's transport from its SDP: ICE credentials and candidates, DTLS role and the
+ * expected certificate fingerprint. Returns 0, or -1 when it cannot be used. */
+int peer_set_remote(peer *p, const sdp_remote_transport *remote);
+/* Starts gathering: candidates come through on_candidate, "" last. Call it after the SDP that
+ * carries peer_local() was handed to the browser. Returns 0 or -1. */
+int peer_gather(peer *p);
+/* A trickled candidate from the browser ("" = end of candidates). Returns 0 or -1. */
+int peer_add_candidate(peer *p, const char *candidate);
+
+/* Protects the plain packet in buf (len bytes, cap bytes of room) in place and sends it.
+ * Returns 0, or a negative value when the peer is not connected or protection/sending failed. */
+int peer_send_rtp(peer *p, uint8_t *buf, size_t len, size_t cap);
+int peer_send_rtcp(peer *p, uint8_t *buf, size_t len, size_t cap);
+
+peer_state peer_get_state(const peer *p);
+/* The remote address of the selected ICE pair, "" when none. */
+void peer_remote_address(peer *p, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,556 @@
+/* room.c - membership and negotiation of one meeting's media (see room.h, room_internal.h).
+ *
+ * Upstream: a member's offer is answered by sdp_answer_upstream(); its accepted sendonly m-lines
+ * with SSRCs become tracks. Downstream: every member receives every other member's tracks on one
+ * connection that the SFU offers; member_update_down() states the wanted tracks and offers again,
+ * one offer at a time (a change while an offer is pending is offered after its answer, so there is
+ * no glare: only the SFU ever offers on that connection). The packet path is in forward.c.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sfu/room_internal.h"
+#include "signaling/log.h"
+
+/* ---- small array helpers ---- */
+
+static bool ptr_push(void ***arr, size_t *n, size_t *cap, void *p)
+{
+    if (*n == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 8;
+        void **grown = realloc(*arr, ncap * sizeof(void *));
+        if (!grown)
+            return false;
+        *arr = grown;
+        *cap = ncap;
+    }
+    (*arr)[(*n)++] = p;
+    return true;
+}
+
+static void ptr_remove(void **arr, size_t *n, void *p)
+{
+    for (size_t i = 0; i < *n; i++) {
+        if (arr[i] == p) {
+            arr[i] = arr[--*n];
+            return;
+        }
+    }
+}
+
+static uint32_t random_ssrc(void)
+{
+    uint32_t v;
+    do
+        v = g_random_int();
+    while (v == 0);
+    return v;
+}
+
+/* ---- events ---- */
+
+void room_emit(room *r, member *m, sfu_event_kind kind, sfu_pc pc, const char *mid, const char *text)
+{
+    sfu_event *ev = calloc(1, sizeof(*ev));
+    if (!ev)
+        return;
+    ev->kind = kind;
+    ev->pc = pc;
+    g_strlcpy(ev->meeting_id, r->meeting_id, sizeof(ev->meeting_id));
+    g_strlcpy(ev->user_id, m->user_id, sizeof(ev->user_id));
+    g_strlcpy(ev->mid, mid ? mid : "", sizeof(ev->mid));
+    ev->text = strdup(text ? text : "");
+    r->env.emit(r->env.emit_ud, ev);
+}
+
+/* ---- forwarding entries ---- */
+
+static void fwd_free(fwd *f)
+{
+    ptr_remove((void **)f->track->subs, &f->track->n_subs, f);
+    ptr_remove((void **)f->sub->fwds, &f->sub->n_fwds, f);
+    free(f);
+}
+
+static fwd *fwd_find(member *sub, const track *t)
+{
+    for (size_t i = 0; i < sub->n_fwds; i++) {
+        if (sub->fwds[i]->track == t)
+            return sub->fwds[i];
+    }
+    return NULL;
+}
+
+static fwd *fwd_new(member *sub, track *t)
+{
+    fwd *f = calloc(1, sizeof(*f));
+    if (!f)
+        return NULL;
+    f->track = t;
+    f->sub = sub;
+    f->ssrc = random_ssrc();
+    f->rtx_ssrc = t->codec.rtx_pt >= 0 ? random_ssrc() : 0;
+    f->rtx_seq = (uint16_t)g_random_int();
+    f->rtx_pt = -1;
+    rewrite_init(&f->rw, f->ssrc, t->codec.clock_rate);
+    if (!ptr_push((void ***)&sub->fwds, &sub->n_fwds, &sub->cap_fwds, f)) {
+        free(f);
+        return NULL;
+    }
+    if (!ptr_push((void ***)&t->subs, &t->n_subs, &t->cap_subs, f)) {
+        ptr_remove((void **)sub->fwds, &sub->n_fwds, f);
+        free(f);
+        return NULL;
+    }
+    return f;
+}
+
+/* ---- tracks ---- */
+
+static void track_free(track *t)
+{
+    while (t->n_subs)
+        fwd_free(t->subs[0]);
+    free(t->subs);
+    rtx_cache_free(t->cache);
+    free(t);
+}
+
+static track *track_find(member *m, const char *up_mid)
+{
+    for (size_t i = 0; i < m->n_tracks; i++) {
+        if (!strcmp(m->tracks[i]->up_mid, up_mid))
+            return m->tracks[i];
+    }
+    return NULL;
+}
+
+static void track_set(track *t, const sdp_up_media *um)
+{
+    uint32_t old = t->ssrc;
+    t->kind = um->kind;
+    t->codec = um->codecs[0];
+    t->ssrc = um->ssrcs[0].ssrc;
+    t->rtx_ssrc = um->ssrcs[0].rtx_ssrc;
+    t->ext = um->ext;
+    g_strlcpy(t->track_id, um->track_id[0] ? um->track_id : t->down_mid, sizeof(t->track_id));
+    if (old != t->ssrc) {
+        rtx_cache_reset(t->cache);
+        rtcp_rx_stats_init(&t->rx, t->ssrc);
+        t->rx_started = false;
+        t->n_lost = 0;
+    }
+}
+
+static track *track_new(member *m, const sdp_up_media *um)
+{
+    if (m->n_tracks == ROOM_MAX_TRACKS)
+        return NULL;
+    track *t = calloc(1, sizeof(*t));
+    if (!t)
+        return NULL;
+    t->owner = m;
+    t->cache = rtx_cache_new(ROOM_RTX_SLOTS, ROOM_RTX_MAX_AGE_US);
+    if (!t->cache) {
+        free(t);
+        return NULL;
+    }
+    g_strlcpy(t->up_mid, um->mid, sizeof(t->up_mid));
+    snprintf(t->down_mid, sizeof(t->down_mid), "%c%u", um->kind == SDP_MEDIA_AUDIO ? 'a' : 'v',
+             m->room->next_mid++);
+    t->last_pli_us = -ROOM_PLI_INTERVAL_US;
+    track_set(t, um);
+    m->tracks[m->n_tracks++] = t;
+    return t;
+}
+
+static void track_remove(member *m, track *t)
+{
+    for (size_t i = 0; i < m->n_tracks; i++) {
+        if (m->tracks[i] == t) {
+            m->tracks[i] = m->tracks[--m->n_tracks];
+            break;
+        }
+    }
+    track_free(t);
+}
+
+/* ---- members ---- */
+
+static member *member_find(room *r, const char *user_id)
+{
+    for (size_t i = 0; i < r->n_members; i++) {
+        if (!strcmp(r->members[i]->user_id, user_id))
+            return r->members[i];
+    }
+    return NULL;
+}
+
+static void up_candidate(void *ud, const char *cand)
+{
+    member *m = ud;
+    room_emit(m->room, m, SFU_EV_CANDIDATE, SFU_PC_UP, m->up_first_mid, cand);
+}
+
+static void down_candidate(void *ud, const char *cand)
+{
+    member *m = ud;
+    const sdp_down_slot *first = sdp_down_slot_count(m->neg) ? sdp_down_slot_at(m->neg, 0) : NULL;
+    room_emit(m->room, m, SFU_EV_CANDIDATE, SFU_PC_DOWN, first ? first->track.mid : "", cand);
+}
+
+static void up_state(void *ud, peer_state st, const char *why)
+{
+    member *m = ud;
+    if (st == PEER_FAILED)
+        room_emit(m->room, m, SFU_EV_FAILED, SFU_PC_UP, NULL, why ? why : "upstream connection failed");
+    else if (st == PEER_CONNECTED)
+        LOG_I("sfu %s: %s publishing connection up", m->room->meeting_id, m->user_id);
+}
+
+static void down_state(void *ud, peer_state st, const char *why)
+{
+    member *m = ud;
+    if (st == PEER_FAILED) {
+        room_emit(m->room, m, SFU_EV_FAILED, SFU_PC_DOWN, NULL, why ? why : "downstream connection failed");
+    } else if (st == PEER_CONNECTED) {
+        LOG_I("sfu %s: %s receiving connection up", m->room->meeting_id, m->user_id);
+        room_down_ready(m);
+    }
+}
+
+static const peer_callbacks up_cbs = {up_candidate, up_state, forward_on_up_rtp, forward_on_up_rtcp};
+static const peer_callbacks down_cbs = {down_candidate, down_state, NULL, forward_on_down_rtcp};
+
+void room_down_ready(member *m)
+{
+    int64_t now = g_get_monotonic_time();
+    if (!m->down || peer_get_state(m->down) != PEER_CONNECTED)
+        return;
+    for (size_t i = 0; i < m->n_fwds; i++) {
+        fwd *f = m->fwds[i];
+        if (f->negotiated && f->track->kind == SDP_MEDIA_VIDEO)
+            forward_request_keyframe(f->track, now);
+    }
+}
+
+/* Offers the member's downstream connection again if its tracks changed. */
+static void member_update_down(member *m)
+{
+    room *r = m->room;
+    if (m->down_pending) {
+        m->down_dirty = true;
+        return;
+    }
+    /* Forward every track of every other member. */
+    size_t n = 0;
+    for (size_t i = 0; i < r->n_members; i++) {
+        member *o = r->members[i];
+        if (o == m)
+            continue;
+        for (size_t k = 0; k < o->n_tracks; k++, n++) {
+            if (!fwd_find(m, o->tracks[k]) && !fwd_new(m, o->tracks[k]))
+                return;
+        }
+    }
+    if (!m->down && n == 0)
+        return; /* nothing to receive yet */
+    sdp_down_track *tracks = calloc(m->n_fwds ? m->n_fwds : 1, sizeof(*tracks));
+    if (!tracks)
+        return;
+    for (size_t i = 0; i < m->n_fwds; i++) {
+        fwd *f = m->fwds[i];
+        track *t = f->track;
+        sdp_down_track *dt = &tracks[i];
+        g_strlcpy(dt->mid, t->down_mid, sizeof(dt->mid));
+        dt->kind = t->kind;
+        dt->codec = t->codec;
+        dt->ssrc = f->ssrc;
+        dt->rtx_ssrc = f->rtx_ssrc;
+        g_strlcpy(dt->cname, t->owner->user_id, sizeof(dt->cname));
+        g_strlcpy(dt->stream_id, t->owner->user_id, sizeof(dt->stream_id));
+        g_strlcpy(dt->track_id, t->down_mid, sizeof(dt->track_id));
+    }
+    bool first = false;
+    if (!m->down) {
+        m->down = peer_new(&r->env.peer, true, &down_cbs, m);
+        static const sdp_ext_ids down_ext = {.audio_level = 1, .abs_send_time = 2};
+        m->neg = sdp_down_new(((uint64_t)g_random_int() << 31) | g_random_int(), &down_ext);
+        if (!m->down || !m->neg) {
+            free(tracks);
+            return;
+        }
+        first = true;
+    }
+    int rc = sdp_down_set_tracks(m->neg, tracks, m->n_fwds);
+    free(tracks);
+    if (rc < 0) {
+        LOG_W("sfu %s: %s: downstream tracks refused (%s)", r->meeting_id, m->user_id, sdp_strerror(rc));
+        return;
+    }
+    sdp_local local;
+    peer_local(m->down, &local);
+    sdp_session *offer = NULL;
+    char *text = NULL;
+    if (sdp_down_offer(m->neg, &local, &offer) < 0 || !(text = sdp_build_alloc(offer, NULL))) {
+        sdp_free(offer);
+        LOG_W("sfu %s: %s: cannot build the downstream offer", r->meeting_id, m->user_id);
+        return;
+    }
+    m->down_pending = true;
+    m->down_dirty = false;
+    room_emit(r, m, SFU_EV_OFFER, SFU_PC_DOWN, NULL, text);
+    free(text);
+    sdp_free(offer);
+    if (first)
+        peer_gather(m->down);
+}
+
+static void update_others(room *r, member *except)
+{
+    for (size_t i = 0; i < r->n_members; i++) {
+        if (r->members[i] != except)
+            member_update_down(r->members[i]);
+    }
+}
+
+/* Applies the tracks of an upstream answer. Returns true when the set of tracks changed. */
+static bool apply_up_tracks(member *m, const sdp_up_result *res)
+{
+    bool changed = false;
+    bool keep[ROOM_MAX_TRACKS] = {false};
+    for (size_t i = 0; i < res->n_media; i++) {
+        const sdp_up_media *um = &res->media[i];
+        bool publishing = um->accepted && !um->data_channel && um->n_codecs > 0 && um->n_ssrcs > 0 &&
+                          um->direction == SDP_DIR_RECVONLY &&
+                          (um->kind == SDP_MEDIA_AUDIO || um->kind == SDP_MEDIA_VIDEO);
+        if (!publishing)
+            continue;
+        track *t = track_find(m, um->mid);
+        if (t) {
+            track_set(t, um);
+        } else {
+            t = track_new(m, um);
+            changed = true;
+        }
+        for (size_t k = 0; t && k < m->n_tracks; k++)
+            keep[k] = keep[k] || m->tracks[k] == t;
+    }
+    for (size_t k = m->n_tracks; k-- > 0;) {
+        if (!keep[k]) {
+            track_remove(m, m->tracks[k]);
+            changed = true;
+        }
+    }
+    return changed;
+}
+
+static void handle_up_offer(member *m, const char *text)
+{
+    room *r = m->room;
+    sdp_session *offer = NULL, *answer = NULL;
+    sdp_error err = {0};
+    char why[160];
+    if (sdp_parse(text, strlen(text), &offer, &err) < 0) {
+        snprintf(why, sizeof(why), "offer: %s at line %d", err.reason ? err.reason : "bad SDP", err.line);
+        room_emit(r, m, SFU_EV_ERROR, SFU_PC_UP, NULL, why);
+        return;
+    }
+    bool first = !m->up;
+    if (first) {
+        m->up = peer_new(&r->env.peer, false, &up_cbs, m);
+        m->up_sess_id = ((uint64_t)g_random_int() << 31) | g_random_int();
+        m->rtcp_ssrc = random_ssrc();
+    }
+    sdp_up_result *res = calloc(1, sizeof(*res));
+    if (!m->up || !res) {
+        free(res);
+        sdp_free(offer);
+        return;
+    }
+    sdp_local local;
+    peer_local(m->up, &local);
+    local.sess_id = m->up_sess_id;
+    local.sess_version = ++m->up_version;
+    int rc = sdp_answer_upstream(offer, &local, &answer, res);
+    sdp_free(offer);
+    char *out = rc == 0 ? sdp_build_alloc(answer, NULL) : NULL;
+    sdp_free(answer);
+    if (!out || (first && peer_set_remote(m->up, &res->remote) < 0)) {
+        snprintf(why, sizeof(why), "offer: cannot be answered (%s)", rc < 0 ? sdp_strerror(rc) : "transport");
+        room_emit(r, m, SFU_EV_ERROR, SFU_PC_UP, NULL, why);
+        free(out);
+        free(res);
+        return;
+    }
+    for (size_t i = 0; first && i < res->n_media; i++) {
+        if (res->media[i].accepted) {
+            g_strlcpy(m->up_first_mid, res->media[i].mid, sizeof(m->up_first_mid));
+            break;
+        }
+    }
+    room_emit(r, m, SFU_EV_ANSWER, SFU_PC_UP, NULL, out);
+    free(out);
+    bool changed = apply_up_tracks(m, res);
+    free(res);
+    LOG_I("sfu %s: %s publishes %zu track(s)", r->meeting_id, m->user_id, m->n_tracks);
+    if (first)
+        peer_gather(m->up);
+    if (changed)
+        update_others(r, m);
+}
+
+/* Reads what the subscriber's answer accepted into its fwd entries. */
+static void apply_down_answer(member *m)
+{
+    bool connected = m->down && peer_get_state(m->down) == PEER_CONNECTED;
+    int64_t now = g_get_monotonic_time();
+    for (size_t i = 0; i < m->n_fwds; i++) {
+        fwd *f = m->fwds[i];
+        const sdp_down_slot *s = sdp_down_find(m->neg, f->track->down_mid);
+        bool was = f->negotiated;
+        f->negotiated = s && s->active && s->accepted && s->codec_accepted;
+        if (!f->negotiated)
+            continue;
+        f->pt = s->answer_codec.pt;
+        f->rtx_pt = (s->rtx_accepted && f->rtx_ssrc) ? s->answer_codec.rtx_pt : -1;
+        memset(f->ext_map, 0, sizeof(f->ext_map));
+        const sdp_ext_ids *in = &f->track->ext;
+        if (in->audio_level && s->ext.audio_level)
+            f->ext_map[in->audio_level] = s->ext.audio_level;
+        if (in->abs_send_time && s->ext.abs_send_time)
+            f->ext_map[in->abs_send_time] = s->ext.abs_send_time;
+        if (!was && connected && f->track->kind == SDP_MEDIA_VIDEO)
+            forward_request_keyframe(f->track, now);
+    }
+}
+
+static void handle_down_answer(member *m, const char *text)
+{
+    room *r = m->room;
+    if (!m->down || !m->down_pending) {
+        room_emit(r, m, SFU_EV_ERROR, SFU_PC_DOWN, NULL, "answer: no offer is pending");
+        return;
+    }
+    sdp_session *answer = NULL;
+    sdp_error err = {0};
+    sdp_remote_transport *remote = calloc(1, sizeof(*remote));
+    char why[160];
+    int rc = remote ? sdp_parse(text, strlen(text), &answer, &err) : SDP_ERR_NOMEM;
+    if (rc == 0)
+        rc = sdp_down_apply_answer(m->neg, answer, remote);
+    sdp_free(answer);
+    if (rc < 0) {
+        snprintf(why, sizeof(why), "answer: %s (line %d)", err.reason ? err.reason : sdp_strerror(rc), err.line);
+        room_emit(r, m, SFU_EV_ERROR, SFU_PC_DOWN, NULL, why);
+        free(remote);
+        return; /* the offer stays pending: the browser may answer again */
+    }
+    if (peer_get_state(m->down) == PEER_NEW)
+        peer_set_remote(m->down, remote);
+    free(remote);
+    m->down_pending = false;
+    apply_down_answer(m);
+    if (m->down_dirty)
+        member_update_down(m);
+}
+
+/* ---- room API ---- */
+
+static gboolean tick(gpointer data)
+{
+    forward_tick(data, g_get_monotonic_time());
+    return G_SOURCE_CONTINUE;
+}
+
+room *room_new(const room_env *env, const char *meeting_id)
+{
+    room *r = calloc(1, sizeof(*r));
+    if (!r)
+        return NULL;
+    r->env = *env;
+    g_strlcpy(r->meeting_id, meeting_id, sizeof(r->meeting_id));
+    r->tick = g_timeout_source_new(ROOM_TICK_MS);
+    g_source_set_callback(r->tick, tick, r, NULL);
+    g_source_attach(r->tick, env->peer.ctx);
+    return r;
+}
+
+static void member_free(member *m)
+{
+    while (m->n_tracks)
+        track_remove(m, m->tracks[m->n_tracks - 1]);
+    while (m->n_fwds)
+        fwd_free(m->fwds[0]);
+    free(m->fwds);
+    peer_free(m->up);
+    peer_free(m->down);
+    sdp_down_free(m->neg);
+    free(m);
+}
+
+void room_free(room *r)
+{
+    if (!r)
+        return;
+    while (r->n_members)
+        member_free(r->members[--r->n_members]);
+    free(r->members);
+    g_source_destroy(r->tick);
+    g_source_unref(r->tick);
+    free(r);
+}
+
+void room_join(room *r, const char *user_id)
+{
+    if (member_find(r, user_id))
+        return;
+    member *m = calloc(1, sizeof(*m));
+    if (!m)
+        return;
+    m->room = r;
+    g_strlcpy(m->user_id, user_id, sizeof(m->user_id));
+    m->rtcp_ssrc = random_ssrc();
+    if (!ptr_push((void ***)&r->members, &r->n_members, &r->cap_members, m)) {
+        free(m);
+        return;
+    }
+    member_update_down(m); /* receive what the others already publish */
+}
+
+void room_leave(room *r, const char *user_id)
+{
+    member *m = member_find(r, user_id);
+    if (!m)
+        return;
+    ptr_remove((void **)r->members, &r->n_members, m);
+    bool published = m->n_tracks > 0;
+    member_free(m);
+    if (published)
+        update_others(r, NULL);
+}
+
+void room_remote_sdp(room *r, const char *user_id, sfu_pc pc, const char *sdp)
+{
+    member *m = member_find(r, user_id);
+    if (!m)
+        return;
+    if (pc == SFU_PC_UP)
+        handle_up_offer(m, sdp);
+    else
+        handle_down_answer(m, sdp);
+}
+
+void room_remote_candidate(room *r, const char *user_id, sfu_pc pc, const char *cand)
+{
+    member *m = member_find(r, user_id);
+    peer *p = !m ? NULL : pc == SFU_PC_UP ? m->up : m->down;
+    if (p)
+        peer_add_candidate(p, cand);
+}
+
+size_t room_member_count(const room *r)
+{
+    return r->n_members;
+}

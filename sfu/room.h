@@ -1,0 +1,31 @@
+/* room.h - one meeting's media on its worker: who publishes which tracks, who receives them, and
+ * the forwarding between them. Worker thread only.
+ *
+ * Ownership: the room owns its members; a member owns its two peers (up, down), its published
+ * tracks and its forwarding entries.
+ */
+#ifndef SFU_ROOM_H
+#define SFU_ROOM_H
+
+#include "sfu/peer.h"
+#include "sfu/sfu.h"
+
+typedef struct room room;
+
+typedef struct {
+    peer_env peer;       /* transport settings of the worker */
+    sfu_event_fn emit;   /* to signaling (thread-safe) */
+    void *emit_ud;
+} room_env;
+
+/* env is copied. NULL on no memory. */
+room *room_new(const room_env *env, const char *meeting_id);
+void room_free(room *r); /* NULL: no-op */
+
+void room_join(room *r, const char *user_id);
+void room_leave(room *r, const char *user_id);
+void room_remote_sdp(room *r, const char *user_id, sfu_pc pc, const char *sdp);
+void room_remote_candidate(room *r, const char *user_id, sfu_pc pc, const char *cand);
+size_t room_member_count(const room *r);
+
+#endif

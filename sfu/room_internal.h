@@ -1,0 +1,121 @@
+/* room_internal.h - the objects of a room, shared by room.c (membership, negotiation) and
+ * forward.c (the packet path and RTCP). Worker thread only; not a public API.
+ *
+ * Ownership: room → members (array) → each member owns its peers, its published tracks and the
+ * fwd entries it receives. A track keeps borrowed pointers to the fwd entries that forward it
+ * (track->subs); removing a fwd removes it from both lists.
+ */
+#ifndef SFU_ROOM_INTERNAL_H
+#define SFU_ROOM_INTERNAL_H
+
+#include "sfu/rewrite.h"
+#include "sfu/room.h"
+#include "sfu/rtcp.h"
+#include "sfu/rtp.h"
+#include "sfu/rtx_cache.h"
+#include "sfu/sdp_negotiate.h"
+#include "sfu/srtp_session.h"
+
+#define ROOM_MAX_TRACKS 8          /* published tracks per member */
+#define ROOM_TWCC_MAX 512          /* transport-cc arrivals kept between two feedbacks */
+#define ROOM_NACK_MAX 64           /* upstream losses tracked per track */
+#define ROOM_PLI_INTERVAL_US 500000 /* at most one PLI per track per interval */
+#define ROOM_TICK_MS 50
+#define ROOM_RTX_SLOTS 1024        /* per track: > 1 s at 1000 packets/s */
+#define ROOM_RTX_MAX_AGE_US 2000000
+#define ROOM_SCRATCH (RTP_MAX_PACKET + SRTP_SESSION_RTP_MAX_OVERHEAD + 64)
+
+typedef struct track track;
+typedef struct fwd fwd;
+typedef struct member member;
+
+/* An upstream loss the SFU asks the publisher to retransmit. */
+typedef struct {
+    uint16_t seq;
+    uint8_t tries;
+    int64_t next_us;
+} lost_seq;
+
+struct track {
+    member *owner;
+    char up_mid[SDP_MAX_MID + 1];  /* the publisher's mid */
+    char down_mid[16];             /* the mid on every subscriber's downstream connection */
+    char track_id[SDP_NEG_STR + 1];
+    sdp_media_kind kind;
+    sdp_codec codec;               /* the first accepted codec */
+    uint32_t ssrc, rtx_ssrc;
+    sdp_ext_ids ext;               /* the publisher's extension ids */
+    struct rtx_cache *cache;
+    struct rtcp_rx_stats rx;
+    bool rx_started;
+    uint16_t highest_seq;
+    lost_seq lost[ROOM_NACK_MAX];
+    size_t n_lost;
+    fwd **subs;                    /* borrowed */
+    size_t n_subs, cap_subs;
+    int64_t last_pli_us;
+    bool pli_pending;              /* a keyframe is wanted once the interval allows */
+};
+
+struct fwd {
+    track *track;
+    member *sub;
+    uint32_t ssrc, rtx_ssrc;       /* what the subscriber sees */
+    uint16_t rtx_seq;
+    struct rewrite rw;
+    uint8_t ext_map[256];          /* publisher extension id → subscriber's (0 = drop) */
+    uint8_t pt;
+    int rtx_pt;                    /* -1: no RTX towards this subscriber */
+    bool negotiated;               /* the subscriber's answer accepted it */
+    uint32_t packets, octets;      /* sent, for sender reports */
+};
+
+struct member {
+    room *room;
+    char user_id[32];
+    uint32_t rtcp_ssrc;            /* sender SSRC of the SFU's RTCP towards this member */
+    /* upstream: the member publishes */
+    peer *up;
+    char up_first_mid[SDP_MAX_MID + 1];
+    uint64_t up_sess_id, up_version;
+    track *tracks[ROOM_MAX_TRACKS];
+    size_t n_tracks;
+    struct rtcp_twcc_arrival twcc[ROOM_TWCC_MAX];
+    size_t n_twcc;
+    uint8_t twcc_count;
+    int64_t last_rr_us;
+    /* downstream: the member receives */
+    peer *down;
+    sdp_down *neg;
+    bool down_pending;             /* an offer waits for its answer */
+    bool down_dirty;               /* tracks changed meanwhile: offer again after the answer */
+    bool down_gathering;
+    fwd **fwds;                    /* owned */
+    size_t n_fwds, cap_fwds;
+};
+
+struct room {
+    room_env env;
+    char meeting_id[16];
+    member **members;              /* owned */
+    size_t n_members, cap_members;
+    unsigned next_mid;
+    GSource *tick;
+    uint8_t scratch[ROOM_SCRATCH];
+};
+
+/* room.c */
+void room_emit(room *r, member *m, sfu_event_kind kind, sfu_pc pc, const char *mid, const char *text);
+/* The subscriber's downstream connection became usable (connected, answer applied). */
+void room_down_ready(member *m);
+
+/* forward.c */
+void forward_on_up_rtp(void *ud, uint8_t *buf, size_t len, int64_t now_us);
+void forward_on_up_rtcp(void *ud, uint8_t *buf, size_t len, int64_t now_us);
+void forward_on_down_rtcp(void *ud, uint8_t *buf, size_t len, int64_t now_us);
+/* Asks the publisher of t for a keyframe, at most once per ROOM_PLI_INTERVAL_US. */
+void forward_request_keyframe(track *t, int64_t now_us);
+/* Periodic work of one room: PLIs due, NACK retries, transport-cc feedback, receiver reports. */
+void forward_tick(room *r, int64_t now_us);
+
+#endif

@@ -1,0 +1,264 @@
+/* sfu.c - the bridge between the signaling thread and the media workers (see sfu.h).
+ *
+ * The signaling thread keeps a map meeting id -> room_ref {worker, member count}. Every call
+ * becomes a command queued to that worker with worker_invoke(); the worker runs commands in order,
+ * creates the room on the first one and frees it on the last (ROOM_FREE, posted when the member count
+ * drops to zero). ref->room is touched only on the worker; ref->members only on the signaling thread.
+ */
+#include "sfu/sfu.h"
+
+#include <glib.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sfu/cert.h"
+#include "sfu/dtls.h"
+#include "sfu/room.h"
+#include "sfu/worker.h"
+#include "signaling/log.h"
+
+typedef struct {
+    sfu_stats stats;
+    sfu_ice_config ice;
+} worker_slot;
+
+struct sfu {
+    const vm_config *cfg;
+    cert_t *cert;
+    dtls_ctx_t *dtls;
+    sfu_worker_pool *pool;
+    worker_slot *slots;       /* one per worker */
+    const char *ips[VM_CONFIG_MAX_IPS];
+    GHashTable *rooms;        /* meeting id -> room_ref*, signaling thread only */
+    sfu_event_fn emit;
+    void *emit_ud;
+};
+
+typedef struct {
+    sfu *s;
+    sfu_worker *worker;
+    room *room;               /* worker thread only */
+    size_t members;           /* signaling thread only */
+    char meeting_id[16];
+} room_ref;
+
+typedef enum { CMD_JOIN, CMD_LEAVE, CMD_SDP, CMD_CANDIDATE, CMD_ROOM_FREE } cmd_op;
+
+typedef struct {
+    room_ref *ref;
+    cmd_op op;
+    sfu_pc pc;
+    char user_id[32];
+    char *text;
+} cmd;
+
+static void cmd_free(gpointer data)
+{
+    cmd *c = data;
+    free(c->text);
+    free(c);
+}
+
+static room_env make_env(room_ref *ref)
+{
+    sfu *s = ref->s;
+    worker_slot *slot = &s->slots[worker_index(ref->worker)];
+    room_env env;
+    memset(&env, 0, sizeof(env));
+    env.peer.ctx = worker_context(ref->worker);
+    env.peer.dtls = s->dtls;
+    env.peer.cert = s->cert;
+    env.peer.ice = &slot->ice;
+    env.peer.stats = &slot->stats;
+    env.emit = s->emit;
+    env.emit_ud = s->emit_ud;
+    return env;
+}
+
+static gboolean run_cmd(gpointer data)
+{
+    cmd *c = data;
+    room_ref *ref = c->ref;
+    if (!ref->room && c->op != CMD_ROOM_FREE) {
+        room_env env = make_env(ref);
+        ref->room = room_new(&env, ref->meeting_id);
+        if (!ref->room)
+            return G_SOURCE_REMOVE;
+    }
+    switch (c->op) {
+    case CMD_JOIN:
+        room_join(ref->room, c->user_id);
+        break;
+    case CMD_LEAVE:
+        room_leave(ref->room, c->user_id);
+        break;
+    case CMD_SDP:
+        room_remote_sdp(ref->room, c->user_id, c->pc, c->text);
+        break;
+    case CMD_CANDIDATE:
+        room_remote_candidate(ref->room, c->user_id, c->pc, c->text);
+        break;
+    case CMD_ROOM_FREE:
+        room_free(ref->room);
+        free(ref);
+        break;
+    }
+    return G_SOURCE_REMOVE;
+}
+
+static void post(sfu *s, room_ref *ref, cmd_op op, const char *user_id, sfu_pc pc, const char *text)
+{
+    cmd *c = calloc(1, sizeof(*c));
+    if (!c)
+        return;
+    c->ref = ref;
+    c->op = op;
+    c->pc = pc;
+    if (user_id)
+        g_strlcpy(c->user_id, user_id, sizeof(c->user_id));
+    c->text = text ? strdup(text) : NULL;
+    worker_invoke(ref->worker, run_cmd, c, cmd_free);
+    (void)s;
+}
+
+sfu *sfu_new(const vm_config *cfg, sfu_event_fn fn, void *ud)
+{
+    sfu *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    s->cfg = cfg;
+    s->emit = fn;
+    s->emit_ud = ud;
+    s->cert = cert_new();
+    s->dtls = s->cert ? dtls_ctx_new(s->cert) : NULL;
+    if (!s->dtls) {
+        LOG_E("sfu: cannot make the DTLS certificate");
+        sfu_free(s);
+        return NULL;
+    }
+    for (size_t i = 0; i < cfg->rtc_ip_count; i++)
+        s->ips[i] = cfg->rtc_ips[i];
+    s->slots = calloc((size_t)cfg->workers, sizeof(worker_slot));
+    for (int i = 0; s->slots && i < cfg->workers; i++) {
+        sfu_ice_config *ic = &s->slots[i].ice;
+        ic->ips = s->ips;
+        ic->ip_count = cfg->rtc_ip_count;
+        ic->announced_ip = cfg->announced_ip[0] ? cfg->announced_ip : NULL;
+        ic->min_port = (unsigned)cfg->rtc_min_port;
+        ic->max_port = (unsigned)cfg->rtc_max_port;
+    }
+    s->pool = s->slots ? worker_pool_start(cfg->workers) : NULL;
+    if (!s->pool) {
+        sfu_free(s);
+        return NULL;
+    }
+    s->rooms = g_hash_table_new(g_str_hash, g_str_equal);
+    LOG_I("sfu: %d media worker(s), UDP ports %d-%d, fingerprint %s", cfg->workers, cfg->rtc_min_port,
+          cfg->rtc_max_port, cert_fingerprint_text(s->cert));
+    return s;
+}
+
+void sfu_free(sfu *s)
+{
+    if (!s)
+        return;
+    if (s->rooms) {
+        GHashTableIter it;
+        gpointer key, value;
+        g_hash_table_iter_init(&it, s->rooms);
+        while (g_hash_table_iter_next(&it, &key, &value)) {
+            room_ref *ref = value;
+            post(s, ref, CMD_ROOM_FREE, NULL, SFU_PC_UP, NULL);
+        }
+        g_hash_table_destroy(s->rooms);
+    }
+    worker_pool_stop(s->pool); /* runs the queued ROOM_FREE commands first */
+    free(s->slots);
+    dtls_ctx_free(s->dtls);
+    cert_free(s->cert);
+    free(s);
+}
+
+static room_ref *find(sfu *s, const char *meeting_id)
+{
+    return g_hash_table_lookup(s->rooms, meeting_id);
+}
+
+void sfu_join(sfu *s, const char *meeting_id, const char *user_id)
+{
+    room_ref *ref = find(s, meeting_id);
+    if (!ref) {
+        ref = calloc(1, sizeof(*ref));
+        if (!ref)
+            return;
+        ref->s = s;
+        ref->worker = worker_pool_assign(s->pool);
+        g_strlcpy(ref->meeting_id, meeting_id, sizeof(ref->meeting_id));
+        g_hash_table_insert(s->rooms, ref->meeting_id, ref);
+        LOG_I("sfu: meeting %s on worker %d", meeting_id, worker_index(ref->worker));
+    }
+    ref->members++;
+    post(s, ref, CMD_JOIN, user_id, SFU_PC_UP, NULL);
+}
+
+void sfu_leave(sfu *s, const char *meeting_id, const char *user_id)
+{
+    room_ref *ref = find(s, meeting_id);
+    if (!ref)
+        return;
+    post(s, ref, CMD_LEAVE, user_id, SFU_PC_UP, NULL);
+    if (--ref->members == 0) {
+        g_hash_table_remove(s->rooms, meeting_id);
+        worker_pool_release(s->pool, ref->worker);
+        post(s, ref, CMD_ROOM_FREE, NULL, SFU_PC_UP, NULL);
+    }
+}
+
+void sfu_remote_sdp(sfu *s, const char *meeting_id, const char *user_id, sfu_pc pc, const char *sdp)
+{
+    room_ref *ref = find(s, meeting_id);
+    if (ref)
+        post(s, ref, CMD_SDP, user_id, pc, sdp);
+}
+
+void sfu_remote_candidate(sfu *s, const char *meeting_id, const char *user_id, sfu_pc pc, const char *cand)
+{
+    room_ref *ref = find(s, meeting_id);
+    if (ref)
+        post(s, ref, CMD_CANDIDATE, user_id, pc, cand);
+}
+
+void sfu_event_free(sfu_event *ev)
+{
+    if (!ev)
+        return;
+    free(ev->text);
+    free(ev);
+}
+
+void sfu_stats_total(sfu *s, sfu_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    for (int i = 0; i < s->cfg->workers; i++) {
+        sfu_stats *w = &s->slots[i].stats;
+#define SFU_STATS_SUM(name, help) atomic_store(&out->name, atomic_load(&out->name) + STATS_GET(w->name));
+        SFU_STATS_FIELDS(SFU_STATS_SUM)
+#undef SFU_STATS_SUM
+    }
+}
+
+int sfu_worker_count(const sfu *s)
+{
+    return s->cfg->workers;
+}
+
+double sfu_worker_cpu_seconds(sfu *s, int i)
+{
+    sfu_worker *w = worker_pool_get(s->pool, i);
+    return w ? worker_cpu_seconds(w) : 0;
+}
+
+const char *sfu_fingerprint(const sfu *s)
+{
+    return cert_fingerprint_text(s->cert);
+}

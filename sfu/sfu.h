@@ -1,0 +1,68 @@
+/* sfu.h - the media plane as the signaling thread sees it.
+ *
+ * Every function here is called from the signaling thread only. The work happens on the media
+ * worker that hosts the meeting (a meeting lives on one worker, chosen when its first participant
+ * joins: the worker with the fewest meetings). Results come back as sfu_event values through the
+ * callback given to sfu_new(), which is called on worker threads: it must be thread-safe and takes
+ * ownership of the event (sfu_event_free).
+ */
+#ifndef SFU_SFU_H
+#define SFU_SFU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "signaling/config.h"
+#include "sfu/stats.h"
+
+typedef enum {
+    SFU_PC_UP = 0,   /* browser → SFU: the browser offers */
+    SFU_PC_DOWN = 1, /* SFU → browser: the SFU offers */
+} sfu_pc;
+
+typedef enum {
+    SFU_EV_OFFER,     /* text: SDP offer for pc DOWN */
+    SFU_EV_ANSWER,    /* text: SDP answer for pc UP */
+    SFU_EV_CANDIDATE, /* text: "candidate:..." or "" (end of candidates); mid: its sdpMid */
+    SFU_EV_FAILED,    /* text: why the transport failed (ICE, consent lost, DTLS) */
+    SFU_EV_ERROR,     /* text: why the browser's SDP was refused */
+} sfu_event_kind;
+
+typedef struct {
+    sfu_event_kind kind;
+    sfu_pc pc;
+    char meeting_id[16];
+    char user_id[32];
+    char mid[32];
+    char *text; /* owned */
+} sfu_event;
+
+typedef void (*sfu_event_fn)(void *ud, sfu_event *ev);
+
+typedef struct sfu sfu;
+
+/* Starts cfg->workers media workers and makes the DTLS certificate. cfg must outlive the sfu.
+ * NULL on failure (logged). */
+sfu *sfu_new(const vm_config *cfg, sfu_event_fn fn, void *ud);
+/* Closes every meeting and stops the workers. NULL is a no-op. */
+void sfu_free(sfu *s);
+
+/* A participant entered / left a meeting. */
+void sfu_join(sfu *s, const char *meeting_id, const char *user_id);
+void sfu_leave(sfu *s, const char *meeting_id, const char *user_id);
+/* The browser's SDP: an offer on pc UP or an answer on pc DOWN (copied). */
+void sfu_remote_sdp(sfu *s, const char *meeting_id, const char *user_id, sfu_pc pc, const char *sdp);
+/* A trickled candidate from the browser ("" = end of candidates), copied. */
+void sfu_remote_candidate(sfu *s, const char *meeting_id, const char *user_id, sfu_pc pc, const char *cand);
+
+void sfu_event_free(sfu_event *ev);
+
+/* For /metrics: sums of every worker's counters, and per-worker CPU seconds. */
+void sfu_stats_total(sfu *s, sfu_stats *out);
+int sfu_worker_count(const sfu *s);
+double sfu_worker_cpu_seconds(sfu *s, int i);
+/* The SHA-256 fingerprint text of the SFU's certificate. */
+const char *sfu_fingerprint(const sfu *s);
+
+#endif

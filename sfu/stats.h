@@ -1,0 +1,45 @@
+/* stats.h - counters of the media plane, one block per worker.
+ *
+ * Each block is written by its worker thread only and read by the metrics endpoint on another
+ * thread. The counters are relaxed atomics updated with a plain load + store (no locked
+ * instruction: there is a single writer), so reading is race-free and the hot path stays cheap.
+ */
+#ifndef SFU_STATS_H
+#define SFU_STATS_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#define SFU_STATS_FIELDS(X)                                                                              \
+    X(rtp_packets_in, "RTP packets received from publishers")                                           \
+    X(rtp_bytes_in, "RTP bytes received from publishers (after SRTP)")                                  \
+    X(rtp_packets_out, "RTP packets forwarded to subscribers")                                          \
+    X(rtp_bytes_out, "RTP bytes forwarded to subscribers (before SRTP)")                                \
+    X(rtcp_packets_in, "RTCP compound packets received")                                                \
+    X(rtcp_packets_out, "RTCP compound packets sent")                                                   \
+    X(nacks_received, "NACKed sequence numbers received from subscribers")                              \
+    X(nacks_sent, "NACKed sequence numbers sent to publishers")                                         \
+    X(retransmissions, "packets retransmitted from the SFU's cache")                                    \
+    X(plis_received, "PLI/FIR received from subscribers")                                               \
+    X(plis_sent, "PLI sent to publishers")                                                              \
+    X(dropped_bad_srtp, "packets dropped: SRTP/SRTCP authentication or replay check failed")            \
+    X(dropped_unknown_ssrc, "RTP packets dropped: SSRC of no published track")                          \
+    X(dropped_malformed, "packets dropped: not STUN/DTLS/RTP/RTCP, or unparsable")                      \
+    X(dropped_not_ready, "packets dropped: arrived before SRTP keys")                                   \
+    X(dtls_failures, "DTLS handshakes that failed (including fingerprint mismatches)")                  \
+    X(ice_failures, "ICE transports that failed or lost consent")
+
+typedef struct {
+#define SFU_STATS_DECLARE(name, help) _Atomic uint64_t name;
+    SFU_STATS_FIELDS(SFU_STATS_DECLARE)
+#undef SFU_STATS_DECLARE
+} sfu_stats;
+
+/* Single-writer increment: no locked instruction. */
+#define STATS_ADD(counter, n)                                                                           \
+    atomic_store_explicit(&(counter), atomic_load_explicit(&(counter), memory_order_relaxed) + (n),     \
+                          memory_order_relaxed)
+#define STATS_INC(counter) STATS_ADD(counter, 1)
+#define STATS_GET(counter) atomic_load_explicit(&(counter), memory_order_relaxed)
+
+#endif

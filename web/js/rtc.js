@@ -1,0 +1,178 @@
+// rtc.js — the browser's two WebRTC connections to the VideoMeet SFU (signaling/PROTOCOL.md, "Media").
+//
+// Owns: the "up" RTCPeerConnection (this browser publishes its camera and microphone once; it
+// offers, the SFU answers) and the "down" RTCPeerConnection (the SFU offers every other
+// participant's tracks; this browser answers), trickle ICE on both, and the mapping of received
+// streams to participants (the SFU uses the publisher's userId as the msid stream id).
+// No DOM code: the app listens to events and renders.
+//
+// Events (CustomEvent, EventTarget):
+//   `remotestream`  detail {userId, stream}   a participant's stream appeared or got a new track
+//   `remotegone`    detail {userId}           all tracks of that participant ended
+//   `statechange`   detail {pc: 'up'|'down', state}   connectionState of either connection
+//   `failed`        detail {pc, state}       a connection failed (the app rejoins)
+
+/** @typedef {{type: string, [k: string]: any}} Msg */
+
+export class SfuSession extends EventTarget {
+  /**
+   * @param {(msg: Msg) => void} send  sends one protocol message to the server
+   * @param {RTCIceServer[]} iceServers  from /api/config
+   */
+  constructor(send, iceServers) {
+    super();
+    this.send = send;
+    this.config = { iceServers, bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' };
+    /** @type {RTCPeerConnection|null} */
+    this.up = null;
+    /** @type {RTCPeerConnection|null} */
+    this.down = null;
+    /** @type {Map<string, MediaStream>} userId → stream */
+    this.streams = new Map();
+    /** Candidates that arrived before the remote description, per pc. */
+    this.pending = { up: [], down: [] };
+    /** Serialises the handling of server messages per pc. */
+    this.chain = { up: Promise.resolve(), down: Promise.resolve() };
+    /** @type {{audio: RTCRtpTransceiver|null, video: RTCRtpTransceiver|null}} */
+    this.senders = { audio: null, video: null };
+    this.closed = false;
+  }
+
+  /** @param {'up'|'down'} name */
+  makePc(name) {
+    const pc = new RTCPeerConnection(this.config);
+    pc.onicecandidate = (e) => {
+      this.send({
+        type: 'ice-candidate', pc: name,
+        candidate: e.candidate ? e.candidate.candidate : null,
+        sdpMid: e.candidate ? e.candidate.sdpMid : null,
+      });
+    };
+    pc.onconnectionstatechange = () => {
+      const state = pc.connectionState;
+      this.dispatchEvent(new CustomEvent('statechange', { detail: { pc: name, state } }));
+      if (state === 'failed' && !this.closed) {
+        this.dispatchEvent(new CustomEvent('failed', { detail: { pc: name, state } }));
+      }
+    };
+    return pc;
+  }
+
+  /**
+   * Publishes the local tracks (either may be missing). Sends an offer on pc "up".
+   * @param {MediaStream|null} stream
+   */
+  async publish(stream) {
+    const tracks = stream ? stream.getTracks() : [];
+    if (!tracks.length || this.closed) return;
+    if (!this.up) this.up = this.makePc('up');
+    for (const track of tracks) {
+      const kind = /** @type {'audio'|'video'} */ (track.kind);
+      if (this.senders[kind]) {
+        await this.senders[kind].sender.replaceTrack(track);
+      } else {
+        this.senders[kind] = this.up.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+      }
+    }
+    const offer = await this.up.createOffer();
+    await this.up.setLocalDescription(offer);
+    this.send({ type: 'offer', pc: 'up', sdp: this.up.localDescription.sdp });
+  }
+
+  /**
+   * Swaps the published track of one kind (device switch) without renegotiation when possible.
+   * @param {MediaStreamTrack} track
+   */
+  async replaceTrack(track) {
+    const t = this.senders[/** @type {'audio'|'video'} */ (track.kind)];
+    if (t) await t.sender.replaceTrack(track);
+  }
+
+  /**
+   * Feeds one server message; returns true when it was a media message.
+   * @param {Msg} msg
+   */
+  handle(msg) {
+    if (msg.type !== 'answer' && msg.type !== 'offer' && msg.type !== 'ice-candidate') return false;
+    const name = msg.pc === 'down' ? 'down' : 'up';
+    this.chain[name] = this.chain[name].then(() => this.apply(name, msg)).catch((err) => {
+      console.warn(`rtc ${name}: ${msg.type}:`, err);
+    });
+    return true;
+  }
+
+  /** @param {'up'|'down'} name @param {Msg} msg */
+  async apply(name, msg) {
+    if (this.closed) return;
+    if (msg.type === 'answer' && name === 'up' && this.up) {
+      await this.up.setRemoteDescription({ type: 'answer', sdp: msg.sdp });
+      await this.flush('up');
+    } else if (msg.type === 'offer' && name === 'down') {
+      if (!this.down) {
+        this.down = this.makePc('down');
+        this.down.ontrack = (e) => this.onTrack(e);
+      }
+      await this.down.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
+      const answer = await this.down.createAnswer();
+      await this.down.setLocalDescription(answer);
+      this.send({ type: 'answer', pc: 'down', sdp: this.down.localDescription.sdp });
+      await this.flush('down');
+    } else if (msg.type === 'ice-candidate') {
+      const pc = name === 'up' ? this.up : this.down;
+      const cand = msg.candidate ? { candidate: msg.candidate, sdpMid: msg.sdpMid, sdpMLineIndex: msg.sdpMLineIndex } : null;
+      if (!pc || !pc.remoteDescription) {
+        this.pending[name].push(cand);
+      } else if (cand) {
+        await pc.addIceCandidate(cand);
+      }
+    }
+  }
+
+  /** @param {'up'|'down'} name */
+  async flush(name) {
+    const pc = name === 'up' ? this.up : this.down;
+    const list = this.pending[name];
+    this.pending[name] = [];
+    for (const cand of list) {
+      if (cand && pc) await pc.addIceCandidate(cand);
+    }
+  }
+
+  /** @param {RTCTrackEvent} e */
+  onTrack(e) {
+    const stream = e.streams[0];
+    if (!stream) return;
+    const userId = stream.id;
+    this.streams.set(userId, stream);
+    this.dispatchEvent(new CustomEvent('remotestream', { detail: { userId, stream } }));
+    const track = e.track;
+    const gone = () => {
+      if (stream.getTracks().every((t) => t.readyState === 'ended' || t === track)) {
+        // the SFU stopped forwarding this participant's media (they left or unpublished)
+      }
+    };
+    stream.onremovetrack = () => {
+      if (stream.getTracks().length === 0) {
+        this.streams.delete(userId);
+        this.dispatchEvent(new CustomEvent('remotegone', { detail: { userId } }));
+      }
+    };
+    track.onended = gone;
+  }
+
+  /** The remote stream of a participant, if any. @param {string} userId */
+  streamOf(userId) {
+    return this.streams.get(userId) || null;
+  }
+
+  close() {
+    this.closed = true;
+    for (const pc of [this.up, this.down]) {
+      if (pc) pc.close();
+    }
+    this.up = null;
+    this.down = null;
+    this.streams.clear();
+    this.senders = { audio: null, video: null };
+  }
+}
