@@ -172,9 +172,11 @@ static int serve_file(struct vm_signaling *s, struct lws *wsi, const char *rel)
     return 0;
 }
 
-int http_on_request(struct vm_signaling *s, vm_conn *c, struct lws *wsi, const char *uri)
+int http_on_request(struct vm_signaling *s, vm_conn *c, struct lws *wsi, const char *uri, size_t len)
 {
     c->wsi = wsi;
+    if (strlen(uri) != len)
+        return send_status(wsi, HTTP_STATUS_FORBIDDEN); /* a decoded NUL cut the path short */
     if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0)
         return send_status(wsi, HTTP_STATUS_METHOD_NOT_ALLOWED); /* only GET is served */
     if (!strcmp(uri, "/healthz"))

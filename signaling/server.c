@@ -57,7 +57,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     vm_conn *c = user;
     switch (reason) {
     case LWS_CALLBACK_HTTP:
-        return http_on_request(s, c, wsi, in);
+        return http_on_request(s, c, wsi, in, len);
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return http_on_writeable(c, wsi);
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
@@ -79,6 +79,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return session_writeable(c);
+    case LWS_CALLBACK_TIMER:
+        session_timer(c);
+        return 0;
     case LWS_CALLBACK_CLOSED:
         session_close(s, c);
         return 0;

@@ -39,7 +39,8 @@ typedef struct vm_conn {
     size_t out_bytes;
     ratelimit rl;
     unsigned drops;               /* rate-limited messages so far */
-    bool closing;                 /* close once the queue is written */
+    bool closing;                 /* close once the queue is written and close_ready */
+    bool close_ready;             /* the close grace period has passed */
     enum lws_close_status close_code;
 } vm_conn;
 
@@ -68,7 +69,7 @@ int64_t vm_now_ms(void);  /* wall clock, ms since the epoch */
 uint64_t vm_mono_us(void); /* monotonic clock, us */
 
 /* http.c: handles LWS_CALLBACK_HTTP and LWS_CALLBACK_HTTP_WRITEABLE. Returns the callback's result. */
-int http_on_request(struct vm_signaling *s, vm_conn *c, struct lws *wsi, const char *uri);
+int http_on_request(struct vm_signaling *s, vm_conn *c, struct lws *wsi, const char *uri, size_t len);
 int http_on_writeable(vm_conn *c, struct lws *wsi);
 void http_conn_release(vm_conn *c);
 
@@ -76,6 +77,7 @@ void http_conn_release(vm_conn *c);
 void session_open(struct vm_signaling *s, vm_conn *c, struct lws *wsi);
 void session_receive(struct vm_signaling *s, vm_conn *c, const void *in, size_t len);
 int session_writeable(vm_conn *c);
+void session_timer(vm_conn *c);
 void session_close(struct vm_signaling *s, vm_conn *c);
 /* An event of the media plane for one participant (takes ownership). */
 void session_media_event(struct vm_signaling *s, sfu_event *ev);

@@ -7,15 +7,33 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "signaling/log.h"
 #include "signaling/msg.h"
 #include "signaling/server_internal.h"
 
+/* Closes c once its queue is written and a short grace has passed: a client that sent a burst
+ * (a flood, an oversized message) has its burst in flight, and closing a socket while input keeps
+ * arriving makes the kernel reset the connection, which throws away the replies and the close frame
+ * still on their way to the client. Input that arrives meanwhile is read and ignored. */
+#define CLOSE_GRACE_US 250000
 static void request_close(vm_conn *c, enum lws_close_status code)
 {
+    if (c->closing)
+        return;
     c->closing = true;
     c->close_code = code;
+    lws_set_timer_usecs(c->wsi, CLOSE_GRACE_US);
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, 5); /* a hard limit for clients that keep sending */
+    lws_callback_on_writable(c->wsi);
+}
+
+void session_timer(vm_conn *c)
+{
+    if (!c->closing)
+        return;
+    c->close_ready = true;
     lws_callback_on_writable(c->wsi);
 }
 
@@ -232,7 +250,7 @@ void session_receive(struct vm_signaling *s, vm_conn *c, const void *in, size_t 
         request_close(c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE);
         return;
     }
-    if (c->rx_len + len > c->rx_cap) {
+    if (c->rx_len + len > c->rx_cap || !c->rx) {
         size_t cap = c->rx_cap ? c->rx_cap : 4096;
         while (cap < c->rx_len + len)
             cap *= 2;
@@ -246,8 +264,10 @@ void session_receive(struct vm_signaling *s, vm_conn *c, const void *in, size_t 
         c->rx = grown;
         c->rx_cap = cap;
     }
-    memcpy(c->rx + c->rx_len, in, len);
-    c->rx_len += len;
+    if (len > 0) {
+        memcpy(c->rx + c->rx_len, in, len);
+        c->rx_len += len;
+    }
     if (lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0)
         handle_message(s, c);
 }
@@ -268,7 +288,13 @@ int session_writeable(vm_conn *c)
             lws_callback_on_writable(c->wsi);
         return 0;
     }
-    if (c->closing) {
+    if (c->closing && c->close_ready) {
+        /* Read away what the client already sent: closing a socket with unread input makes the
+         * kernel answer with a reset, which throws away the replies still on their way to it. */
+        lws_sockfd_type fd = lws_get_socket_fd(c->wsi);
+        char sink[4096];
+        for (int i = 0; fd >= 0 && i < 256 && recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++)
+            ;
         lws_close_reason(c->wsi, c->close_code, NULL, 0);
         return -1;
     }
