@@ -1,0 +1,96 @@
+// Shared Playwright helpers for the browser end-to-end tests: launch Debian's chromium with fake
+// camera and microphone in a fresh profile, collect page errors, take screenshots.
+//
+// Each launchBrowser() is its own persistent context (own profile dir, so own localStorage and
+// permissions); close() closes it and removes the profile dir.
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const CHROMIUM_PATH = process.env.VM_CHROMIUM || '/usr/bin/chromium';
+
+export const CHROMIUM_ARGS = Object.freeze([
+  '--use-fake-device-for-media-stream',
+  '--use-fake-ui-for-media-stream',
+  '--allow-loopback-in-peer-connection',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-gpu',
+  '--no-sandbox',
+]);
+
+export const DEFAULT_PERMISSIONS = Object.freeze(['camera', 'microphone', 'clipboard-read', 'clipboard-write']);
+
+/**
+ * Launches chromium in a fresh temporary profile and opens one page.
+ * @param {object} [opts]
+ * @param {{width: number, height: number}} [opts.viewport]  default 1280x800
+ * @param {string|Function} [opts.initScript]  run in every page before its scripts (e.g. to stub devices)
+ * @param {string[]} [opts.permissions]
+ * @param {string[]} [opts.extraArgs]
+ * @param {string} [opts.name]  label used in logs and error messages
+ * @returns {Promise<{context: import('playwright-core').BrowserContext, page: import('playwright-core').Page,
+ *   errors: string[], name: string, close: () => Promise<void>}>}
+ *   errors: uncaught page exceptions and console errors, to assert on
+ */
+export async function launchBrowser(opts = {}) {
+  const name = opts.name || 'browser';
+  const profileDir = await fs.mkdtemp(path.join(os.tmpdir(), 'vm-chromium-'));
+  let context;
+  try {
+    context = await chromium.launchPersistentContext(profileDir, {
+      executablePath: CHROMIUM_PATH,
+      headless: true,
+      args: [...CHROMIUM_ARGS, ...(opts.extraArgs || [])],
+      permissions: [...(opts.permissions || DEFAULT_PERMISSIONS)],
+      viewport: opts.viewport || { width: 1280, height: 800 },
+    });
+  } catch (err) {
+    await fs.rm(profileDir, { recursive: true, force: true });
+    throw err;
+  }
+  context.setDefaultTimeout(15000);
+  if (opts.initScript) await context.addInitScript(opts.initScript);
+  const page = context.pages()[0] || await context.newPage();
+  const errors = [];
+  page.on('pageerror', (err) => errors.push(`[${name}] page error: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') errors.push(`[${name}] console error: ${msg.text()}`);
+  });
+  let closed = false;
+  async function close() {
+    if (closed) return;
+    closed = true;
+    try {
+      await context.close();
+    } finally {
+      await fs.rm(profileDir, { recursive: true, force: true });
+    }
+  }
+  return { context, page, errors, name, close };
+}
+
+/**
+ * A fresh directory for screenshots; its path is printed so a person can look at them.
+ * @param {string} label
+ */
+export async function screenshotDir(label) {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), `vm-shots-${label}-`));
+  console.log(`# screenshots: ${dir}`);
+  return dir;
+}
+
+/**
+ * Saves a screenshot of the page's viewport as <dir>/<file>.png and returns its path.
+ * @param {import('playwright-core').Page} page
+ * @param {string} dir
+ * @param {string} file
+ */
+export async function screenshot(page, dir, file) {
+  const p = path.join(dir, `${file}.png`);
+  await page.screenshot({ path: p, animations: 'disabled', caret: 'initial' });
+  return p;
+}
