@@ -7,8 +7,8 @@
 // Routes: `/` is the landing page; `/m/<id>` is the setup page of that meeting, and, once joined,
 // the meeting page (same URL, so a reload lands on setup again). Leaving goes back to `/`.
 //
-// The media path (the SFU peer connection) will live in rtc.js; the places where it plugs in are
-// marked "rtc:" below. Until then remote tiles show the avatar (no video has arrived).
+// The media path is rtc.js (SfuSession): one publishing and one receiving peer connection with
+// the SFU, opened when the meeting page is entered and closed when it is left.
 
 import {
   loadConfig, parseMeetingCode, meetingIdFromPath, isMeetingId, signalingUrl, meetingLink,
@@ -17,6 +17,7 @@ import {
 import { SignalingClient } from './signaling.js';
 import { MediaManager, LevelMeter } from './media.js';
 import { UI } from './ui.js';
+import { SfuSession } from './rtc.js';
 
 /** @typedef {import('./signaling.js').Participant} Participant */
 /** @typedef {import('./signaling.js').ChatMessage} ChatMessage */
@@ -71,6 +72,8 @@ class App {
     this.meterFrame = 0;
     /** Bumped on every page change so stale async work can notice. */
     this.generation = 0;
+    /** @type {SfuSession|null} the media connections while in a meeting */
+    this.rtc = null;
   }
 
   async start() {
@@ -358,7 +361,32 @@ class App {
     for (const c of answer.chatHistory) this.#addChat(c, false);
     this.#renderControls();
     this.#renderCount();
-    // rtc: open the SFU connection here and publish this.media.stream.
+    this.#startRtc();
+  }
+
+  /** Opens the media connections with the SFU and publishes our camera and microphone. */
+  #startRtc() {
+    this.#stopRtc();
+    const rtc = new SfuSession((msg) => this.signaling.send(msg), this.config.iceServers || []);
+    this.rtc = rtc;
+    rtc.addEventListener('remotestream', (ev) => {
+      const { userId, stream } = /** @type {CustomEvent} */ (ev).detail;
+      if (this.rtc === rtc) this.ui.setTileStream(userId, stream);
+    });
+    rtc.addEventListener('failed', () => {
+      if (this.rtc !== rtc || this.page !== 'meeting') return;
+      this.ui.setReconnecting(true);
+      this.signaling.reconnectNow();
+    });
+    rtc.publish(this.media.stream).catch((err) => {
+      console.warn('publish failed', err);
+      this.ui.toast('Your camera and microphone could not be sent.', { kind: 'error', key: 'rtc' });
+    });
+  }
+
+  #stopRtc() {
+    if (this.rtc) this.rtc.close();
+    this.rtc = null;
   }
 
   /** A rejoin after a reconnect: bring the participant list and chat up to date. */
@@ -376,7 +404,7 @@ class App {
     this.ui.setReconnecting(false);
     this.ui.toast('Reconnected', { key: 'conn' });
     this.#renderCount();
-    // rtc: re-establish the SFU connection here.
+    this.#startRtc(); // the server saw a new participant: new connections
   }
 
   /** @param {Participant} p */
@@ -391,6 +419,8 @@ class App {
     };
     this.participants.set(p.userId, participant);
     this.ui.addTile(participant);
+    const stream = this.rtc?.streamOf(p.userId);
+    if (stream) this.ui.setTileStream(p.userId, stream);
     this.#renderCount();
   }
 
@@ -475,7 +505,7 @@ class App {
     this.leaving = true;
     this.generation++;
     const leaving = this.signaling.leave();
-    // rtc: close the SFU connection here.
+    this.#stopRtc();
     this.participants.clear();
     this.userId = null;
     this.ui.clearTiles();
@@ -560,10 +590,17 @@ class App {
     on('receive-message', (d) => {
       if (this.page === 'meeting') this.#addChat(d, true);
     });
+    for (const type of ['offer', 'answer', 'ice-candidate']) {
+      on(type, (d) => {
+        if (this.page === 'meeting' && this.rtc) this.rtc.handle(d);
+      });
+    }
     on('error', (/** @type {ServerError} */ d) => this.#serverError(d));
     on('rejoin-failed', (/** @type {ServerError} */ d) => this.#rejoinFailed(d));
     on('reconnecting', () => {
-      if (this.page === 'meeting') this.ui.setReconnecting(true);
+      if (this.page !== 'meeting') return;
+      this.ui.setReconnecting(true);
+      this.#stopRtc(); // the server dropped us: our media connections are gone too
     });
   }
 
@@ -580,6 +617,7 @@ class App {
   #rejoinFailed(err) {
     if (this.page === 'meeting') {
       this.signaling.close();
+      this.#stopRtc();
       const id = /** @type {string} */ (this.meetingId);
       this.participants.clear();
       this.userId = null;
@@ -594,7 +632,7 @@ class App {
 
   #bindMedia() {
     this.media.addEventListener('trackchange', () => {
-      // rtc: replaceTrack() on the sender of this kind.
+      if (this.rtc) this.rtc.publish(this.media.stream).catch((err) => console.warn('republish failed', err));
       if (this.page === 'setup') {
         this.ui.setPreviewStream(null);
         this.ui.setPreviewStream(this.media.stream);

@@ -59,33 +59,29 @@ export class SfuSession extends EventTarget {
   }
 
   /**
-   * Publishes the local tracks (either may be missing). Sends an offer on pc "up".
+   * Publishes the local tracks (either may be missing): a new kind of track is offered on pc "up";
+   * a new track of a kind already sent (device switch) replaces the old one without renegotiation.
    * @param {MediaStream|null} stream
    */
   async publish(stream) {
     const tracks = stream ? stream.getTracks() : [];
     if (!tracks.length || this.closed) return;
     if (!this.up) this.up = this.makePc('up');
+    let added = false;
     for (const track of tracks) {
       const kind = /** @type {'audio'|'video'} */ (track.kind);
       if (this.senders[kind]) {
+        // A device switch: same sender, same SSRC, no renegotiation.
         await this.senders[kind].sender.replaceTrack(track);
       } else {
         this.senders[kind] = this.up.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+        added = true;
       }
     }
+    if (!added) return;
     const offer = await this.up.createOffer();
     await this.up.setLocalDescription(offer);
     this.send({ type: 'offer', pc: 'up', sdp: this.up.localDescription.sdp });
-  }
-
-  /**
-   * Swaps the published track of one kind (device switch) without renegotiation when possible.
-   * @param {MediaStreamTrack} track
-   */
-  async replaceTrack(track) {
-    const t = this.senders[/** @type {'audio'|'video'} */ (track.kind)];
-    if (t) await t.sender.replaceTrack(track);
   }
 
   /**
@@ -145,19 +141,14 @@ export class SfuSession extends EventTarget {
     const userId = stream.id;
     this.streams.set(userId, stream);
     this.dispatchEvent(new CustomEvent('remotestream', { detail: { userId, stream } }));
-    const track = e.track;
-    const gone = () => {
-      if (stream.getTracks().every((t) => t.readyState === 'ended' || t === track)) {
-        // the SFU stopped forwarding this participant's media (they left or unpublished)
-      }
-    };
+    // The SFU stops forwarding a participant's media (they left or unpublished) by making its
+    // m-lines inactive: the tracks leave the stream.
     stream.onremovetrack = () => {
       if (stream.getTracks().length === 0) {
         this.streams.delete(userId);
         this.dispatchEvent(new CustomEvent('remotegone', { detail: { userId } }));
       }
     };
-    track.onended = gone;
   }
 
   /** The remote stream of a participant, if any. @param {string} userId */

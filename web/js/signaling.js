@@ -59,6 +59,7 @@ import { KEEPALIVE, LEAVE_TIMEOUT_MS, reconnectDelay } from './config.js';
 /** Message types the server sends (PROTOCOL.md "Server → client"). */
 export const SERVER_TYPES = Object.freeze([
   'existing-users', 'user-joined', 'user-left', 'receive-message', 'media-state', 'left', 'pong', 'error',
+  'offer', 'answer', 'ice-candidate',
 ]);
 
 export class SignalingClient extends EventTarget {
@@ -244,6 +245,22 @@ export class SignalingClient extends EventTarget {
     this.#stopReconnecting();
     this.#dropSocket();
     if (hadSocket) this.#emit('close', { code: 1000, reason: 'closed by client', expected: true });
+  }
+
+  /**
+   * Sends a media message of rtc.js (`offer`, `answer`, `ice-candidate`) while joined.
+   * @param {object} msg
+   * @returns {boolean} false when not connected
+   */
+  send(msg) {
+    return this.joined && this.#send(msg);
+  }
+
+  /** Drops the socket and rejoins as after an unexpected close (e.g. the media connection failed). */
+  reconnectNow() {
+    if (!this.joined || !this.ws) return;
+    this.#dropSocket();
+    this.#onClose(4001, 'media connection failed');
   }
 
   /**
