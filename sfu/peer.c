@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "sfu/srtp_session.h"
+#include "signaling/log.h"
 
 struct peer {
     peer_env env;
@@ -39,7 +40,7 @@ static void set_state(peer *p, peer_state st, const char *why)
         return;
     p->state = st;
     if (st == PEER_FAILED)
-        g_message("peer %p failed: %s", (void *)p, why ? why : "");
+        LOG_I("transport closed: %s", why ? why : "failed");
     if (p->cbs.on_state)
         p->cbs.on_state(p->ud, st, why);
 }

@@ -659,10 +659,14 @@ static void place_track(sdp_down_slot *slots, size_t *n, const sdp_down_track *t
     sdp_down_slot *s = find_slot(slots, *n, t->mid);
     if (s == NULL) {
         s = find_recyclable(slots, *n, t->kind);
-        if (s == NULL)
+        bool first = false;
+        if (s == NULL) {
+            first = *n == 0;
             s = &slots[(*n)++];
+        }
         memset(s, 0, sizeof(*s));
         reset_answer(s);
+        s->bundle_tag = first;
     }
     s->track = normalized(t);
     s->active = true;
@@ -746,8 +750,13 @@ static int offer_active(sdp_session *s, const sdp_down *d, const sdp_down_slot *
         rc = sdp_set_str(s, &m->mid, t->mid);
     if (rc == 0)
         rc = write_extmaps(s, m, &ext);
-    m->direction = SDP_DIR_SENDONLY;
+    m->direction = slot->active ? SDP_DIR_SENDONLY : SDP_DIR_INACTIVE;
     m->rtcp_rsize = true;
+    if (!slot->active) { /* the BUNDLE tag without a track: transport and codec only */
+        if (rc == 0)
+            rc = sdp_media_add_pt(s, m, t->codec.pt);
+        return rc == 0 ? write_codec(s, m, &t->codec) : rc;
+    }
     if (rc == 0)
         rc = sdp_media_add_msid(s, m, t->stream_id, t->track_id);
     if (rc == 0)
@@ -770,7 +779,7 @@ static int build_offer(sdp_down *d, const sdp_local *l, sdp_session *s)
     sdp_group *g = NULL;
     const sdp_down_slot *tag = NULL;
     for (size_t i = 0; i < d->n_slots; i++) {
-        if (!d->slots[i].active)
+        if (!d->slots[i].active && !d->slots[i].bundle_tag)
             continue;
         if (g == NULL && (g = sdp_add_group(s, "BUNDLE")) == NULL)
             return SDP_ERR_NOMEM;
@@ -782,7 +791,8 @@ static int build_offer(sdp_down *d, const sdp_local *l, sdp_session *s)
     }
     for (size_t i = 0; i < d->n_slots; i++) {
         const sdp_down_slot *slot = &d->slots[i];
-        int rc = slot->active ? offer_active(s, d, slot, l, slot == tag) : offer_inactive(s, slot);
+        int rc = (slot->active || slot->bundle_tag) ? offer_active(s, d, slot, l, slot == tag)
+                                                    : offer_inactive(s, slot);
         if (rc != 0)
             return rc;
     }
@@ -820,7 +830,7 @@ static void read_slot_answer(const sdp_down *d, const sdp_down_slot *was, const 
 {
     reset_answer(now);
     if (!was->active) {
-        if (!now->active)
+        if (!now->active && !now->bundle_tag)
             now->recyclable = true;
         return;
     }
@@ -851,7 +861,7 @@ static int check_answer_shape(const sdp_down *d, const sdp_session *answer)
         const sdp_media *am = answer->media[i];
         if (am->mid == NULL ? am->port != 0 : strcmp(am->mid, d->offered[i].track.mid) != 0)
             return SDP_ERR_INVALID;
-        if (am->port != 0 && !d->offered[i].active)
+        if (am->port != 0 && !d->offered[i].active && !d->offered[i].bundle_tag)
             return SDP_ERR_INVALID; /* cannot accept what was offered as rejected */
     }
     return 0;

@@ -35,7 +35,9 @@
  *    one-byte header extensions only.
  *
  * Downstream renegotiation (JSEP §5.2.2): mids and m-line order never change. A track that
- * is gone turns its m-line into "port 0, a=inactive" (outside the BUNDLE group). Once the
+ * is gone turns its m-line into "port 0, a=inactive" (outside the BUNDLE group), except the
+ * first m-line, the BUNDLE tag, which carries the transport: it stays in the group with its
+ * transport attributes and a=inactive, and keeps its place for good. Once the
  * browser has answered an offer that carried the m-line as port 0, the slot may be recycled
  * for a new track of the same kind: the new track takes the slot's place with its own
  * (new) mid. mids are never reused. The o= session version increments with every offer.
@@ -172,6 +174,9 @@ typedef struct sdp_down_slot {
     sdp_down_track track;
     bool active;          /* carries a track now */
     bool recyclable;      /* inactive, and the browser answered an offer saying so */
+    bool bundle_tag;      /* the first m-line: it carries the BUNDLE transport, so it is never
+                             rejected (port 0 would make the browser tear the transport down);
+                             without a track it stays bundled as a=inactive and is not recycled */
     /* From the last applied answer: */
     bool accepted;        /* the answer kept the m-line (port != 0) */
     bool codec_accepted;  /* codec.pt is in the answer */

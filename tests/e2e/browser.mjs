@@ -33,7 +33,7 @@ export const DEFAULT_PERMISSIONS = Object.freeze(['camera', 'microphone', 'clipb
  * @param {string[]} [opts.extraArgs]
  * @param {string} [opts.name]  label used in logs and error messages
  * @returns {Promise<{context: import('playwright-core').BrowserContext, page: import('playwright-core').Page,
- *   errors: string[], name: string, close: () => Promise<void>}>}
+ *   errors: string[], name: string, close: () => Promise<void>, profileDir: string}>}
  *   errors: uncaught page exceptions and console errors, to assert on
  */
 export async function launchBrowser(opts = {}) {
@@ -70,7 +70,7 @@ export async function launchBrowser(opts = {}) {
       await fs.rm(profileDir, { recursive: true, force: true });
     }
   }
-  return { context, page, errors, name, close };
+  return { context, page, errors, name, close, profileDir };
 }
 
 /**

@@ -579,6 +579,56 @@ static void test_down_renegotiation(void **state)
     sdp_down_free(d);
 }
 
+/* The first m-line carries the BUNDLE transport: when its track goes, it stays bundled and
+ * inactive with its transport (Chromium tears the transport down if the BUNDLE tag is rejected),
+ * and it is never recycled. */
+static void test_down_bundle_tag_stays(void **state)
+{
+    (void)state;
+    sdp_down *d = sdp_down_new(778, NULL);
+    sdp_down_track t[4];
+    three_tracks(t);
+    assert_int_equal(sdp_down_set_tracks(d, t, 3), 0);
+    sdp_free(down_offer(d));
+    sdp_remote_transport rt;
+    apply_file(d, "chromium-answer-to-sfu-offer.sdp", &rt);
+    assert_true(sdp_down_slot_at(d, 0)->bundle_tag);
+    assert_false(sdp_down_slot_at(d, 1)->bundle_tag);
+
+    /* the first track goes */
+    assert_int_equal(sdp_down_set_tracks(d, t + 1, 2), 0);
+    sdp_session *o = down_offer(d);
+    assert_int_equal(o->n_media, 3);
+    const sdp_media *tag = o->media[0];
+    assert_string_equal(tag->mid, t[0].mid);
+    assert_int_equal(tag->port, 9);
+    assert_int_equal(tag->direction, SDP_DIR_INACTIVE);
+    assert_non_null(tag->transport.ice_ufrag);
+    assert_int_equal(tag->transport.fingerprint.len, 32);
+    assert_int_equal(tag->n_ssrcs, 0);
+    assert_int_equal(tag->n_msids, 0);
+    const sdp_group *g = sdp_find_group(o, "BUNDLE");
+    assert_int_equal(g->n_mids, 3);
+    assert_string_equal(g->mids[0], t[0].mid);
+    /* the text round-trips */
+    char *text = sdp_build_alloc(o, NULL);
+    sdp_session *again = parse_text(text);
+    assert_int_equal(again->media[0]->port, 9);
+    sdp_free(again);
+    free(text);
+    sdp_free(o);
+
+    /* a new audio track does not take the tag's place, even after a new answer */
+    t[3] = track("a9", SDP_MEDIA_AUDIO, 9001, "erin");
+    sdp_down_track next[3] = { t[1], t[2], t[3] };
+    assert_int_equal(sdp_down_set_tracks(d, next, 3), 0);
+    assert_false(sdp_down_find(d, t[0].mid)->recyclable);
+    assert_int_equal(sdp_down_slot_count(d), 4);
+    assert_string_equal(sdp_down_slot_at(d, 3)->track.mid, "a9");
+    assert_string_equal(sdp_down_slot_at(d, 0)->track.mid, t[0].mid);
+    sdp_down_free(d);
+}
+
 static void test_down_errors(void **state)
 {
     (void)state;
@@ -652,6 +702,7 @@ int main(void)
         cmocka_unit_test(test_down_offer_0_and_1),
         cmocka_unit_test(test_down_offer_3_and_chromium_answer),
         cmocka_unit_test(test_down_renegotiation),
+        cmocka_unit_test(test_down_bundle_tag_stays),
         cmocka_unit_test(test_down_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
