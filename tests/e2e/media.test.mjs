@@ -206,6 +206,16 @@ test('three browsers see and hear each other through the SFU; a late joiner, lea
   console.log(`# last join → each browser decoding both others (ms): ${JSON.stringify(firstFrame)}`);
   for (const name of names) {
     await assertFlowing(people[name].page, names.filter((n) => n !== name), `${name} (3 people)`);
+    // Each remote tile plays the participant's video and (unmuted) audio.
+    for (const other of names.filter((n) => n !== name)) {
+      await eventually(async () => {
+        const v = await tileOf(people[name].page, other).locator('video').evaluate((el) => ({
+          playing: !el.paused && el.readyState >= 2 && el.videoWidth > 0, muted: el.muted,
+          audio: el.srcObject ? el.srcObject.getAudioTracks().filter((tr) => tr.readyState === 'live').length : 0,
+        }));
+        assert.deepEqual(v, { playing: true, muted: false, audio: 1 }, `${name}'s tile of ${other}`);
+      });
+    }
     // Exactly one connection sends our media, and its other end is the SFU.
     const sending = await sendingConnections(people[name].page);
     assert.equal(sending.length, 1, `${name} sends on ${sending.length} connections: ${JSON.stringify(sending)}`);
@@ -377,4 +387,49 @@ test('a browser that vanishes is dropped once ICE consent expires, and the other
   const m = await metrics();
   assert.ok(m.ice_failures_total >= 1, 'the drop came from an ICE failure');
   assert.equal(await byTestId(a.page, 'participant-count').textContent(), '1');
+});
+
+test('a browser whose DTLS certificate does not match its SDP fingerprint is refused', async (t) => {
+  const a = await person(t, 'Rex');
+  await a.page.goto(server.url);
+  // A hand-driven publishing connection whose offer carries a wrong a=fingerprint.
+  const result = await a.page.evaluate(async ({ wsUrl, meetingId }) => {
+    const ws = new WebSocket(wsUrl);
+    const inbox = [];
+    let wake = null;
+    ws.onmessage = (e) => { inbox.push(JSON.parse(e.data)); if (wake) wake(); };
+    const closed = new Promise((r) => { ws.onclose = (e) => r(e.code); });
+    await new Promise((r) => { ws.onopen = r; });
+    const next = async (pred, ms = 20000) => {
+      const end = Date.now() + ms;
+      for (;;) {
+        const i = inbox.findIndex(pred);
+        if (i >= 0) return inbox.splice(i, 1)[0];
+        if (Date.now() > end) throw new Error(`timeout; got ${JSON.stringify(inbox)}`);
+        await new Promise((r) => { wake = r; setTimeout(r, 100); });
+      }
+    };
+    const send = (m) => ws.send(JSON.stringify(m));
+    send({ type: 'join-meeting', meetingId, username: 'Rex' });
+    await next((m) => m.type === 'existing-users');
+    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+    for (const track of stream.getTracks()) pc.addTransceiver(track, { direction: 'sendonly' });
+    pc.onicecandidate = (e) => send({ type: 'ice-candidate', pc: 'up', candidate: e.candidate ? e.candidate.candidate : null });
+    await pc.setLocalDescription(await pc.createOffer());
+    // Flip the last byte of the fingerprint: the certificate DTLS will present no longer matches.
+    const sdp = pc.localDescription.sdp.replace(/(a=fingerprint:sha-256 (?:[0-9A-F]{2}:){31})([0-9A-F]{2})/g,
+      (m, head, last) => head + ((parseInt(last, 16) ^ 0xff).toString(16).toUpperCase().padStart(2, '0')));
+    send({ type: 'offer', pc: 'up', sdp });
+    const answer = await next((m) => m.type === 'answer');
+    await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
+    const err = await next((m) => m.type === 'error');
+    return { code: err.code, message: err.message, close: await closed, pcState: pc.connectionState };
+  }, { wsUrl: server.wsUrl, meetingId: await createMeeting() });
+  assert.equal(result.code, 'media-failed', JSON.stringify(result));
+  assert.match(result.message, /fingerprint/);
+  assert.equal(result.close, 1011);
+  const m = await metrics();
+  assert.ok(m.dtls_failures_total >= 1, 'the DTLS failure was counted');
+  assert.ok(server.isRunning());
 });
