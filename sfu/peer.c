@@ -38,6 +38,8 @@ static void set_state(peer *p, peer_state st, const char *why)
 {
     if (p->state == st || p->state == PEER_FAILED)
         return;
+    STATS_ADD(p->env.stats->peers[p->state], (uint64_t)-1);
+    STATS_INC(p->env.stats->peers[st]);
     p->state = st;
     if (st == PEER_FAILED)
         LOG_I("transport closed: %s", why ? why : "failed");
@@ -197,6 +199,7 @@ peer *peer_new(const peer_env *env, bool ice_controlling, const peer_callbacks *
         return NULL;
     }
     sfu_ice_local_credentials(p->ice, p->ufrag, p->pwd);
+    STATS_INC(p->env.stats->peers[PEER_NEW]);
     return p;
 }
 
@@ -204,6 +207,7 @@ void peer_free(peer *p)
 {
     if (!p)
         return;
+    STATS_ADD(p->env.stats->peers[p->state], (uint64_t)-1);
     if (p->dtls_timer) {
         g_source_destroy(p->dtls_timer);
         g_source_unref(p->dtls_timer);

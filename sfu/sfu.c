@@ -244,6 +244,8 @@ void sfu_stats_total(sfu *s, sfu_stats *out)
 #define SFU_STATS_SUM(name, help) atomic_store(&out->name, atomic_load(&out->name) + STATS_GET(w->name));
         SFU_STATS_FIELDS(SFU_STATS_SUM)
 #undef SFU_STATS_SUM
+        for (int k = 0; k < 4; k++)
+            atomic_store(&out->peers[k], atomic_load(&out->peers[k]) + STATS_GET(w->peers[k]));
     }
 }
 

@@ -33,6 +33,7 @@ typedef struct {
 #define SFU_STATS_DECLARE(name, help) _Atomic uint64_t name;
     SFU_STATS_FIELDS(SFU_STATS_DECLARE)
 #undef SFU_STATS_DECLARE
+    _Atomic uint64_t peers[4]; /* gauges: peer connections by peer_state (peer.c keeps them) */
 } sfu_stats;
 
 /* Single-writer increment: no locked instruction. */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "signaling/http_path.h"
 #include "signaling/log.h"
@@ -118,6 +119,37 @@ static int route_health(struct vm_signaling *s, vm_conn *c, struct lws *wsi)
                                          (json_int_t)((vm_now_ms() - s->started_ms) / 1000))));
 }
 
+/* The process's CPU seconds and resident memory, from /proc/self. */
+static void process_metrics(GString *out)
+{
+    long ticks = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+    unsigned long utime = 0, stime = 0, size = 0, rss = 0;
+    FILE *f = fopen("/proc/self/stat", "r");
+    if (f) {
+        char buf[1024];
+        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+        buf[n] = '\0';
+        const char *p = strrchr(buf, ')');
+        /* after ")": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime */
+        if (p)
+            sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime);
+        fclose(f);
+    }
+    f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%lu %lu", &size, &rss) != 2)
+            rss = 0;
+        fclose(f);
+    }
+    g_string_append_printf(out,
+                           "# HELP process_cpu_seconds_total User and system CPU time of the server.\n"
+                           "# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total %.2f\n"
+                           "# HELP process_resident_memory_bytes Resident memory of the server.\n"
+                           "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes %lu\n",
+                           ticks > 0 ? (double)(utime + stime) / (double)ticks : 0.0,
+                           rss * (unsigned long)(page > 0 ? page : 4096));
+}
+
 /* Prometheus text exposition format 0.0.4. */
 static int route_metrics(struct vm_signaling *s, vm_conn *c, struct lws *wsi)
 {
@@ -130,6 +162,7 @@ static int route_metrics(struct vm_signaling *s, vm_conn *c, struct lws *wsi)
                            "# HELP videomeet_websocket_connections Open WebSocket connections.\n"
                            "# TYPE videomeet_websocket_connections gauge\nvideomeet_websocket_connections %zu\n",
                            registry_meeting_count(s->reg), registry_participant_count(s->reg), s->ws_count);
+    process_metrics(out);
     if (s->media) {
         sfu_stats st;
         sfu_stats_total(s->media, &st);
@@ -139,6 +172,12 @@ static int route_metrics(struct vm_signaling *s, vm_conn *c, struct lws *wsi)
                            (unsigned long long)STATS_GET(st.name));
         SFU_STATS_FIELDS(METRIC)
 #undef METRIC
+        g_string_append(out, "# HELP videomeet_peer_connections WebRTC connections by state.\n"
+                             "# TYPE videomeet_peer_connections gauge\n");
+        static const char *const states[4] = {"new", "connecting", "connected", "failed"};
+        for (int k = 0; k < 4; k++)
+            g_string_append_printf(out, "videomeet_peer_connections{state=\"%s\"} %llu\n", states[k],
+                                   (unsigned long long)STATS_GET(st.peers[k]));
         g_string_append(out, "# HELP videomeet_worker_cpu_seconds_total CPU time of each media worker thread.\n"
                              "# TYPE videomeet_worker_cpu_seconds_total counter\n");
         for (int i = 0; i < sfu_worker_count(s->media); i++)

@@ -176,8 +176,8 @@ async function metrics() {
   const text = await (await fetch(`${server.url}/metrics`)).text();
   const out = {};
   for (const line of text.split('\n')) {
-    const m = /^videomeet_([a-z_]+)(\{[^}]*\})? ([0-9.e+-]+)$/.exec(line);
-    if (m && !m[2]) out[m[1]] = Number(m[3]);
+    const m = /^videomeet_([a-z_]+)(?:\{state="([a-z]+)"\})? ([0-9.e+-]+)$/.exec(line);
+    if (m) out[m[2] ? `${m[1]}_${m[2]}` : m[1]] = Number(m[3]);
   }
   return out;
 }
@@ -225,6 +225,7 @@ test('three browsers see and hear each other through the SFU; a late joiner, lea
       `${name}'s sending connection goes to port ${remote.port}, not the SFU's range`);
   }
   const m1 = await metrics();
+  assert.equal(m1.peer_connections_connected, 6, `two connections per browser: ${JSON.stringify(m1)}`);
   assert.ok(m1.rtp_packets_out_total > m1.rtp_packets_in_total,
     `each packet in goes out to two subscribers: ${JSON.stringify(m1)}`);
   // Server CPU over the joins and 10 s of the three-way call (for the issue notes, not asserted).
