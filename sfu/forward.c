@@ -118,6 +118,13 @@ static void send_nacks(track *t, int64_t now_us)
 
 /* ---- RTP from a publisher ---- */
 
+/* The SRTP rollover counter of the subscriber's packet with sequence number seq: its extended
+ * sequence number (rewrite.c starts them at 0x10000) divided by 2^16. */
+static uint32_t roc_of(const fwd *f, uint16_t seq)
+{
+    return (rtp_seq_unwrap(f->rw.out_max, seq) >> 16) - 1;
+}
+
 static void forward_one(fwd *f, const uint8_t *pkt, size_t len, const struct rtp_view *v, int64_t now_us)
 {
     member *sub = f->sub;
@@ -128,7 +135,7 @@ static void forward_one(fwd *f, const uint8_t *pkt, size_t len, const struct rtp
     rtp_set_pt(out, f->pt);
     if (v->extension)
         rtp_ext_remap(out, v, f->ext_map);
-    if (peer_send_rtp(sub->down, out, len, ROOM_SCRATCH) == 0) {
+    if (peer_send_rtp_roc(sub->down, out, len, ROOM_SCRATCH, roc_of(f, (uint16_t)((out[2] << 8) | out[3]))) == 0) {
         f->packets++;
         f->octets += (uint32_t)v->payload_len;
         STATS_INC(stats_of(sub)->rtp_packets_out);
@@ -267,9 +274,10 @@ static void retransmit(fwd *f, uint16_t out_seq, int64_t now_us)
         return;
     uint8_t *out = f->sub->room->scratch;
     size_t n = len;
+    uint32_t roc = roc_of(f, o.seq);
     if (f->rtx_pt >= 0) {
         /* RTX (RFC 4588): build from a rewritten copy of the original. */
-        static __thread uint8_t orig[RTP_MAX_PACKET];
+        uint8_t *orig = f->sub->room->scratch2;
         memcpy(orig, pkt, len);
         rtp_set_seq(orig, o.seq);
         rtp_set_ts(orig, o.ts);
@@ -281,10 +289,13 @@ static void retransmit(fwd *f, uint16_t out_seq, int64_t now_us)
         if (ov.extension)
             rtp_ext_remap(orig, &ov, f->ext_map);
         int w = rtp_rtx_wrap(out, ROOM_SCRATCH - SRTP_SESSION_RTP_MAX_OVERHEAD, &ov, (uint8_t)f->rtx_pt,
-                             f->rtx_seq++, f->rtx_ssrc);
+                             f->rtx_seq, f->rtx_ssrc);
         if (w <= 0)
             return;
         n = (size_t)w;
+        roc = f->rtx_roc;
+        if (++f->rtx_seq == 0)
+            f->rtx_roc++;
     } else {
         memcpy(out, pkt, len);
         rtp_set_seq(out, o.seq);
@@ -294,7 +305,7 @@ static void retransmit(fwd *f, uint16_t out_seq, int64_t now_us)
         if (v.extension)
             rtp_ext_remap(out, &v, f->ext_map);
     }
-    if (peer_send_rtp(f->sub->down, out, n, ROOM_SCRATCH) == 0)
+    if (peer_send_rtp_roc(f->sub->down, out, n, ROOM_SCRATCH, roc) == 0)
         STATS_INC(stats_of(f->sub)->retransmissions);
 }
 

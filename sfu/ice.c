@@ -7,9 +7,13 @@
  */
 #include "sfu/ice.h"
 
+#include <errno.h>
+#include <gio/gio.h>
+#include <netinet/in.h>
 #include <nice/agent.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 struct sfu_ice {
     NiceAgent *agent;
@@ -18,8 +22,36 @@ struct sfu_ice {
     void *ud;
     char announced_ip[64];
     sfu_ice_state state;
-    gulong handlers[3];
+    gulong handlers[4];
+    GSocket *fast_socket;            /* the selected pair's local socket (a reference), or NULL */
+    int fast_fd;
+    struct sockaddr_storage fast_to; /* the selected pair's remote address */
+    socklen_t fast_to_len;
 };
+
+static void fast_path_clear(sfu_ice *ice)
+{
+    if (ice->fast_socket)
+        g_object_unref(ice->fast_socket);
+    ice->fast_socket = NULL;
+    ice->fast_fd = -1;
+}
+
+static void on_selected_pair(NiceAgent *agent, guint stream_id, guint component_id, NiceCandidate *local,
+                             NiceCandidate *remote, gpointer data)
+{
+    (void)local;
+    sfu_ice *ice = data;
+    fast_path_clear(ice);
+    GSocket *gs = nice_agent_get_selected_socket(agent, stream_id, component_id);
+    if (!gs)
+        return;
+    memset(&ice->fast_to, 0, sizeof(ice->fast_to));
+    nice_address_copy_to_sockaddr(&remote->addr, (struct sockaddr *)&ice->fast_to);
+    ice->fast_to_len = ice->fast_to.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    ice->fast_socket = gs;
+    ice->fast_fd = g_socket_get_fd(gs);
+}
 
 static void set_state(sfu_ice *ice, sfu_ice_state st)
 {
@@ -101,6 +133,7 @@ static int add_addresses(sfu_ice *ice, const sfu_ice_config *cfg)
 sfu_ice *sfu_ice_new(GMainContext *ctx, const sfu_ice_config *cfg, const sfu_ice_callbacks *cbs, void *ud)
 {
     sfu_ice *ice = g_new0(sfu_ice, 1);
+    ice->fast_fd = -1;
     ice->cbs = *cbs;
     ice->ud = ud;
     if (cfg->announced_ip)
@@ -124,6 +157,7 @@ sfu_ice *sfu_ice_new(GMainContext *ctx, const sfu_ice_config *cfg, const sfu_ice
     ice->handlers[0] = g_signal_connect(ice->agent, "new-candidate-full", G_CALLBACK(on_new_candidate), ice);
     ice->handlers[1] = g_signal_connect(ice->agent, "candidate-gathering-done", G_CALLBACK(on_gathering_done), ice);
     ice->handlers[2] = g_signal_connect(ice->agent, "component-state-changed", G_CALLBACK(on_component_state), ice);
+    ice->handlers[3] = g_signal_connect(ice->agent, "new-selected-pair-full", G_CALLBACK(on_selected_pair), ice);
     nice_agent_attach_recv(ice->agent, ice->stream, 1, ctx, on_recv, ice);
     return ice;
 }
@@ -133,8 +167,9 @@ void sfu_ice_free(sfu_ice *ice)
     if (!ice)
         return;
     nice_agent_attach_recv(ice->agent, ice->stream, 1, NULL, NULL, NULL);
-    for (size_t i = 0; i < 3; i++)
+    for (size_t i = 0; i < 4; i++)
         g_signal_handler_disconnect(ice->agent, ice->handlers[i]);
+    fast_path_clear(ice);
     nice_agent_remove_stream(ice->agent, ice->stream);
     g_object_unref(ice->agent);
     g_free(ice);
@@ -187,6 +222,13 @@ int sfu_ice_send(sfu_ice *ice, const uint8_t *buf, size_t len)
 {
     if (ice->state != SFU_ICE_CONNECTED)
         return -1;
+    if (ice->fast_fd >= 0) {
+        ssize_t n;
+        do
+            n = sendto(ice->fast_fd, buf, len, MSG_DONTWAIT, (const struct sockaddr *)&ice->fast_to, ice->fast_to_len);
+        while (n < 0 && errno == EINTR);
+        return n == (ssize_t)len ? 0 : -1;
+    }
     return nice_agent_send(ice->agent, ice->stream, 1, (guint)len, (const gchar *)buf) == (gint)len ? 0 : -1;
 }
 

@@ -102,6 +102,8 @@ static void dtls_state_changed(void *user, dtls_state_t st)
             set_state(p, PEER_FAILED, "SRTP session could not be made");
             return;
         }
+        LOG_D("transport up: SRTP profile %s", k.profile == DTLS_SRTP_AEAD_AES_128_GCM ? "AEAD_AES_128_GCM"
+                                                                                     : "AES_CM_128_HMAC_SHA1_80");
         set_state(p, PEER_CONNECTED, NULL);
     } else if (st == DTLS_STATE_FAILED) {
         STATS_INC(p->env.stats->dtls_failures);
@@ -284,6 +286,16 @@ int peer_send_rtp(peer *p, uint8_t *buf, size_t len, size_t cap)
     if (!p->srtp)
         return -1;
     int n = srtp_session_protect_rtp(p->srtp, buf, len, cap);
+    if (n < 0)
+        return n;
+    return sfu_ice_send(p->ice, buf, (size_t)n);
+}
+
+int peer_send_rtp_roc(peer *p, uint8_t *buf, size_t len, size_t cap, uint32_t roc)
+{
+    if (!p->srtp)
+        return -1;
+    int n = srtp_session_protect_rtp_roc(p->srtp, buf, len, cap, roc);
     if (n < 0)
         return n;
     return sfu_ice_send(p->ice, buf, (size_t)n);

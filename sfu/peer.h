@@ -66,6 +66,9 @@ int peer_add_candidate(peer *p, const char *candidate);
 /* Protects the plain packet in buf (len bytes, cap bytes of room) in place and sends it.
  * Returns 0, or a negative value when the peer is not connected or protection/sending failed. */
 int peer_send_rtp(peer *p, uint8_t *buf, size_t len, size_t cap);
+/* The same for a stream whose rollover counter the caller knows (see srtp_session_protect_rtp_roc):
+ * the forwarding path, which keeps extended sequence numbers per subscriber. */
+int peer_send_rtp_roc(peer *p, uint8_t *buf, size_t len, size_t cap, uint32_t roc);
 int peer_send_rtcp(peer *p, uint8_t *buf, size_t len, size_t cap);
 
 peer_state peer_get_state(const peer *p);

@@ -62,6 +62,7 @@ struct fwd {
     member *sub;
     uint32_t ssrc, rtx_ssrc;       /* what the subscriber sees */
     uint16_t rtx_seq;
+    uint32_t rtx_roc;              /* SRTP rollover counter of the RTX stream */
     struct rewrite rw;
     uint8_t ext_map[256];          /* publisher extension id → subscriber's (0 = drop) */
     uint8_t pt;
@@ -101,7 +102,8 @@ struct room {
     size_t n_members, cap_members;
     unsigned next_mid;
     GSource *tick;
-    uint8_t scratch[ROOM_SCRATCH];
+    uint8_t scratch[ROOM_SCRATCH];  /* one outgoing packet at a time */
+    uint8_t scratch2[ROOM_SCRATCH]; /* the rewritten original of an RTX packet */
 };
 
 /* room.c */

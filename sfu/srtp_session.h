@@ -64,6 +64,13 @@ size_t srtp_session_rtcp_overhead(const srtp_session_t *s);
 int srtp_session_protect_rtp(srtp_session_t *s, uint8_t *buf, size_t len, size_t cap);
 int srtp_session_protect_rtcp(srtp_session_t *s, uint8_t *buf, size_t len, size_t cap);
 
+/* Outbound RTP for a sender that knows the rollover counter of the packet (the SFU's per-
+ * subscriber streams: ROC = extended sequence number >> 16). With AEAD_AES_128_GCM it runs on
+ * OpenSSL directly (RFC 7714), with no per-SSRC state and no allocation; other profiles go through
+ * libsrtp (roc unused). Do not mix it with srtp_session_protect_rtp for the same SSRC. Same
+ * buffer rules and results as srtp_session_protect_rtp. */
+int srtp_session_protect_rtp_roc(srtp_session_t *s, uint8_t *buf, size_t len, size_t cap, uint32_t roc);
+
 /* Inbound. buf holds an SRTP (SRTCP) packet; on success it holds the plain packet. On failure the
  * buffer contents are unspecified. */
 int srtp_session_unprotect_rtp(srtp_session_t *s, uint8_t *buf, size_t len);

@@ -275,6 +275,51 @@ static void test_repeat_tx_allowed(void **state)
     free_pair(&p);
 }
 
+/* The OpenSSL GCM path (srtp_session_protect_rtp_roc) makes exactly the bytes libsrtp makes, and
+ * libsrtp unprotects them across the sequence number wrap (ROC 0 -> 1), with a header extension. */
+static void test_gcm_roc_path_matches_libsrtp(void **state)
+{
+    (void)state;
+    pair_t p;
+    make_pair(&p, SRTP_SESSION_AEAD_AES_128_GCM);
+    /* a second sender with the same keys, protecting through libsrtp, as the reference */
+    srtp_session_t *ref = srtp_session_new(SRTP_SESSION_AEAD_AES_128_GCM, k1, s1, k2, s2);
+    assert_non_null(ref);
+    uint16_t seq = 65530;
+    uint32_t roc = 0;
+    for (int i = 0; i < 12; i++, seq++) {
+        uint8_t plain[300], ours[300], theirs[300];
+        size_t len = make_rtp(plain, seq, 0x5eed0001u, 100 + (size_t)i);
+        if (i % 2) { /* a one-byte header extension (0xBEDE) with one element */
+            memmove(plain + 16, plain + 12, len - 12);
+            plain[0] |= 0x10;
+            plain[12] = 0xbe, plain[13] = 0xde, plain[14] = 0x00, plain[15] = 0x01;
+            memmove(plain + 20, plain + 16, len - 12);
+            plain[16] = 0x22, plain[17] = 0xab, plain[18] = 0xcd, plain[19] = 0xef;
+            len += 8;
+        }
+        memcpy(ours, plain, len);
+        memcpy(theirs, plain, len);
+        int n = srtp_session_protect_rtp_roc(p.a, ours, len, sizeof(ours), roc);
+        int m = srtp_session_protect_rtp(ref, theirs, len, sizeof(theirs));
+        assert_int_equal(n, (int)len + 16);
+        assert_int_equal(m, n);
+        assert_memory_equal(ours, theirs, (size_t)n);
+        assert_int_equal(srtp_session_unprotect_rtp(p.b, ours, (size_t)n), (int)len);
+        assert_memory_equal(ours, plain, len);
+        if (seq == 65535)
+            roc++;
+    }
+    /* a wrong ROC gives bytes the receiver rejects */
+    uint8_t buf[300];
+    size_t len = make_rtp(buf, 20, 0x5eed0001u, 80);
+    int n = srtp_session_protect_rtp_roc(p.a, buf, len, sizeof(buf), 7);
+    assert_int_equal(srtp_session_unprotect_rtp(p.b, buf, (size_t)n), SRTP_SESSION_ERR_AUTH);
+    assert_int_equal(srtp_session_protect_rtp_roc(p.a, buf, len, len + 15, 0), -ENOSPC);
+    srtp_session_free(ref);
+    free_pair(&p);
+}
+
 static void test_room_and_lengths(void **state)
 {
     (void)state;
@@ -436,6 +481,7 @@ int main(void)
         cmocka_unit_test(test_tampered_rejected),
         cmocka_unit_test(test_replay_rejected),
         cmocka_unit_test(test_repeat_tx_allowed),
+        cmocka_unit_test(test_gcm_roc_path_matches_libsrtp),
         cmocka_unit_test(test_room_and_lengths),
         cmocka_unit_test(test_many_ssrcs_and_remove),
         cmocka_unit_test(test_bad_arguments),
