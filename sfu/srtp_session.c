@@ -18,6 +18,7 @@
 #include <srtp2/srtp.h>
 
 #define RTP_MIN_HEADER 12
+#define GCM_IN_STREAMS 16
 #define RTCP_MIN_HEADER 8
 
 struct srtp_session {
@@ -30,6 +31,17 @@ struct srtp_session {
      * holds the session key; gcm_salt is the 12-byte session salt. */
     EVP_CIPHER_CTX *gcm;
     uint8_t gcm_salt[12];
+    /* AEAD_AES_128_GCM inbound RTP on OpenSSL: the context holds the remote session key; each
+     * known SSRC has its highest authenticated index (ROC << 16 | SEQ) and a replay window. SSRCs
+     * beyond GCM_IN_STREAMS go through libsrtp. */
+    EVP_CIPHER_CTX *gcm_in;
+    uint8_t gcm_in_salt[12];
+    struct gcm_in_stream {
+        uint32_t ssrc;
+        int used;
+        uint64_t highest;
+        uint64_t window[SRTP_SESSION_REPLAY_WINDOW / 64]; /* bit i: index highest - i was received */
+    } in_streams[GCM_IN_STREAMS];
 };
 
 static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
@@ -102,19 +114,32 @@ static int srtp_kdf(const uint8_t key[16], const uint8_t *salt, size_t salt_len,
     return ok && n == (int)out_len ? 0 : -EIO;
 }
 
-/* Prepares the OpenSSL GCM context for outbound RTP from the local master key and salt. */
-static int gcm_init(srtp_session_t *s, const uint8_t *key, const uint8_t *salt)
+/* An OpenSSL GCM context keyed with the RTP session key and salt derived from a master key and
+ * salt (encrypting or decrypting). NULL on failure. */
+static EVP_CIPHER_CTX *gcm_context(const uint8_t *key, const uint8_t *salt, int encrypt, uint8_t session_salt[12])
 {
     uint8_t session_key[16];
     if (srtp_kdf(key, salt, 12, 0x00, session_key, sizeof(session_key)) < 0 ||
-        srtp_kdf(key, salt, 12, 0x02, s->gcm_salt, sizeof(s->gcm_salt)) < 0)
-        return -EIO;
-    s->gcm = EVP_CIPHER_CTX_new();
-    int ok = s->gcm && EVP_EncryptInit_ex(s->gcm, EVP_aes_128_gcm(), NULL, NULL, NULL) &&
-             EVP_CIPHER_CTX_ctrl(s->gcm, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) &&
-             EVP_EncryptInit_ex(s->gcm, NULL, NULL, session_key, NULL);
+        srtp_kdf(key, salt, 12, 0x02, session_salt, 12) < 0)
+        return NULL;
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    int ok = c && EVP_CipherInit_ex(c, EVP_aes_128_gcm(), NULL, NULL, NULL, encrypt) &&
+             EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) &&
+             EVP_CipherInit_ex(c, NULL, NULL, session_key, NULL, encrypt);
     explicit_bzero(session_key, sizeof(session_key));
-    return ok ? 0 : -EIO;
+    if (!ok) {
+        EVP_CIPHER_CTX_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static int gcm_init(srtp_session_t *s, const uint8_t *local_key, const uint8_t *local_salt,
+                    const uint8_t *remote_key, const uint8_t *remote_salt)
+{
+    s->gcm = gcm_context(local_key, local_salt, 1, s->gcm_salt);
+    s->gcm_in = gcm_context(remote_key, remote_salt, 0, s->gcm_in_salt);
+    return s->gcm && s->gcm_in ? 0 : -EIO;
 }
 
 srtp_session_t *srtp_session_new(uint16_t profile, const uint8_t *local_key, const uint8_t *local_salt,
@@ -151,7 +176,8 @@ srtp_session_t *srtp_session_new(uint16_t profile, const uint8_t *local_key, con
     memcpy(ks + 16, remote_salt, salt_len);
     s->in = make_session(prof, 1, ks);
     explicit_bzero(ks, sizeof(ks));
-    if (profile == SRTP_SESSION_AEAD_AES_128_GCM && gcm_init(s, local_key, local_salt) < 0) {
+    if (profile == SRTP_SESSION_AEAD_AES_128_GCM &&
+        gcm_init(s, local_key, local_salt, remote_key, remote_salt) < 0) {
         srtp_session_free(s);
         return NULL;
     }
@@ -171,6 +197,8 @@ void srtp_session_free(srtp_session_t *s)
     if (s->out != NULL)
         srtp_dealloc(s->out);
     EVP_CIPHER_CTX_free(s->gcm);
+    EVP_CIPHER_CTX_free(s->gcm_in);
+    explicit_bzero(s, sizeof(*s));
     free(s);
 }
 
@@ -205,14 +233,20 @@ int srtp_session_protect_rtp(srtp_session_t *s, uint8_t *buf, size_t len, size_t
 /* RFC 7714 AEAD_AES_128_GCM on OpenSSL: IV = (0x0000 || SSRC || ROC || SEQ) XOR salt, the RTP header
  * (with CSRCs and extensions) is the associated data, the payload is encrypted in place and the
  * 16-byte tag appended. */
-static int gcm_protect(srtp_session_t *s, uint8_t *buf, size_t len, uint32_t roc)
+/* The RTP header length (fixed part, CSRCs, extension), or 0 when it runs past len. */
+static size_t rtp_header_len(const uint8_t *buf, size_t len)
 {
     size_t hdr = RTP_MIN_HEADER + 4u * (buf[0] & 0x0f);
     if ((buf[0] & 0x10) && hdr + 4 <= len)
         hdr += 4 + 4u * (((size_t)buf[hdr + 2] << 8) | buf[hdr + 3]);
-    if (hdr > len)
-        return -EINVAL;
-    uint8_t iv[12] = {0};
+    else if (buf[0] & 0x10)
+        return 0;
+    return hdr <= len ? hdr : 0;
+}
+
+static void gcm_iv(uint8_t iv[12], const uint8_t *buf, uint32_t roc, const uint8_t salt[12])
+{
+    memset(iv, 0, 12);
     memcpy(iv + 2, buf + 8, 4); /* SSRC */
     iv[6] = (uint8_t)(roc >> 24);
     iv[7] = (uint8_t)(roc >> 16);
@@ -220,7 +254,16 @@ static int gcm_protect(srtp_session_t *s, uint8_t *buf, size_t len, uint32_t roc
     iv[9] = (uint8_t)roc;
     memcpy(iv + 10, buf + 2, 2); /* sequence number */
     for (int i = 0; i < 12; i++)
-        iv[i] ^= s->gcm_salt[i];
+        iv[i] ^= salt[i];
+}
+
+static int gcm_protect(srtp_session_t *s, uint8_t *buf, size_t len, uint32_t roc)
+{
+    size_t hdr = rtp_header_len(buf, len);
+    if (hdr == 0)
+        return -EINVAL;
+    uint8_t iv[12];
+    gcm_iv(iv, buf, roc, s->gcm_salt);
     int n;
     if (!EVP_EncryptInit_ex(s->gcm, NULL, NULL, NULL, iv) || !EVP_EncryptUpdate(s->gcm, NULL, &n, buf, (int)hdr) ||
         !EVP_EncryptUpdate(s->gcm, buf + hdr, &n, buf + hdr, (int)(len - hdr)) ||
@@ -252,10 +295,110 @@ int srtp_session_protect_rtcp(srtp_session_t *s, uint8_t *buf, size_t len, size_
     return r < 0 ? r : n;
 }
 
+static struct gcm_in_stream *in_stream(srtp_session_t *s, uint32_t ssrc)
+{
+    struct gcm_in_stream *free_slot = NULL;
+    for (int i = 0; i < GCM_IN_STREAMS; i++) {
+        struct gcm_in_stream *st = &s->in_streams[i];
+        if (st->used && st->ssrc == ssrc)
+            return st;
+        if (!st->used && !free_slot)
+            free_slot = st;
+    }
+    return free_slot; /* unused (st->used == 0), or NULL when the table is full */
+}
+
+/* RFC 3711 3.3.1 / Appendix A: the packet index from the highest one seen and the sequence number. */
+static uint64_t guess_index(const struct gcm_in_stream *st, uint16_t seq)
+{
+    if (!st->used)
+        return seq; /* a new stream starts with ROC 0 */
+    uint32_t roc = (uint32_t)(st->highest >> 16);
+    uint16_t s_l = (uint16_t)st->highest;
+    uint32_t v = roc;
+    if (s_l < 32768) {
+        if (seq > s_l && seq - s_l > 32768 && roc > 0)
+            v = roc - 1;
+    } else if (seq < s_l - 32768) {
+        v = roc + 1;
+    }
+    return ((uint64_t)v << 16) | seq;
+}
+
+static int replay_check(const struct gcm_in_stream *st, uint64_t index)
+{
+    if (!st->used || index > st->highest)
+        return 0;
+    uint64_t delta = st->highest - index;
+    if (delta >= SRTP_SESSION_REPLAY_WINDOW || (st->window[delta / 64] >> (delta % 64)) & 1)
+        return SRTP_SESSION_ERR_REPLAY;
+    return 0;
+}
+
+static void replay_add(struct gcm_in_stream *st, uint32_t ssrc, uint64_t index)
+{
+    enum { WORDS = SRTP_SESSION_REPLAY_WINDOW / 64 };
+    if (!st->used || index > st->highest) {
+        uint64_t shift = st->used ? index - st->highest : SRTP_SESSION_REPLAY_WINDOW;
+        if (shift >= SRTP_SESSION_REPLAY_WINDOW) {
+            memset(st->window, 0, sizeof(st->window));
+        } else {
+            for (int w = WORDS - 1; w >= 0; w--) { /* window <<= shift */
+                uint64_t v = 0;
+                int from = w - (int)(shift / 64);
+                if (from >= 0)
+                    v = st->window[from] << (shift % 64);
+                if (from - 1 >= 0 && shift % 64)
+                    v |= st->window[from - 1] >> (64 - shift % 64);
+                st->window[w] = v;
+            }
+        }
+        st->used = 1;
+        st->ssrc = ssrc;
+        st->highest = index;
+        st->window[0] |= 1;
+        return;
+    }
+    uint64_t delta = st->highest - index;
+    st->window[delta / 64] |= 1ull << (delta % 64);
+}
+
+/* RFC 7714 decryption with our own per-SSRC index and replay state (see gcm_protect). */
+static int gcm_unprotect(srtp_session_t *s, struct gcm_in_stream *st, uint8_t *buf, size_t len)
+{
+    size_t hdr = rtp_header_len(buf, len);
+    if (hdr == 0 || len - hdr < 16)
+        return -EINVAL;
+    uint32_t ssrc = ((uint32_t)buf[8] << 24) | ((uint32_t)buf[9] << 16) | ((uint32_t)buf[10] << 8) | buf[11];
+    uint64_t index = guess_index(st, (uint16_t)((buf[2] << 8) | buf[3]));
+    int rc = replay_check(st, index);
+    if (rc < 0)
+        return rc;
+    uint8_t iv[12];
+    gcm_iv(iv, buf, (uint32_t)(index >> 16), s->gcm_in_salt);
+    size_t body = len - 16 - hdr;
+    int n;
+    if (!EVP_DecryptInit_ex(s->gcm_in, NULL, NULL, NULL, iv) ||
+        !EVP_DecryptUpdate(s->gcm_in, NULL, &n, buf, (int)hdr) ||
+        !EVP_DecryptUpdate(s->gcm_in, buf + hdr, &n, buf + hdr, (int)body) ||
+        !EVP_CIPHER_CTX_ctrl(s->gcm_in, EVP_CTRL_GCM_SET_TAG, 16, buf + len - 16))
+        return -EIO;
+    if (EVP_DecryptFinal_ex(s->gcm_in, buf + hdr + body, &n) <= 0)
+        return SRTP_SESSION_ERR_AUTH;
+    replay_add(st, ssrc, index);
+    return (int)(len - 16);
+}
+
 int srtp_session_unprotect_rtp(srtp_session_t *s, uint8_t *buf, size_t len)
 {
     if (s == NULL || buf == NULL || len < RTP_MIN_HEADER + s->rtp_overhead || len > INT_MAX / 2)
         return -EINVAL;
+    if (s->gcm_in) {
+        uint32_t ssrc = ((uint32_t)buf[8] << 24) | ((uint32_t)buf[9] << 16) | ((uint32_t)buf[10] << 8) | buf[11];
+        struct gcm_in_stream *st = in_stream(s, ssrc);
+        if (st)
+            return gcm_unprotect(s, st, buf, len);
+    }
     int n = (int)len;
     int r = map_status(srtp_unprotect(s->in, buf, &n));
     return r < 0 ? r : n;
@@ -274,6 +417,12 @@ int srtp_session_remove_inbound_ssrc(srtp_session_t *s, uint32_t ssrc)
 {
     if (s == NULL)
         return -EINVAL;
+    for (int i = 0; i < GCM_IN_STREAMS; i++) {
+        if (s->in_streams[i].used && s->in_streams[i].ssrc == ssrc) {
+            memset(&s->in_streams[i], 0, sizeof(s->in_streams[i]));
+            return 0;
+        }
+    }
     return srtp_remove_stream(s->in, htonl(ssrc)) == srtp_err_status_ok ? 0 : -ENOENT;
 }
 

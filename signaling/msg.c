@@ -65,6 +65,7 @@ static bool is_space(unsigned char c)
 /* Reads a required string field. Returns 0 with *out set, or an error. */
 static int get_string(json_t *obj, const char *key, const char *ref, const char **out, msg_error *err)
 {
+    *out = "";
     json_t *v = json_object_get(obj, key);
     if (!v)
         return msg_error_set(err, VM_ERR_INVALID_FIELD, ref, "missing field '%s'", key);
@@ -94,7 +95,7 @@ static int get_bool(json_t *obj, const char *key, const char *ref, bool required
 static int parse_join(json_t *root, vm_msg *out, msg_error *err)
 {
     static const char ref[] = "join-meeting";
-    const char *id, *name;
+    const char *id = "", *name = "";
     int rc;
     if ((rc = get_string(root, "meetingId", ref, &id, err)) < 0 ||
         (rc = get_string(root, "username", ref, &name, err)) < 0 ||
@@ -131,7 +132,7 @@ static int parse_join(json_t *root, vm_msg *out, msg_error *err)
 static int parse_chat(json_t *root, vm_msg *out, msg_error *err)
 {
     static const char ref[] = "chat-message";
-    const char *text;
+    const char *text = "";
     int rc = get_string(root, "message", ref, &text, err);
     if (rc < 0)
         return rc;
@@ -162,7 +163,7 @@ static int parse_media_state(json_t *root, vm_msg *out, msg_error *err)
 
 static int get_pc(json_t *root, const char *ref, msg_pc *out, msg_error *err)
 {
-    const char *pc;
+    const char *pc = "";
     int rc = get_string(root, "pc", ref, &pc, err);
     if (rc < 0)
         return rc;
@@ -179,7 +180,7 @@ static int get_pc(json_t *root, const char *ref, msg_pc *out, msg_error *err)
 static int parse_sdp(json_t *root, msg_type type, vm_msg *out, msg_error *err)
 {
     const char *ref = type == MSG_OFFER ? "offer" : "answer";
-    const char *sdp;
+    const char *sdp = "";
     int rc;
     if ((rc = get_pc(root, ref, &out->pc, err)) < 0 || (rc = get_string(root, "sdp", ref, &sdp, err)) < 0)
         return rc;

@@ -320,6 +320,45 @@ static void test_gcm_roc_path_matches_libsrtp(void **state)
     free_pair(&p);
 }
 
+/* Inbound: reordering across the sequence wrap is accepted once, with the right ROC guessed for
+ * each packet; a late duplicate is refused; a packet far behind the window is refused. */
+static void test_reorder_across_wrap(void **state)
+{
+    (void)state;
+    pair_t p;
+    make_pair(&p, SRTP_SESSION_AEAD_AES_128_GCM);
+    static const uint16_t sent[] = {65533, 65534, 65535, 0, 1, 2};
+    uint8_t pkt[6][200];
+    int n[6];
+    size_t plain_len[6];
+    for (int i = 0; i < 6; i++) {
+        plain_len[i] = make_rtp(pkt[i], sent[i], 0xab0000cdu, 60);
+        n[i] = srtp_session_protect_rtp(p.a, pkt[i], plain_len[i], sizeof(pkt[i]));
+        assert_true(n[i] > 0);
+    }
+    static const int order[] = {0, 2, 3, 1, 5, 4}; /* 65533, 65535, 0, 65534 (late), 2, 1 (late) */
+    for (int k = 0; k < 6; k++) {
+        uint8_t copy[200];
+        int i = order[k];
+        memcpy(copy, pkt[i], (size_t)n[i]);
+        assert_int_equal(srtp_session_unprotect_rtp(p.b, copy, (size_t)n[i]), (int)plain_len[i]);
+        assert_int_equal((copy[2] << 8) | copy[3], sent[i]);
+    }
+    uint8_t copy[200];
+    memcpy(copy, pkt[3], (size_t)n[3]);
+    assert_int_equal(srtp_session_unprotect_rtp(p.b, copy, (size_t)n[3]), SRTP_SESSION_ERR_REPLAY);
+    /* 2000 packets later, seq 2 is far outside the 1024-packet window */
+    for (uint16_t seq = 3; seq < 2003; seq++) {
+        uint8_t b[200];
+        size_t len = make_rtp(b, seq, 0xab0000cdu, 20);
+        int m = srtp_session_protect_rtp(p.a, b, len, sizeof(b));
+        assert_int_equal(srtp_session_unprotect_rtp(p.b, b, (size_t)m), (int)len);
+    }
+    memcpy(copy, pkt[5], (size_t)n[5]);
+    assert_int_equal(srtp_session_unprotect_rtp(p.b, copy, (size_t)n[5]), SRTP_SESSION_ERR_REPLAY);
+    free_pair(&p);
+}
+
 static void test_room_and_lengths(void **state)
 {
     (void)state;
@@ -482,6 +521,7 @@ int main(void)
         cmocka_unit_test(test_replay_rejected),
         cmocka_unit_test(test_repeat_tx_allowed),
         cmocka_unit_test(test_gcm_roc_path_matches_libsrtp),
+        cmocka_unit_test(test_reorder_across_wrap),
         cmocka_unit_test(test_room_and_lengths),
         cmocka_unit_test(test_many_ssrcs_and_remove),
         cmocka_unit_test(test_bad_arguments),
