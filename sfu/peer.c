@@ -281,35 +281,28 @@ int peer_add_candidate(peer *p, const char *candidate)
     return sfu_ice_add_remote_candidate(p->ice, candidate);
 }
 
+/* Sends the n bytes that protection left in buf, or passes its error on. */
+static int send_protected(peer *p, const uint8_t *buf, int n)
+{
+    return n < 0 ? n : sfu_ice_send(p->ice, buf, (size_t)n);
+}
+
 int peer_send_rtp(peer *p, uint8_t *buf, size_t len, size_t cap)
 {
-    if (!p->srtp)
-        return -1;
-    int n = srtp_session_protect_rtp(p->srtp, buf, len, cap);
-    if (n < 0)
-        return n;
-    return sfu_ice_send(p->ice, buf, (size_t)n);
+    return p->srtp ? send_protected(p, buf, srtp_session_protect_rtp(p->srtp, buf, len, cap)) : -1;
 }
 
 int peer_send_rtp_roc(peer *p, uint8_t *buf, size_t len, size_t cap, uint32_t roc)
 {
-    if (!p->srtp)
-        return -1;
-    int n = srtp_session_protect_rtp_roc(p->srtp, buf, len, cap, roc);
-    if (n < 0)
-        return n;
-    return sfu_ice_send(p->ice, buf, (size_t)n);
+    return p->srtp ? send_protected(p, buf, srtp_session_protect_rtp_roc(p->srtp, buf, len, cap, roc)) : -1;
 }
 
 int peer_send_rtcp(peer *p, uint8_t *buf, size_t len, size_t cap)
 {
     if (!p->srtp)
         return -1;
-    int n = srtp_session_protect_rtcp(p->srtp, buf, len, cap);
-    if (n < 0)
-        return n;
     STATS_INC(p->env.stats->rtcp_packets_out);
-    return sfu_ice_send(p->ice, buf, (size_t)n);
+    return send_protected(p, buf, srtp_session_protect_rtcp(p->srtp, buf, len, cap));
 }
 
 peer_state peer_get_state(const peer *p)

@@ -19,6 +19,7 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { startServer, serverBin } from '../lib/server.mjs';
 import { launchBrowser } from './browser.mjs';
+import { eventually, sleep } from '../lib/wait.mjs';
 
 const RTC_MIN_PORT = 46000;
 const RTC_MAX_PORT = 46199;
@@ -32,22 +33,9 @@ after(async () => {
   if (server) await server.stop();
 });
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const byTestId = (page, id) => page.locator(`[data-testid="${id}"]`);
 const tileOf = (page, username) => page.locator(`[data-testid="tile"][data-username="${username}"]`);
 
-/** Retries `fn` (an assertion) until it passes or `timeout` ms have passed; then rethrows. */
-async function eventually(fn, timeout = 10000, every = 100) {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await sleep(every);
-    }
-  }
-}
 
 /** Records every RTCPeerConnection the page makes, to count the sending ones. */
 function spyOnPeerConnections() {

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { startServer } from '../lib/server.mjs';
 import { launchBrowser, screenshotDir, screenshot } from './browser.mjs';
+import { eventually } from '../lib/wait.mjs';
 
 const XSS = '<img src=x onerror=alert(1)>';
 const XSS2 = '<img src=x onerror="window.__pwned=1"><b>bold</b>';
@@ -26,18 +27,6 @@ after(async () => {
   if (server) await server.stop();
 });
 
-/** Retries `fn` (an assertion) until it passes or `timeout` ms have passed; then rethrows. */
-async function eventually(fn, timeout = 10000) {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
 
 const byTestId = (page, id) => page.locator(`[data-testid="${id}"]`);
 const tileOf = (page, username) => page.locator(`[data-testid="tile"][data-username="${username}"]`);
