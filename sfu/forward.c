@@ -38,6 +38,9 @@ void forward_request_keyframe(track *t, int64_t now_us)
 {
     if (t->kind != SDP_MEDIA_VIDEO)
         return;
+    /* A keyframe asked for less than a second ago and not arrived yet serves this request too. */
+    if (t->last_pli_us > t->last_keyframe_us && now_us - t->last_pli_us < 1000000)
+        return;
     if (now_us - t->last_pli_us < ROOM_PLI_INTERVAL_US) {
         t->pli_pending = true; /* sent by the tick once the interval has passed */
         return;
@@ -143,6 +146,17 @@ static void forward_one(fwd *f, const uint8_t *pkt, size_t len, const struct rtp
     }
 }
 
+/* The first packet of a keyframe, for the codecs the SFU negotiates. */
+static bool is_keyframe_start(const track *t, const struct rtp_view *v)
+{
+    const uint8_t *payload = v->pkt + v->payload_off;
+    if (t->codec.id == SDP_CODEC_VP8) {
+        struct rtp_vp8 vp8;
+        return rtp_vp8_parse(payload, v->payload_len, &vp8) == 0 && vp8.keyframe;
+    }
+    return t->codec.id == SDP_CODEC_H264 && rtp_h264_is_keyframe(payload, v->payload_len) > 0;
+}
+
 static track *track_by_ssrc(member *m, uint32_t ssrc, bool *rtx)
 {
     for (size_t i = 0; i < m->n_tracks; i++) {
@@ -197,6 +211,10 @@ void forward_on_up_rtp(void *ud, uint8_t *buf, size_t len, int64_t now_us)
     }
     STATS_INC(st->rtp_packets_in);
     STATS_ADD(st->rtp_bytes_in, len);
+    if (t->kind == SDP_MEDIA_VIDEO && is_keyframe_start(t, &v)) {
+        t->last_keyframe_us = now_us;
+        t->pli_pending = false; /* whoever waited gets this one */
+    }
     uint32_t arrival = (uint32_t)((uint64_t)now_us * t->codec.clock_rate / 1000000u);
     rtcp_rx_stats_update(&t->rx, v.seq, v.ts, arrival);
     track_note_seq(t, v.seq, now_us);

@@ -54,6 +54,7 @@ struct track {
     fwd **subs;                    /* borrowed */
     size_t n_subs, cap_subs;
     int64_t last_pli_us;
+    int64_t last_keyframe_us;      /* when the start of the last keyframe arrived */
     bool pli_pending;              /* a keyframe is wanted once the interval allows */
 };
 
