@@ -4,6 +4,7 @@
 #   scripts/install-deps.sh build   -> compiler + libraries (Docker build stage)
 #   scripts/install-deps.sh runtime -> shared libraries only (Docker runtime stage)
 #   scripts/install-deps.sh test    -> build + test tools (chromium, cmocka, node, npm packages)
+#   scripts/install-deps.sh bench   -> build + what bench/run-series.sh uses (gnuplot, perf)
 set -euo pipefail
 mode="${1:-build}"
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -18,7 +19,8 @@ case "$mode" in
   build) pkgs="$build_pkgs" ;;
   runtime) pkgs="$runtime_pkgs" ;;
   test) pkgs="$test_pkgs" ;;
-  *) echo "usage: $0 build|runtime|test" >&2; exit 2 ;;
+  bench) pkgs="$build_pkgs gnuplot-nox linux-perf iproute2 util-linux" ;;
+  *) echo "usage: $0 build|runtime|test|bench" >&2; exit 2 ;;
 esac
 
 missing=""

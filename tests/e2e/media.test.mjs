@@ -20,6 +20,7 @@ import fs from 'node:fs';
 import { startServer, serverBin } from '../lib/server.mjs';
 import { launchBrowser } from './browser.mjs';
 import { eventually, sleep } from '../lib/wait.mjs';
+import { udpLoss } from '../lib/nft.mjs';
 
 const RTC_MIN_PORT = 46000;
 const RTC_MAX_PORT = 46199;
@@ -269,10 +270,6 @@ test('three browsers see and hear each other through the SFU; a late joiner, lea
   assertNoPageErrors(...Object.values(people));
 });
 
-/** Runs nft inside this private network namespace (the test command runs under unshare -n). */
-function nft(...args) {
-  execFileSync('nft', args, { stdio: 'pipe' });
-}
 
 test('with 5 % packet loss, video keeps decoding, NACKs are answered and the SFU NACKs publishers', async (t) => {
   const id = await createMeeting();
@@ -283,13 +280,8 @@ test('with 5 % packet loss, video keeps decoding, NACKs are answered and the SFU
   await waitDecoding(a.page, ['Max'], 5000);
   await waitDecoding(b.page, ['Lia'], 5000);
   const m0 = await metrics();
-  const range = `${RTC_MIN_PORT}-${RTC_MAX_PORT}`;
-  nft('add', 'table', 'inet', 'vmloss');
-  t.after(() => nft('delete', 'table', 'inet', 'vmloss'));
-  nft('add', 'chain', 'inet', 'vmloss', 'in', '{ type filter hook input priority 0; }');
   // 5 % of what the SFU sends (downstream) and 5 % of what it receives (upstream).
-  nft('add', 'rule', 'inet', 'vmloss', 'in', 'udp', 'sport', range, 'numgen', 'random', 'mod', '100', '<', '5', 'drop');
-  nft('add', 'rule', 'inet', 'vmloss', 'in', 'udp', 'dport', range, 'numgen', 'random', 'mod', '100', '<', '5', 'drop');
+  udpLoss(t, 'vmloss', `${RTC_MIN_PORT}-${RTC_MAX_PORT}`, 5);
   const before = { a: await received(a.page), b: await received(b.page) };
   await sleep(6000);
   await assertFlowing(a.page, ['Max'], 'Lia under loss');

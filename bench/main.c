@@ -1,0 +1,410 @@
+/* main.c - videomeet-bench: drives real WebRTC sessions against a running VideoMeet server without a
+ * browser (see bench/README.md). This file owns the options, the run's life cycle and its phases:
+ *
+ *   joining   one session started every 1/--join-rate s (publishers of a webinar first)
+ *   waiting   until every session is ready or failed (at most --join-timeout s after the last start)
+ *   settling  --settle s, so the joins' keyframes and renegotiations are over
+ *   window    --duration s: the figures of the report are deltas over this window
+ *   stopping  media stops, WebSockets close (the server sees everyone leave), transports are freed
+ *
+ * The threads and who touches what are described in bench.h.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "bench/bench.h"
+#include "bench/report.h"
+#include "bench/session.h"
+#include "bench/ws.h"
+#include "signaling/log.h"
+
+int bench_selftest(void);
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+/* ---- options ---- */
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: videomeet-bench [--meeting N | --webinar M] [options]\n"
+            "  --url URL          server (default http://127.0.0.1:3000); the WebSocket is URL/ws\n"
+            "  --meeting N        N participants per room, each publishing audio+video and receiving the others\n"
+            "  --webinar M        1 publisher and M receive-only subscribers per room\n"
+            "  --rooms R          R such rooms at once (default 1)\n"
+            "  --duration S       measured window in seconds, after everyone joined (default 20)\n"
+            "  --bitrate KBPS     video bitrate per publisher (default 1000)\n"
+            "  --fps F            video frames per second (default 30)\n"
+            "  --join-rate J      sessions started per second (default 20)\n"
+            "  --workers W        bench media threads (default 1)\n"
+            "  --ip IP            address of the bench's ICE candidates (default 127.0.0.1)\n"
+            "  --json FILE        write the results as JSON\n"
+            "  --server-pid PID   read the server's CPU and memory from /proc (same machine)\n"
+            "  --settle S         pause between the last join and the window (default 2)\n"
+            "  --join-timeout S   longest wait for connections after the last start (default 20)\n"
+            "  --quiet            no progress lines\n"
+            "  --self-test        run the bench's own unit tests and exit\n");
+}
+
+static int parse_url(bench_config *c)
+{
+    const char *p = c->url;
+    if (!strncmp(p, "http://", 7))
+        p += 7;
+    else if (!strncmp(p, "ws://", 5))
+        p += 5;
+    else if (strstr(p, "://"))
+        return -1; /* TLS is not supported: the bench measures the SFU on a local server */
+    const char *colon = strchr(p, ':');
+    const char *slash = strchr(p, '/');
+    size_t hl = colon ? (size_t)(colon - p) : slash ? (size_t)(slash - p) : strlen(p);
+    if (hl == 0 || hl >= sizeof(c->host))
+        return -1;
+    memcpy(c->host, p, hl);
+    c->host[hl] = '\0';
+    c->port = colon ? atoi(colon + 1) : 80;
+    return c->port > 0 && c->port < 65536 ? 0 : -1;
+}
+
+static int parse_options(int argc, char **argv, bench_config *c)
+{
+    static const struct option opts[] = {
+        {"url", required_argument, NULL, 'u'},        {"meeting", required_argument, NULL, 'm'},
+        {"webinar", required_argument, NULL, 'w'},    {"rooms", required_argument, NULL, 'r'},
+        {"duration", required_argument, NULL, 'd'},   {"bitrate", required_argument, NULL, 'b'},
+        {"fps", required_argument, NULL, 'f'},        {"join-rate", required_argument, NULL, 'j'},
+        {"workers", required_argument, NULL, 'W'},    {"ip", required_argument, NULL, 'i'},
+        {"json", required_argument, NULL, 'o'},       {"server-pid", required_argument, NULL, 'p'},
+        {"settle", required_argument, NULL, 's'},     {"join-timeout", required_argument, NULL, 't'},
+        {"quiet", no_argument, NULL, 'q'},            {"self-test", no_argument, NULL, 'T'},
+        {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0},
+    };
+    *c = (bench_config){.mode = BENCH_MODE_MEETING, .participants = 3, .rooms = 1, .duration_s = 20,
+                        .bitrate_kbps = 1000, .fps = 30, .join_rate = 20, .workers = 1, .settle_s = 2,
+                        .join_timeout_s = 20};
+    snprintf(c->url, sizeof(c->url), "http://127.0.0.1:3000");
+    snprintf(c->ip, sizeof(c->ip), "127.0.0.1");
+    int opt;
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'u': snprintf(c->url, sizeof(c->url), "%s", optarg); break;
+        case 'm': c->mode = BENCH_MODE_MEETING; c->participants = atoi(optarg); break;
+        case 'w': c->mode = BENCH_MODE_WEBINAR; c->participants = atoi(optarg); break;
+        case 'r': c->rooms = atoi(optarg); break;
+        case 'd': c->duration_s = atof(optarg); break;
+        case 'b': c->bitrate_kbps = (unsigned)atoi(optarg); break;
+        case 'f': c->fps = (unsigned)atoi(optarg); break;
+        case 'j': c->join_rate = atof(optarg); break;
+        case 'W': c->workers = atoi(optarg); break;
+        case 'i': snprintf(c->ip, sizeof(c->ip), "%s", optarg); break;
+        case 'o': snprintf(c->json_path, sizeof(c->json_path), "%s", optarg); break;
+        case 'p': c->server_pid = atoi(optarg); break;
+        case 's': c->settle_s = atof(optarg); break;
+        case 't': c->join_timeout_s = atof(optarg); break;
+        case 'q': c->quiet = true; break;
+        case 'T': c->self_test = true; break;
+        case 'h': usage(stdout); exit(0);
+        default: return -1;
+        }
+    }
+    if (optind != argc || parse_url(c) < 0 || c->participants < 1 || c->rooms < 1 || c->duration_s <= 0 ||
+        c->bitrate_kbps < 10 || c->fps < 1 || c->fps > 120 || c->join_rate <= 0 || c->workers < 1 ||
+        c->workers > 64 || c->settle_s < 0 || c->join_timeout_s <= 0)
+        return -1;
+    return 0;
+}
+
+/* ---- workers ---- */
+
+typedef struct on_worker {
+    bench_worker *w;
+    void (*fn)(bench_worker *w);
+} on_worker;
+
+static gboolean run_on_worker(gpointer data)
+{
+    on_worker *ow = data;
+    bench_run *run = ow->w->run;
+    ow->fn(ow->w);
+    g_mutex_lock(&run->lock);
+    run->pending--;
+    g_cond_broadcast(&run->cond);
+    g_mutex_unlock(&run->lock);
+    return G_SOURCE_REMOVE;
+}
+
+void bench_run_on_workers(bench_run *run, void (*fn)(bench_worker *w))
+{
+    on_worker *ows = calloc((size_t)run->n_workers, sizeof(*ows));
+    if (!ows)
+        abort();
+    g_mutex_lock(&run->lock);
+    run->pending = run->n_workers;
+    g_mutex_unlock(&run->lock);
+    for (int i = 0; i < run->n_workers; i++) {
+        ows[i] = (on_worker){&run->workers[i], fn};
+        worker_invoke(run->workers[i].w, run_on_worker, &ows[i], NULL);
+    }
+    g_mutex_lock(&run->lock);
+    while (run->pending > 0)
+        g_cond_wait(&run->cond, &run->lock);
+    g_mutex_unlock(&run->lock);
+    free(ows);
+}
+
+void bench_run_totals(bench_run *run, bench_totals *out)
+{
+    memset(out, 0, sizeof(*out));
+    for (int i = 0; i < run->n_workers; i++) {
+        bench_counters *c = &run->workers[i].c;
+#define BENCH_SUM(name, help) out->name += STATS_GET(c->name);
+        BENCH_COUNTERS(BENCH_SUM)
+#undef BENCH_SUM
+    }
+}
+
+static gboolean tick(gpointer data)
+{
+    bench_worker_tick(data, g_get_monotonic_time());
+    return G_SOURCE_CONTINUE;
+}
+
+static void attach_tick(bench_worker *w)
+{
+    w->tick = g_timeout_source_new(BENCH_TICK_MS);
+    g_source_set_callback(w->tick, tick, w, NULL);
+    g_source_attach(w->tick, worker_context(w->w));
+}
+
+static void stop_media(bench_worker *w)
+{
+    w->stopping = true;
+}
+
+static void reset_delay(bench_worker *w)
+{
+    bench_hist_reset(&w->delay);
+    bench_hist_reset(&w->lag);
+}
+
+static void close_sessions(bench_worker *w)
+{
+    for (guint i = 0; i < w->sessions->len; i++)
+        bench_session_close(w->sessions->pdata[i]);
+    if (w->tick) {
+        g_source_destroy(w->tick);
+        g_source_unref(w->tick);
+        w->tick = NULL;
+    }
+}
+
+static int run_init(bench_run *run)
+{
+    g_mutex_init(&run->lock);
+    g_cond_init(&run->cond);
+    run->cert = cert_new();
+    run->dtls = run->cert ? dtls_ctx_new(run->cert) : NULL;
+    run->n_workers = run->cfg.workers;
+    run->pool = run->dtls ? worker_pool_start(run->n_workers) : NULL;
+    run->workers = calloc((size_t)run->n_workers, sizeof(bench_worker));
+    if (!run->pool || !run->workers)
+        return -1;
+    for (int i = 0; i < run->n_workers; i++) {
+        bench_worker *w = &run->workers[i];
+        w->run = run;
+        w->index = i;
+        w->w = worker_pool_get(run->pool, i);
+        w->sessions = g_ptr_array_new();
+        w->ips[0] = run->cfg.ip;
+        w->ice = (sfu_ice_config){.ips = w->ips, .ip_count = 1};
+        w->env = (peer_env){worker_context(w->w), run->dtls, run->cert, &w->ice, &w->peer_stats};
+    }
+    bench_run_on_workers(run, attach_tick);
+    run->ws = bench_ws_start(run->cfg.host, run->cfg.port, "/ws", &bench_session_ws_callbacks);
+    return run->ws ? 0 : -1;
+}
+
+/* Meeting ids: 8 characters of the server's alphabet, random per room and run. */
+static void meeting_id(char out[9])
+{
+    static const char alphabet[] = "abcdefghjkmnpqrstuvwxyz23456789";
+    for (int i = 0; i < 8; i++)
+        out[i] = alphabet[g_random_int_range(0, (gint32)sizeof(alphabet) - 1)];
+    out[8] = '\0';
+}
+
+/* Plans the sessions in start order: a webinar's publishers first, then everyone round-robin over
+ * the rooms; sessions are spread over the workers round-robin. */
+static int plan_sessions(bench_run *run)
+{
+    const bench_config *c = &run->cfg;
+    int per_room = c->mode == BENCH_MODE_MEETING ? c->participants : c->participants + 1;
+    run->n_sessions = (size_t)per_room * (size_t)c->rooms;
+    run->sessions = calloc(run->n_sessions, sizeof(bench_session *));
+    char (*ids)[9] = calloc((size_t)c->rooms, sizeof(*ids));
+    if (!run->sessions || !ids) {
+        free(ids);
+        return -1;
+    }
+    for (int r = 0; r < c->rooms; r++)
+        meeting_id(ids[r]);
+    size_t k = 0;
+    for (int i = 0; i < per_room; i++) {
+        for (int r = 0; r < c->rooms; r++, k++) {
+            bool pub = c->mode == BENCH_MODE_MEETING || i == 0;
+            bool recv = c->mode == BENCH_MODE_MEETING ? c->participants > 1 : i > 0;
+            run->sessions[k] = bench_session_new(&run->workers[k % (size_t)run->n_workers], r, i, ids[r], pub, recv);
+            if (!run->sessions[k]) {
+                free(ids);
+                return -1;
+            }
+        }
+    }
+    free(ids);
+    return 0;
+}
+
+/* ---- phases ---- */
+
+static double now_s(void)
+{
+    return (double)g_get_monotonic_time() / 1e6;
+}
+
+/* Sleeps until `until` (monotonic seconds), printing progress lines on whole seconds. */
+static void wait_until(bench_run *run, double until, double t0, bench_snapshot *last, double *next_line)
+{
+    while (!interrupted) {
+        double t = now_s();
+        if (t >= *next_line) {
+            bench_snapshot s;
+            bench_snapshot_take(run, &s);
+            bench_report_progress(run, last, &s, s.t_s - t0);
+            *last = s;
+            *next_line += 1.0;
+            if (*next_line < t)
+                *next_line = t + 1.0;
+            continue;
+        }
+        if (t >= until)
+            return;
+        double sleep = (until < *next_line ? until : *next_line) - t;
+        g_usleep((gulong)(sleep > 0.05 ? 50000 : sleep * 1e6 + 1));
+    }
+}
+
+static void run_phases(bench_run *run, bench_results *res)
+{
+    const bench_config *c = &run->cfg;
+    double t0 = now_s(), next_line = t0 + 1.0;
+    bench_snapshot last = res->base;
+    for (size_t i = 0; i < run->n_sessions && !interrupted; i++) {
+        wait_until(run, t0 + (double)i / c->join_rate, t0, &last, &next_line);
+        bench_session_start(run->sessions[i]);
+    }
+    double deadline = now_s() + c->join_timeout_s;
+    while (!interrupted && now_s() < deadline) {
+        bench_totals t;
+        bench_run_totals(run, &t);
+        if (t.sessions_ready + t.failures >= run->n_sessions)
+            break;
+        wait_until(run, now_s() + 0.05, t0, &last, &next_line);
+    }
+    wait_until(run, now_s() + c->settle_s, t0, &last, &next_line);
+    bench_run_on_workers(run, reset_delay);
+    bench_snapshot_take(run, &res->start);
+    wait_until(run, res->start.t_s + c->duration_s, t0, &last, &next_line);
+    bench_snapshot_take(run, &res->end);
+}
+
+static void merge_hists(bench_run *run, bench_results *res)
+{
+    for (int i = 0; i < run->n_workers; i++) {
+        bench_hist_merge(&res->delay, &run->workers[i].delay);
+        bench_hist_merge(&res->keyframe, &run->workers[i].keyframe);
+        bench_hist_merge(&res->lag, &run->workers[i].lag);
+    }
+}
+
+static void run_free(bench_run *run)
+{
+    for (size_t i = 0; i < run->n_sessions; i++)
+        bench_session_free(run->sessions[i]);
+    free(run->sessions);
+    for (int i = 0; run->workers && i < run->n_workers; i++) {
+        if (run->workers[i].sessions)
+            g_ptr_array_free(run->workers[i].sessions, TRUE);
+    }
+    free(run->workers);
+    dtls_ctx_free(run->dtls);
+    cert_free(run->cert);
+    g_mutex_clear(&run->lock);
+    g_cond_clear(&run->cond);
+}
+
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+static int write_json(const json_t *j, const char *path)
+{
+    if (!path[0])
+        return 0;
+    if (json_dump_file(j, path, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(10)) < 0) {
+        fprintf(stderr, "videomeet-bench: cannot write %s\n", path);
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static bench_run run;
+    if (parse_options(argc, argv, &run.cfg) < 0) {
+        usage(stderr);
+        return 2;
+    }
+    if (run.cfg.self_test)
+        return bench_selftest();
+    vm_log_set_level(run.cfg.quiet ? VM_LOG_ERROR : VM_LOG_WARN);
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    raise_fd_limit();
+    if (run_init(&run) < 0 || plan_sessions(&run) < 0) {
+        fprintf(stderr, "videomeet-bench: cannot start (certificate, workers or WebSocket client)\n");
+        return 2;
+    }
+    static bench_results res;
+    bench_snapshot_take(&run, &res.base);
+    if (!res.base.m.ok)
+        fprintf(stderr, "videomeet-bench: %s/metrics is not readable; server figures will be missing\n",
+                run.cfg.url);
+    run_phases(&run, &res);
+    bench_run_on_workers(&run, stop_media);
+    bench_ws_stop(run.ws, 3000);
+    bench_run_on_workers(&run, close_sessions);
+    worker_pool_stop(run.pool);
+    merge_hists(&run, &res);
+    json_t *j = bench_report_json(&run, &res);
+    bench_report_table(j);
+    int rc = write_json(j, run.cfg.json_path) < 0 ? 2 : bench_report_exit_code(j);
+    json_decref(j);
+    run_free(&run);
+    return rc;
+}

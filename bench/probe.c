@@ -1,0 +1,230 @@
+/* probe.c - /metrics scraping and /proc reading for the bench (see probe.h).
+ *
+ * The HTTP client is deliberately tiny: one blocking TCP connection per scrape, "Connection: close",
+ * read until the server closes, skip to the blank line, parse. It runs once a second on the main
+ * thread, so its cost does not matter; the timeout keeps a stuck server from stalling the bench.
+ */
+#include "bench/probe.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#define METRICS_MAX (1u << 20)
+
+static double *field_of(bench_metrics *m, const char *name, size_t len)
+{
+#define BENCH_METRIC_MATCH(field, mname)                                 \
+    if (len == sizeof(mname) - 1 && !memcmp(name, mname, len))           \
+        return &m->field;
+    BENCH_METRICS(BENCH_METRIC_MATCH)
+#undef BENCH_METRIC_MATCH
+    return NULL;
+}
+
+int bench_probe_parse_metrics(const char *text, size_t len, bench_metrics *out)
+{
+#define BENCH_METRIC_INIT(field, mname) out->field = -1;
+    BENCH_METRICS(BENCH_METRIC_INIT)
+#undef BENCH_METRIC_INIT
+    out->ok = false;
+    int found = 0;
+    const char *p = text, *end = text + len;
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        if (!eol)
+            eol = end;
+        if (*p != '#' && eol > p) {
+            const char *name_end = p;
+            while (name_end < eol && *name_end != '{' && *name_end != ' ')
+                name_end++;
+            const char *val = name_end;
+            if (val < eol && *val == '{') {
+                val = memchr(val, '}', (size_t)(eol - val));
+                val = val ? val + 1 : eol;
+            }
+            double *f = field_of(out, p, (size_t)(name_end - p));
+            if (f && val < eol) {
+                char num[64];
+                size_t n = (size_t)(eol - val) < sizeof(num) - 1 ? (size_t)(eol - val) : sizeof(num) - 1;
+                memcpy(num, val, n);
+                num[n] = '\0';
+                char *e;
+                double v = strtod(num, &e);
+                if (e != num) {
+                    *f = *f < 0 ? v : *f + v;
+                    found++;
+                }
+            }
+        }
+        p = eol + 1;
+    }
+    out->ok = found > 0;
+    return found;
+}
+
+static int connect_to(const char *host, int port)
+{
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    char ps[16];
+    snprintf(ps, sizeof(ps), "%d", port);
+    if (getaddrinfo(host, ps, &hints, &res) != 0 || !res)
+        return -1;
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct timeval tv = {2, 0};
+    if (fd >= 0) {
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+        if (connect(fd, res->ai_addr, res->ai_addrlen) < 0) {
+            close(fd);
+            fd = -1;
+        }
+    }
+    freeaddrinfo(res);
+    return fd;
+}
+
+int bench_probe_fetch_metrics(const char *host, int port, bench_metrics *out)
+{
+    bench_probe_parse_metrics("", 0, out);
+    int fd = connect_to(host, port);
+    if (fd < 0)
+        return -1;
+    char req[256];
+    int n = snprintf(req, sizeof(req), "GET /metrics HTTP/1.1\r\nHost: %s:%d\r\nConnection: close\r\n\r\n", host, port);
+    if (send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
+        close(fd);
+        return -1;
+    }
+    size_t cap = 65536, len = 0;
+    char *buf = malloc(cap);
+    ssize_t r = 0;
+    while (buf && (r = recv(fd, buf + len, cap - len - 1, 0)) > 0) {
+        len += (size_t)r;
+        if (len + 1 == cap) {
+            char *grown = cap < METRICS_MAX ? realloc(buf, cap * 2) : NULL;
+            if (!grown)
+                break;
+            buf = grown;
+            cap *= 2;
+        }
+    }
+    close(fd);
+    if (!buf)
+        return -1;
+    buf[len] = '\0';
+    char *body = strstr(buf, "\r\n\r\n");
+    int rc = -1;
+    if (body && !strncmp(buf, "HTTP/1.1 200", 12)) {
+        body += 4;
+        bench_probe_parse_metrics(body, len - (size_t)(body - buf), out);
+        rc = out->ok ? 0 : -1;
+    }
+    free(buf);
+    return rc;
+}
+
+/* CPU time of every live thread of pid from /proc/PID/task/TID/schedstat (nanoseconds on the CPU),
+ * which is far finer than the clock ticks of /proc/PID/stat; -1 when unavailable. */
+static double schedstat_cpu(int pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/task", pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    double total = 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char file[300];
+        snprintf(file, sizeof(file), "/proc/%d/task/%s/schedstat", pid, e->d_name);
+        FILE *f = fopen(file, "r");
+        unsigned long long ns;
+        if (f && fscanf(f, "%llu", &ns) == 1) {
+            total += (double)ns / 1e9;
+            n++;
+        }
+        if (f)
+            fclose(f);
+    }
+    closedir(d);
+    return n ? total : -1;
+}
+
+static double status_kb(const char *status, const char *key)
+{
+    const char *p = strstr(status, key);
+    return p ? strtod(p + strlen(key), NULL) : -1;
+}
+
+int bench_probe_proc(int pid, bench_proc *out)
+{
+    memset(out, 0, sizeof(*out));
+    char path[64], buf[4096];
+    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* fields after the ")" that ends the command name: state is field 3, utime 14, stime 15 */
+    char *p = strrchr(buf, ')');
+    unsigned long long utime = 0, stime = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
+        return -1;
+    double tick = (double)sysconf(_SC_CLK_TCK);
+    out->cpu_s = (double)(utime + stime) / (tick > 0 ? tick : 100.0);
+    double fine = schedstat_cpu(pid);
+    if (fine >= 0)
+        out->cpu_s = fine;
+    snprintf(path, sizeof(path), "/proc/%d/status", pid);
+    f = fopen(path, "r");
+    if (f) {
+        n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        out->rss_kb = status_kb(buf, "VmRSS:");
+        out->hwm_kb = status_kb(buf, "VmHWM:");
+        out->threads = (int)status_kb(buf, "Threads:");
+    }
+    out->ok = true;
+    return 0;
+}
+
+double bench_probe_self_cpu(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0;
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+           (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+double bench_probe_machine_busy(void)
+{
+    FILE *f = fopen("/proc/stat", "r");
+    if (!f)
+        return -1;
+    unsigned long long v[8] = {0};
+    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+                   &v[6], &v[7]);
+    fclose(f);
+    if (n < 5)
+        return -1;
+    double tick = (double)sysconf(_SC_CLK_TCK);
+    unsigned long long busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7]; /* all but idle and iowait */
+    return (double)busy / (tick > 0 ? tick : 100.0);
+}

@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# run-series.sh - the standard load series of videomeet-bench against a release build of the server,
+# on loopback inside a private network namespace (unshare -n), so no packet leaves the machine.
+#
+#   bench/run-series.sh [--duration S] [--join-rate J] [--only "webinar:50 meeting:4"] [--out DIR]
+#                       [--idle-wait S] [--no-build] [--perf]
+#
+# Series: webinars of 50, 100, 200 and 400 subscribers, meetings of 4, 8 and 12 participants (one room
+# each, 1000 kbit/s video at 30 fps per publisher). A fresh server is started for every scenario (so its
+# memory baseline is clean) and stopped after it. Results go to bench/out/ (or --out DIR):
+#   <scenario>.json        the bench's results (see bench/README.md for each figure)
+#   <scenario>.log         the bench's progress lines and table; <scenario>.server.log the server's log
+#   report.md              one markdown table of the series
+#   cpu-per-packet.png     server CPU µs per forwarded packet and loss % against forwarded packets/s
+#                          (needs gnuplot: apt-get install gnuplot-nox)
+#   perf-<scenario>.txt    with --perf: the server's hottest functions (perf record -g over the run)
+# On a shared machine other jobs spoil the figures (the JSON's machine.other_percent shows it; report.md
+# flags scenarios where others took over 20 % of a core): --idle-wait S waits up to S seconds before
+# each scenario for the machine to be idle (under 20 % of one core busy over 2 s).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+out="$here/out"
+duration=20
+join_rate=50
+only=""
+build=1
+perf=0
+idle_wait=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --duration) duration="$2"; shift 2 ;;
+    --join-rate) join_rate="$2"; shift 2 ;;
+    --only) only="$2"; shift 2 ;;
+    --out) mkdir -p "$2"; out="$(cd "$2" && pwd)"; shift 2 ;;
+    --no-build) build=0; shift ;;
+    --perf) perf=1; shift ;;
+    --idle-wait) idle_wait="$2"; shift 2 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    *) echo "run-series.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+
+# Re-run inside a private network namespace with loopback up (needs root or user namespaces).
+if [ "${VM_BENCH_NETNS:-}" != 1 ]; then
+  "$root/scripts/install-deps.sh" bench
+  if [ "$build" = 1 ]; then
+    cmake -S "$root" -B "$root/build-release" -DCMAKE_BUILD_TYPE=Release -DVM_TESTS=OFF >/dev/null
+    cmake --build "$root/build-release" -j"$(nproc)" --target videomeet videomeet-bench
+  fi
+  args=(--duration "$duration" --join-rate "$join_rate" --out "$out" --idle-wait "$idle_wait" --no-build)
+  [ -n "$only" ] && args+=(--only "$only")
+  [ "$perf" = 1 ] && args+=(--perf)
+  exec env VM_BENCH_NETNS=1 unshare -n bash -c 'ip link set lo up && exec "$0" "$@"' "$0" "${args[@]}"
+fi
+
+server_bin="$root/build-release/videomeet"
+bench_bin="$root/build-release/videomeet-bench"
+for b in "$server_bin" "$bench_bin"; do
+  [ -x "$b" ] || { echo "run-series.sh: $b is missing (run without --no-build)" >&2; exit 2; }
+done
+mkdir -p "$out"
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+series=${only:-"webinar:50 webinar:100 webinar:200 webinar:400 meeting:4 meeting:8 meeting:12"}
+port=3900
+
+# The server accepts connections once it is ready.
+wait_healthy() {
+  for _ in $(seq 100); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  return 1
+}
+
+# Busy jiffies of all cores (everything but idle and iowait).
+busy_jiffies() {
+  local _ user nice sys idle iow irq sirq steal
+  read -r _ user nice sys idle iow irq sirq steal _ </proc/stat
+  echo $((user + nice + sys + irq + sirq + steal))
+}
+
+# Waits up to $idle_wait seconds until the machine is idle (< 20 % of one core over 2 s).
+wait_idle() {
+  local deadline=$((SECONDS + idle_wait)) hz a b
+  hz=$(getconf CLK_TCK)
+  while [ "$idle_wait" -gt 0 ]; do
+    a=$(busy_jiffies); sleep 2; b=$(busy_jiffies)
+    if [ $(((b - a) * 100 / (2 * hz))) -lt 20 ]; then return 0; fi
+    if [ "$SECONDS" -ge "$deadline" ]; then echo "   the machine is still busy; measuring anyway"; return 0; fi
+  done
+}
+
+run_one() {
+  local kind="$1" n="$2" name="$1-$2"
+  port=$((port + 1))
+  echo "== $name: $duration s window, join rate $join_rate/s"
+  wait_idle
+  PORT=$port BIND_ADDRESS=127.0.0.1 RTC_IPS=127.0.0.1 MAX_PARTICIPANTS=1000 MAX_CONNECTIONS=5000 LOG_LEVEL=warn \
+    "$server_bin" >"$out/$name.server.log" 2>&1 &
+  local sp=$!
+  if ! wait_healthy "$port"; then
+    echo "   server did not start (see $out/$name.server.log)"; kill "$sp" 2>/dev/null || true; return 0
+  fi
+  local pp=""
+  if [ "$perf" = 1 ] && command -v perf >/dev/null; then
+    perf record -F 499 -g -p "$sp" -o "$out/perf-$name.data" >/dev/null 2>&1 &
+    pp=$!
+  fi
+  local rc=0
+  "$bench_bin" --url "http://127.0.0.1:$port" --"$kind" "$n" --duration "$duration" --join-rate "$join_rate" \
+    --server-pid "$sp" --json "$out/$name.json" >"$out/$name.log" 2>&1 || rc=$?
+  if [ -n "$pp" ]; then
+    kill -INT "$pp" 2>/dev/null || true; wait "$pp" 2>/dev/null || true
+    perf report -i "$out/perf-$name.data" --no-children --percent-limit 0.7 --stdio -g none \
+      >"$out/perf-$name.txt" 2>/dev/null || true
+    rm -f "$out/perf-$name.data"
+  fi
+  kill -TERM "$sp" 2>/dev/null || true
+  wait "$sp" 2>/dev/null || true
+  sed -n '/^videomeet-bench:/,$p' "$out/$name.log" | sed 's/^/   /'
+  [ "$rc" = 0 ] || echo "   bench exit code $rc"
+}
+
+for s in $series; do
+  run_one "${s%%:*}" "${s##*:}"
+done
+
+# report.md and the plot data, from the JSON files (node is there for the test suites anyway).
+node - "$out" $series <<'EOF'
+const fs = require('fs');
+const [out, ...series] = process.argv.slice(2);
+const f = (v, d = 1) => (typeof v === 'number' ? v.toFixed(d) : '-');
+const rows = [];
+const data = { webinar: [], meeting: [] };
+for (const s of series) {
+  const [kind, n] = s.split(':');
+  const file = `${out}/${kind}-${n}.json`;
+  if (!fs.existsSync(file)) { rows.push(`| ${kind} ${n} | (no result) |`); continue; }
+  const r = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const sv = r.server, b = r.bench;
+  const busy = typeof r.machine.other_percent === 'number' && r.machine.other_percent > 20 ? ' ⚠' : '';
+  rows.push(`| ${kind} ${n}${busy} | ${r.sessions.ready}/${r.sessions.planned}${r.sessions.failed ? ` (${r.sessions.failed} failed)` : ''} | ${f(sv.rtp_in_per_s, 0)} | ${f(sv.rtp_out_per_s, 0)} `
+    + `| ${f(sv.mbit_out_per_s)} | ${f(sv.cpu_percent)} | **${f(sv.cpu_us_per_forwarded_packet, 2)}** | ${f(b.loss_percent, 3)} `
+    + `| ${f(r.delay_ms.p50, 2)} / ${f(r.delay_ms.p95, 2)} / ${f(r.delay_ms.p99, 2)} | ${f(r.join_ms.p50, 0)} / ${f(r.join_ms.p99, 0)} `
+    + `| ${f(r.first_keyframe_ms.p99, 0)} | ${f(sv.rss_mb)} | ${f(sv.rss_kb_per_session, 0)} | ${f(b.cpu_percent)} `
+    + `| ${f(r.machine.other_percent, 0)} |`);
+  if (typeof sv.rtp_out_per_s === 'number' && typeof sv.cpu_us_per_forwarded_packet === 'number')
+    data[kind].push(`${sv.rtp_out_per_s} ${sv.cpu_us_per_forwarded_packet} ${b.loss_percent} "${kind[0]}${n}"`);
+}
+const md = [
+  '# videomeet-bench series', '',
+  `Generated by bench/run-series.sh on ${new Date().toISOString()} (${require('os').cpus().length} cores). `
+  + 'Server: release build, one fresh process per scenario. Window figures exclude the joins; see bench/README.md.', '',
+  '| scenario | ready | server in pkt/s | server out pkt/s | out Mbit/s | server CPU % | CPU µs / fwd pkt | loss % '
+  + '| delay p50 / p95 / p99 ms | join p50 / p99 ms | keyframe p99 ms | RSS MB | RSS KB / session | bench CPU % | other load % |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+  ...rows, '',
+  'CPU % is of one core; "other load" is the machine\'s busy time that was neither the server nor the bench '
+  + '(other jobs on a shared machine); ⚠ marks scenarios where it was over 20 % of a core: their figures are '
+  + 'not the server\'s alone. ![CPU per packet](cpu-per-packet.png)', '',
+];
+fs.writeFileSync(`${out}/report.md`, md.join('\n'));
+for (const k of Object.keys(data)) fs.writeFileSync(`${out}/${k}.dat`, data[k].join('\n') + '\n');
+EOF
+echo "wrote $out/report.md"
+
+if command -v gnuplot >/dev/null; then
+  gnuplot <<EOF
+set terminal pngcairo size 1000,600 noenhanced font ",11"
+set output "$out/cpu-per-packet.png"
+set title "VideoMeet SFU: server CPU per forwarded packet and loss vs load (release build, $(nproc) cores)"
+set xlabel "forwarded RTP packets per second (server)"
+set ylabel "server CPU microseconds per forwarded packet"
+set y2label "loss %"
+set ytics nomirror
+set y2tics
+set yrange [0:*]
+set y2range [0:1<*]
+set key top right
+set grid
+plot "$out/webinar.dat" using 1:2 with linespoints pt 7 lc rgb "#1f77b4" title "webinar: CPU us/packet", \
+     "" using 1:2:4 with labels offset 0,1 notitle, \
+     "$out/meeting.dat" using 1:2 with linespoints pt 5 lc rgb "#2ca02c" title "meeting: CPU us/packet", \
+     "" using 1:2:4 with labels offset 0,1 notitle, \
+     "$out/webinar.dat" using 1:3 axes x1y2 with linespoints pt 6 dt 2 lc rgb "#d62728" title "webinar: loss %", \
+     "$out/meeting.dat" using 1:3 axes x1y2 with linespoints pt 4 dt 2 lc rgb "#ff7f0e" title "meeting: loss %"
+EOF
+  echo "wrote $out/cpu-per-packet.png"
+else
+  echo "gnuplot is missing (apt-get install gnuplot-nox): no plot"
+fi

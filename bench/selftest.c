@@ -1,0 +1,292 @@
+/* selftest.c - `videomeet-bench --self-test`: unit tests of the bench's pure modules, run without a
+ * server (tests/e2e/bench.test.mjs runs it too):
+ *   - the latency histogram's percentiles, the sequence tracker's loss / duplicate / reorder counts
+ *     across a seq wrap, and its NACK schedule;
+ *   - the synthetic media: bitrate, keyframe first and on request, marker bits, stamps, RTX;
+ *   - the SDP of both connections against the SFU's own negotiation code (sfu/sdp_negotiate.h):
+ *     the publisher's offer is answered by sdp_answer_upstream() with the expected codecs, RTX pairs
+ *     and extension ids, and the bench's answer to an sdp_down offer (also after a track left) is
+ *     accepted by sdp_down_apply_answer();
+ *   - the /metrics parser.
+ * Prints one line per failed check and "N passed, M failed"; returns 0 when all passed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench/media.h"
+#include "bench/probe.h"
+#include "bench/rxstats.h"
+#include "bench/sdp_client.h"
+#include "sfu/rtp.h"
+
+int bench_selftest(void);
+
+static int passed, failed;
+
+#define CHECK(cond)                                                                     \
+    do {                                                                                \
+        if (cond) {                                                                     \
+            passed++;                                                                   \
+        } else {                                                                        \
+            failed++;                                                                   \
+            fprintf(stderr, "self-test: %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+        }                                                                               \
+    } while (0)
+
+static bool near(double v, double want, double tol)
+{
+    return v >= want * (1 - tol) && v <= want * (1 + tol);
+}
+
+static void test_hist(void)
+{
+    static bench_hist h;
+    bench_hist_reset(&h);
+    CHECK(bench_hist_percentile(&h, 0.5) == 0);
+    for (uint64_t v = 1; v <= 10000; v++)
+        bench_hist_add(&h, v);
+    CHECK(h.n == 10000 && h.max == 10000);
+    CHECK(near((double)bench_hist_percentile(&h, 0.5), 5000, 0.04));
+    CHECK(near((double)bench_hist_percentile(&h, 0.99), 9900, 0.04));
+    CHECK(bench_hist_percentile(&h, 1.0) <= 10000);
+    bench_hist_reset(&h);
+    bench_hist_add(&h, 7);
+    bench_hist_add(&h, 7);
+    bench_hist_add(&h, 63);
+    CHECK(bench_hist_percentile(&h, 0.5) == 7 && bench_hist_percentile(&h, 1.0) == 63);
+}
+
+static void test_rxseq(void)
+{
+    static bench_rxseq s;
+    bench_nack_policy pol = {10, 20, 2, 1000};
+    bench_rxseq_init(&s);
+    uint32_t de, du;
+    /* 65533 65534 _ 0 1 | 65535 arrives late, 0 twice, 3 as RTX after 2 is lost */
+    CHECK(bench_rxseq_update(&s, 65533, false, 0, &pol, &de, &du) == BENCH_RX_NEW && de == 1 && du == 1);
+    CHECK(bench_rxseq_update(&s, 65534, false, 1, &pol, NULL, NULL) == BENCH_RX_NEW);
+    CHECK(bench_rxseq_update(&s, 0, false, 2, &pol, &de, &du) == BENCH_RX_NEW && de == 2 && du == 1);
+    CHECK(s.n_missing == 1 && (uint16_t)s.missing[0].ext == 65535);
+    uint16_t out[8];
+    CHECK(bench_rxseq_due_nacks(&s, 5, &pol, out, 8) == 0); /* not before first_delay */
+    CHECK(bench_rxseq_due_nacks(&s, 12, &pol, out, 8) == 1 && out[0] == 65535);
+    CHECK(bench_rxseq_due_nacks(&s, 20, &pol, out, 8) == 0); /* retry not due yet */
+    CHECK(bench_rxseq_update(&s, 1, false, 21, &pol, NULL, NULL) == BENCH_RX_NEW);
+    CHECK(bench_rxseq_update(&s, 65535, false, 22, &pol, &de, &du) == BENCH_RX_FILLED && de == 0 && du == 1);
+    CHECK(s.n_missing == 0 && s.reordered == 1);
+    CHECK(bench_rxseq_update(&s, 0, false, 23, &pol, NULL, NULL) == BENCH_RX_DUPLICATE && s.duplicates == 1);
+    CHECK(bench_rxseq_update(&s, 4, false, 24, &pol, NULL, NULL) == BENCH_RX_NEW); /* 2, 3 missing */
+    CHECK(bench_rxseq_update(&s, 3, true, 25, &pol, NULL, NULL) == BENCH_RX_FILLED && s.recovered == 1);
+    CHECK(s.expected == 8 && s.unique == 7 && bench_rxseq_lost(&s) == 1);
+    CHECK(bench_rxseq_due_nacks(&s, 40, &pol, out, 8) == 1 && out[0] == 2);
+    CHECK(bench_rxseq_due_nacks(&s, 60, &pol, out, 8) == 1 && out[0] == 2);
+    CHECK(bench_rxseq_due_nacks(&s, 80, &pol, out, 8) == 0 && s.n_missing == 0); /* out of tries */
+    CHECK(bench_rxseq_update(&s, 4, false, 90, &pol, NULL, NULL) == BENCH_RX_DUPLICATE);
+    CHECK(bench_rxseq_update(&s, 4 + 3000, false, 91, &pol, &de, NULL) == BENCH_RX_NEW && de == 3000);
+    CHECK(s.untracked == 2999 && bench_rxseq_lost(&s) == 3000);
+    CHECK(bench_rxseq_update(&s, 5, false, 92, &pol, NULL, NULL) == BENCH_RX_LATE);
+}
+
+typedef struct media_sink {
+    size_t packets, bytes, markers, keyframes, first_key, frames_started, bad_stamp;
+    uint16_t last_seq;
+} media_sink;
+
+static void sink(void *ud, const uint8_t *pkt, size_t len)
+{
+    media_sink *m = ud;
+    struct rtp_view v;
+    if (rtp_parse(&v, pkt, len) < 0)
+        return;
+    int64_t t;
+    if (bench_stamp_read(rtp_payload(&v), v.payload_len, &t) < 0)
+        m->bad_stamp++;
+    if (v.pt == BENCH_PT_VP8) {
+        struct rtp_vp8 vp8;
+        if (rtp_vp8_parse(rtp_payload(&v), v.payload_len, &vp8) == 0 && vp8.start) {
+            if (m->frames_started == 0)
+                m->first_key = vp8.keyframe;
+            m->frames_started++;
+            m->keyframes += vp8.keyframe;
+        }
+    }
+    uint16_t tw;
+    if (rtp_ext_get_u16(&v, BENCH_EXT_TWCC, &tw) < 0)
+        m->bad_stamp++;
+    m->markers += v.marker;
+    m->packets++;
+    m->bytes += v.payload_len;
+    m->last_seq = v.seq;
+}
+
+static void test_media(void)
+{
+    static bench_media_track vt, at;
+    sdp_ext_ids ext = {BENCH_EXT_MID, BENCH_EXT_AUDIO_LEVEL, BENCH_EXT_ABS_SEND_TIME, BENCH_EXT_TWCC};
+    CHECK(bench_media_track_init(&vt, SDP_MEDIA_VIDEO, BENCH_PT_VP8, BENCH_PT_VP8_RTX, 1111, 2222, "1", &ext,
+                                 1000000, 30, 1024, 7) == 0);
+    CHECK(bench_media_track_init(&at, SDP_MEDIA_AUDIO, BENCH_PT_OPUS, -1, 3333, 0, "0", &ext, 0, 0, 128, 9) == 0);
+    media_sink mv = {0}, ma = {0};
+    uint16_t twcc = 0;
+    bench_media_start(&vt, 1000000);
+    bench_media_start(&at, 1000000);
+    for (int64_t t = 1000000; t < 11000000; t += 5000) {
+        bench_media_poll(&vt, t, &twcc, sink, &mv);
+        bench_media_poll(&at, t, &twcc, sink, &ma);
+        if (t == 6000000)
+            bench_media_request_keyframe(&vt);
+    }
+    CHECK(near((double)mv.bytes * 8 / 10.0, 1000000, 0.08));
+    CHECK(mv.first_key == 1 && mv.keyframes == 2 && vt.keyframes == 2);
+    CHECK(mv.frames_started == 300 && mv.markers == 300);
+    CHECK(ma.packets == 500 && mv.bad_stamp == 0 && ma.bad_stamp == 0);
+    CHECK(twcc == mv.packets + ma.packets);
+    uint8_t out[1500];
+    int n = bench_media_retransmit(&vt, mv.last_seq, &twcc, out, sizeof(out));
+    struct rtp_view v;
+    CHECK(n > 0 && rtp_parse(&v, out, (size_t)n) == 0 && v.pt == BENCH_PT_VP8_RTX && v.ssrc == 2222);
+    CHECK(n > 0 && rtp_rtx_unwrap(out, (size_t)n, BENCH_PT_VP8, 1111) > 0 && rtp_parse(&v, out, (size_t)n - 2) == 0 &&
+          v.seq == mv.last_seq);
+    CHECK(bench_media_retransmit(&vt, (uint16_t)(mv.last_seq + 1), &twcc, out, sizeof(out)) < 0);
+    bench_media_track_free(&vt);
+    bench_media_track_free(&at);
+}
+
+static sdp_local fake_local(const char *ufrag)
+{
+    sdp_local l;
+    memset(&l, 0, sizeof(l));
+    l.ice_ufrag = ufrag;
+    l.ice_pwd = "abcdefghijklmnopqrstuvwxyz";
+    l.ice_options = "trickle";
+    for (int i = 0; i < 32; i++)
+        l.fingerprint_sha256[i] = (uint8_t)i;
+    l.sess_id = 42;
+    l.sess_version = 1;
+    return l;
+}
+
+static void test_sdp_up(void)
+{
+    sdp_local bench = fake_local("benc"), sfu = fake_local("sfuu");
+    bench_pub_params p = {7, 100, 200, 201, "cname", "stream"};
+    char *offer = bench_sdp_publish_offer(&bench, &p);
+    sdp_session *o = NULL, *answer = NULL;
+    static sdp_up_result res;
+    CHECK(offer && sdp_parse(offer, strlen(offer), &o, NULL) == 0);
+    CHECK(o && sdp_answer_upstream(o, &sfu, &answer, &res) == 0);
+    CHECK(res.n_accepted == 2);
+    const sdp_up_media *a = &res.media[0], *v = &res.media[1];
+    CHECK(a->accepted && a->codecs[0].id == SDP_CODEC_OPUS && a->codecs[0].pt == BENCH_PT_OPUS &&
+          a->ssrcs[0].ssrc == 100 && a->ext.audio_level == BENCH_EXT_AUDIO_LEVEL && a->direction == SDP_DIR_RECVONLY);
+    CHECK(v->accepted && v->codecs[0].id == SDP_CODEC_VP8 && v->codecs[0].pt == BENCH_PT_VP8 &&
+          v->codecs[0].rtx_pt == BENCH_PT_VP8_RTX && v->codecs[0].fb_nack && v->codecs[0].fb_pli);
+    CHECK(v->ssrcs[0].ssrc == 200 && v->ssrcs[0].rtx_ssrc == 201 && v->ext.twcc == BENCH_EXT_TWCC &&
+          v->ext.abs_send_time == BENCH_EXT_ABS_SEND_TIME && !strcmp(v->stream_id, "stream"));
+    CHECK(res.remote.setup == SDP_SETUP_ACTPASS && !strcmp(res.remote.ice_ufrag, "benc"));
+    char *atext = answer ? sdp_build_alloc(answer, NULL) : NULL;
+    bench_sdp_up_answer ua;
+    CHECK(atext && bench_sdp_read_up_answer(atext, strlen(atext), &ua) == 0);
+    CHECK(ua.remote.dtls_client && !strcmp(ua.remote.ice_ufrag, "sfuu") && ua.remote.fingerprint.len == 32);
+    CHECK(ua.audio.accepted && ua.audio.pt == BENCH_PT_OPUS && ua.audio.rtx_pt == -1 &&
+          ua.audio.ext.audio_level == BENCH_EXT_AUDIO_LEVEL);
+    CHECK(ua.video.accepted && ua.video.pt == BENCH_PT_VP8 && ua.video.rtx_pt == BENCH_PT_VP8_RTX &&
+          ua.video.ext.twcc == BENCH_EXT_TWCC && ua.video.ext.mid == BENCH_EXT_MID);
+    free(atext);
+    free(offer);
+    sdp_free(o);
+    sdp_free(answer);
+}
+
+static sdp_down_track down_track(const char *mid, sdp_media_kind kind, uint32_t ssrc, uint32_t rtx)
+{
+    sdp_down_track t;
+    memset(&t, 0, sizeof(t));
+    snprintf(t.mid, sizeof(t.mid), "%s", mid);
+    t.kind = kind;
+    if (kind == SDP_MEDIA_AUDIO)
+        sdp_codec_default(&t.codec, SDP_CODEC_OPUS, BENCH_PT_OPUS, -1);
+    else
+        sdp_codec_default(&t.codec, SDP_CODEC_VP8, BENCH_PT_VP8, BENCH_PT_VP8_RTX);
+    t.ssrc = ssrc;
+    t.rtx_ssrc = rtx;
+    snprintf(t.cname, sizeof(t.cname), "pub");
+    snprintf(t.stream_id, sizeof(t.stream_id), "user1");
+    snprintf(t.track_id, sizeof(t.track_id), "%s", mid);
+    return t;
+}
+
+/* One downstream offer/answer round; returns the number of active tracks the bench saw. */
+static size_t down_round(sdp_down *d, const sdp_local *sfu, const sdp_local *bench, bench_sdp_rx_track *tracks,
+                         size_t *n)
+{
+    sdp_session *offer = NULL, *ans = NULL;
+    static sdp_remote_transport remote, seen;
+    char *otext = NULL, *atext = NULL;
+    size_t active = 0;
+    *n = 0;
+    CHECK(sdp_down_offer(d, sfu, &offer) == 0 && (otext = sdp_build_alloc(offer, NULL)) != NULL);
+    CHECK(otext && bench_sdp_answer_down(otext, strlen(otext), bench, &atext, &remote, tracks, 8, n) == 0);
+    CHECK(remote.dtls_client && !strcmp(remote.ice_ufrag, "sfuu"));
+    CHECK(atext && sdp_parse(atext, strlen(atext), &ans, NULL) == 0);
+    CHECK(ans && sdp_down_apply_answer(d, ans, &seen) == 0);
+    CHECK(seen.setup == SDP_SETUP_ACTIVE && !seen.dtls_client && !strcmp(seen.ice_ufrag, "benc"));
+    for (size_t i = 0; i < *n; i++)
+        active += tracks[i].active;
+    free(otext);
+    free(atext);
+    sdp_free(offer);
+    sdp_free(ans);
+    return active;
+}
+
+static void test_sdp_down(void)
+{
+    sdp_local bench = fake_local("benc"), sfu = fake_local("sfuu");
+    sdp_ext_ids ext = {.audio_level = 1, .abs_send_time = 2};
+    sdp_down *d = sdp_down_new(99, &ext);
+    sdp_down_track tr[2] = {down_track("a0", SDP_MEDIA_AUDIO, 500, 0), down_track("v1", SDP_MEDIA_VIDEO, 600, 601)};
+    bench_sdp_rx_track tracks[8];
+    size_t n;
+    CHECK(d && sdp_down_set_tracks(d, tr, 2) == 0);
+    CHECK(d && down_round(d, &sfu, &bench, tracks, &n) == 2 && n == 2);
+    CHECK(tracks[1].kind == SDP_MEDIA_VIDEO && tracks[1].ssrc == 600 && tracks[1].rtx_ssrc == 601 &&
+          tracks[1].pt == BENCH_PT_VP8 && tracks[1].rtx_pt == BENCH_PT_VP8_RTX && tracks[1].fb_nack &&
+          tracks[1].fb_pli && !strcmp(tracks[1].stream_id, "user1"));
+    CHECK(tracks[0].kind == SDP_MEDIA_AUDIO && tracks[0].ssrc == 500 && tracks[0].rtx_pt == -1 && !tracks[0].fb_nack);
+    const sdp_down_slot *s = d ? sdp_down_find(d, "v1") : NULL;
+    CHECK(s && s->accepted && s->codec_accepted && s->rtx_accepted && s->ext.abs_send_time == 2 &&
+          s->answer_direction == SDP_DIR_RECVONLY);
+    /* the video track leaves, a new one arrives: a port-0 m-line and an added one */
+    sdp_down_track tr2[2] = {tr[0], down_track("v2", SDP_MEDIA_VIDEO, 700, 701)};
+    CHECK(d && sdp_down_set_tracks(d, tr2, 2) == 0);
+    CHECK(d && down_round(d, &sfu, &bench, tracks, &n) == 2 && n == 3);
+    CHECK(!tracks[1].active && tracks[2].active && tracks[2].ssrc == 700);
+    s = d ? sdp_down_find(d, "v2") : NULL;
+    CHECK(s && s->accepted && s->rtx_accepted);
+    sdp_down_free(d);
+}
+
+static void test_metrics(void)
+{
+    const char text[] = "# HELP videomeet_rtp_packets_out_total x\n# TYPE videomeet_rtp_packets_out_total counter\n"
+                        "videomeet_rtp_packets_out_total 1234\nvideomeet_rtp_packets_in_total 56\n"
+                        "videomeet_worker_cpu_seconds_total{worker=\"0\"} 1.5\n"
+                        "videomeet_worker_cpu_seconds_total{worker=\"1\"} 0.25\nother_metric 9\n";
+    bench_metrics m;
+    CHECK(bench_probe_parse_metrics(text, sizeof(text) - 1, &m) == 4);
+    CHECK(m.ok && m.rtp_out == 1234 && m.rtp_in == 56 && m.worker_cpu_s == 1.75 && m.rss_bytes == -1);
+}
+
+int bench_selftest(void)
+{
+    test_hist();
+    test_rxseq();
+    test_media();
+    test_sdp_up();
+    test_sdp_down();
+    test_metrics();
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}

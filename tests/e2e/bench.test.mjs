@@ -1,0 +1,156 @@
+// The load bench (videomeet-bench, built next to the server) against a real server, with no browser:
+//
+// - its own unit tests (--self-test: histogram, sequence tracking, synthetic VP8/Opus, SDP of both
+//   connections against the SFU's negotiation code, the /metrics parser) pass;
+// - a meeting of 3 bench participants: every session connects (up and down), every receiver gets
+//   both tracks of both other participants with almost no loss, and the server's
+//   videomeet_rtp_packets_out_total is at least what the bench received;
+// - a small webinar (1 publisher, 4 subscribers): every subscriber gets audio and video and a keyframe;
+// - with 5 % loss each way on the SFU's ports (nftables in this private network namespace): the bench
+//   NACKs, the SFU retransmits over RTX and NACKs the publishers, who resend, and little stays lost;
+// - with no server listening it fails (exit code 1) instead of reporting empty figures.
+// No timing assertions: the figures depend on the machine (see bench/README.md).
+import test, { after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startServer, serverBin, freePort } from '../lib/server.mjs';
+import { udpLoss } from '../lib/nft.mjs';
+
+const RTC_MIN_PORT = 46400;
+const RTC_MAX_PORT = 46599;
+const benchBin = path.join(path.dirname(serverBin), 'videomeet-bench');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vm-bench-'));
+let server;
+
+before(async () => {
+  server = await startServer({ RTC_MIN_PORT: String(RTC_MIN_PORT), RTC_MAX_PORT: String(RTC_MAX_PORT) });
+});
+
+after(async () => {
+  if (server) await server.stop();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+/** Runs the bench; resolves to {code, stdout, stderr}. */
+function bench(args, timeout = 90000) {
+  return new Promise((resolve) => {
+    execFile(benchBin, args, {
+      timeout,
+      env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0:exitcode=66' },
+    }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
+    });
+  });
+}
+
+async function metric(name) {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  assert.ok(line, `${name} in /metrics`);
+  return Number(line.split(' ')[1]);
+}
+
+/** Runs a scenario and returns its JSON results (after checking the exit code and stderr). */
+async function scenario(name, args) {
+  const out = path.join(tmp, `${name}.json`);
+  // A light load (300 kbit/s, 15 fps) keeps the ASan build far from its limits on a busy machine.
+  const r = await bench(['--url', server.url, '--server-pid', String(server.proc.pid), '--json', out, '--quiet',
+    '--settle', '1', '--bitrate', '300', '--fps', '15', ...args]);
+  assert.equal(r.code, 0, `bench exit code ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+  assert.doesNotMatch(r.stderr, /AddressSanitizer|LeakSanitizer|runtime error:/, r.stderr);
+  assert.match(r.stdout, /server CPU per forwarded packet/, 'the final table is printed');
+  return JSON.parse(fs.readFileSync(out, 'utf8'));
+}
+
+test('the bench passes its own unit tests', async () => {
+  const r = await bench(['--self-test'], 60000);
+  assert.equal(r.code, 0, r.stderr);
+  const m = r.stdout.match(/(\d+) passed, (\d+) failed/);
+  assert.ok(m, r.stdout);
+  assert.ok(Number(m[1]) > 50, `${m[1]} checks ran`);
+  assert.equal(Number(m[2]), 0);
+});
+
+test('a meeting of 3 bench participants: everyone connects, sends and receives everyone else', async () => {
+  const r = await scenario('meeting3', ['--meeting', '3', '--duration', '6', '--join-rate', '10']);
+  assert.deepEqual(
+    { planned: r.sessions.planned, ready: r.sessions.ready, failed: r.sessions.failed, publishers: r.sessions.publishers },
+    { planned: 3, ready: 3, failed: 0, publishers: 3 });
+  assert.equal(r.totals.up_connected, 3);
+  assert.equal(r.totals.down_connected, 3);
+  assert.ok(r.totals.rtp_sent > 0 && r.bench.rtp_sent_per_s > 0, 'the publishers sent');
+  assert.ok(r.server.rtp_in_per_s > 0 && r.server.rtp_out_per_s > 0, 'the server forwarded in the window');
+  assert.ok(r.bench.rtp_received_per_s > 0 && r.totals.rx_unique > 0, 'the receivers got packets');
+  assert.ok(r.bench.loss_percent < 5, `loss in the window ${r.bench.loss_percent} %`);
+  assert.ok(r.totals.loss_percent < 5, `loss over the run ${r.totals.loss_percent} %`);
+  assert.ok(r.delay_ms.samples > 0 && r.delay_ms.p50 > 0, 'one-way delays were measured');
+  // Each participant receives audio and video from each of the two others, and decodes a keyframe.
+  for (const s of r.per_session) {
+    assert.equal(s.ready, true, `${s.name}: ${s.why}`);
+    assert.equal(s.tracks.length, 4, `${s.name} receives 4 tracks`);
+    const from = new Set(s.tracks.map((t) => t.from));
+    assert.equal(from.size, 2, `${s.name} receives two publishers`);
+    assert.ok(!from.has(s.userId), `${s.name} does not receive itself`);
+    for (const t of s.tracks) {
+      assert.ok(t.unique > 0, `${s.name} got ${t.kind} from ${t.from}`);
+      assert.ok(t.unique >= t.expected * 0.95, `${s.name} ${t.kind}: ${t.unique} of ${t.expected}`);
+      if (t.kind === 'video') assert.equal(t.keyframe, true, `${s.name} got a keyframe from ${t.from}`);
+    }
+  }
+  // The server forwarded at least every distinct packet the bench received (retransmissions aside).
+  const out = await metric('videomeet_rtp_packets_out_total');
+  assert.ok(out >= r.totals.rx_unique, `rtp_packets_out_total ${out} >= received ${r.totals.rx_unique}`);
+  assert.ok(r.server.rtp_packets_out_total >= r.totals.rx_unique);
+});
+
+test('a webinar of 1 publisher and 4 subscribers: every subscriber gets audio and video', async () => {
+  const r = await scenario('webinar4', ['--webinar', '4', '--duration', '4', '--join-rate', '10']);
+  assert.equal(r.sessions.planned, 5);
+  assert.equal(r.sessions.ready, 5);
+  assert.equal(r.sessions.publishers, 1);
+  assert.equal(r.totals.up_connected, 1);
+  assert.equal(r.totals.down_connected, 4);
+  const subs = r.per_session.filter((s) => !s.publishes);
+  assert.equal(subs.length, 4);
+  for (const s of subs) {
+    assert.deepEqual(s.tracks.map((t) => t.kind).sort(), ['audio', 'video'], s.name);
+    for (const t of s.tracks) assert.ok(t.unique > 0 && t.unique >= t.expected * 0.95, `${s.name} ${t.kind}`);
+    assert.equal(s.tracks.find((t) => t.kind === 'video').keyframe, true, `${s.name} got a keyframe`);
+  }
+  // The publisher's packets went out four times (one per subscriber), give or take the window edges.
+  assert.ok(r.server.rtp_out_per_s > 3 * r.server.rtp_in_per_s, JSON.stringify(r.server));
+  assert.ok(r.bench.loss_percent < 5);
+});
+
+
+test('with 5 % loss each way, NACKs and retransmissions recover almost everything', async (t) => {
+  udpLoss(t, 'vmbenchloss', `${RTC_MIN_PORT}-${RTC_MAX_PORT}`, 5);
+  const r = await scenario('loss', ['--meeting', '2', '--duration', '6', '--join-rate', '10']);
+  assert.equal(r.sessions.ready, 2);
+  console.log(`# bench under 5 % loss each way: ${JSON.stringify(r.bench)}; server ${JSON.stringify(r.server)}`);
+  assert.ok(r.bench.nacks_sent > 0, 'the receivers NACKed downstream losses');
+  assert.ok(r.server.retransmissions > 0, 'the SFU answered from its cache');
+  assert.ok(r.bench.rx_recovered > 0, 'RTX filled gaps at the receivers');
+  assert.ok(r.bench.nacks_received > 0 && r.bench.retransmissions_sent > 0,
+    'the SFU NACKed upstream losses and the publishers resent');
+  // Video is NACKed (and RTX resent) end to end; audio is not NACKed by receivers (like a browser's
+  // Opus), so its downstream losses stay lost.
+  const video = r.per_session.flatMap((s) => s.tracks).filter((tr) => tr.kind === 'video');
+  const expected = video.reduce((n, tr) => n + tr.expected, 0);
+  const unique = video.reduce((n, tr) => n + tr.unique, 0);
+  assert.ok(expected > 0);
+  const videoLoss = (100 * (expected - unique)) / expected;
+  assert.ok(videoLoss < 1, `residual video loss ${videoLoss.toFixed(2)} % (5 % was dropped each way)`);
+  assert.ok(r.bench.loss_percent < 4, `residual loss ${r.bench.loss_percent} %`);
+});
+
+test('with no server to talk to the bench fails instead of reporting nothing', async () => {
+  const port = await freePort();
+  const r = await bench(['--url', `http://127.0.0.1:${port}`, '--meeting', '2', '--duration', '1', '--settle', '0',
+    '--join-timeout', '5', '--quiet'], 60000);
+  assert.equal(r.code, 1, `exit code ${r.code}\n${r.stdout}\n${r.stderr}`);
+  assert.match(r.stdout, /sessions ready \/ planned \/ failed\s+0 \/ 2/);
+});

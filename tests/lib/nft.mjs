@@ -1,0 +1,22 @@
+// Packet loss and blackholes on loopback for the suites, with nftables inside the private network
+// namespace the test command runs in (this kernel has no netem). Drops are made on the input hook:
+// a drop on the output hook makes the sender's sendmsg fail, and Chromium then sends again.
+import { execFileSync } from 'node:child_process';
+
+/** Runs one nft command. */
+export function nft(...args) {
+  execFileSync('nft', args, { stdio: 'pipe' });
+}
+
+/**
+ * Drops `percent` % of the UDP datagrams from and to the port range (e.g. "46000-46199") or set
+ * (e.g. "{ 5000, 5002 }"), both ways, in a table of its own; removed when the test `t` ends.
+ */
+export function udpLoss(t, table, ports, percent) {
+  nft('add', 'table', 'inet', table);
+  t.after(() => nft('delete', 'table', 'inet', table));
+  nft('add', 'chain', 'inet', table, 'in', '{ type filter hook input priority 0; }');
+  const rule = percent >= 100 ? ['drop'] : ['numgen', 'random', 'mod', '100', '<', String(percent), 'drop'];
+  nft('add', 'rule', 'inet', table, 'in', 'udp', 'sport', ports, ...rule);
+  nft('add', 'rule', 'inet', table, 'in', 'udp', 'dport', ports, ...rule);
+}
