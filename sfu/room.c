@@ -151,7 +151,8 @@ static track *track_new(member *m, const sdp_up_media *um)
     if (!t)
         return NULL;
     t->owner = m;
-    t->cache = rtx_cache_new(ROOM_RTX_SLOTS, ROOM_RTX_MAX_AGE_US);
+    t->cache = rtx_cache_new(um->kind == SDP_MEDIA_AUDIO ? ROOM_RTX_SLOTS_AUDIO : ROOM_RTX_SLOTS,
+                             ROOM_RTX_MAX_AGE_US);
     if (!t->cache) {
         free(t);
         return NULL;

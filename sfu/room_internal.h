@@ -21,7 +21,8 @@
 #define ROOM_NACK_MAX 64           /* upstream losses tracked per track */
 #define ROOM_PLI_INTERVAL_US 500000 /* at most one PLI per track per interval */
 #define ROOM_TICK_MS 50
-#define ROOM_RTX_SLOTS 1024        /* per track: > 1 s at 1000 packets/s */
+#define ROOM_RTX_SLOTS 1024        /* per video track: > 1 s at 1000 packets/s (1.5 MiB) */
+#define ROOM_RTX_SLOTS_AUDIO 128   /* per audio track: 2.5 s of 20 ms packets (190 KiB) */
 #define ROOM_RTX_MAX_AGE_US 2000000
 #define ROOM_SCRATCH (RTP_MAX_PACKET + SRTP_SESSION_RTP_MAX_OVERHEAD + 64)
 
