@@ -405,6 +405,7 @@ static void handle_up_offer(member *m, const char *text)
 /* Reads what the subscriber's answer accepted into its fwd entries. */
 static void apply_down_answer(member *m)
 {
+    bool connected = m->down && peer_get_state(m->down) == PEER_CONNECTED;
     int64_t now = g_get_monotonic_time();
     for (size_t i = 0; i < m->n_fwds; i++) {
         fwd *f = m->fwds[i];
@@ -421,9 +422,7 @@ static void apply_down_answer(member *m)
             f->ext_map[in->audio_level] = s->ext.audio_level;
         if (in->abs_send_time && s->ext.abs_send_time)
             f->ext_map[in->abs_send_time] = s->ext.abs_send_time;
-        /* Ask for a keyframe now rather than once connected: the encoder's answer usually
-         * arrives after ICE and DTLS are done. If it comes too early, room_down_ready asks again. */
-        if (!was && f->track->kind == SDP_MEDIA_VIDEO)
+        if (!was && connected && f->track->kind == SDP_MEDIA_VIDEO)
             forward_request_keyframe(f->track, now);
     }
 }

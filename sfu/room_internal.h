@@ -19,7 +19,8 @@
 #define ROOM_MAX_TRACKS 8          /* published tracks per member */
 #define ROOM_TWCC_MAX 512          /* transport-cc arrivals kept between two feedbacks */
 #define ROOM_NACK_MAX 64           /* upstream losses tracked per track */
-#define ROOM_PLI_INTERVAL_US 500000 /* at most one PLI per track per interval */
+#define ROOM_PLI_INTERVAL_US 200000 /* at most one PLI per track per interval; and none while a
+                                       requested keyframe is still on its way (forward.c) */
 #define ROOM_TICK_MS 50
 #define ROOM_RTX_SLOTS 1024        /* per video track: > 1 s at 1000 packets/s (1.5 MiB) */
 #define ROOM_RTX_SLOTS_AUDIO 128   /* per audio track: 2.5 s of 20 ms packets (190 KiB) */
