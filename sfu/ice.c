@@ -232,11 +232,6 @@ int sfu_ice_send(sfu_ice *ice, const uint8_t *buf, size_t len)
     return nice_agent_send(ice->agent, ice->stream, 1, (guint)len, (const gchar *)buf) == (gint)len ? 0 : -1;
 }
 
-sfu_ice_state sfu_ice_get_state(const sfu_ice *ice)
-{
-    return ice->state;
-}
-
 void sfu_ice_selected_remote(sfu_ice *ice, char *out, size_t outlen)
 {
     NiceCandidate *local = NULL, *remote = NULL;

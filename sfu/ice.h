@@ -56,7 +56,6 @@ int sfu_ice_gather(sfu_ice *ice);
 int sfu_ice_add_remote_candidate(sfu_ice *ice, const char *candidate);
 /* Sends one datagram on the selected pair. Returns 0 or -1 (not connected, or the send failed). */
 int sfu_ice_send(sfu_ice *ice, const uint8_t *buf, size_t len);
-sfu_ice_state sfu_ice_get_state(const sfu_ice *ice);
 /* The selected pair's remote address ("ip:port") for logs and tests; "" when none. */
 void sfu_ice_selected_remote(sfu_ice *ice, char *out, size_t outlen);
 

@@ -310,7 +310,3 @@ peer_state peer_get_state(const peer *p)
     return p->state;
 }
 
-void peer_remote_address(peer *p, char *out, size_t outlen)
-{
-    sfu_ice_selected_remote(p->ice, out, outlen);
-}

@@ -72,7 +72,5 @@ int peer_send_rtp_roc(peer *p, uint8_t *buf, size_t len, size_t cap, uint32_t ro
 int peer_send_rtcp(peer *p, uint8_t *buf, size_t len, size_t cap);
 
 peer_state peer_get_state(const peer *p);
-/* The remote address of the selected ICE pair, "" when none. */
-void peer_remote_address(peer *p, char *out, size_t outlen);
 
 #endif

@@ -551,7 +551,3 @@ void room_remote_candidate(room *r, const char *user_id, sfu_pc pc, const char *
         peer_add_candidate(p, cand);
 }
 
-size_t room_member_count(const room *r)
-{
-    return r->n_members;
-}

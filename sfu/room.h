@@ -26,6 +26,5 @@ void room_join(room *r, const char *user_id);
 void room_leave(room *r, const char *user_id);
 void room_remote_sdp(room *r, const char *user_id, sfu_pc pc, const char *sdp);
 void room_remote_candidate(room *r, const char *user_id, sfu_pc pc, const char *cand);
-size_t room_member_count(const room *r);
 
 #endif

@@ -106,7 +106,7 @@ static gboolean run_cmd(gpointer data)
     return G_SOURCE_REMOVE;
 }
 
-static void post(sfu *s, room_ref *ref, cmd_op op, const char *user_id, sfu_pc pc, const char *text)
+static void post(room_ref *ref, cmd_op op, const char *user_id, sfu_pc pc, const char *text)
 {
     cmd *c = calloc(1, sizeof(*c));
     if (!c)
@@ -118,7 +118,6 @@ static void post(sfu *s, room_ref *ref, cmd_op op, const char *user_id, sfu_pc p
         g_strlcpy(c->user_id, user_id, sizeof(c->user_id));
     c->text = text ? strdup(text) : NULL;
     worker_invoke(ref->worker, run_cmd, c, cmd_free);
-    (void)s;
 }
 
 sfu *sfu_new(const vm_config *cfg, sfu_event_fn fn, void *ud)
@@ -168,7 +167,7 @@ void sfu_free(sfu *s)
         g_hash_table_iter_init(&it, s->rooms);
         while (g_hash_table_iter_next(&it, &key, &value)) {
             room_ref *ref = value;
-            post(s, ref, CMD_ROOM_FREE, NULL, SFU_PC_UP, NULL);
+            post(ref, CMD_ROOM_FREE, NULL, SFU_PC_UP, NULL);
         }
         g_hash_table_destroy(s->rooms);
     }
@@ -198,7 +197,7 @@ void sfu_join(sfu *s, const char *meeting_id, const char *user_id)
         LOG_I("sfu: meeting %s on worker %d", meeting_id, worker_index(ref->worker));
     }
     ref->members++;
-    post(s, ref, CMD_JOIN, user_id, SFU_PC_UP, NULL);
+    post(ref, CMD_JOIN, user_id, SFU_PC_UP, NULL);
 }
 
 void sfu_leave(sfu *s, const char *meeting_id, const char *user_id)
@@ -206,11 +205,11 @@ void sfu_leave(sfu *s, const char *meeting_id, const char *user_id)
     room_ref *ref = find(s, meeting_id);
     if (!ref)
         return;
-    post(s, ref, CMD_LEAVE, user_id, SFU_PC_UP, NULL);
+    post(ref, CMD_LEAVE, user_id, SFU_PC_UP, NULL);
     if (--ref->members == 0) {
         g_hash_table_remove(s->rooms, meeting_id);
         worker_pool_release(s->pool, ref->worker);
-        post(s, ref, CMD_ROOM_FREE, NULL, SFU_PC_UP, NULL);
+        post(ref, CMD_ROOM_FREE, NULL, SFU_PC_UP, NULL);
     }
 }
 
@@ -218,14 +217,14 @@ void sfu_remote_sdp(sfu *s, const char *meeting_id, const char *user_id, sfu_pc 
 {
     room_ref *ref = find(s, meeting_id);
     if (ref)
-        post(s, ref, CMD_SDP, user_id, pc, sdp);
+        post(ref, CMD_SDP, user_id, pc, sdp);
 }
 
 void sfu_remote_candidate(sfu *s, const char *meeting_id, const char *user_id, sfu_pc pc, const char *cand)
 {
     room_ref *ref = find(s, meeting_id);
     if (ref)
-        post(s, ref, CMD_CANDIDATE, user_id, pc, cand);
+        post(ref, CMD_CANDIDATE, user_id, pc, cand);
 }
 
 void sfu_event_free(sfu_event *ev)
@@ -260,7 +259,3 @@ double sfu_worker_cpu_seconds(sfu *s, int i)
     return w ? worker_cpu_seconds(w) : 0;
 }
 
-const char *sfu_fingerprint(const sfu *s)
-{
-    return cert_fingerprint_text(s->cert);
-}

@@ -62,7 +62,5 @@ void sfu_event_free(sfu_event *ev);
 void sfu_stats_total(sfu *s, sfu_stats *out);
 int sfu_worker_count(const sfu *s);
 double sfu_worker_cpu_seconds(sfu *s, int i);
-/* The SHA-256 fingerprint text of the SFU's certificate. */
-const char *sfu_fingerprint(const sfu *s);
 
 #endif

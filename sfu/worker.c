@@ -87,11 +87,6 @@ void worker_pool_stop(sfu_worker_pool *pool)
     free(pool);
 }
 
-int worker_pool_size(const sfu_worker_pool *pool)
-{
-    return pool->n;
-}
-
 sfu_worker *worker_pool_get(sfu_worker_pool *pool, int i)
 {
     return (i >= 0 && i < pool->n) ? &pool->workers[i] : NULL;

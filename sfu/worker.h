@@ -16,7 +16,6 @@ typedef struct sfu_worker_pool sfu_worker_pool;
 sfu_worker_pool *worker_pool_start(int n);
 /* Stops every loop after the work already queued ran, joins the threads and frees the pool. NULL is a no-op. */
 void worker_pool_stop(sfu_worker_pool *pool);
-int worker_pool_size(const sfu_worker_pool *pool);
 sfu_worker *worker_pool_get(sfu_worker_pool *pool, int i);
 /* The worker with the fewest rooms (ties: the lowest index); adds one to its room count. */
 sfu_worker *worker_pool_assign(sfu_worker_pool *pool);

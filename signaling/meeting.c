@@ -216,7 +216,3 @@ size_t registry_participant_count(const vm_registry *reg)
     return reg->participants;
 }
 
-size_t registry_max_participants(const vm_registry *reg)
-{
-    return reg->max_participants;
-}

@@ -98,6 +98,5 @@ size_t registry_expire(vm_registry *reg, int64_t now_ms);
 
 size_t registry_meeting_count(const vm_registry *reg);
 size_t registry_participant_count(const vm_registry *reg);
-size_t registry_max_participants(const vm_registry *reg);
 
 #endif
