@@ -305,6 +305,12 @@ int peer_send_rtcp(peer *p, uint8_t *buf, size_t len, size_t cap)
     return send_protected(p, buf, srtp_session_protect_rtcp(p->srtp, buf, len, cap));
 }
 
+void peer_forget_ssrc(peer *p, uint32_t ssrc)
+{
+    if (p && p->srtp && ssrc)
+        srtp_session_remove_inbound_ssrc(p->srtp, ssrc);
+}
+
 peer_state peer_get_state(const peer *p)
 {
     return p->state;

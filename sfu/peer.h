@@ -71,6 +71,9 @@ int peer_send_rtp(peer *p, uint8_t *buf, size_t len, size_t cap);
 int peer_send_rtp_roc(peer *p, uint8_t *buf, size_t len, size_t cap, uint32_t roc);
 int peer_send_rtcp(peer *p, uint8_t *buf, size_t len, size_t cap);
 
+/* Forgets the SRTP state kept for a received SSRC that ended (a track went away or changed SSRC). */
+void peer_forget_ssrc(peer *p, uint32_t ssrc);
+
 peer_state peer_get_state(const peer *p);
 
 #endif

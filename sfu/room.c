@@ -126,9 +126,18 @@ static track *track_find(member *m, const char *up_mid)
     return NULL;
 }
 
+/* Forgets the track's SSRCs in its publisher's SRTP state. */
+static void track_forget_ssrcs(const track *t)
+{
+    peer_forget_ssrc(t->owner->up, t->ssrc);
+    peer_forget_ssrc(t->owner->up, t->rtx_ssrc);
+}
+
 static void track_set(track *t, const sdp_up_media *um)
 {
     uint32_t old = t->ssrc;
+    if (old && old != um->ssrcs[0].ssrc)
+        track_forget_ssrcs(t);
     t->kind = um->kind;
     t->codec = um->codecs[0];
     t->ssrc = um->ssrcs[0].ssrc;
@@ -168,6 +177,7 @@ static track *track_new(member *m, const sdp_up_media *um)
 
 static void track_remove(member *m, track *t)
 {
+    track_forget_ssrcs(t);
     for (size_t i = 0; i < m->n_tracks; i++) {
         if (m->tracks[i] == t) {
             m->tracks[i] = m->tracks[--m->n_tracks];
