@@ -86,6 +86,7 @@ int main(int argc, char **argv)
             close(fd);
             return 1;
         }
+        usleep(500); /* paced: a burst would overflow the receiver's socket buffer and be lost there */
     }
     close(fd);
     return 0;
