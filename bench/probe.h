@@ -30,6 +30,10 @@
     X(dropped_malformed, "videomeet_dropped_malformed_total")              \
     X(dropped_not_ready, "videomeet_dropped_not_ready_total")              \
     X(worker_cpu_s, "videomeet_worker_cpu_seconds_total")                  \
+    X(udp_datagrams, "videomeet_udp_datagrams_sent_total")                 \
+    X(udp_send_calls, "videomeet_udp_send_calls_total")                    \
+    X(udp_send_errors, "videomeet_udp_send_errors_total")                  \
+    X(loop_wakeups, "videomeet_loop_wakeups_total")                        \
     X(participants, "videomeet_participants")                              \
     X(ws_connections, "videomeet_websocket_connections")                   \
     X(rss_bytes, "process_resident_memory_bytes")                          \

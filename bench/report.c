@@ -212,7 +212,14 @@ static json_t *server_json(const bench_run *run, const bench_results *r, double 
     WIN("plis_sent", plis_sent);
     WIN("dropped_bad_srtp", dropped_bad_srtp);
     WIN("dropped_not_ready", dropped_not_ready);
+    WIN("udp_send_errors", udp_send_errors);
 #undef WIN
+    double dgrams = mdelta(a, b, b->m.udp_datagrams, a->m.udp_datagrams);
+    double calls = mdelta(a, b, b->m.udp_send_calls, a->m.udp_send_calls);
+    double wakeups = mdelta(a, b, b->m.loop_wakeups, a->m.loop_wakeups);
+    /* How well the output batches: datagrams per sendmsg (UDP GSO), and per loop wake-up. */
+    json_object_set_new(j, "udp_datagrams_per_send", num_or_null(dgrams >= 0 && calls > 0 ? dgrams / calls : -1));
+    json_object_set_new(j, "loop_wakeups_per_s", num_or_null(wakeups >= 0 ? wakeups / dt : -1));
     json_object_set_new(j, "rtp_packets_out_total", num_or_null(b->m.ok ? b->m.rtp_out : -1));
     return j;
 }
@@ -420,6 +427,8 @@ void bench_report_table(const json_t *j)
         2);
     row("server CPU (% of one core)", G("server", "cpu_percent"), NULL, NULL, 1);
     row("server CPU per forwarded packet (us)", G("server", "cpu_us_per_forwarded_packet"), NULL, NULL, 2);
+    row("server UDP datagrams per send / wake-ups/s", G("server", "udp_datagrams_per_send"),
+        G("server", "loop_wakeups_per_s"), NULL, 2);
     row("server RSS / baseline (MB)", G("server", "rss_mb"), G("server", "rss_baseline_mb"), NULL, 1);
     row("server RSS per session (KB)", G("server", "rss_kb_per_session"), NULL, NULL, 0);
     row("bench CPU (% of one core)", G("bench", "cpu_percent"), NULL, NULL, 1);

@@ -3,7 +3,7 @@
 # on loopback inside a private network namespace (unshare -n), so no packet leaves the machine.
 #
 #   bench/run-series.sh [--duration S] [--join-rate J] [--only "webinar:50 meeting:4"] [--out DIR]
-#                       [--idle-wait S] [--no-build] [--perf]
+#                       [--idle-wait S] [--no-build] [--perf] [--nic-like]
 #
 # Series: webinars of 50, 100, 200 and 400 subscribers, meetings of 4, 8 and 12 participants (one room
 # each, 1000 kbit/s video at 30 fps per publisher). A fresh server is started for every scenario (so its
@@ -17,6 +17,10 @@
 # On a shared machine other jobs spoil the figures (the JSON's machine.other_percent shows it; report.md
 # flags scenarios where others took over 20 % of a core): --idle-wait S waits up to S seconds before
 # each scenario for the machine to be idle (under 20 % of one core busy over 2 s).
+# --nic-like: on loopback the sender's system call also runs the receiver's kernel path (softirq) and
+# wakes it, so the server pays for the bench's receive side. This pins the server to CPU 0 and the bench
+# to CPU 1 and steers loopback receive processing to CPU 1 (RPS, in a private sysfs of the namespace),
+# as a real NIC would leave it to the receiving machine. Report both figures.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -28,6 +32,7 @@ only=""
 build=1
 perf=0
 idle_wait=0
+nic_like=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) duration="$2"; shift 2 ;;
@@ -37,7 +42,8 @@ while [ $# -gt 0 ]; do
     --no-build) build=0; shift ;;
     --perf) perf=1; shift ;;
     --idle-wait) idle_wait="$2"; shift 2 ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    --nic-like) nic_like=1; shift ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "run-series.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -52,7 +58,20 @@ if [ "${VM_BENCH_NETNS:-}" != 1 ]; then
   args=(--duration "$duration" --join-rate "$join_rate" --out "$out" --idle-wait "$idle_wait" --no-build)
   [ -n "$only" ] && args+=(--only "$only")
   [ "$perf" = 1 ] && args+=(--perf)
+  if [ "$nic_like" = 1 ]; then
+    [ "$(nproc)" -ge 2 ] || { echo "run-series.sh: --nic-like needs two CPUs" >&2; exit 2; }
+    args+=(--nic-like)
+    exec env VM_BENCH_NETNS=1 unshare -n -m bash -c \
+      'mount -t sysfs sysfs /sys && ip link set lo up && echo 2 >/sys/class/net/lo/queues/rx-0/rps_cpus && exec "$0" "$@"' \
+      "$0" "${args[@]}"
+  fi
   exec env VM_BENCH_NETNS=1 unshare -n bash -c 'ip link set lo up && exec "$0" "$@"' "$0" "${args[@]}"
+fi
+server_cpu=()
+bench_cpu=()
+if [ "$nic_like" = 1 ]; then
+  server_cpu=(taskset -c 0)
+  bench_cpu=(taskset -c 1)
 fi
 
 server_bin="$root/build-release/videomeet"
@@ -99,7 +118,7 @@ run_one() {
   echo "== $name: $duration s window, join rate $join_rate/s"
   wait_idle
   PORT=$port BIND_ADDRESS=127.0.0.1 RTC_IPS=127.0.0.1 MAX_PARTICIPANTS=1000 MAX_CONNECTIONS=5000 LOG_LEVEL=warn \
-    "$server_bin" >"$out/$name.server.log" 2>&1 &
+    "${server_cpu[@]}" "$server_bin" >"$out/$name.server.log" 2>&1 &
   local sp=$!
   if ! wait_healthy "$port"; then
     echo "   server did not start (see $out/$name.server.log)"; kill "$sp" 2>/dev/null || true; return 0
@@ -110,7 +129,7 @@ run_one() {
     pp=$!
   fi
   local rc=0
-  "$bench_bin" --url "http://127.0.0.1:$port" --"$kind" "$n" --duration "$duration" --join-rate "$join_rate" \
+  "${bench_cpu[@]}" "$bench_bin" --url "http://127.0.0.1:$port" --"$kind" "$n" --duration "$duration" --join-rate "$join_rate" \
     --server-pid "$sp" --json "$out/$name.json" >"$out/$name.log" 2>&1 || rc=$?
   if [ -n "$pp" ]; then
     kill -INT "$pp" 2>/dev/null || true; wait "$pp" 2>/dev/null || true
@@ -129,9 +148,9 @@ for s in $series; do
 done
 
 # report.md and the plot data, from the JSON files (node is there for the test suites anyway).
-node - "$out" $series <<'EOF'
+node - "$out" "$nic_like" $series <<'EOF'
 const fs = require('fs');
-const [out, ...series] = process.argv.slice(2);
+const [out, nicLike, ...series] = process.argv.slice(2);
 const f = (v, d = 1) => (typeof v === 'number' ? v.toFixed(d) : '-');
 const rows = [];
 const data = { webinar: [], meeting: [] };
@@ -146,17 +165,18 @@ for (const s of series) {
     + `| ${f(sv.mbit_out_per_s)} | ${f(sv.cpu_percent)} | **${f(sv.cpu_us_per_forwarded_packet, 2)}** | ${f(b.loss_percent, 3)} `
     + `| ${f(r.delay_ms.p50, 2)} / ${f(r.delay_ms.p95, 2)} / ${f(r.delay_ms.p99, 2)} | ${f(r.join_ms.p50, 0)} / ${f(r.join_ms.p99, 0)} `
     + `| ${f(r.first_keyframe_ms.p99, 0)} | ${f(sv.rss_mb)} | ${f(sv.rss_kb_per_session, 0)} | ${f(b.cpu_percent)} `
-    + `| ${f(r.machine.other_percent, 0)} |`);
+    + `| ${f(r.machine.other_percent, 0)} | ${f(sv.udp_datagrams_per_send, 2)} |`);
   if (typeof sv.rtp_out_per_s === 'number' && typeof sv.cpu_us_per_forwarded_packet === 'number')
     data[kind].push(`${sv.rtp_out_per_s} ${sv.cpu_us_per_forwarded_packet} ${b.loss_percent} "${kind[0]}${n}"`);
 }
 const md = [
   '# videomeet-bench series', '',
   `Generated by bench/run-series.sh on ${new Date().toISOString()} (${require('os').cpus().length} cores). `
-  + 'Server: release build, one fresh process per scenario. Window figures exclude the joins; see bench/README.md.', '',
+  + 'Server: release build, one fresh process per scenario. Window figures exclude the joins; see bench/README.md.'
+  + (nicLike === '1' ? ' **--nic-like**: server on CPU 0, bench on CPU 1, loopback receive processing steered to CPU 1 (RPS).' : ''), '',
   '| scenario | ready | server in pkt/s | server out pkt/s | out Mbit/s | server CPU % | CPU µs / fwd pkt | loss % '
-  + '| delay p50 / p95 / p99 ms | join p50 / p99 ms | keyframe p99 ms | RSS MB | RSS KB / session | bench CPU % | other load % |',
-  '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+  + '| delay p50 / p95 / p99 ms | join p50 / p99 ms | keyframe p99 ms | RSS MB | RSS KB / session | bench CPU % | other load % | datagrams / send |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ...rows, '',
   'CPU % is of one core; "other load" is the machine\'s busy time that was neither the server nor the bench '
   + '(other jobs on a shared machine); ⚠ marks scenarios where it was over 20 % of a core: their figures are '

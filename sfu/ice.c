@@ -4,8 +4,15 @@
  * no UPnP, no STUN/TURN of its own (the SFU has reachable host addresses; ANNOUNCED_IP covers 1:1 NAT).
  * Local candidates are formatted here rather than by libnice so that ANNOUNCED_IP can replace the
  * address. Remote candidates may arrive before the remote credentials: libnice accepts them in any order.
+ *
+ * Each agent lives in its own child context of the worker's netloop (sfu/netloop.h), so that a wake-up
+ * costs the same with one agent or a thousand; calls that change the agent's sources touch the child.
+ * Media goes out through the netloop's queue on the selected pair's socket (the "fast path"), batched
+ * per iteration; libnice itself sends STUN and anything before a pair is selected.
  */
 #include "sfu/ice.h"
+
+#include "sfu/netloop.h"
 
 #include <errno.h>
 #include <gio/gio.h>
@@ -16,6 +23,7 @@
 #include <sys/socket.h>
 
 struct sfu_ice {
+    netloop_child *loop;             /* the agent's own context, served by the worker's netloop */
     NiceAgent *agent;
     guint stream;
     sfu_ice_callbacks cbs;
@@ -138,9 +146,16 @@ sfu_ice *sfu_ice_new(GMainContext *ctx, const sfu_ice_config *cfg, const sfu_ice
     ice->ud = ud;
     if (cfg->announced_ip)
         g_strlcpy(ice->announced_ip, cfg->announced_ip, sizeof(ice->announced_ip));
-    ice->agent = nice_agent_new_full(ctx, NICE_COMPATIBILITY_RFC5245,
+    ice->loop = netloop_child_new(ctx);
+    if (!ice->loop) {
+        g_free(ice);
+        return NULL;
+    }
+    GMainContext *own = netloop_child_context(ice->loop);
+    ice->agent = nice_agent_new_full(own, NICE_COMPATIBILITY_RFC5245,
                                      NICE_AGENT_OPTION_ICE_TRICKLE | NICE_AGENT_OPTION_CONSENT_FRESHNESS);
     if (!ice->agent) {
+        netloop_child_free(ice->loop);
         g_free(ice);
         return NULL;
     }
@@ -148,6 +163,7 @@ sfu_ice *sfu_ice_new(GMainContext *ctx, const sfu_ice_config *cfg, const sfu_ice
                  cfg->controlling, NULL);
     if (add_addresses(ice, cfg) < 0) {
         g_object_unref(ice->agent);
+        netloop_child_free(ice->loop);
         g_free(ice);
         return NULL;
     }
@@ -158,7 +174,8 @@ sfu_ice *sfu_ice_new(GMainContext *ctx, const sfu_ice_config *cfg, const sfu_ice
     ice->handlers[1] = g_signal_connect(ice->agent, "candidate-gathering-done", G_CALLBACK(on_gathering_done), ice);
     ice->handlers[2] = g_signal_connect(ice->agent, "component-state-changed", G_CALLBACK(on_component_state), ice);
     ice->handlers[3] = g_signal_connect(ice->agent, "new-selected-pair-full", G_CALLBACK(on_selected_pair), ice);
-    nice_agent_attach_recv(ice->agent, ice->stream, 1, ctx, on_recv, ice);
+    nice_agent_attach_recv(ice->agent, ice->stream, 1, own, on_recv, ice);
+    netloop_child_touch(ice->loop);
     return ice;
 }
 
@@ -172,6 +189,7 @@ void sfu_ice_free(sfu_ice *ice)
     fast_path_clear(ice);
     nice_agent_remove_stream(ice->agent, ice->stream);
     g_object_unref(ice->agent);
+    netloop_child_free(ice->loop); /* sends what is still queued */
     g_free(ice);
 }
 
@@ -189,11 +207,13 @@ void sfu_ice_local_credentials(const sfu_ice *ice, char ufrag[SFU_ICE_UFRAG_MAX]
 
 int sfu_ice_set_remote_credentials(sfu_ice *ice, const char *ufrag, const char *pwd)
 {
+    netloop_child_touch(ice->loop);
     return nice_agent_set_remote_credentials(ice->agent, ice->stream, ufrag, pwd) ? 0 : -1;
 }
 
 int sfu_ice_gather(sfu_ice *ice)
 {
+    netloop_child_touch(ice->loop);
     return nice_agent_gather_candidates(ice->agent, ice->stream) ? 0 : -1;
 }
 
@@ -209,6 +229,7 @@ int sfu_ice_add_remote_candidate(sfu_ice *ice, const char *candidate)
     if (!c)
         return -1;
     int rc = -1;
+    netloop_child_touch(ice->loop);
     if (c->transport == NICE_CANDIDATE_TRANSPORT_UDP) {
         GSList *list = g_slist_append(NULL, c);
         rc = nice_agent_set_remote_candidates(ice->agent, ice->stream, 1, list) >= 0 ? 0 : -1;
@@ -222,13 +243,10 @@ int sfu_ice_send(sfu_ice *ice, const uint8_t *buf, size_t len)
 {
     if (ice->state != SFU_ICE_CONNECTED)
         return -1;
-    if (ice->fast_fd >= 0) {
-        ssize_t n;
-        do
-            n = sendto(ice->fast_fd, buf, len, MSG_DONTWAIT, (const struct sockaddr *)&ice->fast_to, ice->fast_to_len);
-        while (n < 0 && errno == EINTR);
-        return n == (ssize_t)len ? 0 : -1;
-    }
+    if (ice->fast_fd >= 0)
+        return netloop_send(ice->loop, ice->fast_fd, (const struct sockaddr *)&ice->fast_to, ice->fast_to_len, buf, len) < 0
+                   ? -1
+                   : 0;
     return nice_agent_send(ice->agent, ice->stream, 1, (guint)len, (const gchar *)buf) == (gint)len ? 0 : -1;
 }
 

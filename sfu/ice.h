@@ -2,8 +2,8 @@
  * (BUNDLE + rtcp-mux), host UDP candidates from configured addresses, trickle both ways, consent
  * freshness (RFC 7675).
  *
- * Runs on the GMainContext given at creation (a media worker's); every call and callback happens on
- * that thread. Received datagrams are handed to on_packet in libnice's buffer, which the callee may
+ * Runs on the thread of the GMainContext given at creation (a media worker's): the agent gets a child
+ * context of that context's netloop (sfu/netloop.h); every call and callback happens on that thread. Received datagrams are handed to on_packet in libnice's buffer, which the callee may
  * modify in place (SRTP unprotect) but must not keep.
  */
 #ifndef SFU_ICE_H
@@ -54,7 +54,9 @@ int sfu_ice_gather(sfu_ice *ice);
 /* Adds a remote candidate ("candidate:..." or "a=candidate:..."). Returns 0, or -1 when it cannot be
  * parsed or is not UDP (ignored). */
 int sfu_ice_add_remote_candidate(sfu_ice *ice, const char *candidate);
-/* Sends one datagram on the selected pair. Returns 0 or -1 (not connected, or the send failed). */
+/* Sends one datagram on the selected pair: queued, it leaves at the end of the current loop iteration
+ * together with the others for the same peer (UDP GSO). Returns 0, or -1 when not connected or it could
+ * not be queued (a refused send is counted by the netloop, not returned). */
 int sfu_ice_send(sfu_ice *ice, const uint8_t *buf, size_t len);
 /* The selected pair's remote address ("ip:port") for logs and tests; "" when none. */
 void sfu_ice_selected_remote(sfu_ice *ice, char *out, size_t outlen);

@@ -259,3 +259,12 @@ double sfu_worker_cpu_seconds(sfu *s, int i)
     return w ? worker_cpu_seconds(w) : 0;
 }
 
+void sfu_worker_net_counters(sfu *s, int i, netloop_counters *out)
+{
+    sfu_worker *w = worker_pool_get(s->pool, i);
+    if (w)
+        netloop_get_counters(worker_context(w), out);
+    else
+        memset(out, 0, sizeof(*out));
+}
+

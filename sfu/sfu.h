@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "signaling/config.h"
+#include "sfu/netloop.h"
 #include "sfu/stats.h"
 
 typedef enum {
@@ -62,5 +63,7 @@ void sfu_event_free(sfu_event *ev);
 void sfu_stats_total(sfu *s, sfu_stats *out);
 int sfu_worker_count(const sfu *s);
 double sfu_worker_cpu_seconds(sfu *s, int i);
+/* Worker i's network loop counters (sfu/netloop.h): wake-ups, datagrams, send calls, refused sends. */
+void sfu_worker_net_counters(sfu *s, int i, netloop_counters *out);
 
 #endif

@@ -7,6 +7,7 @@
 #include <glib.h>
 #include <jansson.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,6 +151,36 @@ static void process_metrics(GString *out)
                            rss * (unsigned long)(page > 0 ? page : 4096));
 }
 
+/* Per worker: its network loop's wake-ups and UDP output (datagrams per send call = the GSO batching). */
+static void net_metrics(GString *out, sfu *media)
+{
+    int n = sfu_worker_count(media);
+    netloop_counters *k = g_new0(netloop_counters, (gsize)n);
+    for (int i = 0; i < n; i++)
+        sfu_worker_net_counters(media, i, &k[i]);
+    static const struct {
+        const char *name, *help;
+        size_t off;
+    } fields[] = {
+        {"videomeet_loop_wakeups_total", "Wake-ups of each media worker's network loop",
+         offsetof(netloop_counters, wakeups)},
+        {"videomeet_udp_datagrams_sent_total", "UDP datagrams each media worker handed to the kernel",
+         offsetof(netloop_counters, datagrams)},
+        {"videomeet_udp_send_calls_total", "sendmsg/sendto calls that carried them (several per call with UDP GSO)",
+         offsetof(netloop_counters, sends)},
+        {"videomeet_udp_send_errors_total", "UDP datagrams the kernel refused (dropped)",
+         offsetof(netloop_counters, send_errors)},
+    };
+    for (size_t f = 0; f < G_N_ELEMENTS(fields); f++) {
+        g_string_append_printf(out, "# HELP %s %s.\n# TYPE %s counter\n", fields[f].name, fields[f].help,
+                               fields[f].name);
+        for (int i = 0; i < n; i++)
+            g_string_append_printf(out, "%s{worker=\"%d\"} %llu\n", fields[f].name, i,
+                                   (unsigned long long)*(const uint64_t *)((const char *)&k[i] + fields[f].off));
+    }
+    g_free(k);
+}
+
 /* Prometheus text exposition format 0.0.4. */
 static int route_metrics(struct vm_signaling *s, vm_conn *c, struct lws *wsi)
 {
@@ -183,6 +214,7 @@ static int route_metrics(struct vm_signaling *s, vm_conn *c, struct lws *wsi)
         for (int i = 0; i < sfu_worker_count(s->media); i++)
             g_string_append_printf(out, "videomeet_worker_cpu_seconds_total{worker=\"%d\"} %.6f\n", i,
                                    sfu_worker_cpu_seconds(s->media, i));
+        net_metrics(out, s->media);
     }
     return send_body(c, wsi, HTTP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8",
                      g_string_free(out, FALSE));

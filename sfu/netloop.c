@@ -1,0 +1,569 @@
+/* netloop.c - child contexts multiplexed by epoll, and batched UDP output (see netloop.h).
+ *
+ * One netloop per parent context, found through a small registry (parent → netloop) and made on the
+ * first child. The netloop is a GSource attached to the parent: its one fd is the epoll set.
+ *
+ * A child is driven with GLib's steps for external loops. When it goes idle: g_main_context_prepare()
+ * and _query() give its fds (registered in epoll, tagged with the child) and its timeout (kept as a
+ * deadline). When one of its fds fires, its deadline passes or it was touched: poll(0) on its own few
+ * fds for their revents, g_main_context_check() and _dispatch(), then prepare + query again. Children
+ * are acquired by the parent's thread for their life and made with G_MAIN_CONTEXT_FLAGS_OWNERLESS_POLLING,
+ * so a source attached to one from any code wakes its GWakeup fd, which is among its fds.
+ *
+ * Output: netloop_send() copies the datagram into the netloop's slot arena and appends it to the
+ * child's queue (one destination at a time). The queues are flushed at the end of every dispatch of the
+ * netloop and in its prepare (so before the parent sleeps, whatever source queued them), when the
+ * arena or a queue is full, and when the destination changes. Hot path: no allocation (the arena and
+ * the queues are sized once), no lock.
+ *
+ * Ownership: the registry holds no reference; the parent context owns the netloop's GSource, and
+ * finalizing it (parent destroyed) removes the registry entry. A child owns its context (released and
+ * unreferenced in netloop_child_free) and its fd lists.
+ */
+#include "sfu/netloop.h"
+
+#include "sfu/udp_tx.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#define SLOT_BYTES 1504u   /* a datagram larger than this is sent at once, not queued */
+#define ARENA_SLOTS 2048u  /* queued datagrams per netloop (3 MiB), across all children */
+#define QUEUE_MAX 64u      /* queued datagrams per child */
+#define EPOLL_BATCH 256
+
+typedef struct netloop netloop;
+
+struct netloop_child {
+    netloop *loop;
+    GMainContext *ctx;
+    size_t index;               /* in loop->children */
+    GPollFD *fds;               /* from the last query (revents filled before check) */
+    gint nfds, fds_cap;
+    GPollFD *reg;               /* what epoll holds for this child */
+    gint nreg, reg_cap;
+    gint max_prio;
+    gint64 deadline;            /* monotonic µs of the next timeout, G_MAXINT64 for none */
+    bool dirty;                 /* run at the next pass */
+    bool dispatching, dead;
+    /* output queue: one destination */
+    int q_fd;
+    struct sockaddr_storage q_to;
+    socklen_t q_tolen;
+    unsigned q_n;
+    uint16_t q_slot[QUEUE_MAX];
+    uint16_t q_len[QUEUE_MAX];
+    bool q_listed;              /* in loop->pending */
+};
+
+struct netloop {
+    GSource source;             /* first: the netloop is the GSource */
+    GMainContext *parent;
+    int epfd;
+    gpointer epfd_tag;
+    netloop_child **children;   /* NULL slots are freed children, compacted after a pass */
+    size_t n_children, cap_children, live_children;
+    netloop_child **fd_owner;   /* fd → child that registered it in epoll */
+    int fd_owner_cap;
+    bool in_dispatch, any_dirty, has_holes;
+    /* output */
+    uint8_t *arena;             /* ARENA_SLOTS * SLOT_BYTES, made on the first send */
+    unsigned arena_used;
+    netloop_child **pending;    /* children with queued datagrams */
+    size_t n_pending, cap_pending;
+    bool gso;
+    _Atomic uint64_t wakeups, child_runs, datagrams, sends, send_errors;
+};
+
+/* ---- registry: parent context → netloop ---- */
+
+static GMutex registry_lock;
+static GHashTable *registry;
+
+static netloop *registry_get(GMainContext *parent)
+{
+    g_mutex_lock(&registry_lock);
+    netloop *l = registry ? g_hash_table_lookup(registry, parent) : NULL;
+    g_mutex_unlock(&registry_lock);
+    return l;
+}
+
+static void registry_set(GMainContext *parent, netloop *l)
+{
+    g_mutex_lock(&registry_lock);
+    if (l) {
+        if (!registry)
+            registry = g_hash_table_new(g_direct_hash, g_direct_equal);
+        g_hash_table_insert(registry, parent, l);
+    } else if (registry) {
+        g_hash_table_remove(registry, parent);
+        if (g_hash_table_size(registry) == 0) {
+            g_hash_table_destroy(registry);
+            registry = NULL;
+        }
+    }
+    g_mutex_unlock(&registry_lock);
+}
+
+static inline void count(_Atomic uint64_t *c, uint64_t n)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n, memory_order_relaxed);
+}
+
+/* ---- output ---- */
+
+static void flush_child(netloop_child *c)
+{
+    netloop *l = c->loop;
+    if (c->q_n == 0)
+        return;
+    udp_tx_dgram d[QUEUE_MAX];
+    for (unsigned i = 0; i < c->q_n; i++) {
+        d[i].buf = l->arena + (size_t)c->q_slot[i] * SLOT_BYTES;
+        d[i].len = c->q_len[i];
+    }
+    udp_tx_result r = {0};
+    udp_tx_send(c->q_fd, (const struct sockaddr *)&c->q_to, c->q_tolen, d, c->q_n, &l->gso, &r);
+    count(&l->datagrams, r.sent);
+    count(&l->sends, r.calls);
+    count(&l->send_errors, r.failed);
+    c->q_n = 0;
+}
+
+static void flush_all(netloop *l)
+{
+    for (size_t i = 0; i < l->n_pending; i++) {
+        netloop_child *c = l->pending[i];
+        flush_child(c);
+        c->q_listed = false;
+    }
+    l->n_pending = 0;
+    l->arena_used = 0;
+}
+
+void netloop_flush(GMainContext *parent)
+{
+    netloop *l = registry_get(parent);
+    if (l)
+        flush_all(l);
+}
+
+int netloop_send(netloop_child *c, int fd, const struct sockaddr *to, socklen_t tolen, const uint8_t *buf, size_t len)
+{
+    netloop *l = c->loop;
+    if (tolen > sizeof(c->q_to))
+        return -EINVAL;
+    if (c->q_n && (c->q_fd != fd || c->q_tolen != tolen || memcmp(&c->q_to, to, tolen) != 0))
+        flush_child(c); /* a new destination: what went before leaves first */
+    if (len > SLOT_BYTES) {
+        flush_child(c);
+        udp_tx_result r = {0};
+        bool no_gso = false;
+        udp_tx_dgram d = {buf, len};
+        udp_tx_send(fd, to, tolen, &d, 1, &no_gso, &r);
+        count(&l->datagrams, r.sent);
+        count(&l->sends, r.calls);
+        count(&l->send_errors, r.failed);
+        return r.sent ? 0 : -EIO;
+    }
+    if (!l->arena) {
+        l->arena = malloc((size_t)ARENA_SLOTS * SLOT_BYTES);
+        if (!l->arena)
+            return -ENOMEM;
+    }
+    if (l->arena_used == ARENA_SLOTS)
+        flush_all(l);
+    if (c->q_n == QUEUE_MAX)
+        flush_child(c);
+    if (c->q_n == 0) {
+        c->q_fd = fd;
+        memcpy(&c->q_to, to, tolen);
+        c->q_tolen = tolen;
+    }
+    unsigned slot = l->arena_used++;
+    memcpy(l->arena + (size_t)slot * SLOT_BYTES, buf, len);
+    c->q_slot[c->q_n] = (uint16_t)slot;
+    c->q_len[c->q_n] = (uint16_t)len;
+    c->q_n++;
+    if (!c->q_listed) {
+        if (l->n_pending == l->cap_pending) {
+            size_t cap = l->cap_pending ? l->cap_pending * 2 : 64;
+            netloop_child **p = realloc(l->pending, cap * sizeof(*p));
+            if (!p) {
+                flush_child(c);
+                return 0;
+            }
+            l->pending = p;
+            l->cap_pending = cap;
+        }
+        l->pending[l->n_pending++] = c;
+        c->q_listed = true;
+    }
+    return 0;
+}
+
+static void unlist_pending(netloop *l, netloop_child *c)
+{
+    for (size_t i = 0; i < l->n_pending; i++) {
+        if (l->pending[i] == c) {
+            l->pending[i] = l->pending[--l->n_pending];
+            break;
+        }
+    }
+    c->q_listed = false;
+}
+
+/* ---- epoll registration ---- */
+
+static uint32_t epoll_events(gushort ev)
+{
+    uint32_t e = 0;
+    if (ev & G_IO_IN)
+        e |= EPOLLIN;
+    if (ev & G_IO_OUT)
+        e |= EPOLLOUT;
+    if (ev & G_IO_PRI)
+        e |= EPOLLPRI;
+    return e;
+}
+
+static bool own_fd(netloop *l, int fd, netloop_child *c)
+{
+    if (fd < 0)
+        return false;
+    if (fd >= l->fd_owner_cap) {
+        int cap = l->fd_owner_cap ? l->fd_owner_cap : 256;
+        while (cap <= fd)
+            cap *= 2;
+        netloop_child **p = realloc(l->fd_owner, (size_t)cap * sizeof(*p));
+        if (!p)
+            return false;
+        memset(p + l->fd_owner_cap, 0, (size_t)(cap - l->fd_owner_cap) * sizeof(*p));
+        l->fd_owner = p;
+        l->fd_owner_cap = cap;
+    }
+    l->fd_owner[fd] = c;
+    return true;
+}
+
+/* Events wanted on fd across the list (GLib may list one fd more than once). */
+static gushort events_of(const GPollFD *fds, gint n, int fd)
+{
+    gushort ev = 0;
+    for (gint i = 0; i < n; i++)
+        if (fds[i].fd == fd)
+            ev |= fds[i].events;
+    return ev;
+}
+
+static bool same_fds(const GPollFD *a, gint na, const GPollFD *b, gint nb)
+{
+    if (na != nb)
+        return false;
+    for (gint i = 0; i < na; i++)
+        if (a[i].fd != b[i].fd || a[i].events != b[i].events)
+            return false;
+    return true;
+}
+
+static void unregister_fd(netloop *l, netloop_child *c, int fd)
+{
+    if (fd >= 0 && fd < l->fd_owner_cap && l->fd_owner[fd] == c) {
+        epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL); /* fails harmlessly if the fd was closed */
+        l->fd_owner[fd] = NULL;
+    }
+}
+
+static void sync_epoll(netloop_child *c)
+{
+    netloop *l = c->loop;
+    if (same_fds(c->fds, c->nfds, c->reg, c->nreg))
+        return;
+    for (gint i = 0; i < c->nreg; i++)
+        if (events_of(c->fds, c->nfds, c->reg[i].fd) == 0)
+            unregister_fd(l, c, c->reg[i].fd);
+    for (gint i = 0; i < c->nfds; i++) {
+        int fd = c->fds[i].fd;
+        if (fd < 0 || events_of(c->fds, i, fd)) /* handled at its first listing */
+            continue;
+        struct epoll_event ev = {.events = epoll_events(events_of(c->fds, c->nfds, fd)), .data.ptr = c};
+        bool mine = fd < l->fd_owner_cap && l->fd_owner[fd] == c;
+        /* A number another child registered was closed and reused (epoll dropped it then): take it over. */
+        if (epoll_ctl(l->epfd, mine ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) < 0) {
+            if (errno == EEXIST)
+                epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev);
+            else if (errno == ENOENT)
+                epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev);
+        }
+        own_fd(l, fd, c);
+    }
+    if (c->reg_cap < c->nfds) {
+        GPollFD *p = g_renew(GPollFD, c->reg, c->nfds);
+        c->reg = p;
+        c->reg_cap = c->nfds;
+    }
+    memcpy(c->reg, c->fds, (size_t)c->nfds * sizeof(GPollFD));
+    c->nreg = c->nfds;
+}
+
+/* ---- driving a child ---- */
+
+static void child_prepare(netloop_child *c)
+{
+    gboolean ready = g_main_context_prepare(c->ctx, &c->max_prio);
+    gint timeout = -1, n;
+    while ((n = g_main_context_query(c->ctx, c->max_prio, &timeout, c->fds, c->fds_cap)) > c->fds_cap) {
+        c->fds = g_renew(GPollFD, c->fds, n);
+        c->fds_cap = n;
+    }
+    c->nfds = n;
+    gint64 now = g_get_monotonic_time();
+    if (ready || timeout == 0)
+        c->deadline = now;
+    else
+        c->deadline = timeout < 0 ? G_MAXINT64 : now + (gint64)timeout * 1000;
+    sync_epoll(c);
+}
+
+static void child_release(netloop_child *c)
+{
+    netloop *l = c->loop;
+    for (gint i = 0; i < c->nreg; i++)
+        unregister_fd(l, c, c->reg[i].fd);
+    g_main_context_release(c->ctx);
+    g_main_context_unref(c->ctx);
+    g_free(c->fds);
+    g_free(c->reg);
+    free(c);
+}
+
+static void child_run(netloop_child *c)
+{
+    netloop *l = c->loop;
+    c->dirty = false;
+    for (gint i = 0; i < c->nfds; i++)
+        c->fds[i].revents = 0;
+    if (c->nfds > 0 && poll((struct pollfd *)c->fds, (nfds_t)c->nfds, 0) < 0)
+        for (gint i = 0; i < c->nfds; i++)
+            c->fds[i].revents = 0;
+    count(&l->child_runs, 1);
+    c->dispatching = true;
+    if (g_main_context_check(c->ctx, c->max_prio, c->fds, c->nfds))
+        g_main_context_dispatch(c->ctx);
+    c->dispatching = false;
+    if (c->dead) {
+        child_release(c);
+        return;
+    }
+    child_prepare(c);
+}
+
+static void compact(netloop *l)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < l->n_children; i++) {
+        if (l->children[i]) {
+            l->children[i]->index = j;
+            l->children[j++] = l->children[i];
+        }
+    }
+    l->n_children = j;
+    l->has_holes = false;
+}
+
+static gint64 earliest_deadline(netloop *l)
+{
+    gint64 d = G_MAXINT64;
+    for (size_t i = 0; i < l->n_children; i++) {
+        netloop_child *c = l->children[i];
+        if (c && c->deadline < d)
+            d = c->deadline;
+    }
+    return d;
+}
+
+/* ---- the GSource ---- */
+
+static gboolean loop_prepare(GSource *s, gint *timeout)
+{
+    netloop *l = (netloop *)s;
+    flush_all(l); /* whatever queued since the last dispatch leaves before the parent sleeps */
+    if (l->any_dirty) {
+        *timeout = 0;
+        return TRUE;
+    }
+    gint64 d = earliest_deadline(l), now = g_source_get_time(s);
+    if (d <= now) {
+        *timeout = 0;
+        return TRUE;
+    }
+    *timeout = d == G_MAXINT64 ? -1 : (gint)MIN((d - now + 999) / 1000, G_MAXINT);
+    return FALSE;
+}
+
+static gboolean loop_check(GSource *s)
+{
+    netloop *l = (netloop *)s;
+    if (l->any_dirty || (g_source_query_unix_fd(s, l->epfd_tag) & G_IO_IN))
+        return TRUE;
+    return earliest_deadline(l) <= g_source_get_time(s);
+}
+
+static gboolean loop_dispatch(GSource *s, GSourceFunc cb, gpointer data)
+{
+    (void)cb;
+    (void)data;
+    netloop *l = (netloop *)s;
+    count(&l->wakeups, 1);
+    struct epoll_event ev[EPOLL_BATCH];
+    int n = epoll_wait(l->epfd, ev, EPOLL_BATCH, 0);
+    for (int i = 0; i < n; i++)
+        ((netloop_child *)ev[i].data.ptr)->dirty = true;
+    l->any_dirty = false;
+    l->in_dispatch = true;
+    gint64 now = g_get_monotonic_time();
+    /* Children made while this runs are appended and prepared already; they wait for the next pass. */
+    size_t count_at_start = l->n_children;
+    for (size_t i = 0; i < count_at_start; i++) {
+        netloop_child *c = l->children[i];
+        if (c && !c->dead && (c->dirty || c->deadline <= now))
+            child_run(c);
+    }
+    l->in_dispatch = false;
+    if (l->has_holes)
+        compact(l);
+    flush_all(l);
+    return G_SOURCE_CONTINUE;
+}
+
+static void loop_finalize(GSource *s)
+{
+    netloop *l = (netloop *)s;
+    registry_set(l->parent, NULL);
+    for (size_t i = 0; i < l->n_children; i++)
+        if (l->children[i])
+            l->children[i]->loop = NULL; /* a leak by the caller; at least no dangling use */
+    if (l->epfd >= 0)
+        close(l->epfd);
+    free(l->children);
+    free(l->fd_owner);
+    free(l->arena);
+    free(l->pending);
+}
+
+static GSourceFuncs loop_funcs = {loop_prepare, loop_check, loop_dispatch, loop_finalize, NULL, NULL};
+
+static netloop *loop_for(GMainContext *parent)
+{
+    netloop *l = registry_get(parent);
+    if (l)
+        return l;
+    int epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (epfd < 0)
+        return NULL;
+    l = (netloop *)g_source_new(&loop_funcs, sizeof(netloop));
+    l->parent = parent;
+    l->epfd = epfd;
+    l->gso = true;
+    l->epfd_tag = g_source_add_unix_fd(&l->source, epfd, G_IO_IN);
+    g_source_set_name(&l->source, "netloop");
+    g_source_attach(&l->source, parent);
+    g_source_unref(&l->source); /* the parent context holds it */
+    registry_set(parent, l);
+    return l;
+}
+
+/* ---- children ---- */
+
+netloop_child *netloop_child_new(GMainContext *parent)
+{
+    netloop *l = loop_for(parent);
+    if (!l)
+        return NULL;
+    if (l->n_children == l->cap_children) {
+        size_t cap = l->cap_children ? l->cap_children * 2 : 64;
+        netloop_child **p = realloc(l->children, cap * sizeof(*p));
+        if (!p)
+            return NULL;
+        l->children = p;
+        l->cap_children = cap;
+    }
+    netloop_child *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->loop = l;
+    c->q_fd = -1;
+    c->ctx = g_main_context_new_with_flags(G_MAIN_CONTEXT_FLAGS_OWNERLESS_POLLING);
+    if (!g_main_context_acquire(c->ctx)) {
+        g_main_context_unref(c->ctx);
+        free(c);
+        return NULL;
+    }
+    c->index = l->n_children;
+    l->children[l->n_children++] = c;
+    l->live_children++;
+    child_prepare(c);
+    return c;
+}
+
+GMainContext *netloop_child_context(netloop_child *c)
+{
+    return c->ctx;
+}
+
+void netloop_child_touch(netloop_child *c)
+{
+    c->dirty = true;
+    if (c->loop)
+        c->loop->any_dirty = true;
+}
+
+void netloop_child_free(netloop_child *c)
+{
+    if (!c)
+        return;
+    netloop *l = c->loop;
+    if (!l) {
+        g_main_context_release(c->ctx);
+        g_main_context_unref(c->ctx);
+        g_free(c->fds);
+        g_free(c->reg);
+        free(c);
+        return;
+    }
+    flush_child(c);
+    if (c->q_listed)
+        unlist_pending(l, c);
+    l->children[c->index] = NULL;
+    l->live_children--;
+    if (l->in_dispatch)
+        l->has_holes = true;
+    else
+        compact(l);
+    if (c->dispatching) {
+        c->dead = true; /* child_run() releases it when its dispatch returns */
+        return;
+    }
+    child_release(c);
+}
+
+void netloop_get_counters(GMainContext *parent, netloop_counters *out)
+{
+    memset(out, 0, sizeof(*out));
+    g_mutex_lock(&registry_lock);
+    netloop *l = registry ? g_hash_table_lookup(registry, parent) : NULL;
+    if (l) {
+        out->wakeups = atomic_load_explicit(&l->wakeups, memory_order_relaxed);
+        out->child_runs = atomic_load_explicit(&l->child_runs, memory_order_relaxed);
+        out->datagrams = atomic_load_explicit(&l->datagrams, memory_order_relaxed);
+        out->sends = atomic_load_explicit(&l->sends, memory_order_relaxed);
+        out->send_errors = atomic_load_explicit(&l->send_errors, memory_order_relaxed);
+    }
+    g_mutex_unlock(&registry_lock);
+}

@@ -1,0 +1,55 @@
+/* netloop.h - the network loop of a media worker: many small GMainContexts (one per ICE agent) served
+ * by one GSource of the worker's context, and batched UDP output flushed once per loop iteration.
+ *
+ * Why: libnice attaches each agent's socket, cancellable and timer sources to the context it is given.
+ * With hundreds of agents in one worker context, every wake-up walked every source and poll()ed every
+ * socket: O(agents) per wake-up. Here each agent gets a child context; the worker context holds one
+ * GSource per thread whose fd is an epoll set of every child's fds, so a wake-up touches only the
+ * children whose fd fired or whose timer came due. And datagrams sent during one iteration are queued
+ * per destination and leave together at its end, runs of equal-sized ones in one sendmsg() with UDP
+ * GSO (see udp_tx.h), which is what makes a fan-out cheap.
+ *
+ * Threading: a child and everything sent through it belong to the thread that runs the parent
+ * context (a worker's thread, or a test's). Children must be freed before their parent context.
+ */
+#ifndef SFU_NETLOOP_H
+#define SFU_NETLOOP_H
+
+#include <glib.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+typedef struct netloop_child netloop_child;
+
+/* A new child context served by parent's netloop (made on first use). Call on the parent's thread.
+ * NULL on failure. */
+netloop_child *netloop_child_new(GMainContext *parent);
+/* The child's own context, for libnice (borrowed: valid until netloop_child_free). */
+GMainContext *netloop_child_context(netloop_child *c);
+/* Says that sources of the child changed outside its own dispatch (e.g. a libnice call made from
+ * another context's callback): it is prepared again before the loop sleeps. */
+void netloop_child_touch(netloop_child *c);
+/* Sends what the child still has queued, then frees it; safe from inside the child's own dispatch
+ * (the context is released once that returns). The child's sources must be gone or inert (libnice
+ * agent unreferenced). NULL is a no-op. */
+void netloop_child_free(netloop_child *c);
+
+/* Queues one datagram for fd → to; it leaves at the end of this loop iteration (or earlier when the
+ * queue fills). Returns 0, or a negative errno-style code when it could not be queued or sent. A
+ * datagram for a different fd/destination than the ones queued flushes those first, so order holds. */
+int netloop_send(netloop_child *c, int fd, const struct sockaddr *to, socklen_t tolen, const uint8_t *buf, size_t len);
+/* Sends everything queued on this thread's netloop for parent now. */
+void netloop_flush(GMainContext *parent);
+
+/* Counters of the loop serving parent (for /metrics and the bench). Zeroes when there is none. */
+typedef struct {
+    uint64_t wakeups;          /* dispatches of the loop's source */
+    uint64_t child_runs;       /* child contexts dispatched */
+    uint64_t datagrams;        /* datagrams handed to the kernel */
+    uint64_t sends;            /* sendmsg() calls that carried them */
+    uint64_t send_errors;      /* datagrams the kernel refused (dropped) */
+} netloop_counters;
+void netloop_get_counters(GMainContext *parent, netloop_counters *out);
+
+#endif
