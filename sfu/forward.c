@@ -146,6 +146,54 @@ static void forward_one(fwd *f, const uint8_t *pkt, size_t len, const struct rtp
     }
 }
 
+/* Sends n waiting packets of t (all t's) to each of t's ready subscribers, subscriber by subscriber. */
+static void fanout_track(track *t, const fanout_pkt *p, size_t n)
+{
+    for (size_t i = 0; i < t->n_subs; i++) {
+        fwd *f = t->subs[i];
+        if (!f->negotiated || peer_get_state(f->sub->down) != PEER_CONNECTED)
+            continue;
+        for (size_t k = 0; k < n; k++)
+            forward_one(f, p[k].v.pkt, p[k].v.len, &p[k].v, p[k].arrival_us);
+    }
+}
+
+void forward_fanout(room *r)
+{
+    netloop_task_cancel(&r->fanout_task);
+    size_t n = r->n_fanout;
+    r->n_fanout = 0;
+    /* Group by track, keeping each track's arrival order (packets of different tracks may be
+     * reordered between them: they are different RTP streams). */
+    fanout_pkt group[ROOM_FANOUT_MAX];
+    for (size_t i = 0; i < n; i++) {
+        track *t = r->fanout[i].track;
+        if (!t)
+            continue;
+        size_t g = 0;
+        for (size_t j = i; j < n; j++) {
+            if (r->fanout[j].track == t) {
+                group[g++] = r->fanout[j];
+                r->fanout[j].track = NULL;
+            }
+        }
+        fanout_track(t, group, g);
+    }
+}
+
+static void fanout_task_run(netloop_task *task)
+{
+    forward_fanout((room *)((char *)task - offsetof(room, fanout_task)));
+}
+
+void forward_forget_track(track *t)
+{
+    room *r = t->owner->room;
+    for (size_t i = 0; i < r->n_fanout; i++)
+        if (r->fanout[i].track == t)
+            r->fanout[i].track = NULL;
+}
+
 /* The first packet of a keyframe, for the codecs the SFU negotiates. */
 static bool is_keyframe_start(const track *t, const struct rtp_view *v)
 {
@@ -218,11 +266,23 @@ void forward_on_up_rtp(void *ud, uint8_t *buf, size_t len, int64_t now_us)
     uint32_t arrival = (uint32_t)((uint64_t)now_us * t->codec.clock_rate / 1000000u);
     rtcp_rx_stats_update(&t->rx, v.seq, v.ts, arrival);
     track_note_seq(t, v.seq, now_us);
-    rtx_cache_put(t->cache, v.seq, buf, len, (uint64_t)now_us);
-    for (size_t i = 0; i < t->n_subs; i++) {
-        fwd *f = t->subs[i];
-        if (f->negotiated && peer_get_state(f->sub->down) == PEER_CONNECTED)
-            forward_one(f, buf, len, &v, now_us);
+    const uint8_t *kept;
+    size_t kept_len;
+    room *r = m->room;
+    if (rtx_cache_put(t->cache, v.seq, buf, len, (uint64_t)now_us) < 0 ||
+        rtx_cache_get(t->cache, v.seq, (uint64_t)now_us, &kept, &kept_len) < 0) {
+        fanout_track(t, &(fanout_pkt){t, v, now_us}, 1); /* not cached (too old a seq): send it now */
+        return;
+    }
+    /* Wait for the end of the loop iteration: every packet that arrived in it then goes to each
+     * subscriber in turn, whose state (rewrite, SRTP context, socket) is loaded once for all of them. */
+    if (r->n_fanout == ROOM_FANOUT_MAX)
+        forward_fanout(r);
+    v.pkt = kept;
+    r->fanout[r->n_fanout++] = (fanout_pkt){t, v, now_us};
+    if (r->n_fanout == 1) {
+        r->fanout_task.fn = fanout_task_run;
+        peer_defer(m->up, &r->fanout_task);
     }
 }
 

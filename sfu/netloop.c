@@ -10,6 +10,10 @@
  * are acquired by the parent's thread for their life and made with G_MAIN_CONTEXT_FLAGS_OWNERLESS_POLLING,
  * so a source attached to one from any code wakes its GWakeup fd, which is among its fds.
  *
+ * Deferred work: netloop_defer() links a caller-owned task; tasks run at the end of every dispatch
+ * and in prepare, just before the flush (the room's fan-out uses this to serve each subscriber for all
+ * the packets of an iteration in one go).
+ *
  * Output: netloop_send() copies the datagram into the netloop's slot arena and appends it to the
  * child's queue (one destination at a time). The queues are flushed at the end of every dispatch of the
  * netloop and in its prepare (so before the parent sleeps, whatever source queued them), when the
@@ -75,6 +79,7 @@ struct netloop {
     /* output */
     uint8_t *arena;             /* ARENA_SLOTS * SLOT_BYTES, made on the first send */
     unsigned arena_used;
+    netloop_task *tasks, **tasks_tail; /* deferred work, run before the flush */
     netloop_child **pending;    /* children with queued datagrams */
     size_t n_pending, cap_pending;
     bool gso;
@@ -114,6 +119,51 @@ static void registry_set(GMainContext *parent, netloop *l)
 static inline void count(_Atomic uint64_t *c, uint64_t n)
 {
     atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n, memory_order_relaxed);
+}
+
+/* ---- deferred work ---- */
+
+void netloop_defer(netloop_child *c, netloop_task *t)
+{
+    netloop *l = c->loop;
+    if (t->loop || !l)
+        return;
+    t->loop = l;
+    t->next = NULL;
+    *l->tasks_tail = t;
+    l->tasks_tail = &t->next;
+}
+
+void netloop_task_cancel(netloop_task *t)
+{
+    netloop *l = t->loop;
+    if (!l)
+        return;
+    for (netloop_task **pp = &l->tasks; *pp; pp = &(*pp)->next) {
+        if (*pp == t) {
+            *pp = t->next;
+            if (l->tasks_tail == &t->next)
+                l->tasks_tail = pp;
+            break;
+        }
+    }
+    t->loop = NULL;
+    t->next = NULL;
+}
+
+/* Runs the tasks queued so far; one a task defers meanwhile waits for the next round. */
+static void run_tasks(netloop *l)
+{
+    netloop_task *t = l->tasks;
+    l->tasks = NULL;
+    l->tasks_tail = &l->tasks;
+    while (t) {
+        netloop_task *next = t->next;
+        t->loop = NULL;
+        t->next = NULL;
+        t->fn(t);
+        t = next;
+    }
 }
 
 /* ---- output ---- */
@@ -393,7 +443,8 @@ static gint64 earliest_deadline(netloop *l)
 static gboolean loop_prepare(GSource *s, gint *timeout)
 {
     netloop *l = (netloop *)s;
-    flush_all(l); /* whatever queued since the last dispatch leaves before the parent sleeps */
+    run_tasks(l); /* whatever was deferred or queued since the last dispatch, before the parent sleeps */
+    flush_all(l);
     if (l->any_dirty) {
         *timeout = 0;
         return TRUE;
@@ -438,6 +489,7 @@ static gboolean loop_dispatch(GSource *s, GSourceFunc cb, gpointer data)
     l->in_dispatch = false;
     if (l->has_holes)
         compact(l);
+    run_tasks(l);
     flush_all(l);
     return G_SOURCE_CONTINUE;
 }
@@ -446,6 +498,8 @@ static void loop_finalize(GSource *s)
 {
     netloop *l = (netloop *)s;
     registry_set(l->parent, NULL);
+    for (netloop_task *t = l->tasks; t; t = t->next)
+        t->loop = NULL;
     for (size_t i = 0; i < l->n_children; i++)
         if (l->children[i])
             l->children[i]->loop = NULL; /* a leak by the caller; at least no dangling use */
@@ -471,6 +525,7 @@ static netloop *loop_for(GMainContext *parent)
     l->parent = parent;
     l->epfd = epfd;
     l->gso = true;
+    l->tasks_tail = &l->tasks;
     l->epfd_tag = g_source_add_unix_fd(&l->source, epfd, G_IO_IN);
     g_source_set_name(&l->source, "netloop");
     g_source_attach(&l->source, parent);

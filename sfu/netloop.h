@@ -42,6 +42,20 @@ int netloop_send(netloop_child *c, int fd, const struct sockaddr *to, socklen_t 
 /* Sends everything queued on this thread's netloop for parent now. */
 void netloop_flush(GMainContext *parent);
 
+/* Work deferred to the end of the current loop iteration, before the queued datagrams leave: e.g. a
+ * fan-out that serves each receiver for all the packets that arrived in the iteration at once. The
+ * task is owned by the caller (embedded in its object); the netloop only links it. */
+typedef struct netloop_task netloop_task;
+struct netloop_task {
+    void (*fn)(netloop_task *t);
+    netloop_task *next;         /* private */
+    struct netloop *loop;       /* private: the loop it is queued on, NULL when not queued */
+};
+/* Queues t on c's netloop, once: deferring a queued task again does nothing. */
+void netloop_defer(netloop_child *c, netloop_task *t);
+/* Takes t off its loop if it is queued (call before freeing its owner). */
+void netloop_task_cancel(netloop_task *t);
+
 /* Counters of the loop serving parent (for /metrics and the bench). Zeroes when there is none. */
 typedef struct {
     uint64_t wakeups;          /* dispatches of the loop's source */

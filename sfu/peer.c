@@ -316,3 +316,7 @@ peer_state peer_get_state(const peer *p)
     return p->state;
 }
 
+void peer_defer(peer *p, netloop_task *task)
+{
+    sfu_ice_defer(p->ice, task);
+}

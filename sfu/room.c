@@ -110,6 +110,7 @@ static fwd *fwd_new(member *sub, track *t)
 
 static void track_free(track *t)
 {
+    forward_forget_track(t);
     while (t->n_subs)
         fwd_free(t->subs[0]);
     free(t->subs);
@@ -505,6 +506,8 @@ void room_free(room *r)
 {
     if (!r)
         return;
+    netloop_task_cancel(&r->fanout_task);
+    r->n_fanout = 0;
     while (r->n_members)
         member_free(r->members[--r->n_members]);
     free(r->members);

@@ -26,6 +26,7 @@
 #define ROOM_RTX_SLOTS_AUDIO 128   /* per audio track: 2.5 s of 20 ms packets (190 KiB) */
 #define ROOM_RTX_MAX_AGE_US 2000000
 #define ROOM_SCRATCH (RTP_MAX_PACKET + SRTP_SESSION_RTP_MAX_OVERHEAD + 64)
+#define ROOM_FANOUT_MAX 64         /* packets waiting for the end-of-iteration fan-out (forward.c) */
 
 typedef struct track track;
 typedef struct fwd fwd;
@@ -98,6 +99,13 @@ struct member {
     size_t n_fwds, cap_fwds;
 };
 
+/* A packet that arrived in this loop iteration, to be sent to the track's subscribers at its end. */
+typedef struct {
+    track *track;                  /* NULL: the track went away meanwhile */
+    struct rtp_view v;             /* parsed; v.pkt points into the track's retransmission cache */
+    int64_t arrival_us;
+} fanout_pkt;
+
 struct room {
     room_env env;
     char meeting_id[16];
@@ -107,6 +115,9 @@ struct room {
     GSource *tick;
     uint8_t scratch[ROOM_SCRATCH];  /* one outgoing packet at a time */
     uint8_t scratch2[ROOM_SCRATCH]; /* the rewritten original of an RTX packet */
+    netloop_task fanout_task;       /* queued while fanout[] is not empty */
+    fanout_pkt fanout[ROOM_FANOUT_MAX];
+    size_t n_fanout;
 };
 
 /* room.c */
@@ -120,6 +131,10 @@ void forward_on_up_rtcp(void *ud, uint8_t *buf, size_t len, int64_t now_us);
 void forward_on_down_rtcp(void *ud, uint8_t *buf, size_t len, int64_t now_us);
 /* Asks the publisher of t for a keyframe, at most once per ROOM_PLI_INTERVAL_US. */
 void forward_request_keyframe(track *t, int64_t now_us);
+/* Sends the packets waiting in r->fanout now (the end-of-iteration task; also before r changes). */
+void forward_fanout(room *r);
+/* Forgets t's waiting packets (t is going away). */
+void forward_forget_track(track *t);
 /* Periodic work of one room: PLIs due, NACK retries, transport-cc feedback, receiver reports. */
 void forward_tick(room *r, int64_t now_us);
 

@@ -46,11 +46,12 @@ function bench(args, timeout = 90000) {
   });
 }
 
+/** A /metrics value; for a metric with labels (per worker), the sum over its series. */
 async function metric(name) {
   const text = await (await fetch(`${server.url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  assert.ok(line, `${name} in /metrics`);
-  return Number(line.split(' ')[1]);
+  const lines = text.split('\n').filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+  assert.ok(lines.length > 0, `${name} in /metrics`);
+  return lines.reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
 }
 
 /** Runs a scenario and returns its JSON results (after checking the exit code and stderr). */
@@ -123,6 +124,17 @@ test('a webinar of 1 publisher and 4 subscribers: every subscriber gets audio an
   // The publisher's packets went out four times (one per subscriber), give or take the window edges.
   assert.ok(r.server.rtp_out_per_s > 3 * r.server.rtp_in_per_s, JSON.stringify(r.server));
   assert.ok(r.bench.loss_percent < 5);
+  // The worker's network loop: every forwarded packet left as a UDP datagram, several per send call
+  // when a frame's packets leave together (UDP GSO), and the kernel refused none.
+  const dgrams = await metric('videomeet_udp_datagrams_sent_total');
+  const calls = await metric('videomeet_udp_send_calls_total');
+  assert.ok(dgrams >= r.server.rtp_packets_out_total, `datagrams ${dgrams} >= RTP out ${r.server.rtp_packets_out_total}`);
+  assert.ok(calls > 0 && calls < dgrams, `send calls ${calls} < datagrams ${dgrams}: batched`);
+  assert.ok(r.server.udp_datagrams_per_send > 1, JSON.stringify(r.server));
+  assert.ok(r.server.loop_wakeups_per_s > 0, JSON.stringify(r.server));
+  assert.ok((await metric('videomeet_udp_send_errors_total')) >= 0, 'refused sends are counted');
+  // In the window the kernel refused none (before it, sends to the previous test's closed sockets may fail).
+  assert.equal(r.server.udp_send_errors, 0, JSON.stringify(r.server));
 });
 
 

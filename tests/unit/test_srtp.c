@@ -320,6 +320,42 @@ static void test_gcm_roc_path_matches_libsrtp(void **state)
     free_pair(&p);
 }
 
+/* Full-size packets on the OpenSSL GCM paths: a 1100-byte packet from srtp_session_protect_rtp_roc
+ * is byte-identical to libsrtp's; a flipped bit in any of the 16 tag bytes, or a tag cut short, is
+ * refused by the OpenSSL unprotect, and no refusal spoils the context (the untouched packet, and the
+ * next ones, still pass). */
+static void test_gcm_full_size_every_tag_byte(void **state)
+{
+    (void)state;
+    pair_t p;
+    make_pair(&p, SRTP_SESSION_AEAD_AES_128_GCM);
+    srtp_session_t *ref = srtp_session_new(SRTP_SESSION_AEAD_AES_128_GCM, k1, s1, k2, s2);
+    assert_non_null(ref);
+    uint8_t plain[1200], ours[1200], theirs[1200], good[1200];
+    for (uint16_t seq = 500; seq < 503; seq++) {
+        size_t len = make_rtp(plain, seq, 0x0badcafeu, 1088);
+        memcpy(ours, plain, len);
+        memcpy(theirs, plain, len);
+        int n = srtp_session_protect_rtp_roc(p.a, ours, len, sizeof(ours), 0);
+        assert_int_equal(n, (int)len + 16);
+        assert_int_equal(srtp_session_protect_rtp(ref, theirs, len, sizeof(theirs)), n);
+        assert_memory_equal(ours, theirs, (size_t)n);
+        memcpy(good, ours, (size_t)n);
+        for (size_t i = 0; i < 16; i++) {
+            memcpy(ours, good, (size_t)n);
+            ours[len + i] ^= (uint8_t)(1u << (i % 8));
+            assert_int_equal(srtp_session_unprotect_rtp(p.b, ours, (size_t)n), SRTP_SESSION_ERR_AUTH);
+        }
+        memcpy(ours, good, (size_t)n);
+        assert_int_equal(srtp_session_unprotect_rtp(p.b, ours, (size_t)n - 1), SRTP_SESSION_ERR_AUTH);
+        memcpy(ours, good, (size_t)n);
+        assert_int_equal(srtp_session_unprotect_rtp(p.b, ours, (size_t)n), (int)len);
+        assert_memory_equal(ours, plain, len);
+    }
+    srtp_session_free(ref);
+    free_pair(&p);
+}
+
 /* Inbound: reordering across the sequence wrap is accepted once, with the right ROC guessed for
  * each packet; a late duplicate is refused; a packet far behind the window is refused. */
 static void test_reorder_across_wrap(void **state)
@@ -521,6 +557,7 @@ int main(void)
         cmocka_unit_test(test_replay_rejected),
         cmocka_unit_test(test_repeat_tx_allowed),
         cmocka_unit_test(test_gcm_roc_path_matches_libsrtp),
+        cmocka_unit_test(test_gcm_full_size_every_tag_byte),
         cmocka_unit_test(test_reorder_across_wrap),
         cmocka_unit_test(test_room_and_lengths),
         cmocka_unit_test(test_many_ssrcs_and_remove),
