@@ -11,7 +11,7 @@
 #define UDP_SEGMENT 103 /* linux/udp.h, Linux 4.18 */
 #endif
 
-/* Largest UDP payload of one GSO send (IPv4: 65535 minus the IP and UDP headers). */
+/* Largest UDP payload of one GSO send (IPv4: 65535 minus the IP and UDP headers; IPv6 allows a little more). */
 #define RUN_MAX_BYTES 65507u
 
 size_t udp_tx_run_length(const udp_tx_dgram *d, size_t n)
@@ -87,8 +87,10 @@ void udp_tx_send(int fd, const struct sockaddr *to, socklen_t tolen, const udp_t
                 i += run;
                 continue;
             }
-            if (rc == -EIO || rc == -EINVAL || rc == -ENOPROTOOPT || rc == -EOPNOTSUPP) {
+            if (rc == -EIO || rc == -ENOPROTOOPT || rc == -EOPNOTSUPP) {
                 *gso = false; /* the kernel or the device cannot segment: one by one from now on */
+            } else if (rc == -EINVAL) {
+                /* this run only (e.g. a segment larger than the path MTU allows): one by one below */
             } else {
                 r->failed += (unsigned)run; /* EAGAIN, ENOBUFS, ...: the whole run is lost, as it would be */
                 i += run;

@@ -4,7 +4,8 @@
  * UDP_TX_MAX_SEGMENTS of them and 64 KiB in all: it leaves in one sendmsg() with UDP_SEGMENT (Linux UDP
  * GSO): the kernel walks its stack once and cuts the datagrams apart at the end (or the NIC does). Where
  * the kernel refuses GSO (a device without checksum offload, a path MTU below the size), the run is
- * sent one datagram per call and GSO is switched off for the caller's state.
+ * sent one datagram per call; where the kernel or device cannot segment at all (EIO, EOPNOTSUPP), GSO is
+ * also switched off for the caller's state.
  *
  * No allocation; the datagrams are borrowed for the call.
  */
@@ -33,7 +34,8 @@ typedef struct {
 size_t udp_tx_run_length(const udp_tx_dgram *d, size_t n);
 
 /* Sends d[0..n) to `to` on the non-blocking socket fd, in order. *gso says whether to try GSO and is
- * cleared when the kernel refuses it. Adds to *r. */
+ * cleared when the kernel cannot do it. A run the kernel refuses for lack of buffer space (EAGAIN,
+ * ENOBUFS) is counted as failed, like a single datagram would be. Adds to *r. */
 void udp_tx_send(int fd, const struct sockaddr *to, socklen_t tolen, const udp_tx_dgram *d, size_t n, bool *gso,
                  udp_tx_result *r);
 

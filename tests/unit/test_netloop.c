@@ -92,6 +92,21 @@ static void test_send_runs(void **state)
         assert_int_equal(got[n - 1], 'a' + i);
     }
     assert_int_equal(recv(rx, got, sizeof(got), MSG_DONTWAIT), -1);
+    /* Without GSO: one call per datagram, same result. */
+    bool off = false;
+    udp_tx_result r2 = {0};
+    udp_tx_send(tx, (struct sockaddr *)&ra, sizeof(ra), d, 6, &off, &r2);
+    assert_int_equal(r2.calls, 6);
+    assert_int_equal(r2.sent, 6);
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(recv_wait(rx, got, sizeof(got)), (ssize_t)lens[i]);
+    /* A socket that cannot send: every datagram is counted as failed, GSO stays on (not its fault). */
+    udp_tx_result r3 = {0};
+    gso = true;
+    udp_tx_send(-1, (struct sockaddr *)&ra, sizeof(ra), d, 6, &gso, &r3);
+    assert_int_equal(r3.sent, 0);
+    assert_int_equal(r3.failed, 6);
+    assert_true(gso);
     close(rx);
     close(tx);
 }
