@@ -164,20 +164,24 @@ void forward_fanout(room *r)
     size_t n = r->n_fanout;
     r->n_fanout = 0;
     /* Group by track, keeping each track's arrival order (packets of different tracks may be
-     * reordered between them: they are different RTP streams). */
+     * reordered between them: they are different RTP streams). Video first: a subscriber's queue then
+     * reads [video..., audio], and the shorter audio packet can end the video's GSO run instead of
+     * needing a send of its own. */
     fanout_pkt group[ROOM_FANOUT_MAX];
-    for (size_t i = 0; i < n; i++) {
-        track *t = r->fanout[i].track;
-        if (!t)
-            continue;
-        size_t g = 0;
-        for (size_t j = i; j < n; j++) {
-            if (r->fanout[j].track == t) {
-                group[g++] = r->fanout[j];
-                r->fanout[j].track = NULL;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < n; i++) {
+            track *t = r->fanout[i].track;
+            if (!t || (pass == 0) != (t->kind == SDP_MEDIA_VIDEO))
+                continue;
+            size_t g = 0;
+            for (size_t j = i; j < n; j++) {
+                if (r->fanout[j].track == t) {
+                    group[g++] = r->fanout[j];
+                    r->fanout[j].track = NULL;
+                }
             }
+            fanout_track(t, group, g);
         }
-        fanout_track(t, group, g);
     }
 }
 
