@@ -158,6 +158,14 @@ static void fanout_track(track *t, const fanout_pkt *p, size_t n)
     }
 }
 
+static fwd *fwd_of_track(const member *sub, const track *t)
+{
+    for (size_t i = 0; i < sub->n_fwds; i++)
+        if (sub->fwds[i]->track == t)
+            return sub->fwds[i];
+    return NULL;
+}
+
 void forward_fanout(room *r)
 {
     netloop_task_cancel(&r->fanout_task);
@@ -167,21 +175,49 @@ void forward_fanout(room *r)
      * reordered between them: they are different RTP streams). Video first: a subscriber's queue then
      * reads [video..., audio], and the shorter audio packet can end the video's GSO run instead of
      * needing a send of its own. */
-    fanout_pkt group[ROOM_FANOUT_MAX];
+    fanout_pkt sorted[ROOM_FANOUT_MAX];
+    struct {
+        track *t;
+        size_t first, n;
+    } groups[ROOM_FANOUT_MAX];
+    size_t ng = 0, ns = 0;
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < n; i++) {
             track *t = r->fanout[i].track;
             if (!t || (pass == 0) != (t->kind == SDP_MEDIA_VIDEO))
                 continue;
-            size_t g = 0;
+            groups[ng].t = t;
+            groups[ng].first = ns;
             for (size_t j = i; j < n; j++) {
                 if (r->fanout[j].track == t) {
-                    group[g++] = r->fanout[j];
+                    sorted[ns++] = r->fanout[j];
                     r->fanout[j].track = NULL;
                 }
             }
-            fanout_track(t, group, g);
+            groups[ng].n = ns - groups[ng].first;
+            ng++;
         }
+    }
+    if (ng == 0)
+        return;
+    /* Subscriber by subscriber: all of its packets of this batch, then its queue leaves at once. Its
+     * rewrite and SRTP state, the few queue slots and its socket stay in cache, and the first
+     * subscriber does not wait for the last one's encryption. */
+    for (size_t s = 0; s < r->n_members; s++) {
+        member *sub = r->members[s];
+        if (!sub->down || sub->n_fwds == 0 || peer_get_state(sub->down) != PEER_CONNECTED)
+            continue;
+        bool any = false;
+        for (size_t g = 0; g < ng; g++) {
+            fwd *f = fwd_of_track(sub, groups[g].t);
+            if (!f || !f->negotiated)
+                continue;
+            for (size_t k = groups[g].first; k < groups[g].first + groups[g].n; k++)
+                forward_one(f, sorted[k].v.pkt, sorted[k].v.len, &sorted[k].v, sorted[k].arrival_us);
+            any = true;
+        }
+        if (any)
+            peer_flush(sub->down);
     }
 }
 

@@ -250,6 +250,11 @@ int sfu_ice_send(sfu_ice *ice, const uint8_t *buf, size_t len)
     return nice_agent_send(ice->agent, ice->stream, 1, (guint)len, (const gchar *)buf) == (gint)len ? 0 : -1;
 }
 
+void sfu_ice_flush(sfu_ice *ice)
+{
+    netloop_child_flush(ice->loop);
+}
+
 void sfu_ice_defer(sfu_ice *ice, netloop_task *task)
 {
     netloop_defer(ice->loop, task);

@@ -60,6 +60,8 @@ int sfu_ice_add_remote_candidate(sfu_ice *ice, const char *candidate);
  * together with the others for the same peer (UDP GSO). Returns 0, or -1 when not connected or it could
  * not be queued (a refused send is counted by the netloop, not returned). */
 int sfu_ice_send(sfu_ice *ice, const uint8_t *buf, size_t len);
+/* Sends what is queued for this peer now (netloop_child_flush). */
+void sfu_ice_flush(sfu_ice *ice);
 /* Runs task at the end of the current loop iteration, before queued datagrams leave (netloop_defer). */
 void sfu_ice_defer(sfu_ice *ice, netloop_task *task);
 /* The selected pair's remote address ("ip:port") for logs and tests; "" when none. */

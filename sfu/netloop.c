@@ -204,6 +204,20 @@ void netloop_flush(GMainContext *parent)
         flush_all(l);
 }
 
+static void unlist_pending(netloop *l, netloop_child *c);
+
+void netloop_child_flush(netloop_child *c)
+{
+    netloop *l = c->loop;
+    if (!l)
+        return;
+    flush_child(c);
+    if (c->q_listed)
+        unlist_pending(l, c);
+    if (l->n_pending == 0)
+        l->arena_used = 0; /* nothing queued anywhere: the slots are free again (and stay warm) */
+}
+
 int netloop_send(netloop_child *c, int fd, const struct sockaddr *to, socklen_t tolen, const uint8_t *buf, size_t len)
 {
     netloop *l = c->loop;

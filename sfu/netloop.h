@@ -39,6 +39,8 @@ void netloop_child_free(netloop_child *c);
  * queue fills). Returns 0, or a negative errno-style code when it could not be queued or sent. A
  * datagram for a different fd/destination than the ones queued flushes those first, so order holds. */
 int netloop_send(netloop_child *c, int fd, const struct sockaddr *to, socklen_t tolen, const uint8_t *buf, size_t len);
+/* Sends what c has queued now (e.g. a fan-out done with one receiver). */
+void netloop_child_flush(netloop_child *c);
 /* Sends everything queued on this thread's netloop for parent now. */
 void netloop_flush(GMainContext *parent);
 

@@ -320,3 +320,8 @@ void peer_defer(peer *p, netloop_task *task)
 {
     sfu_ice_defer(p->ice, task);
 }
+
+void peer_flush(peer *p)
+{
+    sfu_ice_flush(p->ice);
+}

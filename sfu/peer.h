@@ -73,6 +73,8 @@ int peer_send_rtcp(peer *p, uint8_t *buf, size_t len, size_t cap);
 
 /* Forgets the SRTP state kept for a received SSRC that ended (a track went away or changed SSRC). */
 void peer_forget_ssrc(peer *p, uint32_t ssrc);
+/* Sends what is queued for p now instead of at the end of the loop iteration. */
+void peer_flush(peer *p);
 /* Runs task at the end of the current loop iteration of p's worker, before queued datagrams leave. */
 void peer_defer(peer *p, netloop_task *task);
 
