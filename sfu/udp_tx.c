@@ -13,6 +13,8 @@
 
 /* Largest UDP payload of one GSO send (IPv4: 65535 minus the IP and UDP headers; IPv6 allows a little more). */
 #define RUN_MAX_BYTES 65507u
+/* A UDP payload that fits any IPv6 path (1280-byte minimum MTU minus IPv6 and UDP headers). */
+#define GSO_ALWAYS_FITS 1232u
 
 size_t udp_tx_run_length(const udp_tx_dgram *d, size_t n)
 {
@@ -90,7 +92,11 @@ void udp_tx_send(int fd, const struct sockaddr *to, socklen_t tolen, const udp_t
             if (rc == -EIO || rc == -ENOPROTOOPT || rc == -EOPNOTSUPP) {
                 *gso = false; /* the kernel or the device cannot segment: one by one from now on */
             } else if (rc == -EINVAL) {
-                /* this run only (e.g. a segment larger than the path MTU allows): one by one below */
+                /* A segment larger than the path MTU allows: this run one by one. A kernel without
+                 * UDP_SEGMENT (before 4.18) says EINVAL too, whatever the size: small segments that
+                 * fit any path (IPv6's minimum MTU) mean that, so GSO goes off. */
+                if (d[i].len <= GSO_ALWAYS_FITS)
+                    *gso = false;
             } else {
                 r->failed += (unsigned)run; /* EAGAIN, ENOBUFS, ...: the whole run is lost, as it would be */
                 i += run;

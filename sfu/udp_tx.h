@@ -4,8 +4,9 @@
  * UDP_TX_MAX_SEGMENTS of them and 64 KiB in all: it leaves in one sendmsg() with UDP_SEGMENT (Linux UDP
  * GSO): the kernel walks its stack once and cuts the datagrams apart at the end (or the NIC does). Where
  * the kernel refuses GSO (a device without checksum offload, a path MTU below the size), the run is
- * sent one datagram per call; where the kernel or device cannot segment at all (EIO, EOPNOTSUPP), GSO is
- * also switched off for the caller's state.
+ * sent one datagram per call; where the kernel or device cannot segment at all (EIO, EOPNOTSUPP, or
+ * EINVAL for segments small enough to fit any path: a kernel without UDP_SEGMENT), GSO is also switched
+ * off for the caller's state.
  *
  * No allocation; the datagrams are borrowed for the call.
  */
