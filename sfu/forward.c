@@ -203,8 +203,11 @@ void forward_fanout(room *r)
     /* Subscriber by subscriber: all of its packets of this batch, then its queue leaves at once. Its
      * rewrite and SRTP state, the few queue slots and its socket stay in cache, and the first
      * subscriber does not wait for the last one's encryption. */
-    for (size_t s = 0; s < r->n_members; s++) {
-        member *sub = r->members[s];
+    /* Alternate the direction from one batch to the next, so that no subscriber is always served last
+     * (the last one of 200 waits for the 199 others' encryption and sends). */
+    r->fanout_backwards = !r->fanout_backwards;
+    for (size_t idx = 0; idx < r->n_members; idx++) {
+        member *sub = r->members[r->fanout_backwards ? r->n_members - 1 - idx : idx];
         if (!sub->down || sub->n_fwds == 0 || peer_get_state(sub->down) != PEER_CONNECTED)
             continue;
         bool any = false;

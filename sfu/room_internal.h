@@ -118,6 +118,7 @@ struct room {
     netloop_task fanout_task;       /* queued while fanout[] is not empty */
     fanout_pkt fanout[ROOM_FANOUT_MAX];
     size_t n_fanout;
+    bool fanout_backwards;          /* direction of the last fan-out over the members */
 };
 
 /* room.c */
