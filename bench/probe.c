@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <math.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,7 @@ int bench_probe_parse_metrics(const char *text, size_t len, bench_metrics *out)
     BENCH_METRICS(BENCH_METRIC_INIT)
 #undef BENCH_METRIC_INIT
     out->ok = false;
+    out->n_fwd_delay = 0;
     int found = 0;
     const char *p = text, *end = text + len;
     while (p < end) {
@@ -49,6 +51,24 @@ int bench_probe_parse_metrics(const char *text, size_t len, bench_metrics *out)
             if (val < eol && *val == '{') {
                 val = memchr(val, '}', (size_t)(eol - val));
                 val = val ? val + 1 : eol;
+            }
+            static const char bucket[] = "videomeet_forward_delay_seconds_bucket";
+            if ((size_t)(name_end - p) == sizeof(bucket) - 1 && !memcmp(p, bucket, sizeof(bucket) - 1) &&
+                out->n_fwd_delay < BENCH_PROM_BUCKETS_MAX) {
+                const char *le = memchr(p, '"', (size_t)(eol - p));
+                const char *close = le ? memchr(le + 1, '"', (size_t)(eol - le - 1)) : NULL;
+                if (le && close && val < eol) {
+                    char num[64];
+                    size_t n = (size_t)(close - le - 1) < sizeof(num) - 1 ? (size_t)(close - le - 1) : sizeof(num) - 1;
+                    memcpy(num, le + 1, n);
+                    num[n] = '\0';
+                    double bound = strcmp(num, "+Inf") == 0 ? INFINITY : strtod(num, NULL);
+                    n = (size_t)(eol - val) < sizeof(num) - 1 ? (size_t)(eol - val) : sizeof(num) - 1;
+                    memcpy(num, val, n);
+                    num[n] = '\0';
+                    out->fwd_delay_le[out->n_fwd_delay] = bound;
+                    out->fwd_delay_count[out->n_fwd_delay++] = strtod(num, NULL);
+                }
             }
             double *f = field_of(out, p, (size_t)(name_end - p));
             if (f && val < eol) {
@@ -68,6 +88,29 @@ int bench_probe_parse_metrics(const char *text, size_t len, bench_metrics *out)
     }
     out->ok = found > 0;
     return found;
+}
+
+double bench_probe_hist_quantile(const bench_metrics *a, const bench_metrics *b, double q)
+{
+    int n = b->n_fwd_delay;
+    if (n == 0 || a->n_fwd_delay != n)
+        return -1;
+    double total = b->fwd_delay_count[n - 1] - a->fwd_delay_count[n - 1];
+    if (total <= 0)
+        return -1;
+    double rank = q * total, prev_le = 0, prev_c = 0;
+    for (int i = 0; i < n; i++) {
+        double c = b->fwd_delay_count[i] - a->fwd_delay_count[i];
+        if (c >= rank) {
+            if (isinf(b->fwd_delay_le[i]))
+                return prev_le; /* above the last bound: report the bound */
+            double in_bucket = c - prev_c;
+            return prev_le + (b->fwd_delay_le[i] - prev_le) * (in_bucket > 0 ? (rank - prev_c) / in_bucket : 1);
+        }
+        prev_le = b->fwd_delay_le[i];
+        prev_c = c;
+    }
+    return prev_le;
 }
 
 static int connect_to(const char *host, int port)

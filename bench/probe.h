@@ -39,14 +39,23 @@
     X(rss_bytes, "process_resident_memory_bytes")                          \
     X(cpu_s, "process_cpu_seconds_total")
 
+#define BENCH_PROM_BUCKETS_MAX 24
+
 typedef struct bench_metrics {
     bool ok; /* fetched and parsed */
+    /* videomeet_forward_delay_seconds histogram: cumulative counts per upper bound (s, ascending) */
+    int n_fwd_delay;
+    double fwd_delay_le[BENCH_PROM_BUCKETS_MAX];
+    double fwd_delay_count[BENCH_PROM_BUCKETS_MAX];
 #define BENCH_METRIC_FIELD(field, name) double field;
     BENCH_METRICS(BENCH_METRIC_FIELD)
 #undef BENCH_METRIC_FIELD
 } bench_metrics;
 
 /* Parses Prometheus text into out (every field -1 first). Returns how many known series were read. */
+/* The q-quantile (0..1) of the histogram's growth from a to b, in seconds, interpolated linearly inside a
+ * bucket as Prometheus' histogram_quantile does; -1 when it did not grow or the buckets differ. */
+double bench_probe_hist_quantile(const bench_metrics *a, const bench_metrics *b, double q);
 int bench_probe_parse_metrics(const char *text, size_t len, bench_metrics *out);
 /* GET http://host:port/metrics with a 2 s timeout. Returns 0 (out->ok) or -1. */
 int bench_probe_fetch_metrics(const char *host, int port, bench_metrics *out);

@@ -217,6 +217,12 @@ static json_t *server_json(const bench_run *run, const bench_results *r, double 
     double dgrams = mdelta(a, b, b->m.udp_datagrams, a->m.udp_datagrams);
     double calls = mdelta(a, b, b->m.udp_send_calls, a->m.udp_send_calls);
     double wakeups = mdelta(a, b, b->m.loop_wakeups, a->m.loop_wakeups);
+    /* What the server itself adds: arrival → the send to each subscriber (its histogram, in the window). */
+    json_t *fd = json_object();
+    double p50 = bench_probe_hist_quantile(&a->m, &b->m, 0.5), p99 = bench_probe_hist_quantile(&a->m, &b->m, 0.99);
+    json_object_set_new(fd, "p50", num_or_null(p50 >= 0 ? p50 * 1e3 : -1));
+    json_object_set_new(fd, "p99", num_or_null(p99 >= 0 ? p99 * 1e3 : -1));
+    json_object_set_new(j, "forward_delay_ms", fd);
     /* How well the output batches: datagrams per sendmsg (UDP GSO), and per loop wake-up. */
     json_object_set_new(j, "udp_datagrams_per_send", num_or_null(dgrams >= 0 && calls > 0 ? dgrams / calls : -1));
     json_object_set_new(j, "loop_wakeups_per_s", num_or_null(wakeups >= 0 ? wakeups / dt : -1));
@@ -427,6 +433,9 @@ void bench_report_table(const json_t *j)
         2);
     row("server CPU (% of one core)", G("server", "cpu_percent"), NULL, NULL, 1);
     row("server CPU per forwarded packet (us)", G("server", "cpu_us_per_forwarded_packet"), NULL, NULL, 2);
+    const json_t *fwd_delay = G("server", "forward_delay_ms");
+    row("server forwarding delay p50 / p99 (ms)", json_object_get(fwd_delay, "p50"), json_object_get(fwd_delay, "p99"),
+        NULL, 2);
     row("server UDP datagrams per send / wake-ups/s", G("server", "udp_datagrams_per_send"),
         G("server", "loop_wakeups_per_s"), NULL, 2);
     row("server RSS / baseline (MB)", G("server", "rss_mb"), G("server", "rss_baseline_mb"), NULL, 1);

@@ -10,6 +10,7 @@
  *   - the /metrics parser.
  * Prints one line per failed check and "N passed, M failed"; returns 0 when all passed.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,6 +278,23 @@ static void test_metrics(void)
     bench_metrics m;
     CHECK(bench_probe_parse_metrics(text, sizeof(text) - 1, &m) == 4);
     CHECK(m.ok && m.rtp_out == 1234 && m.rtp_in == 56 && m.worker_cpu_s == 1.75 && m.rss_bytes == -1);
+
+    /* The forwarding delay histogram: cumulative buckets, quantiles of the growth between two scrapes. */
+    const char h0[] = "videomeet_forward_delay_seconds_bucket{le=\"0.001\"} 10\n"
+                      "videomeet_forward_delay_seconds_bucket{le=\"0.002\"} 10\n"
+                      "videomeet_forward_delay_seconds_bucket{le=\"+Inf\"} 10\n";
+    const char h1[] = "videomeet_forward_delay_seconds_bucket{le=\"0.001\"} 60\n"
+                      "videomeet_forward_delay_seconds_bucket{le=\"0.002\"} 110\n"
+                      "videomeet_forward_delay_seconds_bucket{le=\"+Inf\"} 110\n";
+    bench_metrics a, b;
+    bench_probe_parse_metrics(h0, sizeof(h0) - 1, &a);
+    bench_probe_parse_metrics(h1, sizeof(h1) - 1, &b);
+    CHECK(a.n_fwd_delay == 3 && b.n_fwd_delay == 3 && isinf(b.fwd_delay_le[2]) && b.fwd_delay_count[1] == 110);
+    /* 100 new observations: 50 in (0, 1 ms], 50 in (1, 2 ms]. */
+    CHECK(fabs(bench_probe_hist_quantile(&a, &b, 0.5) - 0.001) < 1e-9);
+    CHECK(fabs(bench_probe_hist_quantile(&a, &b, 0.25) - 0.0005) < 1e-9);
+    CHECK(fabs(bench_probe_hist_quantile(&a, &b, 0.99) - 0.00198) < 1e-9);
+    CHECK(bench_probe_hist_quantile(&a, &a, 0.5) == -1); /* no growth */
 }
 
 int bench_selftest(void)

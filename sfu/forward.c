@@ -158,12 +158,38 @@ static void fanout_track(track *t, const fanout_pkt *p, size_t n)
     }
 }
 
+/* The packets of one track in a fan-out batch: sorted[first .. first + n). */
+typedef struct {
+    track *t;
+    size_t first, n;
+} fanout_group;
+
 static fwd *fwd_of_track(const member *sub, const track *t)
 {
     for (size_t i = 0; i < sub->n_fwds; i++)
         if (sub->fwds[i]->track == t)
             return sub->fwds[i];
     return NULL;
+}
+
+/* The forwarding delay of each packet just sent to sub, into the histogram (sfu_fwd_delay_bounds_us). */
+static void record_delays(sfu_stats *st, const member *sub, const fanout_group *groups, size_t ng,
+                          const fanout_pkt *sorted, int64_t now_us)
+{
+    for (size_t g = 0; g < ng; g++) {
+        const fwd *f = fwd_of_track(sub, groups[g].t);
+        if (!f || !f->negotiated)
+            continue;
+        for (size_t k = groups[g].first; k < groups[g].first + groups[g].n; k++) {
+            int64_t d = now_us - sorted[k].arrival_us;
+            uint64_t us = d > 0 ? (uint64_t)d : 0;
+            size_t b = 0;
+            while (b < SFU_FWD_DELAY_BUCKETS && us > sfu_fwd_delay_bounds_us[b])
+                b++;
+            STATS_INC(st->fwd_delay[b]);
+            STATS_ADD(st->fwd_delay_sum_us, us);
+        }
+    }
 }
 
 void forward_fanout(room *r)
@@ -176,10 +202,7 @@ void forward_fanout(room *r)
      * reads [video..., audio], and the shorter audio packet can end the video's GSO run instead of
      * needing a send of its own. */
     fanout_pkt sorted[ROOM_FANOUT_MAX];
-    struct {
-        track *t;
-        size_t first, n;
-    } groups[ROOM_FANOUT_MAX];
+    fanout_group groups[ROOM_FANOUT_MAX];
     size_t ng = 0, ns = 0;
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < n; i++) {
@@ -219,8 +242,10 @@ void forward_fanout(room *r)
                 forward_one(f, sorted[k].v.pkt, sorted[k].v.len, &sorted[k].v, sorted[k].arrival_us);
             any = true;
         }
-        if (any)
+        if (any) {
             peer_flush(sub->down);
+            record_delays(stats_of(sub), sub, groups, ng, sorted, g_get_monotonic_time());
+        }
     }
 }
 

@@ -245,6 +245,9 @@ void sfu_stats_total(sfu *s, sfu_stats *out)
 #undef SFU_STATS_SUM
         for (int k = 0; k < 4; k++)
             atomic_store(&out->peers[k], atomic_load(&out->peers[k]) + STATS_GET(w->peers[k]));
+        for (int k = 0; k <= SFU_FWD_DELAY_BUCKETS; k++)
+            atomic_store(&out->fwd_delay[k], atomic_load(&out->fwd_delay[k]) + STATS_GET(w->fwd_delay[k]));
+        atomic_store(&out->fwd_delay_sum_us, atomic_load(&out->fwd_delay_sum_us) + STATS_GET(w->fwd_delay_sum_us));
     }
 }
 

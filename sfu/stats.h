@@ -29,11 +29,19 @@
     X(dtls_failures, "DTLS handshakes that failed (including fingerprint mismatches)")                  \
     X(ice_failures, "ICE transports that failed or lost consent")
 
+/* Forwarding delay histogram: from a packet's arrival at the SFU to the send call that carries it to one
+ * subscriber, one observation per forwarded packet. Upper bounds in µs; one more bucket for the rest. */
+#define SFU_FWD_DELAY_BUCKETS 11
+static const uint32_t sfu_fwd_delay_bounds_us[SFU_FWD_DELAY_BUCKETS] = {50,   100,  250,   500,   1000, 2500,
+                                                                       5000, 10000, 25000, 50000, 100000};
+
 typedef struct {
 #define SFU_STATS_DECLARE(name, help) _Atomic uint64_t name;
     SFU_STATS_FIELDS(SFU_STATS_DECLARE)
 #undef SFU_STATS_DECLARE
     _Atomic uint64_t peers[4]; /* gauges: peer connections by peer_state (peer.c keeps them) */
+    _Atomic uint64_t fwd_delay[SFU_FWD_DELAY_BUCKETS + 1]; /* per bucket (not cumulative); last: above all */
+    _Atomic uint64_t fwd_delay_sum_us;
 } sfu_stats;
 
 /* Single-writer increment: no locked instruction. */

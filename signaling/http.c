@@ -209,6 +209,20 @@ static int route_metrics(struct vm_signaling *s, vm_conn *c, struct lws *wsi)
         for (int k = 0; k < 4; k++)
             g_string_append_printf(out, "videomeet_peer_connections{state=\"%s\"} %llu\n", states[k],
                                    (unsigned long long)STATS_GET(st.peers[k]));
+        g_string_append(out, "# HELP videomeet_forward_delay_seconds From a packet's arrival at the SFU to the send "
+                             "that carries it to one subscriber.\n# TYPE videomeet_forward_delay_seconds histogram\n");
+        uint64_t cumulative = 0;
+        for (int b = 0; b <= SFU_FWD_DELAY_BUCKETS; b++) {
+            cumulative += STATS_GET(st.fwd_delay[b]);
+            if (b < SFU_FWD_DELAY_BUCKETS)
+                g_string_append_printf(out, "videomeet_forward_delay_seconds_bucket{le=\"%g\"} %llu\n",
+                                       sfu_fwd_delay_bounds_us[b] / 1e6, (unsigned long long)cumulative);
+            else
+                g_string_append_printf(out, "videomeet_forward_delay_seconds_bucket{le=\"+Inf\"} %llu\n",
+                                       (unsigned long long)cumulative);
+        }
+        g_string_append_printf(out, "videomeet_forward_delay_seconds_sum %.6f\nvideomeet_forward_delay_seconds_count %llu\n",
+                               (double)STATS_GET(st.fwd_delay_sum_us) / 1e6, (unsigned long long)cumulative);
         g_string_append(out, "# HELP videomeet_worker_cpu_seconds_total CPU time of each media worker thread.\n"
                              "# TYPE videomeet_worker_cpu_seconds_total counter\n");
         for (int i = 0; i < sfu_worker_count(s->media); i++)

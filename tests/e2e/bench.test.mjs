@@ -132,6 +132,10 @@ test('a webinar of 1 publisher and 4 subscribers: every subscriber gets audio an
   assert.ok(calls > 0 && calls < dgrams, `send calls ${calls} < datagrams ${dgrams}: batched`);
   assert.ok(r.server.udp_datagrams_per_send > 1, JSON.stringify(r.server));
   assert.ok(r.server.loop_wakeups_per_s > 0, JSON.stringify(r.server));
+  // The server's own forwarding delay histogram saw every forwarded packet (one per subscriber).
+  assert.ok((await metric('videomeet_forward_delay_seconds_count')) >= r.server.rtp_packets_out_total * 0.9);
+  assert.ok(r.server.forward_delay_ms.p50 > 0 && r.server.forward_delay_ms.p99 >= r.server.forward_delay_ms.p50,
+    JSON.stringify(r.server.forward_delay_ms));
   assert.ok((await metric('videomeet_udp_send_errors_total')) >= 0, 'refused sends are counted');
   // In the window the kernel refused none (before it, sends to the previous test's closed sockets may fail).
   assert.equal(r.server.udp_send_errors, 0, JSON.stringify(r.server));
