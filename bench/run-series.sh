@@ -165,7 +165,8 @@ for (const s of series) {
     + `| ${f(sv.mbit_out_per_s)} | ${f(sv.cpu_percent)} | **${f(sv.cpu_us_per_forwarded_packet, 2)}** | ${f(b.loss_percent, 3)} `
     + `| ${f(r.delay_ms.p50, 2)} / ${f(r.delay_ms.p95, 2)} / ${f(r.delay_ms.p99, 2)} | ${f(r.join_ms.p50, 0)} / ${f(r.join_ms.p99, 0)} `
     + `| ${f(r.first_keyframe_ms.p99, 0)} | ${f(sv.rss_mb)} | ${f(sv.rss_kb_per_session, 0)} | ${f(b.cpu_percent)} `
-    + `| ${f(r.machine.other_percent, 0)} | ${f(sv.udp_datagrams_per_send, 2)} |`);
+    + `| ${f(r.machine.other_percent, 0)} | ${f(sv.udp_datagrams_per_send, 2)} `
+    + `| ${f(sv.forward_delay_ms && sv.forward_delay_ms.p50, 2)} / ${f(sv.forward_delay_ms && sv.forward_delay_ms.p99, 2)} |`);
   if (typeof sv.rtp_out_per_s === 'number' && typeof sv.cpu_us_per_forwarded_packet === 'number')
     data[kind].push(`${sv.rtp_out_per_s} ${sv.cpu_us_per_forwarded_packet} ${b.loss_percent} "${kind[0]}${n}"`);
 }
@@ -175,8 +176,8 @@ const md = [
   + 'Server: release build, one fresh process per scenario. Window figures exclude the joins; see bench/README.md.'
   + (nicLike === '1' ? ' **--nic-like**: server on CPU 0, bench on CPU 1, loopback receive processing steered to CPU 1 (RPS).' : ''), '',
   '| scenario | ready | server in pkt/s | server out pkt/s | out Mbit/s | server CPU % | CPU µs / fwd pkt | loss % '
-  + '| delay p50 / p95 / p99 ms | join p50 / p99 ms | keyframe p99 ms | RSS MB | RSS KB / session | bench CPU % | other load % | datagrams / send |',
-  '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+  + '| delay p50 / p95 / p99 ms | join p50 / p99 ms | keyframe p99 ms | RSS MB | RSS KB / session | bench CPU % | other load % | datagrams / send | server fwd delay p50 / p99 ms |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ...rows, '',
   'CPU % is of one core; "other load" is the machine\'s busy time that was neither the server nor the bench '
   + '(other jobs on a shared machine); ⚠ marks scenarios where it was over 20 % of a core: their figures are '
