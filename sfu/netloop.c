@@ -38,7 +38,8 @@
 #include <unistd.h>
 
 #define SLOT_BYTES 1504u   /* a datagram larger than this is sent at once, not queued */
-#define ARENA_SLOTS 2048u  /* queued datagrams per netloop (3 MiB), across all children */
+#define ARENA_SLOTS 512u   /* queued datagrams per netloop (750 KiB), across all children; the fan-out
+                               * sends each subscriber's queue at once, so few are queued at a time */
 #define QUEUE_MAX 64u      /* queued datagrams per child */
 #define EPOLL_BATCH 256
 
