@@ -30,6 +30,18 @@ static double *field_of(bench_metrics *m, const char *name, size_t len)
     return NULL;
 }
 
+/* The number in [from, to) (strtod: also "+Inf"). False when there is none. */
+static bool parse_number(const char *from, const char *to, double *out)
+{
+    char num[64];
+    size_t n = (size_t)(to - from) < sizeof(num) - 1 ? (size_t)(to - from) : sizeof(num) - 1;
+    memcpy(num, from, n);
+    num[n] = '\0';
+    char *e;
+    *out = strtod(num, &e);
+    return e != num;
+}
+
 int bench_probe_parse_metrics(const char *text, size_t len, bench_metrics *out)
 {
 #define BENCH_METRIC_INIT(field, mname) out->field = -1;
@@ -57,31 +69,17 @@ int bench_probe_parse_metrics(const char *text, size_t len, bench_metrics *out)
                 out->n_fwd_delay < BENCH_PROM_BUCKETS_MAX) {
                 const char *le = memchr(p, '"', (size_t)(eol - p));
                 const char *close = le ? memchr(le + 1, '"', (size_t)(eol - le - 1)) : NULL;
-                if (le && close && val < eol) {
-                    char num[64];
-                    size_t n = (size_t)(close - le - 1) < sizeof(num) - 1 ? (size_t)(close - le - 1) : sizeof(num) - 1;
-                    memcpy(num, le + 1, n);
-                    num[n] = '\0';
-                    double bound = strcmp(num, "+Inf") == 0 ? INFINITY : strtod(num, NULL);
-                    n = (size_t)(eol - val) < sizeof(num) - 1 ? (size_t)(eol - val) : sizeof(num) - 1;
-                    memcpy(num, val, n);
-                    num[n] = '\0';
+                double bound, n;
+                if (le && close && val < eol && parse_number(le + 1, close, &bound) && parse_number(val, eol, &n)) {
                     out->fwd_delay_le[out->n_fwd_delay] = bound;
-                    out->fwd_delay_count[out->n_fwd_delay++] = strtod(num, NULL);
+                    out->fwd_delay_count[out->n_fwd_delay++] = n;
                 }
             }
             double *f = field_of(out, p, (size_t)(name_end - p));
-            if (f && val < eol) {
-                char num[64];
-                size_t n = (size_t)(eol - val) < sizeof(num) - 1 ? (size_t)(eol - val) : sizeof(num) - 1;
-                memcpy(num, val, n);
-                num[n] = '\0';
-                char *e;
-                double v = strtod(num, &e);
-                if (e != num) {
-                    *f = *f < 0 ? v : *f + v;
-                    found++;
-                }
+            double v;
+            if (f && val < eol && parse_number(val, eol, &v)) {
+                *f = *f < 0 ? v : *f + v;
+                found++;
             }
         }
         p = eol + 1;

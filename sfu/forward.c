@@ -146,18 +146,6 @@ static void forward_one(fwd *f, const uint8_t *pkt, size_t len, const struct rtp
     }
 }
 
-/* Sends n waiting packets of t (all t's) to each of t's ready subscribers, subscriber by subscriber. */
-static void fanout_track(track *t, const fanout_pkt *p, size_t n)
-{
-    for (size_t i = 0; i < t->n_subs; i++) {
-        fwd *f = t->subs[i];
-        if (!f->negotiated || peer_get_state(f->sub->down) != PEER_CONNECTED)
-            continue;
-        for (size_t k = 0; k < n; k++)
-            forward_one(f, p[k].v.pkt, p[k].v.len, &p[k].v, p[k].arrival_us);
-    }
-}
-
 /* The packets of one track in a fan-out batch: sorted[first .. first + n). */
 typedef struct {
     track *t;
@@ -172,15 +160,14 @@ static fwd *fwd_of_track(const member *sub, const track *t)
     return NULL;
 }
 
-/* The forwarding delay of each packet just sent to sub, into the histogram (sfu_fwd_delay_bounds_us). */
-static void record_delays(sfu_stats *st, const member *sub, const fanout_group *groups, size_t ng,
+/* The forwarding delay of the packets of the listed groups just sent to one subscriber, into the
+ * histogram (sfu_fwd_delay_bounds_us). */
+static void record_delays(sfu_stats *st, const fanout_group *groups, const size_t *sent, size_t n_sent,
                           const fanout_pkt *sorted, int64_t now_us)
 {
-    for (size_t g = 0; g < ng; g++) {
-        const fwd *f = fwd_of_track(sub, groups[g].t);
-        if (!f || !f->negotiated)
-            continue;
-        for (size_t k = groups[g].first; k < groups[g].first + groups[g].n; k++) {
+    for (size_t i = 0; i < n_sent; i++) {
+        const fanout_group *g = &groups[sent[i]];
+        for (size_t k = g->first; k < g->first + g->n; k++) {
             int64_t d = now_us - sorted[k].arrival_us;
             uint64_t us = d > 0 ? (uint64_t)d : 0;
             size_t b = 0;
@@ -225,26 +212,27 @@ void forward_fanout(room *r)
         return;
     /* Subscriber by subscriber: all of its packets of this batch, then its queue leaves at once. Its
      * rewrite and SRTP state, the few queue slots and its socket stay in cache, and the first
-     * subscriber does not wait for the last one's encryption. */
-    /* Alternate the direction from one batch to the next, so that no subscriber is always served last
-     * (the last one of 200 waits for the 199 others' encryption and sends). */
+     * subscriber does not wait for the last one's encryption. The direction alternates from one batch
+     * to the next, so that no subscriber is always served last (the last one of 200 waits for the 199
+     * others' encryption and sends). */
     r->fanout_backwards = !r->fanout_backwards;
+    size_t sent[ROOM_FANOUT_MAX]; /* the groups this subscriber got */
     for (size_t idx = 0; idx < r->n_members; idx++) {
         member *sub = r->members[r->fanout_backwards ? r->n_members - 1 - idx : idx];
         if (!sub->down || sub->n_fwds == 0 || peer_get_state(sub->down) != PEER_CONNECTED)
             continue;
-        bool any = false;
+        size_t n_sent = 0;
         for (size_t g = 0; g < ng; g++) {
             fwd *f = fwd_of_track(sub, groups[g].t);
             if (!f || !f->negotiated)
                 continue;
             for (size_t k = groups[g].first; k < groups[g].first + groups[g].n; k++)
                 forward_one(f, sorted[k].v.pkt, sorted[k].v.len, &sorted[k].v, sorted[k].arrival_us);
-            any = true;
+            sent[n_sent++] = g;
         }
-        if (any) {
+        if (n_sent) {
             peer_flush(sub->down);
-            record_delays(stats_of(sub), sub, groups, ng, sorted, g_get_monotonic_time());
+            record_delays(stats_of(sub), groups, sent, n_sent, sorted, g_get_monotonic_time());
         }
     }
 }
@@ -337,17 +325,20 @@ void forward_on_up_rtp(void *ud, uint8_t *buf, size_t len, int64_t now_us)
     const uint8_t *kept;
     size_t kept_len;
     room *r = m->room;
-    if (rtx_cache_put(t->cache, v.seq, buf, len, (uint64_t)now_us) < 0 ||
-        rtx_cache_get(t->cache, v.seq, (uint64_t)now_us, &kept, &kept_len) < 0) {
-        fanout_track(t, &(fanout_pkt){t, v, now_us}, 1); /* not cached (too old a seq): send it now */
-        return;
-    }
+    bool cached = rtx_cache_put(t->cache, v.seq, buf, len, (uint64_t)now_us) == 0 &&
+                  rtx_cache_get(t->cache, v.seq, (uint64_t)now_us, &kept, &kept_len) == 0;
     /* Wait for the end of the loop iteration: every packet that arrived in it then goes to each
      * subscriber in turn, whose state (rewrite, SRTP context, socket) is loaded once for all of them. */
     if (r->n_fanout == ROOM_FANOUT_MAX)
         forward_fanout(r);
-    v.pkt = kept;
+    if (cached)
+        v.pkt = kept;
     r->fanout[r->n_fanout++] = (fanout_pkt){t, v, now_us};
+    if (!cached) {
+        /* Not in the cache (too old a seq): buf is libnice's, so the batch goes now, in order. */
+        forward_fanout(r);
+        return;
+    }
     if (r->n_fanout == 1) {
         r->fanout_task.fn = fanout_task_run;
         peer_defer(m->up, &r->fanout_task);

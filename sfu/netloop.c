@@ -73,7 +73,7 @@ struct netloop {
     int epfd;
     gpointer epfd_tag;
     netloop_child **children;   /* NULL slots are freed children, compacted after a pass */
-    size_t n_children, cap_children, live_children;
+    size_t n_children, cap_children;
     netloop_child **fd_owner;   /* fd → child that registered it in epoll */
     int fd_owner_cap;
     bool in_dispatch, any_dirty, has_holes;
@@ -169,6 +169,14 @@ static void run_tasks(netloop *l)
 
 /* ---- output ---- */
 
+/* Adds what one udp_tx_send() did to the loop's counters. */
+static void account(netloop *l, const udp_tx_result *r)
+{
+    count(&l->datagrams, r->sent);
+    count(&l->sends, r->calls);
+    count(&l->send_errors, r->failed);
+}
+
 static void flush_child(netloop_child *c)
 {
     netloop *l = c->loop;
@@ -181,9 +189,7 @@ static void flush_child(netloop_child *c)
     }
     udp_tx_result r = {0};
     udp_tx_send(c->q_fd, (const struct sockaddr *)&c->q_to, c->q_tolen, d, c->q_n, &l->gso, &r);
-    count(&l->datagrams, r.sent);
-    count(&l->sends, r.calls);
-    count(&l->send_errors, r.failed);
+    account(l, &r);
     c->q_n = 0;
 }
 
@@ -232,9 +238,7 @@ int netloop_send(netloop_child *c, int fd, const struct sockaddr *to, socklen_t 
         bool no_gso = false;
         udp_tx_dgram d = {buf, len};
         udp_tx_send(fd, to, tolen, &d, 1, &no_gso, &r);
-        count(&l->datagrams, r.sent);
-        count(&l->sends, r.calls);
-        count(&l->send_errors, r.failed);
+        account(l, &r);
         return r.sent ? 0 : -EIO;
     }
     if (!l->arena) {
@@ -398,8 +402,8 @@ static void child_prepare(netloop_child *c)
 
 static void child_release(netloop_child *c)
 {
-    netloop *l = c->loop;
-    for (gint i = 0; i < c->nreg; i++)
+    netloop *l = c->loop; /* NULL when the parent context went first */
+    for (gint i = 0; l && i < c->nreg; i++)
         unregister_fd(l, c, c->reg[i].fd);
     g_main_context_release(c->ctx);
     g_main_context_unref(c->ctx);
@@ -577,7 +581,6 @@ netloop_child *netloop_child_new(GMainContext *parent)
     }
     c->index = l->n_children;
     l->children[l->n_children++] = c;
-    l->live_children++;
     child_prepare(c);
     return c;
 }
@@ -600,18 +603,11 @@ void netloop_child_free(netloop_child *c)
         return;
     netloop *l = c->loop;
     if (!l) {
-        g_main_context_release(c->ctx);
-        g_main_context_unref(c->ctx);
-        g_free(c->fds);
-        g_free(c->reg);
-        free(c);
+        child_release(c);
         return;
     }
-    flush_child(c);
-    if (c->q_listed)
-        unlist_pending(l, c);
+    netloop_child_flush(c);
     l->children[c->index] = NULL;
-    l->live_children--;
     if (l->in_dispatch)
         l->has_holes = true;
     else
