@@ -10,8 +10,8 @@ mode="${1:-build}"
 here="$(cd "$(dirname "$0")/.." && pwd)"
 
 build_pkgs="build-essential cmake pkg-config libnice-dev libsrtp2-dev libusrsctp-dev
-  libwebsockets-dev libjansson-dev libssl-dev libglib2.0-dev"
-runtime_pkgs="libnice10 libsrtp2-1 libusrsctp2 libwebsockets17 libjansson4 libssl3 libglib2.0-0 ca-certificates"
+  libwebsockets-dev libjansson-dev libssl-dev libgcrypt20-dev libglib2.0-dev"
+runtime_pkgs="libnice10 libsrtp2-1 libusrsctp2 libwebsockets17 libjansson4 libssl3 libgcrypt20 libglib2.0-0 ca-certificates"
 test_pkgs="$build_pkgs libcmocka-dev clang libclang-rt-14-dev chromium nodejs npm nftables iproute2
   util-linux fonts-liberation"
 

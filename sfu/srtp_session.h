@@ -66,7 +66,7 @@ int srtp_session_protect_rtcp(srtp_session_t *s, uint8_t *buf, size_t len, size_
 
 /* Outbound RTP for a sender that knows the rollover counter of the packet (the SFU's per-
  * subscriber streams: ROC = extended sequence number >> 16). With AEAD_AES_128_GCM it runs on
- * OpenSSL directly (RFC 7714), with no per-SSRC state and no allocation; other profiles go through
+ * libgcrypt's AES-GCM directly (RFC 7714), with no per-SSRC state and no allocation; other profiles go through
  * libsrtp (roc unused). Do not mix it with srtp_session_protect_rtp for the same SSRC. Same
  * buffer rules and results as srtp_session_protect_rtp. */
 int srtp_session_protect_rtp_roc(srtp_session_t *s, uint8_t *buf, size_t len, size_t cap, uint32_t roc);
