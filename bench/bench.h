@@ -54,6 +54,8 @@ typedef struct bench_config {
     double settle_s;        /* after everyone connected, before the window */
     double join_timeout_s;  /* after the last start, wait at most this long for connections */
     bool self_test;
+    bool kernel_floor; /* --kernel-floor: measure bench/floor.h instead of a server */
+    bool floor_one_socket; /* --floor-one-socket */
 } bench_config;
 
 /* Counters of one worker: written by that worker only, read by main at any time. */

@@ -17,6 +17,7 @@
 #include <sys/resource.h>
 
 #include "bench/bench.h"
+#include "bench/floor.h"
 #include "bench/report.h"
 #include "bench/session.h"
 #include "bench/ws.h"
@@ -53,7 +54,11 @@ static void usage(FILE *f)
             "  --settle S         pause between the last join and the window (default 2)\n"
             "  --join-timeout S   longest wait for connections after the last start (default 20)\n"
             "  --quiet            no progress lines\n"
-            "  --self-test        run the bench's own unit tests and exit\n");
+            "  --self-test        run the bench's own unit tests and exit\n"
+            "  --kernel-floor     no server: measure what the kernel alone costs a sender forwarding the\n"
+            "                     --webinar M traffic on loopback (bench/floor.h), with --duration, --bitrate,\n"
+            "                     --fps and --json\n"
+            "  --floor-one-socket with --kernel-floor: all from one socket with sendmmsg (a worker-wide socket)\n");
 }
 
 static int parse_url(bench_config *c)
@@ -87,6 +92,7 @@ static int parse_options(int argc, char **argv, bench_config *c)
         {"json", required_argument, NULL, 'o'},       {"server-pid", required_argument, NULL, 'p'},
         {"settle", required_argument, NULL, 's'},     {"join-timeout", required_argument, NULL, 't'},
         {"quiet", no_argument, NULL, 'q'},            {"self-test", no_argument, NULL, 'T'},
+        {"kernel-floor", no_argument, NULL, 'K'},     {"floor-one-socket", no_argument, NULL, 'O'},
         {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0},
     };
     *c = (bench_config){.mode = BENCH_MODE_MEETING, .participants = 3, .rooms = 1, .duration_s = 20,
@@ -113,6 +119,8 @@ static int parse_options(int argc, char **argv, bench_config *c)
         case 't': c->join_timeout_s = atof(optarg); break;
         case 'q': c->quiet = true; break;
         case 'T': c->self_test = true; break;
+        case 'K': c->kernel_floor = true; break;
+        case 'O': c->floor_one_socket = true; break;
         case 'h': usage(stdout); exit(0);
         default: return -1;
         }
@@ -381,6 +389,18 @@ int main(int argc, char **argv)
     }
     if (run.cfg.self_test)
         return bench_selftest();
+    if (run.cfg.kernel_floor) {
+        bench_floor_config fc = {.subscribers = run.cfg.participants, .bitrate_kbps = run.cfg.bitrate_kbps,
+                                 .fps = run.cfg.fps, .seconds = run.cfg.duration_s,
+                                 .one_socket = run.cfg.floor_one_socket};
+        bench_floor_result fr;
+        int rc = bench_floor_run(&fc, &fr);
+        if (rc < 0) {
+            fprintf(stderr, "videomeet-bench: kernel floor: %s\n", strerror(-rc));
+            return 2;
+        }
+        return bench_floor_report(&fc, &fr, run.cfg.json_path) < 0 ? 2 : 0;
+    }
     vm_log_set_level(run.cfg.quiet ? VM_LOG_ERROR : VM_LOG_WARN);
     signal(SIGPIPE, SIG_IGN);
     signal(SIGINT, on_signal);

@@ -8,7 +8,9 @@
 // - a small webinar (1 publisher, 4 subscribers): every subscriber gets audio and video and a keyframe;
 // - with 5 % loss each way on the SFU's ports (nftables in this private network namespace): the bench
 //   NACKs, the SFU retransmits over RTX and NACKs the publishers, who resend, and little stays lost;
-// - with no server listening it fails (exit code 1) instead of reporting empty figures.
+// - with no server listening it fails (exit code 1) instead of reporting empty figures;
+// - --kernel-floor (no server: the same webinar traffic through the server's own send function, and
+//   from one socket with sendmmsg) sends every datagram to every subscriber and its receiver reads them.
 // No timing assertions: the figures depend on the machine (see bench/README.md).
 import test, { after, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -170,3 +172,27 @@ test('with no server to talk to the bench fails instead of reporting nothing', a
   assert.equal(r.code, 1, `exit code ${r.code}\n${r.stdout}\n${r.stderr}`);
   assert.match(r.stdout, /sessions ready \/ planned \/ failed\s+0 \/ 2/);
 });
+
+for (const oneSocket of [false, true]) {
+  test(`the kernel floor (${oneSocket ? 'one socket, sendmmsg' : 'a socket per subscriber'}) sends the webinar's traffic to every subscriber`, async () => {
+    const out = path.join(tmp, `floor-${oneSocket}.json`);
+    const r = await bench(['--kernel-floor', '--webinar', '5', '--duration', '1', '--bitrate', '300', '--fps', '15',
+      '--json', out, ...(oneSocket ? ['--floor-one-socket'] : [])], 60000);
+    assert.equal(r.code, 0, `exit code ${r.code}\n${r.stdout}\n${r.stderr}`);
+    assert.doesNotMatch(r.stderr, /AddressSanitizer|LeakSanitizer|runtime error:/, r.stderr);
+    assert.match(r.stdout, /kernel floor .* sender CPU [\d.]+ us per datagram/);
+    const f = JSON.parse(fs.readFileSync(out, 'utf8')).kernel_floor;
+    assert.equal(f.one_socket, oneSocket);
+    assert.equal(f.subscribers, 5);
+    // 15 frames + 50 audio packets per second, each to 5 subscribers (batches may merge a frame and
+    // an audio packet due at the same moment).
+    assert.ok(f.batches >= 40 && f.batches <= 70, `${f.batches} batches in ~1 s`);
+    assert.ok(f.datagrams >= 5 * f.batches, `${f.datagrams} datagrams for ${f.batches} batches`);
+    assert.equal(f.refused, 0);
+    assert.ok(f.received >= f.datagrams, `received ${f.received} of ${f.datagrams} (+ the warm-up)`);
+    if (oneSocket) assert.equal(f.send_calls, f.batches, 'one sendmmsg per batch');
+    else assert.ok(f.send_calls >= 5 * f.batches && f.send_calls < f.datagrams, `${f.send_calls} calls`);
+    assert.ok(f.cpu_us_per_datagram > 0);
+    assert.ok(f.fanout_delay_ms.p99 >= f.fanout_delay_ms.p50);
+  });
+}

@@ -1,0 +1,382 @@
+/* floor.c - the kernel floor of a webinar's fan-out (see floor.h). Owns its sockets, its receiving
+ * thread and the batch buffers for the duration of bench_floor_run.
+ */
+#include "bench/floor.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench/media.h"
+#include "sfu/udp_tx.h"
+
+#define SRTP_TAG 16
+#define BATCH_MAX (BENCH_MEDIA_MAX_FRAME_PACKETS * 5 + 8)
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103 /* linux/udp.h */
+#endif
+#define MMSG_MAX 1024 /* UIO_MAXIOV: the most messages one sendmmsg() takes */
+#define DELAY_BUCKET_US 10
+#define DELAY_BUCKETS 10000 /* 10 us buckets up to 100 ms; the last one holds the rest */
+
+typedef struct {
+    uint8_t data[BATCH_MAX][BENCH_MEDIA_MAX_PACKET + SRTP_TAG];
+    udp_tx_dgram d[BATCH_MAX];
+    size_t n;
+} batch;
+
+/* one_socket mode: one message per GSO run, for every subscriber. */
+typedef struct {
+    struct mmsghdr *msgs;
+    struct iovec *iov;        /* BATCH_MAX per message */
+    uint8_t (*control)[CMSG_SPACE(sizeof(uint16_t))];
+    size_t *dgrams;           /* datagrams in each message */
+    size_t cap;
+} mmsg_plan;
+
+typedef struct {
+    int *fds;
+    int n;
+    int stop_fd;
+    uint64_t received;
+} receiver;
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static double thread_cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int udp_socket(struct sockaddr_in *bound)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof(a);
+    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || getsockname(fd, (struct sockaddr *)&a, &al) < 0) {
+        int e = -errno;
+        close(fd);
+        return e;
+    }
+    if (bound)
+        *bound = a;
+    return fd;
+}
+
+/* The subscribers' side: reads everything, sleeping in epoll_wait when there is nothing. */
+static void *receive_main(void *arg)
+{
+    receiver *rx = arg;
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    if (ep < 0)
+        return NULL;
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = rx->stop_fd};
+    epoll_ctl(ep, EPOLL_CTL_ADD, rx->stop_fd, &ev);
+    for (int i = 0; i < rx->n; i++) {
+        ev.data.fd = rx->fds[i];
+        epoll_ctl(ep, EPOLL_CTL_ADD, rx->fds[i], &ev);
+    }
+    enum { VLEN = 16 };
+    static __thread uint8_t bufs[VLEN][1500];
+    struct mmsghdr msgs[VLEN];
+    struct iovec iov[VLEN];
+    for (;;) {
+        struct epoll_event ready[64];
+        int k = epoll_wait(ep, ready, 64, -1);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            break;
+        bool stop = false;
+        for (int i = 0; i < k; i++) {
+            if (ready[i].data.fd == rx->stop_fd) {
+                stop = true;
+                continue;
+            }
+            for (;;) {
+                for (int j = 0; j < VLEN; j++) {
+                    iov[j] = (struct iovec){bufs[j], sizeof(bufs[j])};
+                    msgs[j].msg_hdr = (struct msghdr){.msg_iov = &iov[j], .msg_iovlen = 1};
+                }
+                int got = recvmmsg(ready[i].data.fd, msgs, VLEN, MSG_DONTWAIT, NULL);
+                if (got <= 0)
+                    break;
+                rx->received += (uint64_t)got;
+            }
+        }
+        if (stop)
+            break;
+    }
+    close(ep);
+    return NULL;
+}
+
+static void collect(void *ud, const uint8_t *pkt, size_t len)
+{
+    batch *b = ud;
+    if (b->n >= BATCH_MAX || len > BENCH_MEDIA_MAX_PACKET)
+        return;
+    memcpy(b->data[b->n], pkt, len);
+    memset(b->data[b->n] + len, 0xa5, SRTP_TAG); /* where the SRTP tag would be */
+    b->d[b->n] = (udp_tx_dgram){b->data[b->n], len + SRTP_TAG};
+    b->n++;
+}
+
+static void add_delay(uint64_t *hist, int64_t due, uint64_t n)
+{
+    int64_t d = mono_us() - due;
+    size_t bucket = d <= 0 ? 0 : (size_t)(d / DELAY_BUCKET_US);
+    hist[bucket < DELAY_BUCKETS ? bucket : DELAY_BUCKETS - 1] += n;
+}
+
+/* Sends the batch to every subscriber from one socket: the batch's GSO runs (as udp_tx would cut
+ * them) for each destination, as messages of sendmmsg() calls. */
+static void send_one_socket(int fd, const struct sockaddr_in *to, int m, const batch *b, mmsg_plan *p,
+                            bool count, int64_t due, uint64_t *hist, bench_floor_result *r)
+{
+    size_t k = 0;
+    for (int s = 0; s < m; s++) {
+        for (size_t i = 0; i < b->n && k < p->cap;) {
+            size_t run = udp_tx_run_length(&b->d[i], b->n - i);
+            struct iovec *iov = &p->iov[k * BATCH_MAX];
+            for (size_t j = 0; j < run; j++)
+                iov[j] = (struct iovec){(void *)b->d[i + j].buf, b->d[i + j].len};
+            struct msghdr *h = &p->msgs[k].msg_hdr;
+            *h = (struct msghdr){.msg_name = (void *)&to[s], .msg_namelen = sizeof(to[s]), .msg_iov = iov,
+                                 .msg_iovlen = run};
+            if (run > 1) {
+                h->msg_control = p->control[k];
+                h->msg_controllen = sizeof(p->control[k]);
+                struct cmsghdr *cm = CMSG_FIRSTHDR(h);
+                cm->cmsg_level = SOL_UDP;
+                cm->cmsg_type = UDP_SEGMENT;
+                cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+                uint16_t seg = (uint16_t)b->d[i].len;
+                memcpy(CMSG_DATA(cm), &seg, sizeof(seg));
+            }
+            p->dgrams[k++] = run;
+            i += run;
+        }
+    }
+    for (size_t done = 0; done < k;) {
+        unsigned chunk = (unsigned)(k - done < MMSG_MAX ? k - done : MMSG_MAX);
+        int sent = sendmmsg(fd, p->msgs + done, chunk, MSG_DONTWAIT);
+        if (count)
+            r->calls++;
+        size_t upto = sent > 0 ? done + (size_t)sent : done + chunk;
+        uint64_t n = 0;
+        for (size_t i = done; i < upto; i++)
+            n += p->dgrams[i];
+        if (count) {
+            if (sent > 0)
+                r->datagrams += n;
+            else
+                r->failed += n;
+            add_delay(hist, due, n);
+        }
+        done = upto;
+    }
+}
+
+static double quantile(const uint64_t *hist, uint64_t total, double q)
+{
+    if (total == 0)
+        return 0;
+    uint64_t want = (uint64_t)(q * (double)total), seen = 0;
+    for (int i = 0; i < DELAY_BUCKETS; i++) {
+        seen += hist[i];
+        if (seen > want)
+            return (i + 1) * DELAY_BUCKET_US / 1000.0;
+    }
+    return DELAY_BUCKETS * DELAY_BUCKET_US / 1000.0;
+}
+
+int bench_floor_run(const bench_floor_config *c, bench_floor_result *r)
+{
+    memset(r, 0, sizeof(*r));
+    if (c->subscribers < 1 || c->fps < 1 || c->seconds <= 0)
+        return -EINVAL;
+    int m = c->subscribers, rc = 0;
+    int *rx_fds = calloc((size_t)m, sizeof(int)), *tx_fds = calloc((size_t)m, sizeof(int));
+    struct sockaddr_in *to = calloc((size_t)m, sizeof(*to));
+    bool *gso = calloc((size_t)m, sizeof(bool));
+    uint64_t *hist = calloc(DELAY_BUCKETS, sizeof(uint64_t));
+    batch *b = malloc(sizeof(*b));
+    mmsg_plan plan = {0};
+    if (c->one_socket) {
+        plan.cap = (size_t)m * BATCH_MAX;
+        plan.msgs = calloc(plan.cap, sizeof(*plan.msgs));
+        plan.iov = calloc(plan.cap * BATCH_MAX, sizeof(*plan.iov));
+        plan.control = calloc(plan.cap, sizeof(*plan.control));
+        plan.dgrams = calloc(plan.cap, sizeof(*plan.dgrams));
+    }
+    receiver rx = {.fds = rx_fds, .n = 0, .stop_fd = eventfd(0, EFD_CLOEXEC)};
+    int n_tx = 0;
+    bench_media_track video, audio;
+    bool have_video = false, have_audio = false;
+    pthread_t thread;
+    bool thread_started = false;
+    if (!rx_fds || !tx_fds || !to || !gso || !hist || !b || rx.stop_fd < 0 ||
+        (c->one_socket && (!plan.msgs || !plan.iov || !plan.control || !plan.dgrams))) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    for (; rx.n < m; rx.n++) {
+        if ((rx_fds[rx.n] = udp_socket(&to[rx.n])) < 0) {
+            rc = rx_fds[rx.n];
+            goto out;
+        }
+    }
+    for (; n_tx < m; n_tx++) {
+        if ((tx_fds[n_tx] = udp_socket(NULL)) < 0) {
+            rc = tx_fds[n_tx];
+            goto out;
+        }
+        gso[n_tx] = true;
+    }
+    sdp_ext_ids ext = {.mid = 4, .audio_level = 1, .abs_send_time = 2, .twcc = 3};
+    if (bench_media_track_init(&video, SDP_MEDIA_VIDEO, 96, 97, 1111, 2222, "1", &ext, c->bitrate_kbps * 1000,
+                               c->fps, 16, 1) < 0 ||
+        !(have_video = true) ||
+        bench_media_track_init(&audio, SDP_MEDIA_AUDIO, 111, -1, 3333, 0, "0", &ext, 0, 0, 16, 2) < 0) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    have_audio = true;
+    if (pthread_create(&thread, NULL, receive_main, &rx) != 0) {
+        rc = -EAGAIN;
+        goto out;
+    }
+    thread_started = true;
+
+    int64_t start = mono_us(), window_from = start + 1000000, window_to = window_from + (int64_t)(c->seconds * 1e6);
+    bench_media_start(&video, start);
+    bench_media_start(&audio, start);
+    uint16_t twcc = 0;
+    double cpu_from = 0;
+    bool in_window = false;
+    for (;;) {
+        int64_t due = video.next_us < audio.next_us ? video.next_us : audio.next_us;
+        int64_t now = mono_us();
+        if (due > now) {
+            struct timespec ts = {(time_t)((due - now) / 1000000), (long)((due - now) % 1000000) * 1000};
+            nanosleep(&ts, NULL);
+            now = mono_us();
+        }
+        if (!in_window && now >= window_from) {
+            in_window = true;
+            cpu_from = thread_cpu_s();
+            window_from = now;
+        }
+        if (now >= window_to)
+            break;
+        /* One batch, as one loop iteration of the SFU: video first, then audio. */
+        b->n = 0;
+        bench_media_poll(&video, now, &twcc, collect, b);
+        bench_media_poll(&audio, now, &twcc, collect, b);
+        if (b->n == 0)
+            continue;
+        if (in_window)
+            r->batches++;
+        if (c->one_socket) {
+            send_one_socket(tx_fds[0], to, m, b, &plan, in_window, due, hist, r);
+            continue;
+        }
+        for (int s = 0; s < m; s++) {
+            udp_tx_result res = {0};
+            udp_tx_send(tx_fds[s], (const struct sockaddr *)&to[s], sizeof(to[s]), b->d, b->n, &gso[s], &res);
+            if (!in_window)
+                continue;
+            r->datagrams += res.sent;
+            r->failed += res.failed;
+            r->calls += res.calls;
+            add_delay(hist, due, b->n);
+        }
+    }
+    r->sender_cpu_s = thread_cpu_s() - cpu_from;
+    r->window_s = (double)(mono_us() - window_from) / 1e6;
+    r->us_per_datagram = r->datagrams ? r->sender_cpu_s * 1e6 / (double)r->datagrams : 0;
+    uint64_t total = 0;
+    for (int i = 0; i < DELAY_BUCKETS; i++)
+        total += hist[i];
+    r->delay_p50_ms = quantile(hist, total, 0.50);
+    r->delay_p99_ms = quantile(hist, total, 0.99);
+    usleep(200000); /* let the receiver drain */
+
+out:
+    if (thread_started) {
+        uint64_t one = 1;
+        if (write(rx.stop_fd, &one, sizeof(one)) != sizeof(one))
+            rc = rc ? rc : -EIO;
+        pthread_join(thread, NULL);
+        r->received = rx.received;
+    }
+    if (have_video)
+        bench_media_track_free(&video);
+    if (have_audio)
+        bench_media_track_free(&audio);
+    for (int i = 0; i < rx.n; i++)
+        close(rx_fds[i]);
+    for (int i = 0; i < n_tx; i++)
+        close(tx_fds[i]);
+    if (rx.stop_fd >= 0)
+        close(rx.stop_fd);
+    free(rx_fds);
+    free(tx_fds);
+    free(to);
+    free(gso);
+    free(hist);
+    free(b);
+    free(plan.msgs);
+    free(plan.iov);
+    free(plan.control);
+    free(plan.dgrams);
+    return rc;
+}
+
+int bench_floor_report(const bench_floor_config *c, const bench_floor_result *r, const char *json_path)
+{
+    printf("kernel floor (%s), 1 -> %d on loopback, %u kbit/s at %u fps + audio, %.1f s: %.0f datagrams/s, "
+           "%.2f datagrams per send call, sender CPU %.2f us per datagram (%.1f %% of a core), fan-out delay "
+           "p50 %.2f ms p99 %.2f ms, refused %llu, received %llu\n",
+           c->one_socket ? "one socket, sendmmsg" : "a socket per subscriber, udp_tx", c->subscribers,
+           c->bitrate_kbps, c->fps, r->window_s, r->window_s > 0 ? r->datagrams / r->window_s : 0,
+           r->calls ? (double)r->datagrams / (double)r->calls : 0, r->us_per_datagram,
+           r->window_s > 0 ? 100.0 * r->sender_cpu_s / r->window_s : 0, r->delay_p50_ms, r->delay_p99_ms,
+           (unsigned long long)r->failed, (unsigned long long)r->received);
+    if (json_path == NULL || json_path[0] == '\0')
+        return 0;
+    FILE *f = fopen(json_path, "w");
+    if (f == NULL)
+        return -errno;
+    fprintf(f,
+            "{\"kernel_floor\": {\"one_socket\": %s, \"subscribers\": %d, \"bitrate_kbps\": %u, \"fps\": %u, \"window_s\": %.3f, "
+            "\"batches\": %llu, \"datagrams\": %llu, \"send_calls\": %llu, \"refused\": %llu, \"received\": %llu, "
+            "\"sender_cpu_s\": %.4f, \"cpu_us_per_datagram\": %.3f, \"fanout_delay_ms\": {\"p50\": %.3f, "
+            "\"p99\": %.3f}}}\n",
+            c->one_socket ? "true" : "false", c->subscribers, c->bitrate_kbps, c->fps, r->window_s,
+            (unsigned long long)r->batches,
+            (unsigned long long)r->datagrams, (unsigned long long)r->calls, (unsigned long long)r->failed,
+            (unsigned long long)r->received, r->sender_cpu_s, r->us_per_datagram, r->delay_p50_ms,
+            r->delay_p99_ms);
+    return fclose(f) == 0 ? 0 : -EIO;
+}

@@ -1,0 +1,57 @@
+/* floor.h - the kernel floor of a webinar's fan-out on this machine: what forwarding 1 -> M costs a
+ * sender that does nothing but the system calls the SFU makes.
+ *
+ * One thread plays the SFU's media worker without the SFU: it generates the bench publisher's own
+ * packets (bench/media.c: VP8 frames at the bitrate and frame rate, 20 ms Opus packets, the same
+ * header extensions), adds the 16-byte SRTP tag to their size, and sends every batch to M
+ * destinations subscriber by subscriber through sfu/udp_tx.c (the server's own send function: GSO
+ * runs for the packets of a frame, one call for a lone audio packet), from M sockets of its own, as
+ * the server sends from one libnice socket per subscriber. Another thread receives on M sockets, like
+ * the bench's subscribers (epoll, sleeping when there is nothing to read). No encryption, no RTP
+ * rewriting, no GLib, no ICE.
+ *
+ * Its CPU time per datagram is the part of the server's figure that belongs to the kernel (send path
+ * and, on loopback, the receivers' side of it), and its fan-out delay (batch due -> the call that sent
+ * the datagram returned) the part of the forwarding delay that one thread cannot avoid. Everything is
+ * on loopback (127.0.0.1).
+ *
+ * With one_socket, the same runs leave from a single socket through sendmmsg(): the bound for a
+ * design with one UDP socket per worker.
+ */
+#ifndef BENCH_FLOOR_H
+#define BENCH_FLOOR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct {
+    int subscribers;       /* M */
+    unsigned bitrate_kbps; /* video */
+    unsigned fps;
+    double seconds;        /* measured window (after 1 s of warm-up) */
+    bool one_socket;       /* send from one socket with sendmmsg (one call per 1024 GSO runs) instead of
+                            * one udp_tx_send per subscriber socket: what a worker-wide socket would cost
+                            * (the SFU cannot have one: libnice owns a socket per ICE agent) */
+} bench_floor_config;
+
+typedef struct {
+    uint64_t batches;       /* fan-outs (a frame or an audio packet) */
+    uint64_t datagrams;     /* sent in the window */
+    uint64_t calls;         /* sendmsg/sendto calls */
+    uint64_t failed;        /* datagrams the kernel refused */
+    uint64_t received;      /* datagrams the receiving thread read (window and drain) */
+    double window_s;
+    double sender_cpu_s;    /* CLOCK_THREAD_CPUTIME_ID of the sending thread over the window */
+    double us_per_datagram; /* sender_cpu_s / datagrams */
+    double delay_p50_ms, delay_p99_ms; /* per datagram: due time -> its send call returned */
+} bench_floor_result;
+
+/* Runs the measurement (about seconds + 1.5 s). Returns 0, or a negative errno when sockets or
+ * threads cannot be had. */
+int bench_floor_run(const bench_floor_config *c, bench_floor_result *r);
+
+/* Prints the result as one line of text and, when json_path is not NULL, writes it as JSON.
+ * Returns 0 or -errno (JSON file). */
+int bench_floor_report(const bench_floor_config *c, const bench_floor_result *r, const char *json_path);
+
+#endif
