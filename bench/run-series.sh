@@ -14,6 +14,8 @@
 #   cpu-per-packet.png     server CPU µs per forwarded packet and loss % against forwarded packets/s
 #                          (needs gnuplot: apt-get install gnuplot-nox)
 #   perf-<scenario>.txt    with --perf: the server's hottest functions (perf record -g over the run)
+#   floor-webinar-<M>.json, floor1-webinar-<M>.json   the same webinar traffic with no server
+#                          (videomeet-bench --kernel-floor, and --floor-one-socket): the kernel's own cost
 # On a shared machine other jobs spoil the figures (the JSON's machine.other_percent shows it; report.md
 # flags scenarios where others took over 20 % of a core): --idle-wait S waits up to S seconds before
 # each scenario for the machine to be idle (under 20 % of one core busy over 2 s).
@@ -141,6 +143,13 @@ run_one() {
   wait "$sp" 2>/dev/null || true
   sed -n '/^videomeet-bench:/,$p' "$out/$name.log" | sed 's/^/   /'
   [ "$rc" = 0 ] || echo "   bench exit code $rc"
+  if [ "$kind" = webinar ]; then
+    # The same traffic with no server: what the kernel alone costs the sender (bench/floor.h).
+    "$bench_bin" --kernel-floor --webinar "$n" --duration "$duration" --json "$out/floor-$name.json" \
+      | sed 's/^/   /' || true
+    "$bench_bin" --kernel-floor --floor-one-socket --webinar "$n" --duration "$duration" \
+      --json "$out/floor1-$name.json" | sed 's/^/   /' || true
+  fi
 }
 
 for s in $series; do
@@ -160,15 +169,19 @@ for (const s of series) {
   if (!fs.existsSync(file)) { rows.push(`| ${kind} ${n} | (no result) |`); continue; }
   const r = JSON.parse(fs.readFileSync(file, 'utf8'));
   const sv = r.server, b = r.bench;
+  const floorOf = (p) => (fs.existsSync(p) ? JSON.parse(fs.readFileSync(p, 'utf8')).kernel_floor : {});
+  const fl = floorOf(`${out}/floor-${kind}-${n}.json`), fl1 = floorOf(`${out}/floor1-${kind}-${n}.json`);
   const busy = typeof r.machine.other_percent === 'number' && r.machine.other_percent > 20 ? ' ⚠' : '';
   rows.push(`| ${kind} ${n}${busy} | ${r.sessions.ready}/${r.sessions.planned}${r.sessions.failed ? ` (${r.sessions.failed} failed)` : ''} | ${f(sv.rtp_in_per_s, 0)} | ${f(sv.rtp_out_per_s, 0)} `
     + `| ${f(sv.mbit_out_per_s)} | ${f(sv.cpu_percent)} | **${f(sv.cpu_us_per_forwarded_packet, 2)}** | ${f(b.loss_percent, 3)} `
     + `| ${f(r.delay_ms.p50, 2)} / ${f(r.delay_ms.p95, 2)} / ${f(r.delay_ms.p99, 2)} | ${f(r.join_ms.p50, 0)} / ${f(r.join_ms.p99, 0)} `
     + `| ${f(r.first_keyframe_ms.p99, 0)} | ${f(sv.rss_mb)} | ${f(sv.rss_kb_per_session, 0)} | ${f(b.cpu_percent)} `
     + `| ${f(r.machine.other_percent, 0)} | ${f(sv.udp_datagrams_per_send, 2)} `
-    + `| ${f(sv.forward_delay_ms && sv.forward_delay_ms.p50, 2)} / ${f(sv.forward_delay_ms && sv.forward_delay_ms.p99, 2)} |`);
+    + `| ${f(sv.forward_delay_ms && sv.forward_delay_ms.p50, 2)} / ${f(sv.forward_delay_ms && sv.forward_delay_ms.p99, 2)} `
+    + `| ${f(fl.cpu_us_per_datagram, 2)} / ${f(fl1.cpu_us_per_datagram, 2)} | ${f(fl.fanout_delay_ms && fl.fanout_delay_ms.p99, 2)} |`);
   if (typeof sv.rtp_out_per_s === 'number' && typeof sv.cpu_us_per_forwarded_packet === 'number')
-    data[kind].push(`${sv.rtp_out_per_s} ${sv.cpu_us_per_forwarded_packet} ${b.loss_percent} "${kind[0]}${n}"`);
+    data[kind].push(`${sv.rtp_out_per_s} ${sv.cpu_us_per_forwarded_packet} ${b.loss_percent} "${kind[0]}${n}" `
+      + `${typeof fl.cpu_us_per_datagram === 'number' ? fl.cpu_us_per_datagram : 'NaN'}`);
 }
 const md = [
   '# videomeet-bench series', '',
@@ -176,12 +189,16 @@ const md = [
   + 'Server: release build, one fresh process per scenario. Window figures exclude the joins; see bench/README.md.'
   + (nicLike === '1' ? ' **--nic-like**: server on CPU 0, bench on CPU 1, loopback receive processing steered to CPU 1 (RPS).' : ''), '',
   '| scenario | ready | server in pkt/s | server out pkt/s | out Mbit/s | server CPU % | CPU µs / fwd pkt | loss % '
-  + '| delay p50 / p95 / p99 ms | join p50 / p99 ms | keyframe p99 ms | RSS MB | RSS KB / session | bench CPU % | other load % | datagrams / send | server fwd delay p50 / p99 ms |',
-  '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+  + '| delay p50 / p95 / p99 ms | join p50 / p99 ms | keyframe p99 ms | RSS MB | RSS KB / session | bench CPU % | other load % | datagrams / send | server fwd delay p50 / p99 ms '
+  + '| kernel floor µs / datagram (socket per subscriber / one socket) | floor fan-out p99 ms |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ...rows, '',
   'CPU % is of one core; "other load" is the machine\'s busy time that was neither the server nor the bench '
   + '(other jobs on a shared machine); ⚠ marks scenarios where it was over 20 % of a core: their figures are '
-  + 'not the server\'s alone. ![CPU per packet](cpu-per-packet.png)', '',
+  + 'not the server\'s alone. "Kernel floor" (webinars): the same traffic sent with no server by '
+  + '`videomeet-bench --kernel-floor` (bench/floor.h), the CPU a sender spends in the kernel alone per datagram '
+  + 'on this machine\'s loopback, and the fan-out delay one thread doing only those sends has. '
+  + '![CPU per packet](cpu-per-packet.png)', '',
 ];
 fs.writeFileSync(`${out}/report.md`, md.join('\n'));
 for (const k of Object.keys(data)) fs.writeFileSync(`${out}/${k}.dat`, data[k].join('\n') + '\n');
@@ -206,6 +223,7 @@ plot "$out/webinar.dat" using 1:2 with linespoints pt 7 lc rgb "#1f77b4" title "
      "" using 1:2:4 with labels offset 0,1 notitle, \
      "$out/meeting.dat" using 1:2 with linespoints pt 5 lc rgb "#2ca02c" title "meeting: CPU us/packet", \
      "" using 1:2:4 with labels offset 0,1 notitle, \
+     "$out/webinar.dat" using 1:5 with linespoints pt 9 dt 3 lc rgb "#7f7f7f" title "webinar: kernel floor us/datagram (no server)", \
      "$out/webinar.dat" using 1:3 axes x1y2 with linespoints pt 6 dt 2 lc rgb "#d62728" title "webinar: loss %", \
      "$out/meeting.dat" using 1:3 axes x1y2 with linespoints pt 4 dt 2 lc rgb "#ff7f0e" title "meeting: loss %"
 EOF
