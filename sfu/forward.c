@@ -179,6 +179,43 @@ static void record_delays(sfu_stats *st, const fanout_group *groups, const size_
     }
 }
 
+/* The idx-th subscriber of this fan-out, in its direction. */
+static member *fanout_member(const room *r, size_t idx)
+{
+    return r->members[r->fanout_backwards ? r->n_members - 1 - idx : idx];
+}
+
+/* Each subscriber's state is cold by the time the fan-out comes round to it (the kernel's send path
+ * in between evicts it), and it is a chain of pointers: member -> peer -> SRTP session / ICE ->
+ * cipher state / send queue. While the fan-out works on subscriber idx, the loads for the next ones
+ * are started one level per step: the member of idx + 4, its peer and forwarding entries at idx + 3,
+ * what the peer points to at idx + 2, the level below at idx + 1. */
+static void prefetch_ahead(const room *r, size_t idx)
+{
+    size_t n = r->n_members;
+    if (idx + 4 < n)
+        __builtin_prefetch(&fanout_member(r, idx + 4)->down);
+    if (idx + 3 < n) {
+        const member *m = fanout_member(r, idx + 3);
+        if (m->down)
+            __builtin_prefetch(m->down);
+        if (m->fwds)
+            __builtin_prefetch(m->fwds);
+    }
+    if (idx + 2 < n) {
+        const member *m = fanout_member(r, idx + 2);
+        if (m->down)
+            peer_prefetch(m->down, 0);
+        for (size_t k = 0; k < m->n_fwds; k++)
+            __builtin_prefetch(m->fwds[k]);
+    }
+    if (idx + 1 < n) {
+        const member *m = fanout_member(r, idx + 1);
+        if (m->down)
+            peer_prefetch(m->down, 1);
+    }
+}
+
 void forward_fanout(room *r)
 {
     netloop_task_cancel(&r->fanout_task);
@@ -218,7 +255,8 @@ void forward_fanout(room *r)
     r->fanout_backwards = !r->fanout_backwards;
     size_t sent[ROOM_FANOUT_MAX]; /* the groups this subscriber got */
     for (size_t idx = 0; idx < r->n_members; idx++) {
-        member *sub = r->members[r->fanout_backwards ? r->n_members - 1 - idx : idx];
+        member *sub = fanout_member(r, idx);
+        prefetch_ahead(r, idx);
         if (!sub->down || sub->n_fwds == 0 || peer_get_state(sub->down) != PEER_CONNECTED)
             continue;
         size_t n_sent = 0;

@@ -23,18 +23,19 @@
 #include <sys/socket.h>
 
 struct sfu_ice {
+    /* what every sent packet reads, together at the start */
     netloop_child *loop;             /* the agent's own context, served by the worker's netloop */
+    sfu_ice_state state;
+    int fast_fd;
+    socklen_t fast_to_len;
+    struct sockaddr_storage fast_to; /* the selected pair's remote address */
+    GSocket *fast_socket;            /* the selected pair's local socket (a reference), or NULL */
     NiceAgent *agent;
     guint stream;
     sfu_ice_callbacks cbs;
     void *ud;
     char announced_ip[64];
-    sfu_ice_state state;
     gulong handlers[4];
-    GSocket *fast_socket;            /* the selected pair's local socket (a reference), or NULL */
-    int fast_fd;
-    struct sockaddr_storage fast_to; /* the selected pair's remote address */
-    socklen_t fast_to_len;
 };
 
 static void fast_path_clear(sfu_ice *ice)
@@ -248,6 +249,11 @@ int sfu_ice_send(sfu_ice *ice, const uint8_t *buf, size_t len)
                    ? -1
                    : 0;
     return nice_agent_send(ice->agent, ice->stream, 1, (guint)len, (const gchar *)buf) == (gint)len ? 0 : -1;
+}
+
+void sfu_ice_prefetch(const sfu_ice *ice)
+{
+    __builtin_prefetch(ice->loop);
 }
 
 void sfu_ice_flush(sfu_ice *ice)

@@ -62,6 +62,9 @@ int sfu_ice_add_remote_candidate(sfu_ice *ice, const char *candidate);
 int sfu_ice_send(sfu_ice *ice, const uint8_t *buf, size_t len);
 /* Sends what is queued for this peer now (netloop_child_flush). */
 void sfu_ice_flush(sfu_ice *ice);
+/* Asks the CPU to start loading what sfu_ice_send will read next beyond ice itself (a hint; see
+ * peer_prefetch). */
+void sfu_ice_prefetch(const sfu_ice *ice);
 /* Runs task at the end of the current loop iteration, before queued datagrams leave (netloop_defer). */
 void sfu_ice_defer(sfu_ice *ice, netloop_task *task);
 /* The selected pair's remote address ("ip:port") for logs and tests; "" when none. */

@@ -21,14 +21,15 @@
 #include "signaling/log.h"
 
 struct peer {
-    peer_env env;
+    /* what every sent packet reads, together at the start */
+    peer_state state;
     sfu_ice *ice;
-    dtls_t *dtls;
     srtp_session_t *srtp;
+    peer_env env;
+    dtls_t *dtls;
     GSource *dtls_timer;
     peer_callbacks cbs;
     void *ud;
-    peer_state state;
     char ufrag[SFU_ICE_UFRAG_MAX];
     char pwd[SFU_ICE_PWD_MAX];
     bool ice_connected;
@@ -314,6 +315,20 @@ void peer_forget_ssrc(peer *p, uint32_t ssrc)
 peer_state peer_get_state(const peer *p)
 {
     return p->state;
+}
+
+void peer_prefetch(const peer *p, int level)
+{
+    if (level == 0) {
+        __builtin_prefetch(p->ice);
+        if (p->srtp)
+            __builtin_prefetch(p->srtp);
+    } else {
+        if (p->ice)
+            sfu_ice_prefetch(p->ice);
+        if (p->srtp)
+            srtp_session_prefetch(p->srtp);
+    }
 }
 
 void peer_defer(peer *p, netloop_task *task)

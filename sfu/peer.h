@@ -80,4 +80,9 @@ void peer_defer(peer *p, netloop_task *task);
 
 peer_state peer_get_state(const peer *p);
 
+/* Cache hints for a fan-out that sends to many peers in turn: level 0 starts loading what p points to
+ * for sending (its SRTP session and ICE transport), level 1, issued a step later, what those point to
+ * (the cipher state, the send queue). p itself should have been loaded (or prefetched) before. */
+void peer_prefetch(const peer *p, int level);
+
 #endif

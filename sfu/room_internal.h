@@ -68,11 +68,12 @@ struct fwd {
     uint16_t rtx_seq;
     uint32_t rtx_roc;              /* SRTP rollover counter of the RTX stream */
     struct rewrite rw;
-    uint8_t ext_map[256];          /* publisher extension id → subscriber's (0 = drop) */
     uint8_t pt;
     int rtx_pt;                    /* -1: no RTX towards this subscriber */
     bool negotiated;               /* the subscriber's answer accepted it */
     uint32_t packets, octets;      /* sent, for sender reports */
+    uint8_t ext_map[256];          /* publisher extension id → subscriber's (0 = drop); last: the fields
+                                    * above, read for every packet, share the first cache lines */
 };
 
 struct member {

@@ -56,6 +56,9 @@ srtp_session_t *srtp_session_new(uint16_t profile, const uint8_t *local_key, con
 void srtp_session_free(srtp_session_t *s);
 
 uint16_t srtp_session_profile(const srtp_session_t *s);
+/* Asks the CPU to start loading the outbound cipher state (a hint, for a caller about to protect
+ * packets on many sessions in turn; see peer_prefetch). */
+void srtp_session_prefetch(const srtp_session_t *s);
 /* Exact bytes protect adds for this session's profile. */
 size_t srtp_session_rtp_overhead(const srtp_session_t *s);
 size_t srtp_session_rtcp_overhead(const srtp_session_t *s);
