@@ -194,7 +194,7 @@ static void prefetch_ahead(const room *r, size_t idx)
 {
     size_t n = r->n_members;
     if (idx + 4 < n)
-        __builtin_prefetch(&fanout_member(r, idx + 4)->down);
+        __builtin_prefetch(fanout_member(r, idx + 4));
     if (idx + 3 < n) {
         const member *m = fanout_member(r, idx + 3);
         if (m->down)

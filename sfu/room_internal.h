@@ -77,7 +77,12 @@ struct fwd {
 };
 
 struct member {
+    /* what the fan-out reads for every subscriber, in the first cache line (the member is large: the
+     * transport-cc arrivals below) */
     room *room;
+    peer *down;                    /* downstream: the member receives */
+    fwd **fwds;                    /* owned */
+    size_t n_fwds, cap_fwds;
     char user_id[32];
     uint32_t rtcp_ssrc;            /* sender SSRC of the SFU's RTCP towards this member */
     /* upstream: the member publishes */
@@ -90,14 +95,11 @@ struct member {
     size_t n_twcc;
     uint8_t twcc_count;
     int64_t last_rr_us;
-    /* downstream: the member receives */
-    peer *down;
+    /* downstream (with down and fwds above) */
     sdp_down *neg;
     bool down_pending;             /* an offer waits for its answer */
     bool down_dirty;               /* tracks changed meanwhile: offer again after the answer */
     bool down_gathering;
-    fwd **fwds;                    /* owned */
-    size_t n_fwds, cap_fwds;
 };
 
 /* A packet that arrived in this loop iteration, to be sent to the track's subscribers at its end. */
