@@ -4,8 +4,10 @@
 #   1. C unit tests (cmocka, through ctest)
 #   2. libFuzzer targets, a short run each (clang)
 #   3. protocol and browser end-to-end tests (node:test) inside a private network namespace,
-#      against the sanitizer build of the server; only loopback exists there.
-# FUZZ_SECONDS (default 20) sets the time per fuzz target; 0 skips fuzzing.
+#      against the sanitizer build of the server; only loopback exists there;
+#   4. the Docker image (scripts/docker-check.sh: build, HTTP on PORT, a bench meeting through it),
+#      skipped with a message where Docker cannot run (no daemon, no base image, no disk space).
+# FUZZ_SECONDS (default 20) sets the time per fuzz target; 0 skips fuzzing. DOCKER_CHECK=0 skips step 4.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
@@ -60,3 +62,14 @@ unshare -n bash -c '
   echo "node: $pass passed, $fail failed"
   exit $status
 '
+
+if [ "${DOCKER_CHECK:-1}" != 0 ]; then
+  echo "== Docker image"
+  rc=0
+  scripts/docker-check.sh build-test/videomeet-bench || rc=$?
+  if [ "$rc" = 3 ]; then
+    echo "Docker check skipped: Docker cannot run on this machine (see above)"
+  elif [ "$rc" != 0 ]; then
+    exit "$rc"
+  fi
+fi

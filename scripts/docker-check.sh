@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Builds the Docker image from the Dockerfile and checks that it serves: /healthz, the web app and
+# /api/config on the port PORT names, then a meeting of 3 videomeet-bench participants (real ICE,
+# DTLS-SRTP and forwarding through the container's SFU, on the local docker bridge) with no loss.
+#
+#   scripts/docker-check.sh [BENCH_BINARY]     (default: build-test/videomeet-bench, else build-release/)
+#
+# Needs root (it starts dockerd when none runs, and stops it again). Installs docker.io and debootstrap
+# from Debian when missing. When Docker Hub cannot be reached, the base image (debian:bookworm-slim) is
+# made locally with debootstrap from the same Debian mirror apt uses (a minbase bookworm).
+# Exit codes: 0 the image works; 1 the image is broken (build, start, HTTP or media failed);
+# 3 Docker itself cannot run on this machine (no daemon, no base image) - nothing was checked.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$(pwd)"
+bench="${1:-}"
+[ -n "$bench" ] || for b in build-test/videomeet-bench build-release/videomeet-bench; do
+  [ -x "$b" ] && { bench="$b"; break; }
+done
+work="$(mktemp -d)"
+name="videomeet-check-$$"
+started_daemon=""
+cant() { echo "docker-check: cannot run Docker here: $*" >&2; exit 3; }
+broken() { echo "docker-check: FAILED: $*" >&2; docker logs "$name" 2>&1 | tail -n 20 >&2 || true; exit 1; }
+cleanup() {
+  docker rm -f "$name" >/dev/null 2>&1 || true
+  if [ -n "$started_daemon" ]; then kill "$started_daemon" 2>/dev/null || true; wait "$started_daemon" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_kb="$(df -Pk /var/lib | awk 'NR == 2 {print $4}')"
+[ "${free_kb:-0}" -gt 3000000 ] || cant "less than 3 GB free in /var/lib for images"
+missing=""
+command -v dockerd >/dev/null || missing="$missing docker.io"
+command -v debootstrap >/dev/null || missing="$missing debootstrap"
+if [ -n "$missing" ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing iptables \
+    >/dev/null || cant "apt-get install$missing failed"
+fi
+# Debian's docker client, not another one earlier on PATH that may not match the daemon.
+docker() { /usr/bin/docker "$@"; }
+
+if ! docker info >/dev/null 2>&1; then
+  dockerd >"$work/dockerd.log" 2>&1 &
+  started_daemon=$!
+  for _ in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
+  docker info >/dev/null 2>&1 || cant "dockerd did not start ($(tail -n 1 "$work/dockerd.log"))"
+fi
+
+if ! docker image inspect debian:bookworm-slim >/dev/null 2>&1; then
+  if ! timeout 60 docker pull -q debian:bookworm-slim >/dev/null 2>&1; then
+    echo "docker-check: Docker Hub unreachable: making debian:bookworm-slim with debootstrap"
+    mirror="$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n 1)"
+    debootstrap --variant=minbase bookworm "$work/rootfs" "${mirror:-http://deb.debian.org/debian}" \
+      >"$work/debootstrap.log" 2>&1 || cant "debootstrap failed ($(tail -n 1 "$work/debootstrap.log"))"
+    [ -f /etc/apt/sources.list.d/debian.sources ] &&
+      cp /etc/apt/sources.list.d/debian.sources "$work/rootfs/etc/apt/sources.list.d/" &&
+      rm -f "$work/rootfs/etc/apt/sources.list"
+    rm -f "$work"/rootfs/var/cache/apt/archives/*.deb
+    tar -C "$work/rootfs" -c . | docker import - debian:bookworm-slim >/dev/null || cant "docker import failed"
+  fi
+fi
+
+echo "docker-check: docker build"
+docker build -q -t videomeet:check . >"$work/build.log" 2>&1 || { tail -n 30 "$work/build.log" >&2; broken "docker build"; }
+
+port=$((20000 + RANDOM % 20000))
+docker run -d --name "$name" -e PORT=8080 -p "127.0.0.1:$port:8080" videomeet:check >/dev/null || broken "docker run"
+for _ in $(seq 50); do curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
+health="$(curl -fsS "http://127.0.0.1:$port/healthz")" || broken "no /healthz on PORT=8080"
+echo "$health" | grep -q '"status":"ok"' || broken "/healthz said $health"
+curl -fsS "http://127.0.0.1:$port/" | grep -qi "<!doctype html" || broken "no web app at /"
+curl -fsS "http://127.0.0.1:$port/api/config" | grep -q '"iceServers"' || broken "no /api/config"
+[ "$(docker inspect -f '{{.Config.User}}' "$name")" = videomeet ] || broken "the server does not run as the videomeet user"
+echo "docker-check: HTTP ok on PORT=8080 ($health)"
+
+if [ -n "$bench" ]; then
+  # The server in the container gathers its ICE candidates on its bridge address; the bench's are the
+  # bridge's gateway (this machine), so the media stays on the docker bridge.
+  gw="$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.Gateway}}{{end}}' "$name")"
+  out="$work/bench.json"
+  ASAN_OPTIONS="detect_leaks=0" "$bench" --url "http://127.0.0.1:$port" --ip "$gw" --meeting 3 --duration 3 \
+    --bitrate 300 --fps 15 --quiet --json "$out" >"$work/bench.log" 2>&1 ||
+    { cat "$work/bench.log" >&2; broken "videomeet-bench against the container"; }
+  node -e '
+    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    const ok = r.sessions.ready === 3 && r.server.rtp_out_per_s > 0 && r.bench.loss_percent < 1;
+    console.log(`docker-check: media ok: ${r.sessions.ready}/3 sessions, ${Math.round(r.server.rtp_out_per_s)} packets/s forwarded, loss ${r.bench.loss_percent} %`);
+    process.exit(ok ? 0 : 1);' "$out" || { cat "$work/bench.log" >&2; broken "media through the container"; }
+else
+  echo "docker-check: no videomeet-bench built: media not checked"
+fi
+echo "docker-check: the image works"
