@@ -56,6 +56,7 @@ typedef struct bench_config {
     bool self_test;
     bool kernel_floor; /* --kernel-floor: measure bench/floor.h instead of a server */
     bool floor_one_socket; /* --floor-one-socket */
+    bool floor_busy_receiver; /* --floor-busy-receiver */
 } bench_config;
 
 /* Counters of one worker: written by that worker only, read by main at any time. */

@@ -48,6 +48,7 @@ typedef struct {
     int *fds;
     int n;
     int stop_fd;
+    bool busy; /* poll without sleeping */
     uint64_t received;
 } receiver;
 
@@ -82,7 +83,8 @@ static int udp_socket(struct sockaddr_in *bound)
     return fd;
 }
 
-/* The subscribers' side: reads everything, sleeping in epoll_wait when there is nothing. */
+/* The subscribers' side: reads everything, sleeping in epoll_wait when there is nothing (or, busy,
+ * never sleeping, so that no send has to wake it). */
 static void *receive_main(void *arg)
 {
     receiver *rx = arg;
@@ -101,7 +103,7 @@ static void *receive_main(void *arg)
     struct iovec iov[VLEN];
     for (;;) {
         struct epoll_event ready[64];
-        int k = epoll_wait(ep, ready, 64, -1);
+        int k = epoll_wait(ep, ready, 64, rx->busy ? 0 : -1);
         if (k < 0 && errno == EINTR)
             continue;
         if (k < 0)
@@ -229,7 +231,7 @@ int bench_floor_run(const bench_floor_config *c, bench_floor_result *r)
         plan.control = calloc(plan.cap, sizeof(*plan.control));
         plan.dgrams = calloc(plan.cap, sizeof(*plan.dgrams));
     }
-    receiver rx = {.fds = rx_fds, .n = 0, .stop_fd = eventfd(0, EFD_CLOEXEC)};
+    receiver rx = {.fds = rx_fds, .n = 0, .stop_fd = eventfd(0, EFD_CLOEXEC), .busy = c->busy_receiver};
     int n_tx = 0;
     bench_media_track video, audio;
     bool have_video = false, have_audio = false;
@@ -355,10 +357,11 @@ out:
 
 int bench_floor_report(const bench_floor_config *c, const bench_floor_result *r, const char *json_path)
 {
-    printf("kernel floor (%s), 1 -> %d on loopback, %u kbit/s at %u fps + audio, %.1f s: %.0f datagrams/s, "
+    printf("kernel floor (%s%s), 1 -> %d on loopback, %u kbit/s at %u fps + audio, %.1f s: %.0f datagrams/s, "
            "%.2f datagrams per send call, sender CPU %.2f us per datagram (%.1f %% of a core), fan-out delay "
            "p50 %.2f ms p99 %.2f ms, refused %llu, received %llu\n",
-           c->one_socket ? "one socket, sendmmsg" : "a socket per subscriber, udp_tx", c->subscribers,
+           c->one_socket ? "one socket, sendmmsg" : "a socket per subscriber, udp_tx",
+           c->busy_receiver ? ", busy receiver" : "", c->subscribers,
            c->bitrate_kbps, c->fps, r->window_s, r->window_s > 0 ? r->datagrams / r->window_s : 0,
            r->calls ? (double)r->datagrams / (double)r->calls : 0, r->us_per_datagram,
            r->window_s > 0 ? 100.0 * r->sender_cpu_s / r->window_s : 0, r->delay_p50_ms, r->delay_p99_ms,
@@ -369,11 +372,12 @@ int bench_floor_report(const bench_floor_config *c, const bench_floor_result *r,
     if (f == NULL)
         return -errno;
     fprintf(f,
-            "{\"kernel_floor\": {\"one_socket\": %s, \"subscribers\": %d, \"bitrate_kbps\": %u, \"fps\": %u, \"window_s\": %.3f, "
+            "{\"kernel_floor\": {\"one_socket\": %s, \"busy_receiver\": %s, \"subscribers\": %d, \"bitrate_kbps\": %u, \"fps\": %u, \"window_s\": %.3f, "
             "\"batches\": %llu, \"datagrams\": %llu, \"send_calls\": %llu, \"refused\": %llu, \"received\": %llu, "
             "\"sender_cpu_s\": %.4f, \"cpu_us_per_datagram\": %.3f, \"fanout_delay_ms\": {\"p50\": %.3f, "
             "\"p99\": %.3f}}}\n",
-            c->one_socket ? "true" : "false", c->subscribers, c->bitrate_kbps, c->fps, r->window_s,
+            c->one_socket ? "true" : "false", c->busy_receiver ? "true" : "false", c->subscribers,
+            c->bitrate_kbps, c->fps, r->window_s,
             (unsigned long long)r->batches,
             (unsigned long long)r->datagrams, (unsigned long long)r->calls, (unsigned long long)r->failed,
             (unsigned long long)r->received, r->sender_cpu_s, r->us_per_datagram, r->delay_p50_ms,

@@ -32,6 +32,8 @@ typedef struct {
     bool one_socket;       /* send from one socket with sendmmsg (one call per 1024 GSO runs) instead of
                             * one udp_tx_send per subscriber socket: what a worker-wide socket would cost
                             * (the SFU cannot have one: libnice owns a socket per ICE agent) */
+    bool busy_receiver;    /* the receiving thread polls without ever sleeping: no send has to wake it,
+                            * so the sender's figure has no wake-up in it (it takes a core) */
 } bench_floor_config;
 
 typedef struct {

@@ -58,7 +58,8 @@ static void usage(FILE *f)
             "  --kernel-floor     no server: measure what the kernel alone costs a sender forwarding the\n"
             "                     --webinar M traffic on loopback (bench/floor.h), with --duration, --bitrate,\n"
             "                     --fps and --json\n"
-            "  --floor-one-socket with --kernel-floor: all from one socket with sendmmsg (a worker-wide socket)\n");
+            "  --floor-one-socket with --kernel-floor: all from one socket with sendmmsg (a worker-wide socket)\n"
+            "  --floor-busy-receiver with --kernel-floor: the receiving thread never sleeps (no wake-ups)\n");
 }
 
 static int parse_url(bench_config *c)
@@ -93,7 +94,8 @@ static int parse_options(int argc, char **argv, bench_config *c)
         {"settle", required_argument, NULL, 's'},     {"join-timeout", required_argument, NULL, 't'},
         {"quiet", no_argument, NULL, 'q'},            {"self-test", no_argument, NULL, 'T'},
         {"kernel-floor", no_argument, NULL, 'K'},     {"floor-one-socket", no_argument, NULL, 'O'},
-        {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0},
+        {"floor-busy-receiver", no_argument, NULL, 'B'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     *c = (bench_config){.mode = BENCH_MODE_MEETING, .participants = 3, .rooms = 1, .duration_s = 20,
                         .bitrate_kbps = 1000, .fps = 30, .join_rate = 20, .workers = 1, .settle_s = 2,
@@ -121,6 +123,7 @@ static int parse_options(int argc, char **argv, bench_config *c)
         case 'T': c->self_test = true; break;
         case 'K': c->kernel_floor = true; break;
         case 'O': c->floor_one_socket = true; break;
+        case 'B': c->floor_busy_receiver = true; break;
         case 'h': usage(stdout); exit(0);
         default: return -1;
         }
@@ -392,7 +395,8 @@ int main(int argc, char **argv)
     if (run.cfg.kernel_floor) {
         bench_floor_config fc = {.subscribers = run.cfg.participants, .bitrate_kbps = run.cfg.bitrate_kbps,
                                  .fps = run.cfg.fps, .seconds = run.cfg.duration_s,
-                                 .one_socket = run.cfg.floor_one_socket};
+                                 .one_socket = run.cfg.floor_one_socket,
+                                 .busy_receiver = run.cfg.floor_busy_receiver};
         bench_floor_result fr;
         int rc = bench_floor_run(&fc, &fr);
         if (rc < 0) {

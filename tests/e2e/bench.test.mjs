@@ -173,16 +173,17 @@ test('with no server to talk to the bench fails instead of reporting nothing', a
   assert.match(r.stdout, /sessions ready \/ planned \/ failed\s+0 \/ 2/);
 });
 
-for (const oneSocket of [false, true]) {
-  test(`the kernel floor (${oneSocket ? 'one socket, sendmmsg' : 'a socket per subscriber'}) sends the webinar's traffic to every subscriber`, async () => {
-    const out = path.join(tmp, `floor-${oneSocket}.json`);
+for (const [oneSocket, busy] of [[false, false], [true, false], [false, true]]) {
+  test(`the kernel floor (${oneSocket ? 'one socket, sendmmsg' : 'a socket per subscriber'}${busy ? ', busy receiver' : ''}) sends the webinar's traffic to every subscriber`, async () => {
+    const out = path.join(tmp, `floor-${oneSocket}-${busy}.json`);
     const r = await bench(['--kernel-floor', '--webinar', '5', '--duration', '1', '--bitrate', '300', '--fps', '15',
-      '--json', out, ...(oneSocket ? ['--floor-one-socket'] : [])], 60000);
+      '--json', out, ...(oneSocket ? ['--floor-one-socket'] : []), ...(busy ? ['--floor-busy-receiver'] : [])], 60000);
     assert.equal(r.code, 0, `exit code ${r.code}\n${r.stdout}\n${r.stderr}`);
     assert.doesNotMatch(r.stderr, /AddressSanitizer|LeakSanitizer|runtime error:/, r.stderr);
     assert.match(r.stdout, /kernel floor .* sender CPU [\d.]+ us per datagram/);
     const f = JSON.parse(fs.readFileSync(out, 'utf8')).kernel_floor;
     assert.equal(f.one_socket, oneSocket);
+    assert.equal(f.busy_receiver, busy);
     assert.equal(f.subscribers, 5);
     // 15 frames + 50 audio packets per second, each to 5 subscribers (batches may merge a frame and
     // an audio packet due at the same moment).
