@@ -6,8 +6,10 @@
  * srtp_crypto_policy_set_from_profile_* helpers. The packet functions only check lengths, convert
  * size_t <-> int for libsrtp and map its status codes to negative errno values.
  *
- * RTP under AEAD_AES_128_GCM (what browsers negotiate) does not go through libsrtp: RFC 7714 is
- * done here on libgcrypt's AES-GCM (AES-NI + PCLMUL), one cipher handle per direction. Per packet
+ * RTP and RTCP under AEAD_AES_128_GCM (what browsers negotiate) do not go through libsrtp: RFC 7714
+ * (sections 8 and 9) is done here on libgcrypt's AES-GCM (AES-NI + PCLMUL), one cipher handle per
+ * direction and per RTP/RTCP, with no allocation per packet (Debian's libsrtp, built on NSS, allocates
+ * for every SRTCP packet). Per packet
  * it costs half of what OpenSSL 3's EVP interface does (0.3 vs 0.7 us for an audio packet, 0.5 vs
  * 1.0 us for a 1200-byte one, warm; ~1 us less when the handle is cold, as it is in a fan-out to
  * hundreds of subscribers: EVP looks its parameters up by name on every call). The session keys
@@ -27,6 +29,8 @@
 
 #define RTP_MIN_HEADER 12
 #define GCM_IN_STREAMS 16
+#define GCM_RTCP_STREAMS 32
+#define SRTCP_TRAILER 4 /* E flag + 31-bit SRTCP index */
 #define RTCP_MIN_HEADER 8
 
 struct srtp_session {
@@ -51,6 +55,19 @@ struct srtp_session {
         uint64_t highest;
         uint64_t window[SRTP_SESSION_REPLAY_WINDOW / 64]; /* bit i: index highest - i was received */
     } in_streams[GCM_IN_STREAMS];
+    /* AEAD_AES_128_GCM SRTCP on libgcrypt (RFC 7714 section 9), both directions: handles keyed with
+     * the RTCP session keys, the SRTCP index per sending SSRC (the next one to use, from 1 as libsrtp
+     * counts), and per received SSRC the highest index and replay window. An SSRC that finds its
+     * table full goes through libsrtp; an outbound entry is never freed (its index must never
+     * restart under the same key). */
+    gcry_cipher_hd_t gcm_rtcp, gcm_rtcp_in;
+    uint8_t gcm_rtcp_salt[12], gcm_rtcp_in_salt[12];
+    struct gcm_rtcp_out {
+        uint32_t ssrc;
+        uint32_t next;
+        int used;
+    } rtcp_out[GCM_RTCP_STREAMS];
+    struct gcm_in_stream rtcp_in[GCM_RTCP_STREAMS];
 };
 
 static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
@@ -131,14 +148,21 @@ static int srtp_kdf(const uint8_t key[16], const uint8_t *salt, size_t salt_len,
     return ok && n == (int)out_len ? 0 : -EIO;
 }
 
-/* A libgcrypt AES-128-GCM handle keyed with the RTP session key derived from a master key and
- * salt, the session salt into session_salt. NULL on failure. */
-static gcry_cipher_hd_t gcm_context(const uint8_t *key, const uint8_t *salt, uint8_t session_salt[12])
+/* RFC 3711 4.3.2 key derivation labels */
+#define LABEL_RTP_KEY 0x00
+#define LABEL_RTP_SALT 0x02
+#define LABEL_RTCP_KEY 0x03
+#define LABEL_RTCP_SALT 0x05
+
+/* A libgcrypt AES-128-GCM handle keyed with the session key derived from a master key and salt
+ * (labels: RTP or RTCP), the session salt into session_salt. NULL on failure. */
+static gcry_cipher_hd_t gcm_context(const uint8_t *key, const uint8_t *salt, uint8_t key_label, uint8_t salt_label,
+                                    uint8_t session_salt[12])
 {
     uint8_t session_key[16];
     gcry_cipher_hd_t c = NULL;
-    if (srtp_kdf(key, salt, 12, 0x00, session_key, sizeof(session_key)) == 0 &&
-        srtp_kdf(key, salt, 12, 0x02, session_salt, 12) == 0 &&
+    if (srtp_kdf(key, salt, 12, key_label, session_key, sizeof(session_key)) == 0 &&
+        srtp_kdf(key, salt, 12, salt_label, session_salt, 12) == 0 &&
         gcry_cipher_open(&c, GCRY_CIPHER_AES128, GCRY_CIPHER_MODE_GCM, 0) == 0 &&
         gcry_cipher_setkey(c, session_key, sizeof(session_key)) != 0) {
         gcry_cipher_close(c);
@@ -151,9 +175,11 @@ static gcry_cipher_hd_t gcm_context(const uint8_t *key, const uint8_t *salt, uin
 static int gcm_init(srtp_session_t *s, const uint8_t *local_key, const uint8_t *local_salt,
                     const uint8_t *remote_key, const uint8_t *remote_salt)
 {
-    s->gcm = gcm_context(local_key, local_salt, s->gcm_salt);
-    s->gcm_in = gcm_context(remote_key, remote_salt, s->gcm_in_salt);
-    return s->gcm && s->gcm_in ? 0 : -EIO;
+    s->gcm = gcm_context(local_key, local_salt, LABEL_RTP_KEY, LABEL_RTP_SALT, s->gcm_salt);
+    s->gcm_in = gcm_context(remote_key, remote_salt, LABEL_RTP_KEY, LABEL_RTP_SALT, s->gcm_in_salt);
+    s->gcm_rtcp = gcm_context(local_key, local_salt, LABEL_RTCP_KEY, LABEL_RTCP_SALT, s->gcm_rtcp_salt);
+    s->gcm_rtcp_in = gcm_context(remote_key, remote_salt, LABEL_RTCP_KEY, LABEL_RTCP_SALT, s->gcm_rtcp_in_salt);
+    return s->gcm && s->gcm_in && s->gcm_rtcp && s->gcm_rtcp_in ? 0 : -EIO;
 }
 
 srtp_session_t *srtp_session_new(uint16_t profile, const uint8_t *local_key, const uint8_t *local_salt,
@@ -214,6 +240,10 @@ void srtp_session_free(srtp_session_t *s)
         gcry_cipher_close(s->gcm);
     if (s->gcm_in != NULL)
         gcry_cipher_close(s->gcm_in);
+    if (s->gcm_rtcp != NULL)
+        gcry_cipher_close(s->gcm_rtcp);
+    if (s->gcm_rtcp_in != NULL)
+        gcry_cipher_close(s->gcm_rtcp_in);
     explicit_bzero(s, sizeof(*s));
     free(s);
 }
@@ -304,28 +334,89 @@ int srtp_session_protect_rtp_roc(srtp_session_t *s, uint8_t *buf, size_t len, si
     return gcm_protect(s, buf, len, roc);
 }
 
+static uint32_t load_be32(const uint8_t *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+/* RFC 7714 9.1: IV = (0x0000 || SSRC || 0x0000 || 0 || SRTCP index) XOR salt. */
+static void gcm_rtcp_iv(uint8_t iv[12], uint32_t ssrc, uint32_t index, const uint8_t salt[12])
+{
+    const uint8_t plain[12] = {0, 0, (uint8_t)(ssrc >> 24), (uint8_t)(ssrc >> 16), (uint8_t)(ssrc >> 8), (uint8_t)ssrc,
+                               0, 0, (uint8_t)(index >> 24 & 0x7f), (uint8_t)(index >> 16), (uint8_t)(index >> 8),
+                               (uint8_t)index};
+    for (int i = 0; i < 12; i++)
+        iv[i] = plain[i] ^ salt[i];
+}
+
+static struct gcm_rtcp_out *rtcp_out_stream(srtp_session_t *s, uint32_t ssrc)
+{
+    for (int i = 0; i < GCM_RTCP_STREAMS; i++) {
+        struct gcm_rtcp_out *st = &s->rtcp_out[i];
+        if (!st->used) {
+            *st = (struct gcm_rtcp_out){.ssrc = ssrc, .next = 1, .used = 1};
+            return st;
+        }
+        if (st->ssrc == ssrc)
+            return st;
+    }
+    return NULL;
+}
+
+/* RFC 7714 9: the first 8 bytes (header through the sender SSRC) and the trailer (E = 1, index) are
+ * the associated data, the rest is encrypted in place; then the tag, then the trailer. Returns the
+ * new length, 0 when the SSRC is not ours to protect (libsrtp's), or a negative error. */
+static int gcm_protect_rtcp(srtp_session_t *s, uint8_t *buf, size_t len)
+{
+    uint32_t ssrc = load_be32(buf + 4);
+    struct gcm_rtcp_out *st = rtcp_out_stream(s, ssrc);
+    if (st == NULL)
+        return 0;
+    if (st->next > 0x7fffffffu)
+        return -EIO; /* 2^31 packets under one key: the index would repeat */
+    uint32_t index = st->next++;
+    uint8_t aad[8 + SRTCP_TRAILER], iv[12];
+    memcpy(aad, buf, 8);
+    aad[8] = (uint8_t)(0x80 | (index >> 24 & 0x7f));
+    aad[9] = (uint8_t)(index >> 16);
+    aad[10] = (uint8_t)(index >> 8);
+    aad[11] = (uint8_t)index;
+    gcm_rtcp_iv(iv, ssrc, index, s->gcm_rtcp_salt);
+    if (gcry_cipher_setiv(s->gcm_rtcp, iv, sizeof(iv)) || gcry_cipher_authenticate(s->gcm_rtcp, aad, sizeof(aad)) ||
+        gcry_cipher_encrypt(s->gcm_rtcp, buf + 8, len - 8, NULL, 0) || gcry_cipher_gettag(s->gcm_rtcp, buf + len, 16))
+        return -EIO;
+    memcpy(buf + len + 16, aad + 8, SRTCP_TRAILER);
+    return (int)(len + 16 + SRTCP_TRAILER);
+}
+
 int srtp_session_protect_rtcp(srtp_session_t *s, uint8_t *buf, size_t len, size_t cap)
 {
     if (s == NULL || buf == NULL || len < RTCP_MIN_HEADER || len > INT_MAX / 2)
         return -EINVAL;
     if (cap < len || cap - len < s->rtcp_overhead)
         return -ENOSPC;
+    if (s->gcm_rtcp) {
+        int r = gcm_protect_rtcp(s, buf, len);
+        if (r != 0)
+            return r;
+    }
     int n = (int)len;
     int r = map_status(srtp_protect_rtcp(s->out, buf, &n));
     return r < 0 ? r : n;
 }
 
-static struct gcm_in_stream *in_stream(srtp_session_t *s, uint32_t ssrc)
+/* ssrc's entry in a table of n, or a free one (st->used == 0), or NULL when the table is full. */
+static struct gcm_in_stream *find_stream(struct gcm_in_stream *tab, int n, uint32_t ssrc)
 {
     struct gcm_in_stream *free_slot = NULL;
-    for (int i = 0; i < GCM_IN_STREAMS; i++) {
-        struct gcm_in_stream *st = &s->in_streams[i];
+    for (int i = 0; i < n; i++) {
+        struct gcm_in_stream *st = &tab[i];
         if (st->used && st->ssrc == ssrc)
             return st;
         if (!st->used && !free_slot)
             free_slot = st;
     }
-    return free_slot; /* unused (st->used == 0), or NULL when the table is full */
+    return free_slot;
 }
 
 /* RFC 3711 3.3.1 / Appendix A: the packet index from the highest one seen and the sequence number. */
@@ -412,7 +503,7 @@ int srtp_session_unprotect_rtp(srtp_session_t *s, uint8_t *buf, size_t len)
         return -EINVAL;
     if (s->gcm_in) {
         uint32_t ssrc = ((uint32_t)buf[8] << 24) | ((uint32_t)buf[9] << 16) | ((uint32_t)buf[10] << 8) | buf[11];
-        struct gcm_in_stream *st = in_stream(s, ssrc);
+        struct gcm_in_stream *st = find_stream(s->in_streams, GCM_IN_STREAMS, ssrc);
         if (st)
             return gcm_unprotect(s, st, buf, len);
     }
@@ -421,10 +512,44 @@ int srtp_session_unprotect_rtp(srtp_session_t *s, uint8_t *buf, size_t len)
     return r < 0 ? r : n;
 }
 
+/* RFC 7714 9 decryption with our own per-SSRC replay state (see gcm_protect_rtcp). Returns the plain
+ * length, 0 when libsrtp should take the packet (not encrypted, or the table is full), or an error. */
+static int gcm_unprotect_rtcp(srtp_session_t *s, uint8_t *buf, size_t len)
+{
+    const uint8_t *trailer = buf + len - SRTCP_TRAILER;
+    if (!(trailer[0] & 0x80))
+        return 0; /* E = 0: authenticated only */
+    uint32_t ssrc = load_be32(buf + 4), index = load_be32(trailer) & 0x7fffffffu;
+    struct gcm_in_stream *st = find_stream(s->rtcp_in, GCM_RTCP_STREAMS, ssrc);
+    if (st == NULL)
+        return 0;
+    int rc = replay_check(st, index);
+    if (rc < 0)
+        return rc;
+    uint8_t aad[8 + SRTCP_TRAILER], iv[12];
+    memcpy(aad, buf, 8);
+    memcpy(aad + 8, trailer, SRTCP_TRAILER);
+    gcm_rtcp_iv(iv, ssrc, index, s->gcm_rtcp_in_salt);
+    size_t body = len - 8 - 16 - SRTCP_TRAILER;
+    if (gcry_cipher_setiv(s->gcm_rtcp_in, iv, sizeof(iv)) ||
+        gcry_cipher_authenticate(s->gcm_rtcp_in, aad, sizeof(aad)) ||
+        gcry_cipher_decrypt(s->gcm_rtcp_in, buf + 8, body, NULL, 0))
+        return -EIO;
+    if (gcry_cipher_checktag(s->gcm_rtcp_in, buf + 8 + body, 16))
+        return SRTP_SESSION_ERR_AUTH;
+    replay_add(st, ssrc, index);
+    return (int)(8 + body);
+}
+
 int srtp_session_unprotect_rtcp(srtp_session_t *s, uint8_t *buf, size_t len)
 {
     if (s == NULL || buf == NULL || len < RTCP_MIN_HEADER + s->rtcp_overhead || len > INT_MAX / 2)
         return -EINVAL;
+    if (s->gcm_rtcp_in) {
+        int r = gcm_unprotect_rtcp(s, buf, len);
+        if (r != 0)
+            return r;
+    }
     int n = (int)len;
     int r = map_status(srtp_unprotect_rtcp(s->in, buf, &n));
     return r < 0 ? r : n;
@@ -434,13 +559,20 @@ int srtp_session_remove_inbound_ssrc(srtp_session_t *s, uint32_t ssrc)
 {
     if (s == NULL)
         return -EINVAL;
+    int found = 0;
+    for (int i = 0; i < GCM_RTCP_STREAMS; i++) {
+        if (s->rtcp_in[i].used && s->rtcp_in[i].ssrc == ssrc) {
+            memset(&s->rtcp_in[i], 0, sizeof(s->rtcp_in[i]));
+            found = 1;
+        }
+    }
     for (int i = 0; i < GCM_IN_STREAMS; i++) {
         if (s->in_streams[i].used && s->in_streams[i].ssrc == ssrc) {
             memset(&s->in_streams[i], 0, sizeof(s->in_streams[i]));
             return 0;
         }
     }
-    return srtp_remove_stream(s->in, htonl(ssrc)) == srtp_err_status_ok ? 0 : -ENOENT;
+    return srtp_remove_stream(s->in, htonl(ssrc)) == srtp_err_status_ok || found ? 0 : -ENOENT;
 }
 
 int srtp_session_remove_outbound_ssrc(srtp_session_t *s, uint32_t ssrc)

@@ -8,6 +8,9 @@
  *    of SRTP_SESSION_REPLAY_WINDOW packets.
  * libsrtp creates one stream per SSRC the first time it sees it (after authentication succeeds on
  * the inbound side); that is per new SSRC, not per packet.
+ * Under AEAD_AES_128_GCM, RTP and RTCP go through libgcrypt's AES-GCM instead (RFC 7714, same bytes
+ * on the wire as libsrtp): per SSRC, up to 16 inbound RTP streams, 32 outbound and 32 inbound RTCP
+ * streams; an SSRC beyond those tables falls back to libsrtp.
  *
  * All four packet functions work in place and never allocate in this module. Protect appends the
  * authentication tag (RTP) or the SRTCP index + tag (RTCP), so the buffer must have `cap` bytes with

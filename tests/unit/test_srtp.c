@@ -18,6 +18,8 @@
 #include "sfu/dtls.h"
 #include "sfu/srtp_session.h"
 
+#include <srtp2/srtp.h>
+
 static const uint8_t k1[16] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,
                                0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10};
 static const uint8_t s1[14] = {0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17,
@@ -320,9 +322,92 @@ static void test_gcm_roc_path_matches_libsrtp(void **state)
     free_pair(&p);
 }
 
-/* Full-size packets on the OpenSSL GCM paths: a 1100-byte packet from srtp_session_protect_rtp_roc
+/* A libsrtp session of its own (not through srtp_session), AEAD_AES_128_GCM, keyed with k1/s1: the
+ * reference the SRTCP path on libgcrypt must match. */
+static srtp_t libsrtp_gcm(int inbound)
+{
+    srtp_policy_t pol;
+    memset(&pol, 0, sizeof(pol));
+    assert_int_equal(srtp_crypto_policy_set_from_profile_for_rtp(&pol.rtp, srtp_profile_aead_aes_128_gcm), 0);
+    assert_int_equal(srtp_crypto_policy_set_from_profile_for_rtcp(&pol.rtcp, srtp_profile_aead_aes_128_gcm), 0);
+    unsigned char ks[16 + 12];
+    memcpy(ks, k1, 16);
+    memcpy(ks + 16, s1, 12);
+    pol.ssrc.type = inbound ? ssrc_any_inbound : ssrc_any_outbound;
+    pol.key = ks;
+    pol.window_size = SRTP_SESSION_REPLAY_WINDOW;
+    srtp_t s = NULL;
+    assert_int_equal(srtp_create(&s, &pol), 0);
+    return s;
+}
+
+/* SRTCP under AEAD_AES_128_GCM (RFC 7714 section 9) on libgcrypt: byte-identical to libsrtp's for
+ * the same SSRC and index, decrypted by libsrtp, and it decrypts libsrtp's. More sending SSRCs than
+ * its table holds go through libsrtp and still arrive. A compound packet (SR + SDES) of odd size too. */
+static void test_gcm_srtcp_matches_libsrtp(void **state)
+{
+    (void)state;
+    assert_int_equal(srtp_session_library_init(), 0);
+    srtp_session_t *ours = srtp_session_new(SRTP_SESSION_AEAD_AES_128_GCM, k1, s1, k2, s2);
+    srtp_session_t *ours_rx = srtp_session_new(SRTP_SESSION_AEAD_AES_128_GCM, k2, s2, k1, s1);
+    srtp_t ref_tx = libsrtp_gcm(0), ref_rx = libsrtp_gcm(1);
+    assert_non_null(ours);
+    assert_non_null(ours_rx);
+    for (uint32_t k = 0; k < 40; k++) { /* 40 sending SSRCs, 3 packets each */
+        uint32_t ssrc = 0x51c00000u + k;
+        for (int i = 0; i < 3; i++) {
+            uint8_t plain[80], a[128], b[128];
+            size_t len = make_rtcp_sr(plain, ssrc);
+            if (k % 2) { /* append an SDES chunk: SR + SDES(CNAME "vm") = 28 + 16 bytes */
+                const uint8_t sdes[16] = {0x81, 202, 0, 3, plain[4], plain[5], plain[6], plain[7], 1, 2, 'v', 'm', 0, 0, 0, 0};
+                memcpy(plain + len, sdes, sizeof(sdes));
+                len += sizeof(sdes);
+            }
+            memcpy(a, plain, len);
+            memcpy(b, plain, len);
+            int n = srtp_session_protect_rtcp(ours, a, len, sizeof(a));
+            int m = (int)len;
+            assert_int_equal(srtp_protect_rtcp(ref_tx, b, &m), 0);
+            assert_int_equal(n, (int)len + 20);
+            assert_int_equal(m, n);
+            assert_memory_equal(a, b, (size_t)n); /* same index (from 1) and same bytes */
+            int r = n;
+            assert_int_equal(srtp_unprotect_rtcp(ref_rx, a, &r), 0); /* libsrtp reads ours */
+            assert_int_equal(r, (int)len);
+            assert_memory_equal(a, plain, len);
+            assert_int_equal(srtp_session_unprotect_rtcp(ours_rx, b, (size_t)m), (int)len); /* we read libsrtp's */
+            assert_memory_equal(b, plain, len);
+        }
+    }
+    /* what we decrypted once is refused the second time, whoever protected it */
+    uint8_t plain[64], buf[64], copy[64];
+    size_t len = make_rtcp_sr(plain, 0x51c00001u);
+    memcpy(buf, plain, len);
+    int m = (int)len;
+    assert_int_equal(srtp_protect_rtcp(ref_tx, buf, &m), 0);
+    memcpy(copy, buf, (size_t)m);
+    assert_int_equal(srtp_session_unprotect_rtcp(ours_rx, buf, (size_t)m), (int)len);
+    assert_int_equal(srtp_session_unprotect_rtcp(ours_rx, copy, (size_t)m), SRTP_SESSION_ERR_REPLAY);
+    /* a flipped bit in the header, which is only authenticated, is refused */
+    memcpy(buf, plain, len);
+    m = (int)len;
+    assert_int_equal(srtp_protect_rtcp(ref_tx, buf, &m), 0);
+    buf[2] ^= 0x01;
+    assert_int_equal(srtp_session_unprotect_rtcp(ours_rx, buf, (size_t)m), SRTP_SESSION_ERR_AUTH);
+    /* so is one in the trailer's index (part of the associated data; an index not seen yet, so it is
+     * the tag, not the replay window, that refuses it) */
+    buf[2] ^= 0x01;
+    buf[m - 2] ^= 0x10;
+    assert_int_equal(srtp_session_unprotect_rtcp(ours_rx, buf, (size_t)m), SRTP_SESSION_ERR_AUTH);
+    srtp_dealloc(ref_tx);
+    srtp_dealloc(ref_rx);
+    srtp_session_free(ours);
+    srtp_session_free(ours_rx);
+}
+
+/* Full-size packets on the libgcrypt GCM paths: a 1100-byte packet from srtp_session_protect_rtp_roc
  * is byte-identical to libsrtp's; a flipped bit in any of the 16 tag bytes, or a tag cut short, is
- * refused by the OpenSSL unprotect, and no refusal spoils the context (the untouched packet, and the
+ * refused by the libgcrypt unprotect, and no refusal spoils the context (the untouched packet, and the
  * next ones, still pass). */
 static void test_gcm_full_size_every_tag_byte(void **state)
 {
@@ -558,6 +643,7 @@ int main(void)
         cmocka_unit_test(test_repeat_tx_allowed),
         cmocka_unit_test(test_gcm_roc_path_matches_libsrtp),
         cmocka_unit_test(test_gcm_full_size_every_tag_byte),
+        cmocka_unit_test(test_gcm_srtcp_matches_libsrtp),
         cmocka_unit_test(test_reorder_across_wrap),
         cmocka_unit_test(test_room_and_lengths),
         cmocka_unit_test(test_many_ssrcs_and_remove),
