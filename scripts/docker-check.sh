@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds the Docker image from the Dockerfile and checks that it serves: /healthz, the web app and
 # /api/config on the port PORT names, then a meeting of 3 videomeet-bench participants (real ICE,
-# DTLS-SRTP and forwarding through the container's SFU, on the local docker bridge) with no loss.
+# DTLS-SRTP and forwarding through the container's SFU) with no loss. The container runs on the host's
+# network with its HTTP and ICE addresses on 127.0.0.1 (BIND_ADDRESS, RTC_IPS), so every packet of the
+# check stays on loopback, as the tests' do; only the image build downloads (Debian packages).
 #
 #   scripts/docker-check.sh [BENCH_BINARY]     (default: build-test/videomeet-bench, else build-release/)
 #
@@ -66,21 +68,23 @@ echo "docker-check: docker build"
 docker build -q -t videomeet:check . >"$work/build.log" 2>&1 || { tail -n 30 "$work/build.log" >&2; broken "docker build"; }
 
 port=$((20000 + RANDOM % 20000))
-docker run -d --name "$name" -e PORT=8080 -p "127.0.0.1:$port:8080" videomeet:check >/dev/null || broken "docker run"
+rtc_min=$((41000 + RANDOM % 2000 * 10))
+docker run -d --name "$name" --network host -e PORT="$port" -e BIND_ADDRESS=127.0.0.1 -e RTC_IPS=127.0.0.1 \
+  -e RTC_MIN_PORT="$rtc_min" -e RTC_MAX_PORT=$((rtc_min + 9)) videomeet:check >/dev/null || broken "docker run"
 for _ in $(seq 50); do curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
-health="$(curl -fsS "http://127.0.0.1:$port/healthz")" || broken "no /healthz on PORT=8080"
-echo "$health" | grep -q '"status":"ok"' || broken "/healthz said $health"
-curl -fsS "http://127.0.0.1:$port/" | grep -qi "<!doctype html" || broken "no web app at /"
-curl -fsS "http://127.0.0.1:$port/api/config" | grep -q '"iceServers"' || broken "no /api/config"
+health="$(curl -fsS "http://127.0.0.1:$port/healthz")" || broken "no /healthz on PORT=$port"
+grep -q '"status":"ok"' <<<"$health" || broken "/healthz said $health"
+# (whole bodies first: grep -q stops reading early, and pipefail would count curl's broken pipe)
+page="$(curl -fsS "http://127.0.0.1:$port/")" || broken "GET / failed"
+grep -qi "<!doctype html" <<<"$page" || broken "no web app at /"
+config="$(curl -fsS "http://127.0.0.1:$port/api/config")" || broken "GET /api/config failed"
+grep -q '"iceServers"' <<<"$config" || broken "no /api/config"
 [ "$(docker inspect -f '{{.Config.User}}' "$name")" = videomeet ] || broken "the server does not run as the videomeet user"
-echo "docker-check: HTTP ok on PORT=8080 ($health)"
+echo "docker-check: HTTP ok on PORT=$port ($health)"
 
 if [ -n "$bench" ]; then
-  # The server in the container gathers its ICE candidates on its bridge address; the bench's are the
-  # bridge's gateway (this machine), so the media stays on the docker bridge.
-  gw="$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.Gateway}}{{end}}' "$name")"
   out="$work/bench.json"
-  ASAN_OPTIONS="detect_leaks=0" "$bench" --url "http://127.0.0.1:$port" --ip "$gw" --meeting 3 --duration 3 \
+  ASAN_OPTIONS="detect_leaks=0" "$bench" --url "http://127.0.0.1:$port" --ip 127.0.0.1 --meeting 3 --duration 3 \
     --bitrate 300 --fps 15 --quiet --json "$out" >"$work/bench.log" 2>&1 ||
     { cat "$work/bench.log" >&2; broken "videomeet-bench against the container"; }
   node -e '
