@@ -19,6 +19,7 @@
 
 #include <arpa/inet.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,8 @@
 #include <gcrypt.h>
 #include <openssl/evp.h>
 #include <srtp2/srtp.h>
+
+#include "sfu/bytes.h"
 
 #define RTP_MIN_HEADER 12
 #define GCM_IN_STREAMS 16
@@ -236,14 +239,10 @@ void srtp_session_free(srtp_session_t *s)
         srtp_dealloc(s->in);
     if (s->out != NULL)
         srtp_dealloc(s->out);
-    if (s->gcm != NULL)
-        gcry_cipher_close(s->gcm);
-    if (s->gcm_in != NULL)
-        gcry_cipher_close(s->gcm_in);
-    if (s->gcm_rtcp != NULL)
-        gcry_cipher_close(s->gcm_rtcp);
-    if (s->gcm_rtcp_in != NULL)
-        gcry_cipher_close(s->gcm_rtcp_in);
+    gcry_cipher_close(s->gcm); /* NULL: nothing is done */
+    gcry_cipher_close(s->gcm_in);
+    gcry_cipher_close(s->gcm_rtcp);
+    gcry_cipher_close(s->gcm_rtcp_in);
     explicit_bzero(s, sizeof(*s));
     free(s);
 }
@@ -300,10 +299,7 @@ static void gcm_iv(uint8_t iv[12], const uint8_t *buf, uint32_t roc, const uint8
 {
     memset(iv, 0, 12);
     memcpy(iv + 2, buf + 8, 4); /* SSRC */
-    iv[6] = (uint8_t)(roc >> 24);
-    iv[7] = (uint8_t)(roc >> 16);
-    iv[8] = (uint8_t)(roc >> 8);
-    iv[9] = (uint8_t)roc;
+    wr32(iv + 6, roc);
     memcpy(iv + 10, buf + 2, 2); /* sequence number */
     for (int i = 0; i < 12; i++)
         iv[i] ^= salt[i];
@@ -334,17 +330,12 @@ int srtp_session_protect_rtp_roc(srtp_session_t *s, uint8_t *buf, size_t len, si
     return gcm_protect(s, buf, len, roc);
 }
 
-static uint32_t load_be32(const uint8_t *p)
-{
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
 /* RFC 7714 9.1: IV = (0x0000 || SSRC || 0x0000 || 0 || SRTCP index) XOR salt. */
 static void gcm_rtcp_iv(uint8_t iv[12], uint32_t ssrc, uint32_t index, const uint8_t salt[12])
 {
-    const uint8_t plain[12] = {0, 0, (uint8_t)(ssrc >> 24), (uint8_t)(ssrc >> 16), (uint8_t)(ssrc >> 8), (uint8_t)ssrc,
-                               0, 0, (uint8_t)(index >> 24 & 0x7f), (uint8_t)(index >> 16), (uint8_t)(index >> 8),
-                               (uint8_t)index};
+    uint8_t plain[12] = {0};
+    wr32(plain + 2, ssrc);
+    wr32(plain + 8, index & 0x7fffffffu);
     for (int i = 0; i < 12; i++)
         iv[i] = plain[i] ^ salt[i];
 }
@@ -368,7 +359,7 @@ static struct gcm_rtcp_out *rtcp_out_stream(srtp_session_t *s, uint32_t ssrc)
  * new length, 0 when the SSRC is not ours to protect (libsrtp's), or a negative error. */
 static int gcm_protect_rtcp(srtp_session_t *s, uint8_t *buf, size_t len)
 {
-    uint32_t ssrc = load_be32(buf + 4);
+    uint32_t ssrc = rd32(buf + 4);
     struct gcm_rtcp_out *st = rtcp_out_stream(s, ssrc);
     if (st == NULL)
         return 0;
@@ -377,10 +368,7 @@ static int gcm_protect_rtcp(srtp_session_t *s, uint8_t *buf, size_t len)
     uint32_t index = st->next++;
     uint8_t aad[8 + SRTCP_TRAILER], iv[12];
     memcpy(aad, buf, 8);
-    aad[8] = (uint8_t)(0x80 | (index >> 24 & 0x7f));
-    aad[9] = (uint8_t)(index >> 16);
-    aad[10] = (uint8_t)(index >> 8);
-    aad[11] = (uint8_t)index;
+    wr32(aad + 8, 0x80000000u | index); /* E = 1 */
     gcm_rtcp_iv(iv, ssrc, index, s->gcm_rtcp_salt);
     if (gcry_cipher_setiv(s->gcm_rtcp, iv, sizeof(iv)) || gcry_cipher_authenticate(s->gcm_rtcp, aad, sizeof(aad)) ||
         gcry_cipher_encrypt(s->gcm_rtcp, buf + 8, len - 8, NULL, 0) || gcry_cipher_gettag(s->gcm_rtcp, buf + len, 16))
@@ -417,6 +405,16 @@ static struct gcm_in_stream *find_stream(struct gcm_in_stream *tab, int n, uint3
             free_slot = st;
     }
     return free_slot;
+}
+
+/* Clears ssrc's entry of a table of n; false when it has none. */
+static bool forget_stream(struct gcm_in_stream *tab, int n, uint32_t ssrc)
+{
+    struct gcm_in_stream *st = find_stream(tab, n, ssrc);
+    if (st == NULL || !st->used)
+        return false;
+    memset(st, 0, sizeof(*st));
+    return true;
 }
 
 /* RFC 3711 3.3.1 / Appendix A: the packet index from the highest one seen and the sequence number. */
@@ -480,8 +478,8 @@ static int gcm_unprotect(srtp_session_t *s, struct gcm_in_stream *st, uint8_t *b
     size_t hdr = rtp_header_len(buf, len);
     if (hdr == 0 || len - hdr < 16)
         return -EINVAL;
-    uint32_t ssrc = ((uint32_t)buf[8] << 24) | ((uint32_t)buf[9] << 16) | ((uint32_t)buf[10] << 8) | buf[11];
-    uint64_t index = guess_index(st, (uint16_t)((buf[2] << 8) | buf[3]));
+    uint32_t ssrc = rd32(buf + 8);
+    uint64_t index = guess_index(st, rd16(buf + 2));
     int rc = replay_check(st, index);
     if (rc < 0)
         return rc;
@@ -502,7 +500,7 @@ int srtp_session_unprotect_rtp(srtp_session_t *s, uint8_t *buf, size_t len)
     if (s == NULL || buf == NULL || len < RTP_MIN_HEADER + s->rtp_overhead || len > INT_MAX / 2)
         return -EINVAL;
     if (s->gcm_in) {
-        uint32_t ssrc = ((uint32_t)buf[8] << 24) | ((uint32_t)buf[9] << 16) | ((uint32_t)buf[10] << 8) | buf[11];
+        uint32_t ssrc = rd32(buf + 8);
         struct gcm_in_stream *st = find_stream(s->in_streams, GCM_IN_STREAMS, ssrc);
         if (st)
             return gcm_unprotect(s, st, buf, len);
@@ -519,7 +517,7 @@ static int gcm_unprotect_rtcp(srtp_session_t *s, uint8_t *buf, size_t len)
     const uint8_t *trailer = buf + len - SRTCP_TRAILER;
     if (!(trailer[0] & 0x80))
         return 0; /* E = 0: authenticated only */
-    uint32_t ssrc = load_be32(buf + 4), index = load_be32(trailer) & 0x7fffffffu;
+    uint32_t ssrc = rd32(buf + 4), index = rd32(trailer) & 0x7fffffffu;
     struct gcm_in_stream *st = find_stream(s->rtcp_in, GCM_RTCP_STREAMS, ssrc);
     if (st == NULL)
         return 0;
@@ -559,20 +557,10 @@ int srtp_session_remove_inbound_ssrc(srtp_session_t *s, uint32_t ssrc)
 {
     if (s == NULL)
         return -EINVAL;
-    int found = 0;
-    for (int i = 0; i < GCM_RTCP_STREAMS; i++) {
-        if (s->rtcp_in[i].used && s->rtcp_in[i].ssrc == ssrc) {
-            memset(&s->rtcp_in[i], 0, sizeof(s->rtcp_in[i]));
-            found = 1;
-        }
-    }
-    for (int i = 0; i < GCM_IN_STREAMS; i++) {
-        if (s->in_streams[i].used && s->in_streams[i].ssrc == ssrc) {
-            memset(&s->in_streams[i], 0, sizeof(s->in_streams[i]));
-            return 0;
-        }
-    }
-    return srtp_remove_stream(s->in, htonl(ssrc)) == srtp_err_status_ok || found ? 0 : -ENOENT;
+    bool rtcp = forget_stream(s->rtcp_in, GCM_RTCP_STREAMS, ssrc);
+    if (forget_stream(s->in_streams, GCM_IN_STREAMS, ssrc))
+        return 0;
+    return srtp_remove_stream(s->in, htonl(ssrc)) == srtp_err_status_ok || rtcp ? 0 : -ENOENT;
 }
 
 int srtp_session_remove_outbound_ssrc(srtp_session_t *s, uint32_t ssrc)
