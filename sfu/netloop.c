@@ -26,6 +26,7 @@
  */
 #include "sfu/netloop.h"
 
+#include "sfu/stats.h" /* STATS_ADD / STATS_GET: single-writer relaxed counters */
 #include "sfu/udp_tx.h"
 
 #include <errno.h>
@@ -117,11 +118,6 @@ static void registry_set(GMainContext *parent, netloop *l)
     g_mutex_unlock(&registry_lock);
 }
 
-static inline void count(_Atomic uint64_t *c, uint64_t n)
-{
-    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n, memory_order_relaxed);
-}
-
 /* ---- deferred work ---- */
 
 void netloop_defer(netloop_child *c, netloop_task *t)
@@ -172,9 +168,9 @@ static void run_tasks(netloop *l)
 /* Adds what one udp_tx_send() did to the loop's counters. */
 static void account(netloop *l, const udp_tx_result *r)
 {
-    count(&l->datagrams, r->sent);
-    count(&l->sends, r->calls);
-    count(&l->send_errors, r->failed);
+    STATS_ADD(l->datagrams, r->sent);
+    STATS_ADD(l->sends, r->calls);
+    STATS_ADD(l->send_errors, r->failed);
 }
 
 static void flush_child(netloop_child *c)
@@ -421,7 +417,7 @@ static void child_run(netloop_child *c)
     if (c->nfds > 0 && poll((struct pollfd *)c->fds, (nfds_t)c->nfds, 0) < 0)
         for (gint i = 0; i < c->nfds; i++)
             c->fds[i].revents = 0;
-    count(&l->child_runs, 1);
+    STATS_INC(l->child_runs);
     c->dispatching = true;
     if (g_main_context_check(c->ctx, c->max_prio, c->fds, c->nfds))
         g_main_context_dispatch(c->ctx);
@@ -490,7 +486,7 @@ static gboolean loop_dispatch(GSource *s, GSourceFunc cb, gpointer data)
     (void)cb;
     (void)data;
     netloop *l = (netloop *)s;
-    count(&l->wakeups, 1);
+    STATS_INC(l->wakeups);
     struct epoll_event ev[EPOLL_BATCH];
     int n = epoll_wait(l->epfd, ev, EPOLL_BATCH, 0);
     for (int i = 0; i < n; i++)
@@ -625,11 +621,11 @@ void netloop_get_counters(GMainContext *parent, netloop_counters *out)
     g_mutex_lock(&registry_lock);
     netloop *l = registry ? g_hash_table_lookup(registry, parent) : NULL;
     if (l) {
-        out->wakeups = atomic_load_explicit(&l->wakeups, memory_order_relaxed);
-        out->child_runs = atomic_load_explicit(&l->child_runs, memory_order_relaxed);
-        out->datagrams = atomic_load_explicit(&l->datagrams, memory_order_relaxed);
-        out->sends = atomic_load_explicit(&l->sends, memory_order_relaxed);
-        out->send_errors = atomic_load_explicit(&l->send_errors, memory_order_relaxed);
+        out->wakeups = STATS_GET(l->wakeups);
+        out->child_runs = STATS_GET(l->child_runs);
+        out->datagrams = STATS_GET(l->datagrams);
+        out->sends = STATS_GET(l->sends);
+        out->send_errors = STATS_GET(l->send_errors);
     }
     g_mutex_unlock(&registry_lock);
 }
