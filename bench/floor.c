@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/udp.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -22,9 +21,6 @@
 
 #define SRTP_TAG 16
 #define BATCH_MAX (BENCH_MEDIA_MAX_FRAME_PACKETS * 5 + 8)
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103 /* linux/udp.h */
-#endif
 #define MMSG_MAX 1024 /* UIO_MAXIOV: the most messages one sendmmsg() takes */
 #define DELAY_BUCKET_US 10
 #define DELAY_BUCKETS 10000 /* 10 us buckets up to 100 ms; the last one holds the rest */
@@ -39,7 +35,7 @@ typedef struct {
 typedef struct {
     struct mmsghdr *msgs;
     struct iovec *iov;        /* BATCH_MAX per message */
-    uint8_t (*control)[CMSG_SPACE(sizeof(uint16_t))];
+    udp_tx_control *control;
     size_t *dgrams;           /* datagrams in each message */
     size_t cap;
 } mmsg_plan;
@@ -159,22 +155,8 @@ static void send_one_socket(int fd, const struct sockaddr_in *to, int m, const b
     for (int s = 0; s < m; s++) {
         for (size_t i = 0; i < b->n && k < p->cap;) {
             size_t run = udp_tx_run_length(&b->d[i], b->n - i);
-            struct iovec *iov = &p->iov[k * BATCH_MAX];
-            for (size_t j = 0; j < run; j++)
-                iov[j] = (struct iovec){(void *)b->d[i + j].buf, b->d[i + j].len};
-            struct msghdr *h = &p->msgs[k].msg_hdr;
-            *h = (struct msghdr){.msg_name = (void *)&to[s], .msg_namelen = sizeof(to[s]), .msg_iov = iov,
-                                 .msg_iovlen = run};
-            if (run > 1) {
-                h->msg_control = p->control[k];
-                h->msg_controllen = sizeof(p->control[k]);
-                struct cmsghdr *cm = CMSG_FIRSTHDR(h);
-                cm->cmsg_level = SOL_UDP;
-                cm->cmsg_type = UDP_SEGMENT;
-                cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-                uint16_t seg = (uint16_t)b->d[i].len;
-                memcpy(CMSG_DATA(cm), &seg, sizeof(seg));
-            }
+            udp_tx_message(&p->msgs[k].msg_hdr, &p->iov[k * BATCH_MAX], &p->control[k],
+                           (const struct sockaddr *)&to[s], sizeof(to[s]), &b->d[i], run);
             p->dgrams[k++] = run;
             i += run;
         }

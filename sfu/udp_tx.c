@@ -5,7 +5,6 @@
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <string.h>
-#include <sys/uio.h>
 
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103 /* linux/udp.h, Linux 4.18 */
@@ -41,33 +40,34 @@ static int send_one(int fd, const struct sockaddr *to, socklen_t tolen, const ui
     return n == (ssize_t)len ? 0 : -1;
 }
 
-/* One sendmsg() of d[0..n) as GSO segments of d[0].len. Returns 0, or -errno. */
-static int send_run(int fd, const struct sockaddr *to, socklen_t tolen, const udp_tx_dgram *d, size_t n)
+void udp_tx_message(struct msghdr *msg, struct iovec *iov, udp_tx_control *control, const struct sockaddr *to,
+                    socklen_t tolen, const udp_tx_dgram *d, size_t n)
 {
-    struct iovec iov[UDP_TX_MAX_SEGMENTS];
-    union {
-        char buf[CMSG_SPACE(sizeof(uint16_t))];
-        struct cmsghdr align;
-    } control;
-    memset(&control, 0, sizeof(control));
     for (size_t i = 0; i < n; i++) {
         iov[i].iov_base = (void *)d[i].buf;
         iov[i].iov_len = d[i].len;
     }
-    struct msghdr msg = {
-        .msg_name = (void *)to,
-        .msg_namelen = tolen,
-        .msg_iov = iov,
-        .msg_iovlen = n,
-        .msg_control = control.buf,
-        .msg_controllen = sizeof(control.buf),
-    };
-    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+    *msg = (struct msghdr){.msg_name = (void *)to, .msg_namelen = tolen, .msg_iov = iov, .msg_iovlen = n};
+    if (n < 2)
+        return;
+    memset(control, 0, sizeof(*control));
+    msg->msg_control = control->buf;
+    msg->msg_controllen = sizeof(control->buf);
+    struct cmsghdr *cm = CMSG_FIRSTHDR(msg);
     cm->cmsg_level = SOL_UDP;
     cm->cmsg_type = UDP_SEGMENT;
     cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
     uint16_t seg = (uint16_t)d[0].len;
     memcpy(CMSG_DATA(cm), &seg, sizeof(seg));
+}
+
+/* One sendmsg() of d[0..n) (n > 1) as GSO segments of d[0].len. Returns 0, or -errno. */
+static int send_run(int fd, const struct sockaddr *to, socklen_t tolen, const udp_tx_dgram *d, size_t n)
+{
+    struct iovec iov[UDP_TX_MAX_SEGMENTS];
+    udp_tx_control control;
+    struct msghdr msg;
+    udp_tx_message(&msg, iov, &control, to, tolen, d, n);
     ssize_t r;
     do
         r = sendmsg(fd, &msg, MSG_DONTWAIT);

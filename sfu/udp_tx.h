@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #define UDP_TX_MAX_SEGMENTS 64
 
@@ -30,6 +31,18 @@ typedef struct {
     unsigned sent;   /* datagrams the kernel took */
     unsigned failed; /* datagrams it refused */
 } udp_tx_result;
+
+/* Room for the control message of one GSO run (aligned for a struct cmsghdr). */
+typedef union {
+    char buf[CMSG_SPACE(sizeof(uint16_t))];
+    struct cmsghdr align;
+} udp_tx_control;
+
+/* Fills msg to send d[0..n) to `to` as one run: iov[0..n) point at the datagrams and, when n > 1,
+ * control holds the UDP_SEGMENT size (d[0].len). No I/O; for callers that batch runs themselves
+ * (sendmmsg). The datagrams, `to`, iov and control are borrowed by msg. */
+void udp_tx_message(struct msghdr *msg, struct iovec *iov, udp_tx_control *control, const struct sockaddr *to,
+                    socklen_t tolen, const udp_tx_dgram *d, size_t n);
 
 /* The number of datagrams, from d[0], that can leave as one GSO run (1..n; 0 when n is 0). Pure. */
 size_t udp_tx_run_length(const udp_tx_dgram *d, size_t n);
