@@ -240,14 +240,14 @@ void sfu_stats_total(sfu *s, sfu_stats *out)
     memset(out, 0, sizeof(*out));
     for (int i = 0; i < s->cfg->workers; i++) {
         sfu_stats *w = &s->slots[i].stats;
-#define SFU_STATS_SUM(name, help) atomic_store(&out->name, atomic_load(&out->name) + STATS_GET(w->name));
+#define SFU_STATS_SUM(name, help) STATS_ADD(out->name, STATS_GET(w->name));
         SFU_STATS_FIELDS(SFU_STATS_SUM)
 #undef SFU_STATS_SUM
         for (int k = 0; k < 4; k++)
-            atomic_store(&out->peers[k], atomic_load(&out->peers[k]) + STATS_GET(w->peers[k]));
+            STATS_ADD(out->peers[k], STATS_GET(w->peers[k]));
         for (int k = 0; k <= SFU_FWD_DELAY_BUCKETS; k++)
-            atomic_store(&out->fwd_delay[k], atomic_load(&out->fwd_delay[k]) + STATS_GET(w->fwd_delay[k]));
-        atomic_store(&out->fwd_delay_sum_us, atomic_load(&out->fwd_delay_sum_us) + STATS_GET(w->fwd_delay_sum_us));
+            STATS_ADD(out->fwd_delay[k], STATS_GET(w->fwd_delay[k]));
+        STATS_ADD(out->fwd_delay_sum_us, STATS_GET(w->fwd_delay_sum_us));
     }
 }
 
