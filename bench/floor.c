@@ -17,13 +17,12 @@
 #include <unistd.h>
 
 #include "bench/media.h"
+#include "bench/rxstats.h"
 #include "sfu/udp_tx.h"
 
 #define SRTP_TAG 16
 #define BATCH_MAX (BENCH_MEDIA_MAX_FRAME_PACKETS * 5 + 8)
 #define MMSG_MAX 1024 /* UIO_MAXIOV: the most messages one sendmmsg() takes */
-#define DELAY_BUCKET_US 10
-#define DELAY_BUCKETS 10000 /* 10 us buckets up to 100 ms; the last one holds the rest */
 
 typedef struct {
     uint8_t data[BATCH_MAX][BENCH_MEDIA_MAX_PACKET + SRTP_TAG];
@@ -139,17 +138,17 @@ static void collect(void *ud, const uint8_t *pkt, size_t len)
     b->n++;
 }
 
-static void add_delay(uint64_t *hist, int64_t due, uint64_t n)
+/* n datagrams sent now that were due at `due`: their fan-out delay in µs. */
+static void add_delay(bench_hist *hist, int64_t due, uint64_t n)
 {
     int64_t d = mono_us() - due;
-    size_t bucket = d <= 0 ? 0 : (size_t)(d / DELAY_BUCKET_US);
-    hist[bucket < DELAY_BUCKETS ? bucket : DELAY_BUCKETS - 1] += n;
+    bench_hist_add_n(hist, d > 0 ? (uint64_t)d : 0, n);
 }
 
 /* Sends the batch to every subscriber from one socket: the batch's GSO runs (as udp_tx would cut
  * them) for each destination, as messages of sendmmsg() calls. */
 static void send_one_socket(int fd, const struct sockaddr_in *to, int m, const batch *b, mmsg_plan *p,
-                            bool count, int64_t due, uint64_t *hist, bench_floor_result *r)
+                            bool count, int64_t due, bench_hist *hist, bench_floor_result *r)
 {
     size_t k = 0;
     for (int s = 0; s < m; s++) {
@@ -181,19 +180,6 @@ static void send_one_socket(int fd, const struct sockaddr_in *to, int m, const b
     }
 }
 
-static double quantile(const uint64_t *hist, uint64_t total, double q)
-{
-    if (total == 0)
-        return 0;
-    uint64_t want = (uint64_t)(q * (double)total), seen = 0;
-    for (int i = 0; i < DELAY_BUCKETS; i++) {
-        seen += hist[i];
-        if (seen > want)
-            return (i + 1) * DELAY_BUCKET_US / 1000.0;
-    }
-    return DELAY_BUCKETS * DELAY_BUCKET_US / 1000.0;
-}
-
 int bench_floor_run(const bench_floor_config *c, bench_floor_result *r)
 {
     memset(r, 0, sizeof(*r));
@@ -203,7 +189,7 @@ int bench_floor_run(const bench_floor_config *c, bench_floor_result *r)
     int *rx_fds = calloc((size_t)m, sizeof(int)), *tx_fds = calloc((size_t)m, sizeof(int));
     struct sockaddr_in *to = calloc((size_t)m, sizeof(*to));
     bool *gso = calloc((size_t)m, sizeof(bool));
-    uint64_t *hist = calloc(DELAY_BUCKETS, sizeof(uint64_t));
+    bench_hist *hist = calloc(1, sizeof(*hist));
     batch *b = malloc(sizeof(*b));
     mmsg_plan plan = {0};
     if (c->one_socket) {
@@ -215,8 +201,7 @@ int bench_floor_run(const bench_floor_config *c, bench_floor_result *r)
     }
     receiver rx = {.fds = rx_fds, .n = 0, .stop_fd = eventfd(0, EFD_CLOEXEC), .busy = c->busy_receiver};
     int n_tx = 0;
-    bench_media_track video, audio;
-    bool have_video = false, have_audio = false;
+    bench_media_track video = {0}, audio = {0}; /* freeing a zeroed track is a no-op */
     pthread_t thread;
     bool thread_started = false;
     if (!rx_fds || !tx_fds || !to || !gso || !hist || !b || rx.stop_fd < 0 ||
@@ -230,7 +215,7 @@ int bench_floor_run(const bench_floor_config *c, bench_floor_result *r)
             goto out;
         }
     }
-    for (; n_tx < m; n_tx++) {
+    for (int want = c->one_socket ? 1 : m; n_tx < want; n_tx++) {
         if ((tx_fds[n_tx] = udp_socket(NULL)) < 0) {
             rc = tx_fds[n_tx];
             goto out;
@@ -240,12 +225,10 @@ int bench_floor_run(const bench_floor_config *c, bench_floor_result *r)
     sdp_ext_ids ext = {.mid = 4, .audio_level = 1, .abs_send_time = 2, .twcc = 3};
     if (bench_media_track_init(&video, SDP_MEDIA_VIDEO, 96, 97, 1111, 2222, "1", &ext, c->bitrate_kbps * 1000,
                                c->fps, 16, 1) < 0 ||
-        !(have_video = true) ||
         bench_media_track_init(&audio, SDP_MEDIA_AUDIO, 111, -1, 3333, 0, "0", &ext, 0, 0, 16, 2) < 0) {
         rc = -ENOMEM;
         goto out;
     }
-    have_audio = true;
     if (pthread_create(&thread, NULL, receive_main, &rx) != 0) {
         rc = -EAGAIN;
         goto out;
@@ -299,11 +282,8 @@ int bench_floor_run(const bench_floor_config *c, bench_floor_result *r)
     r->sender_cpu_s = thread_cpu_s() - cpu_from;
     r->window_s = (double)(mono_us() - window_from) / 1e6;
     r->us_per_datagram = r->datagrams ? r->sender_cpu_s * 1e6 / (double)r->datagrams : 0;
-    uint64_t total = 0;
-    for (int i = 0; i < DELAY_BUCKETS; i++)
-        total += hist[i];
-    r->delay_p50_ms = quantile(hist, total, 0.50);
-    r->delay_p99_ms = quantile(hist, total, 0.99);
+    r->delay_p50_ms = (double)bench_hist_percentile(hist, 0.50) / 1000.0;
+    r->delay_p99_ms = (double)bench_hist_percentile(hist, 0.99) / 1000.0;
     usleep(200000); /* let the receiver drain */
 
 out:
@@ -314,10 +294,8 @@ out:
         pthread_join(thread, NULL);
         r->received = rx.received;
     }
-    if (have_video)
-        bench_media_track_free(&video);
-    if (have_audio)
-        bench_media_track_free(&audio);
+    bench_media_track_free(&video);
+    bench_media_track_free(&audio);
     for (int i = 0; i < rx.n; i++)
         close(rx_fds[i]);
     for (int i = 0; i < n_tx; i++)

@@ -40,11 +40,18 @@ void bench_hist_reset(bench_hist *h)
 
 void bench_hist_add(bench_hist *h, uint64_t v)
 {
+    bench_hist_add_n(h, v, 1);
+}
+
+void bench_hist_add_n(bench_hist *h, uint64_t v, uint64_t n)
+{
+    if (n == 0)
+        return;
     if (v > BENCH_HIST_MAX)
         v = BENCH_HIST_MAX;
-    h->counts[hist_index(v)]++;
-    h->n++;
-    h->sum += v;
+    h->counts[hist_index(v)] += n;
+    h->n += n;
+    h->sum += v * n;
     if (v > h->max)
         h->max = v;
 }

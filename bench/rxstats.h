@@ -36,6 +36,8 @@ typedef struct bench_hist {
 
 void bench_hist_reset(bench_hist *h);
 void bench_hist_add(bench_hist *h, uint64_t v);
+/* n samples of the same value v. */
+void bench_hist_add_n(bench_hist *h, uint64_t v, uint64_t n);
 /* dst += src. */
 void bench_hist_merge(bench_hist *dst, const bench_hist *src);
 /* The value at fraction p (0..1) of the samples: the middle of its bucket (exact below 64, and

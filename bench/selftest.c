@@ -56,6 +56,12 @@ static void test_hist(void)
     bench_hist_add(&h, 7);
     bench_hist_add(&h, 63);
     CHECK(bench_hist_percentile(&h, 0.5) == 7 && bench_hist_percentile(&h, 1.0) == 63);
+    /* n samples at once count as n: 7 x3, 63 x1 above, then 63 x4 more */
+    bench_hist_add_n(&h, 7, 1);
+    bench_hist_add_n(&h, 63, 4);
+    bench_hist_add_n(&h, 1000, 0);
+    CHECK(h.n == 8 && h.sum == 7 * 3 + 63 * 5 && h.max == 63);
+    CHECK(bench_hist_percentile(&h, 0.3) == 7 && bench_hist_percentile(&h, 0.5) == 63);
 }
 
 static void test_rxseq(void)
