@@ -28,6 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sfu/bytes.h" /* wr16 / wr32 for the in-place writers */
+
 #define RTP_HEADER_MIN 12u        /* fixed header without CSRCs */
 #define RTP_MAX_PACKET 1500u      /* largest packet the SFU handles (one MTU) */
 
@@ -109,22 +111,15 @@ int rtp_ext_get_u16(const struct rtp_view *v, uint8_t id, uint16_t *val);
 /* ---- in-place writers; pkt holds the same bytes v was parsed from (or a copy) ---- */
 static inline void rtp_set_seq(uint8_t *pkt, uint16_t seq)
 {
-    pkt[2] = (uint8_t)(seq >> 8);
-    pkt[3] = (uint8_t)seq;
+    wr16(pkt + 2, seq);
 }
 static inline void rtp_set_ts(uint8_t *pkt, uint32_t ts)
 {
-    pkt[4] = (uint8_t)(ts >> 24);
-    pkt[5] = (uint8_t)(ts >> 16);
-    pkt[6] = (uint8_t)(ts >> 8);
-    pkt[7] = (uint8_t)ts;
+    wr32(pkt + 4, ts);
 }
 static inline void rtp_set_ssrc(uint8_t *pkt, uint32_t ssrc)
 {
-    pkt[8] = (uint8_t)(ssrc >> 24);
-    pkt[9] = (uint8_t)(ssrc >> 16);
-    pkt[10] = (uint8_t)(ssrc >> 8);
-    pkt[11] = (uint8_t)ssrc;
+    wr32(pkt + 8, ssrc);
 }
 /* Payload type (0..127); the marker bit is kept. */
 static inline void rtp_set_pt(uint8_t *pkt, uint8_t pt)
