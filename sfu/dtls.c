@@ -34,7 +34,6 @@
 #define DTLS_EXPORT_LABEL "EXTRACTOR-dtls_srtp"
 #define DTLS_MAX_RECORD 16384    /* largest plaintext record (SSL3_RT_MAX_PLAIN_LENGTH) */
 #define DTLS_MAX_DATAGRAM 65535
-#define DTLS_RECORD_HEADER_LEN 13
 #define DTLS_TIMEOUT_CAP_MS 60000 /* largest timer allowed: RFC 6347 §4.2.4.1's ceiling */
 
 /* ECDHE with AEAD only; ECDSA first (browsers and we use P-256 keys), RSA for older peers. */
@@ -58,8 +57,10 @@ struct dtls {
     unsigned timeouts; /* retransmission timeouts so far in this handshake */
     bool have_fp;
     cert_fingerprint_t remote_fp;
-    const uint8_t *in_buf; /* datagram being fed (borrowed for one call) */
+    const uint8_t *in_buf; /* record being fed (borrowed for one call) */
     size_t in_len;
+    unsigned records_used; /* application-data records delivered + alerts read, ever */
+    unsigned datagrams_sent; /* ever */
     bool have_keys;
     dtls_srtp_keys_t keys;
     char err[160];
@@ -76,6 +77,7 @@ static int bio_write(BIO *b, const char *buf, int len)
     dtls_t *d = BIO_get_data(b);
     if (d == NULL || len <= 0)
         return 0;
+    d->datagrams_sent++;
     d->cb.send(d->cb.user, (const uint8_t *)buf, (size_t)len);
     return len;
 }
@@ -183,6 +185,7 @@ static void info_cb(const SSL *ssl, int where, int ret)
     dtls_t *d = SSL_get_app_data(ssl);
     if (d == NULL || !(where & SSL_CB_READ_ALERT))
         return;
+    d->records_used++;
     if ((ret >> 8) == SSL3_AL_FATAL) {
         char msg[96];
         snprintf(msg, sizeof(msg), "peer sent fatal alert: %s", SSL_alert_desc_string_long(ret));
@@ -407,6 +410,7 @@ static int read_app_data(dtls_t *d)
         ERR_clear_error();
         int n = SSL_read(d->ssl, d->rbuf, (int)sizeof(d->rbuf));
         if (n > 0) {
+            d->records_used++;
             if (d->cb.app_data != NULL)
                 d->cb.app_data(d->cb.user, d->rbuf, (size_t)n);
             continue;
@@ -465,26 +469,105 @@ int dtls_start(dtls_t *d)
     return drive(d) == 0 ? 0 : -EPROTO;
 }
 
-int dtls_handle_datagram(dtls_t *d, const uint8_t *buf, size_t len)
+/* Whether OpenSSL reads epoch 1 now: after the handshake, or once it has taken the peer's
+ * ChangeCipherSpec and waits for its Finished. Before that it would buffer epoch-1 records (up to
+ * 100, one per sequence number) for later, so forged ones could crowd out or shadow the real
+ * Finished; they are dropped here instead (a real Finished that overtook its CCS comes again with
+ * the peer's retransmission). */
+static bool reads_epoch1(const dtls_t *d)
 {
-    if (d == NULL || buf == NULL)
-        return -EINVAL;
-    /* RFC 7983: DTLS content types 20..63; a record header is 13 bytes. */
-    if (len < DTLS_RECORD_HEADER_LEN || len > DTLS_MAX_DATAGRAM || buf[0] < 20 || buf[0] > 63)
-        return -EINVAL;
+    if (d->state == DTLS_STATE_CONNECTED)
+        return true;
+    if (d->state != DTLS_STATE_CONNECTING)
+        return false;
+    OSSL_HANDSHAKE_STATE hs = SSL_get_state(d->ssl);
+    return hs == TLS_ST_CR_CHANGE || hs == TLS_ST_SR_CHANGE;
+}
+
+/* Smallest epoch-1 record under the negotiated (or, during the handshake, pending) cipher:
+ * explicit nonce + tag. Only AEAD suites are offered (DTLS_CIPHERS); 0 = not known yet. */
+static unsigned cipher_overhead(const dtls_t *d)
+{
+    const SSL_CIPHER *c = SSL_get_pending_cipher(d->ssl);
+    if (c == NULL)
+        c = SSL_get_current_cipher(d->ssl);
+    if (c == NULL)
+        return 0;
+    switch (SSL_CIPHER_get_cipher_nid(c)) {
+    case NID_aes_128_gcm:
+    case NID_aes_256_gcm:
+        return 8 + 16; /* RFC 5288: explicit nonce + tag */
+    case NID_chacha20_poly1305:
+        return 16; /* RFC 7905: tag only */
+    default:
+        return 0;
+    }
+}
+
+static void dropped(dtls_t *d, dtls_drop_reason_t reason)
+{
+    if (d->cb.dropped != NULL)
+        d->cb.dropped(d->cb.user, reason);
+}
+
+/* Hands one admitted record to OpenSSL. Returns 0 or a negative errno (state FAILED). */
+static int feed_record(dtls_t *d, const uint8_t *rec, size_t len)
+{
     if (d->state == DTLS_STATE_NEW) {
-        int r = dtls_start(d);
-        if (r < 0)
-            return r;
+        int e = dtls_start(d);
+        if (e < 0)
+            return e;
     }
     if (d->state != DTLS_STATE_CONNECTING && d->state != DTLS_STATE_CONNECTED)
-        return -ENOTCONN;
-    d->in_buf = buf;
+        return 0; /* the state callback closed it */
+    /* After the handshake every record OpenSSL uses shows: application data (SSL_read), an alert
+     * (the info callback) or an answer (a handshake record makes it resend its last flight or
+     * refuse renegotiation). One that shows nothing did not decrypt or was a replay. */
+    bool watch = d->state == DTLS_STATE_CONNECTED;
+    unsigned used = d->records_used, sent = d->datagrams_sent;
+    d->in_buf = rec;
     d->in_len = len;
-    int r = drive(d);
+    int e = drive(d);
     d->in_buf = NULL;
     d->in_len = 0;
-    return r == 0 ? 0 : -EPROTO;
+    if (e < 0)
+        return -EPROTO;
+    if (watch && d->records_used == used && d->datagrams_sent == sent)
+        dropped(d, DTLS_DROP_AUTH);
+    return 0;
+}
+
+int dtls_handle_datagram(dtls_t *d, const uint8_t *buf, size_t len)
+{
+    if (d == NULL || buf == NULL || len == 0 || len > DTLS_MAX_DATAGRAM)
+        return -EINVAL;
+    if (buf[0] < 20 || buf[0] > 63) /* RFC 7983: DTLS content types */
+        return -EINVAL;
+    if (d->state != DTLS_STATE_NEW && d->state != DTLS_STATE_CONNECTING && d->state != DTLS_STATE_CONNECTED)
+        return -ENOTCONN;
+    size_t off = 0;
+    /* Record by record, each judged in the state the ones before it left (e.g. CCS + Finished). */
+    while (off < len && (d->state == DTLS_STATE_NEW || d->state == DTLS_STATE_CONNECTING
+                         || d->state == DTLS_STATE_CONNECTED)) {
+        dtls_record_policy_t policy = {
+            .plaintext = d->state != DTLS_STATE_CONNECTED,
+            .encrypted_overhead = reads_epoch1(d) ? cipher_overhead(d) : 0,
+        };
+        dtls_record_t r;
+        dtls_drop_reason_t why;
+        int ok = dtls_record_next(buf + off, len - off, &policy, &r, &why);
+        if (ok < 0)
+            break;
+        if (ok == 0) {
+            dropped(d, why);
+        } else {
+            int e = feed_record(d, buf + off, r.len);
+            if (e < 0)
+                return e;
+        }
+        off += r.len;
+    }
+    return 0;
 }
 
 int dtls_timeout_ms(dtls_t *d)

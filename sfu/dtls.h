@@ -31,10 +31,16 @@
  * Note: OpenSSL treats a timer with less than 15 ms left as already expired, and also checks the
  * timer whenever a datagram arrives; both are harmless with the default durations.
  *
- * Records that fail to parse or decrypt are dropped silently (RFC 6347 §4.1.2.7), so junk does
- * not hurt a handshake; like any DTLS 1.2 stack, a well-formed forged handshake record in epoch 0
- * from an on-path attacker can still abort one. ICE restart with new fingerprints needs a new
- * dtls_t (an old association ignores a fresh ClientHello).
+ * Received records: every datagram is split into records and each record must pass the rules of
+ * sfu/dtls_record.h for the endpoint's current state before OpenSSL sees it, one record at a time;
+ * the others are dropped and reported through the `dropped` callback with their reason (RFC 6347
+ * §4.1.2.7: invalid records are silently discarded). OpenSSL itself drops records that do not
+ * decrypt or that replay a sequence number; after the handshake such alert and application-data
+ * records are reported as DTLS_DROP_AUTH. So garbage, truncated, replayed and forged records never
+ * end an association; only a real alert, a failed handshake or close_notify do. Like any DTLS 1.2
+ * stack, a well-formed forged handshake message in epoch 0, or a forged plaintext fatal alert,
+ * from an on-path attacker can still abort a handshake that is under way. ICE restart with new
+ * fingerprints needs a new dtls_t (an old association ignores a fresh ClientHello).
  *
  * States: NEW -> CONNECTING (dtls_start) -> CONNECTED | FAILED | CLOSED; CONNECTED -> CLOSED
  * (dtls_close, or close_notify from the peer) | FAILED. The state callback runs on each change.
@@ -50,6 +56,7 @@
 #include <stdint.h>
 
 #include "sfu/cert.h"
+#include "sfu/dtls_record.h"
 
 /* RFC 5764 / IANA DTLS-SRTP protection profile ids, as found in dtls_srtp_keys_t.profile. */
 #define DTLS_SRTP_AES128_CM_SHA1_80 0x0001
@@ -97,6 +104,8 @@ typedef struct dtls_callbacks {
     /* Optional. One decrypted application-data record (e.g. an SCTP packet). */
     void (*app_data)(void *user, const uint8_t *buf, size_t len);
     void *user;
+    /* Optional. One received record (or unreadable rest of a datagram) was dropped, and why. */
+    void (*dropped)(void *user, dtls_drop_reason_t reason);
 } dtls_callbacks_t;
 
 typedef struct dtls_config {
@@ -133,10 +142,11 @@ int dtls_set_remote_fingerprint(dtls_t *d, const cert_fingerprint_t *fp);
  * once ICE can carry datagrams. Returns 0, -EALREADY if already started, -EPROTO on failure. */
 int dtls_start(dtls_t *d);
 
-/* Feeds one received datagram (first byte 20..63 per RFC 7983). A datagram in state NEW starts the
- * endpoint first. Records OpenSSL cannot use are dropped silently, as DTLS requires.
- * Returns 0; -EINVAL if it is not a DTLS datagram; -ENOTCONN in FAILED/CLOSED (dropped);
- * -EPROTO if this datagram made the handshake or connection fail (state is now FAILED). */
+/* Feeds one received datagram (first byte 20..63 per RFC 7983). The first admitted record in
+ * state NEW starts the endpoint. Records that cannot be used are dropped (see above).
+ * Returns 0; -EINVAL if it is not a DTLS datagram (empty, or a first byte outside 20..63);
+ * -ENOTCONN in FAILED/CLOSED (dropped); -EPROTO if this datagram made the handshake or connection
+ * fail (state is now FAILED: a fatal alert from the peer, or the handshake itself failed). */
 int dtls_handle_datagram(dtls_t *d, const uint8_t *buf, size_t len);
 
 /* Milliseconds until dtls_handle_timeout should run (0 = now), or -1 when no timer is running. */

@@ -114,6 +114,12 @@ static void dtls_state_changed(void *user, dtls_state_t st)
     }
 }
 
+static void dtls_dropped(void *user, dtls_drop_reason_t reason)
+{
+    peer *p = user;
+    STATS_INC(p->env.stats->dtls_dropped[reason]);
+}
+
 /* ---- ICE ---- */
 
 static void ice_candidate(void *ud, const char *cand)
@@ -254,7 +260,7 @@ int peer_set_remote(peer *p, const sdp_remote_transport *remote)
         memset(&dc, 0, sizeof(dc));
         dc.role = remote->dtls_client ? DTLS_ROLE_CLIENT : DTLS_ROLE_SERVER;
         dc.remote_fingerprint = &fp;
-        dtls_callbacks_t cb = {dtls_send, dtls_state_changed, NULL, p};
+        dtls_callbacks_t cb = {dtls_send, dtls_state_changed, NULL, p, dtls_dropped};
         p->dtls = dtls_new(p->env.dtls, &dc, &cb);
         if (!p->dtls)
             return -1;

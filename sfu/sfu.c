@@ -245,6 +245,8 @@ void sfu_stats_total(sfu *s, sfu_stats *out)
 #undef SFU_STATS_SUM
         for (int k = 0; k < 4; k++)
             STATS_ADD(out->peers[k], STATS_GET(w->peers[k]));
+        for (int k = 0; k < DTLS_DROP_REASONS; k++)
+            STATS_ADD(out->dtls_dropped[k], STATS_GET(w->dtls_dropped[k]));
         for (int k = 0; k <= SFU_FWD_DELAY_BUCKETS; k++)
             STATS_ADD(out->fwd_delay[k], STATS_GET(w->fwd_delay[k]));
         STATS_ADD(out->fwd_delay_sum_us, STATS_GET(w->fwd_delay_sum_us));

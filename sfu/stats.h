@@ -10,6 +10,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "sfu/dtls_record.h"
+
 #define SFU_STATS_FIELDS(X)                                                                              \
     X(rtp_packets_in, "RTP packets received from publishers")                                           \
     X(rtp_bytes_in, "RTP bytes received from publishers (after SRTP)")                                  \
@@ -40,6 +42,7 @@ typedef struct {
     SFU_STATS_FIELDS(SFU_STATS_DECLARE)
 #undef SFU_STATS_DECLARE
     _Atomic uint64_t peers[4]; /* gauges: peer connections by peer_state (peer.c keeps them) */
+    _Atomic uint64_t dtls_dropped[DTLS_DROP_REASONS]; /* received DTLS records dropped, by reason */
     _Atomic uint64_t fwd_delay[SFU_FWD_DELAY_BUCKETS + 1]; /* per bucket (not cumulative); last: above all */
     _Atomic uint64_t fwd_delay_sum_us;
 } sfu_stats;

@@ -209,6 +209,13 @@ static int route_metrics(struct vm_signaling *s, vm_conn *c, struct lws *wsi)
         for (int k = 0; k < 4; k++)
             g_string_append_printf(out, "videomeet_peer_connections{state=\"%s\"} %llu\n", states[k],
                                    (unsigned long long)STATS_GET(st.peers[k]));
+        g_string_append(out, "# HELP videomeet_dtls_records_dropped_total Received DTLS records dropped before "
+                             "the TLS library used them (garbage, truncated, forged, replayed), by reason.\n"
+                             "# TYPE videomeet_dtls_records_dropped_total counter\n");
+        for (int k = 0; k < DTLS_DROP_REASONS; k++)
+            g_string_append_printf(out, "videomeet_dtls_records_dropped_total{reason=\"%s\"} %llu\n",
+                                   dtls_drop_reason_name((dtls_drop_reason_t)k),
+                                   (unsigned long long)STATS_GET(st.dtls_dropped[k]));
         g_string_append(out, "# HELP videomeet_forward_delay_seconds From a packet's arrival at the SFU to the send "
                              "that carries it to one subscriber.\n# TYPE videomeet_forward_delay_seconds histogram\n");
         uint64_t cumulative = 0;
