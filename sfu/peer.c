@@ -12,10 +12,17 @@
  *
  * The DTLS endpoint is made when the browser's SDP is applied (it gives the role and the expected
  * fingerprint) and started once ICE connects. SRTP keys come from the finished handshake.
+ *
+ * The browser starts DTLS as soon as its own ICE check succeeds, which is often a moment before
+ * ours has: its ClientHello arrives while libnice has no pair to answer on. What DTLS sends then
+ * waits in `early` (at most PEER_EARLY_MAX datagrams) and leaves the moment ICE connects, instead
+ * of being lost until the retransmission timer (400 ms) sends the flight again.
  */
 #include "sfu/peer.h"
 
 #include <string.h>
+
+#define PEER_EARLY_MAX 16 /* DTLS datagrams held until ICE connects: a few flights */
 
 #include "sfu/srtp_session.h"
 #include "signaling/log.h"
@@ -33,6 +40,8 @@ struct peer {
     char ufrag[SFU_ICE_UFRAG_MAX];
     char pwd[SFU_ICE_PWD_MAX];
     bool ice_connected;
+    GQueue early; /* of GBytes: DTLS datagrams sent before ICE connected, owned */
+    bool freeing; /* peer_free is closing DTLS: its state change is ours, not news */
 };
 
 static void set_state(peer *p, peer_state st, const char *why)
@@ -62,8 +71,8 @@ static gboolean dtls_timer_fired(gpointer data)
     peer *p = data;
     g_source_unref(p->dtls_timer);
     p->dtls_timer = NULL;
-    if (p->dtls)
-        dtls_handle_timeout(p->dtls);
+    if (p->dtls && dtls_handle_timeout(p->dtls) == 1)
+        STATS_INC(p->env.stats->dtls_retransmissions);
     arm_dtls_timer(p);
     return G_SOURCE_REMOVE;
 }
@@ -86,12 +95,37 @@ static void arm_dtls_timer(peer *p)
 static void dtls_send(void *user, const uint8_t *buf, size_t len)
 {
     peer *p = user;
-    sfu_ice_send(p->ice, buf, len);
+    if (p->ice_connected) {
+        sfu_ice_send(p->ice, buf, len);
+    } else if (g_queue_get_length(&p->early) < PEER_EARLY_MAX) {
+        g_queue_push_tail(&p->early, g_bytes_new(buf, len));
+    }
+}
+
+static void early_clear(peer *p)
+{
+    GBytes *b;
+    while ((b = g_queue_pop_head(&p->early)) != NULL)
+        g_bytes_unref(b);
+}
+
+/* ICE just connected: what DTLS answered before goes out now, in order. */
+static void early_flush(peer *p)
+{
+    GBytes *b;
+    while ((b = g_queue_pop_head(&p->early)) != NULL) {
+        gsize n;
+        const uint8_t *d = g_bytes_get_data(b, &n);
+        sfu_ice_send(p->ice, d, n);
+        g_bytes_unref(b);
+    }
 }
 
 static void dtls_state_changed(void *user, dtls_state_t st)
 {
     peer *p = user;
+    if (p->freeing)
+        return;
     if (st == DTLS_STATE_CONNECTED) {
         dtls_srtp_keys_t k;
         if (dtls_get_srtp_keys(p->dtls, &k) < 0) {
@@ -148,6 +182,7 @@ static void ice_state(void *ud, sfu_ice_state st)
         set_state(p, PEER_CONNECTING, NULL);
     if (st == SFU_ICE_CONNECTED && !p->ice_connected) {
         p->ice_connected = true;
+        early_flush(p);
         if (p->dtls && dtls_state(p->dtls) == DTLS_STATE_NEW)
             dtls_start(p->dtls);
         arm_dtls_timer(p);
@@ -221,9 +256,11 @@ void peer_free(peer *p)
         g_source_destroy(p->dtls_timer);
         g_source_unref(p->dtls_timer);
     }
+    p->freeing = true;
     if (p->dtls && dtls_state(p->dtls) == DTLS_STATE_CONNECTED)
-        dtls_close(p->dtls);
+        dtls_close(p->dtls); /* close_notify to the browser */
     sfu_ice_free(p->ice);
+    early_clear(p);
     dtls_free(p->dtls);
     srtp_session_free(p->srtp);
     g_free(p);

@@ -29,6 +29,7 @@
     X(dropped_malformed, "packets dropped: not STUN/DTLS/RTP/RTCP, or unparsable")                      \
     X(dropped_not_ready, "packets dropped: arrived before SRTP keys")                                   \
     X(dtls_failures, "DTLS handshakes that failed (including fingerprint mismatches)")                  \
+    X(dtls_retransmissions, "DTLS flights the SFU sent again because its retransmission timer expired")  \
     X(ice_failures, "ICE transports that failed or lost consent")
 
 /* Forwarding delay histogram: from a packet's arrival at the SFU to the send call that carries it to one

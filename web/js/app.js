@@ -17,7 +17,7 @@ import {
 import { SignalingClient } from './signaling.js';
 import { MediaManager, LevelMeter } from './media.js';
 import { UI } from './ui.js';
-import { SfuSession } from './rtc.js';
+import { SfuSession, warmUpIce } from './rtc.js';
 
 /** @typedef {import('./signaling.js').Participant} Participant */
 /** @typedef {import('./signaling.js').ChatMessage} ChatMessage */
@@ -66,6 +66,10 @@ class App {
     this.mediaStarted = false;
     /** @type {Promise<void>|null} */
     this.mediaStarting = null;
+    /** @type {Promise<void>|null} the signaling socket opening early, on the setup page */
+    this.connecting = null;
+    /** @type {Promise<void>|null} ICE gathered once on the setup page (rtc.js warmUpIce) */
+    this.iceWarm = null;
     /** @type {LevelMeter|null} */
     this.meter = null;
     /** @type {number} */
@@ -141,6 +145,7 @@ class App {
     this.meetingId = null;
     this.#stopMeter();
     this.#stopMedia();
+    if (!this.signaling.joined) this.signaling.close(); // opened early on the setup page
     this.ui.setTitle('');
     this.ui.showPage('landing');
   }
@@ -195,6 +200,17 @@ class App {
       if (this.page !== 'setup') return;
       this.#renderPreview();
       this.#startMeter();
+    });
+    this.#preconnect();
+    if (!this.iceWarm) this.iceWarm = warmUpIce();
+  }
+
+  /** Opens the signaling socket while the person is on the setup page, so "Join now" only has to
+   * send the join. A failure here is not shown: joining connects again and says what went wrong. */
+  #preconnect() {
+    if (this.signaling.connected || this.connecting) return;
+    this.connecting = this.signaling.connect(signalingUrl(location)).catch(() => {}).finally(() => {
+      this.connecting = null;
     });
   }
 
@@ -317,11 +333,16 @@ class App {
     const gen = this.generation;
     try {
       if (this.mediaStarting) await this.mediaStarting;
+      // The publishing connection and its offer are prepared during the join round trip; they
+      // go out once the server has let us in (#enterMeeting).
+      this.#startRtc({ held: true });
+      if (this.connecting) await this.connecting;
       if (!this.signaling.connected) await this.signaling.connect(signalingUrl(location));
       const answer = await this.signaling.join(this.meetingId, username, this.media.mediaFlags);
       if (gen !== this.generation) return; // the person went elsewhere meanwhile
       this.#enterMeeting(answer);
     } catch (err) {
+      this.#stopRtc();
       this.signaling.close();
       if (gen !== this.generation) return;
       const serverErr = /** @type {ServerError} */ (err);
@@ -341,6 +362,7 @@ class App {
 
   /** @param {ExistingUsers} answer */
   #enterMeeting(answer) {
+    if (this.rtc && this.rtc.held) this.rtc.release(); // prepared while joining: send it first
     this.generation++;
     this.page = 'meeting';
     this.#stopMeter();
@@ -361,13 +383,16 @@ class App {
     for (const c of answer.chatHistory) this.#addChat(c, false);
     this.#renderControls();
     this.#renderCount();
-    this.#startRtc();
+    if (!this.rtc) this.#startRtc();
   }
 
-  /** Opens the media connections with the SFU and publishes our camera and microphone. */
-  #startRtc() {
+  /**
+   * Opens the media connections with the SFU and publishes our camera and microphone.
+   * @param {{held?: boolean}} [opts]  held: prepare, and send nothing until rtc.release()
+   */
+  #startRtc(opts = {}) {
     this.#stopRtc();
-    const rtc = new SfuSession((msg) => this.signaling.send(msg), this.config.iceServers || []);
+    const rtc = new SfuSession((msg) => this.signaling.send(msg), this.config.iceServers || [], opts);
     this.rtc = rtc;
     rtc.addEventListener('remotestream', (ev) => {
       const { userId, stream } = /** @type {CustomEvent} */ (ev).detail;
@@ -379,6 +404,7 @@ class App {
       this.signaling.reconnectNow();
     });
     rtc.publish(this.media.stream).catch((err) => {
+      if (this.rtc !== rtc) return; // given up meanwhile (a join that failed, a leave)
       console.warn('publish failed', err);
       this.ui.toast('Your camera and microphone could not be sent.', { kind: 'error', key: 'rtc' });
     });

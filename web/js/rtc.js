@@ -11,17 +11,55 @@
 //   `remotegone`    detail {userId}           all tracks of that participant ended
 //   `statechange`   detail {pc: 'up'|'down', state}   connectionState of either connection
 //   `failed`        detail {pc, state}       a connection failed (the app rejoins)
+//
+// Held start: a session made with {held: true} prepares everything it can (the "up" connection,
+// its offer, ICE gathering) but keeps its messages until release(), so the app can build the
+// offer while the join round trip is under way and send it the moment the server has let us in.
 
 /** @typedef {{type: string, [k: string]: any}} Msg */
+
+/**
+ * Makes the browser gather ICE candidates once, on a throwaway connection with no ICE servers (so
+ * nothing leaves the machine), and closes it. The first connection a page makes waits on the
+ * browser's network enumeration (about 150 ms in Chromium); doing it on the setup page keeps that
+ * wait out of joining. Resolves when gathering is complete, or after 3 s.
+ * @returns {Promise<void>}
+ */
+export async function warmUpIce() {
+  /** @type {RTCPeerConnection|null} */
+  let pc = null;
+  try {
+    pc = new RTCPeerConnection({ iceServers: [] });
+    pc.createDataChannel('warm-up');
+    const done = new Promise((resolve) => {
+      const p = /** @type {RTCPeerConnection} */ (pc);
+      p.onicegatheringstatechange = () => { if (p.iceGatheringState === 'complete') resolve(undefined); };
+      setTimeout(resolve, 3000);
+    });
+    await pc.setLocalDescription(await pc.createOffer());
+    await done;
+  } catch {
+    /* an optimisation only */
+  } finally {
+    if (pc) pc.close();
+  }
+}
 
 export class SfuSession extends EventTarget {
   /**
    * @param {(msg: Msg) => void} send  sends one protocol message to the server
    * @param {RTCIceServer[]} iceServers  from /api/config
+   * @param {{held?: boolean}} [opts]  held: keep outgoing messages until release()
    */
-  constructor(send, iceServers) {
+  constructor(send, iceServers, opts = {}) {
     super();
-    this.send = send;
+    /** @type {Msg[]|null} messages kept while held */
+    this.held = opts.held ? [] : null;
+    this.send = (/** @type {Msg} */ msg) => {
+      if (this.closed) return;
+      if (this.held) this.held.push(msg);
+      else send(msg);
+    };
     this.config = { iceServers, bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' };
     /** @type {RTCPeerConnection|null} */
     this.up = null;
@@ -156,8 +194,16 @@ export class SfuSession extends EventTarget {
     return this.streams.get(userId) || null;
   }
 
+  /** Sends what was kept while held, in order, and everything from now on. */
+  release() {
+    const list = this.held || [];
+    this.held = null;
+    for (const msg of list) this.send(msg);
+  }
+
   close() {
     this.closed = true;
+    this.held = null;
     for (const pc of [this.up, this.down]) {
       if (pc) pc.close();
     }
