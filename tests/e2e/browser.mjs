@@ -28,7 +28,8 @@ export const DEFAULT_PERMISSIONS = Object.freeze(['camera', 'microphone', 'clipb
  * Launches chromium in a fresh temporary profile and opens one page.
  * @param {object} [opts]
  * @param {{width: number, height: number}} [opts.viewport]  default 1280x800
- * @param {string|Function} [opts.initScript]  run in every page before its scripts (e.g. to stub devices)
+ * @param {string|Function|Array<string|Function>} [opts.initScript]  run in every page before its scripts
+ *   (e.g. to stub devices), in order
  * @param {string[]} [opts.permissions]
  * @param {string[]} [opts.extraArgs]
  * @param {string} [opts.name]  label used in logs and error messages
@@ -53,7 +54,7 @@ export async function launchBrowser(opts = {}) {
     throw err;
   }
   context.setDefaultTimeout(15000);
-  if (opts.initScript) await context.addInitScript(opts.initScript);
+  for (const script of [].concat(opts.initScript || [])) await context.addInitScript(script);
   const page = context.pages()[0] || await context.newPage();
   const errors = [];
   page.on('pageerror', (err) => errors.push(`[${name}] page error: ${err.message}`));
@@ -93,4 +94,49 @@ export async function screenshot(page, dir, file) {
   const p = path.join(dir, `${file}.png`);
   await page.screenshot({ path: p, animations: 'disabled', caret: 'initial' });
   return p;
+}
+
+/** The element(s) with data-testid="id". */
+export const byTestId = (page, id) => page.locator(`[data-testid="${id}"]`);
+
+/**
+ * Init script: asks the fake camera for 320x240 at 15 fps, so that several browsers encoding and
+ * decoding, and a sanitizer build of the server, fit on two cores.
+ */
+export function smallCamera() {
+  const gum = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  navigator.mediaDevices.getUserMedia = (c) =>
+    gum(c && c.video ? { ...c, video: { ...(typeof c.video === 'object' ? c.video : {}), width: 320, height: 240, frameRate: 15 } } : c);
+}
+
+/** A new meeting id from the server at baseUrl. */
+export async function createMeeting(baseUrl) {
+  const res = await fetch(`${baseUrl}/api/create-meeting`);
+  return (await res.json()).meetingId;
+}
+
+/**
+ * The page's peer connections that send a track (window.__pcs, recorded by the test's init script),
+ * with their state and selected candidate pair.
+ */
+export async function sendingConnections(page) {
+  return page.evaluate(async () => {
+    const out = [];
+    for (const pc of window.__pcs) {
+      if (pc.connectionState === 'closed' || !pc.getSenders().some((s) => s.track)) continue;
+      const stats = await pc.getStats();
+      let pair = null;
+      stats.forEach((r) => {
+        if (r.type === 'transport' && r.selectedCandidatePairId) pair = stats.get(r.selectedCandidatePairId);
+      });
+      const local = pair && stats.get(pair.localCandidateId);
+      const remote = pair && stats.get(pair.remoteCandidateId);
+      out.push({
+        state: pc.connectionState,
+        local: local && { address: local.address, port: local.port },
+        remote: remote && { address: remote.address, port: remote.port },
+      });
+    }
+    return out;
+  });
 }

@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { startServer, serverBin } from '../lib/server.mjs';
-import { launchBrowser } from './browser.mjs';
+import { launchBrowser, byTestId, smallCamera, createMeeting as newMeeting, sendingConnections } from './browser.mjs';
 import { eventually, sleep } from '../lib/wait.mjs';
 
 const RTC_MIN_PORT = 46400;
@@ -28,18 +28,13 @@ after(async () => {
   if (server) await server.stop();
 });
 
-const byTestId = (page, id) => page.locator(`[data-testid="${id}"]`);
 
 /**
- * In the page, before its scripts: small fake camera (two browsers and a sanitizer build share two
- * cores), every RTCPeerConnection recorded with the times (performance.now()) of its creation, ICE
+ * In the page, before its scripts: every RTCPeerConnection of the meeting recorded with the times (performance.now()) of its creation, ICE
  * connected and connected (ICE + DTLS), the click on "Join now", and the first decoded frame of
  * each remote video track (read from the track itself, MediaStreamTrackProcessor).
  */
 function instrument() {
-  const gum = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
-  navigator.mediaDevices.getUserMedia = (c) =>
-    gum(c && c.video ? { ...c, video: { ...(typeof c.video === 'object' ? c.video : {}), width: 320, height: 240, frameRate: 15 } } : c);
   window.__t = { click: null, joined: null, firstFrame: null, pcs: [], states: [], ws: [] };
   window.__pcs = [];
   const OrigWs = window.WebSocket;
@@ -97,15 +92,12 @@ function instrument() {
 }
 
 async function person(t, name) {
-  const b = await launchBrowser({ name, initScript: instrument, extraArgs: ['--autoplay-policy=no-user-gesture-required'] });
+  const b = await launchBrowser({ name, initScript: [smallCamera, instrument], extraArgs: ['--autoplay-policy=no-user-gesture-required'] });
   t.after(() => b.close());
   return b;
 }
 
-async function createMeeting() {
-  const res = await fetch(`${server.url}/api/create-meeting`);
-  return (await res.json()).meetingId;
-}
+const createMeeting = () => newMeeting(server.url);
 
 /** Opens the link, waits as a person would until the camera preview plays, types the name, joins. */
 async function join(b, meetingId, name) {
@@ -158,24 +150,6 @@ function metric(text, name, labels = null) {
   return sum;
 }
 
-/** The page's connection that sends our media, with its selected candidate pair. */
-async function sendingPair(page) {
-  return page.evaluate(async () => {
-    for (const pc of window.__pcs) {
-      if (pc.connectionState === 'closed' || !pc.getSenders().some((s) => s.track)) continue;
-      const stats = await pc.getStats();
-      let pair = null;
-      stats.forEach((r) => {
-        if (r.type === 'transport' && r.selectedCandidatePairId) pair = stats.get(r.selectedCandidatePairId);
-      });
-      const local = pair && stats.get(pair.localCandidateId);
-      const remote = pair && stats.get(pair.remoteCandidateId);
-      return { local: { address: local.address, port: local.port }, remote: { address: remote.address, port: remote.port } };
-    }
-    return null;
-  });
-}
-
 const round = (x) => Math.round(x);
 
 test('join time: click to first remote frame, with its ICE and DTLS phases; no DTLS retransmission wait', async (t) => {
@@ -223,7 +197,7 @@ test('short, garbage and forged DTLS records from a participant\'s own address d
   await join(b, id, 'Vic');
   await eventually(async () => assert.ok((await framesFrom(b.page)).Uma > 0, 'Vic decodes Uma'), 10000, 50);
   await eventually(async () => assert.ok((await framesFrom(a.page)).Vic > 0, 'Uma decodes Vic'), 10000, 50);
-  const conn = await sendingPair(a.page);
+  const [conn] = await sendingConnections(a.page);
   assert.ok(conn, 'Uma has a selected candidate pair');
   const m0 = await metricsText();
   const frames0 = (await framesFrom(b.page)).Uma;

@@ -19,7 +19,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import fs from 'node:fs';
 import { startServer, serverBin } from '../lib/server.mjs';
-import { launchBrowser } from './browser.mjs';
+import { launchBrowser, byTestId, smallCamera, createMeeting as newMeeting, sendingConnections } from './browser.mjs';
 import { eventually, sleep } from '../lib/wait.mjs';
 import { udpLoss } from '../lib/nft.mjs';
 
@@ -35,18 +35,11 @@ after(async () => {
   if (server) await server.stop();
 });
 
-const byTestId = (page, id) => page.locator(`[data-testid="${id}"]`);
 const tileOf = (page, username) => page.locator(`[data-testid="tile"][data-username="${username}"]`);
 
 
-/**
- * Records every RTCPeerConnection the page makes, to count the sending ones; and asks the fake
- * camera for 320x240 at 15 fps, so that four browsers encoding and decoding fit on two cores.
- */
+/** Records every RTCPeerConnection the page makes, to count the sending ones. */
 function spyOnPeerConnections() {
-  const gum = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
-  navigator.mediaDevices.getUserMedia = (c) =>
-    gum(c && c.video ? { ...c, video: { ...(typeof c.video === 'object' ? c.video : {}), width: 320, height: 240, frameRate: 15 } } : c);
   const Orig = window.RTCPeerConnection;
   window.__pcs = [];
   window.RTCPeerConnection = class extends Orig {
@@ -59,17 +52,14 @@ function spyOnPeerConnections() {
 
 async function person(t, name) {
   const b = await launchBrowser({
-    name, initScript: spyOnPeerConnections,
+    name, initScript: [smallCamera, spyOnPeerConnections],
     extraArgs: ['--autoplay-policy=no-user-gesture-required'],
   });
   t.after(() => b.close());
   return b;
 }
 
-async function createMeeting() {
-  const res = await fetch(`${server.url}/api/create-meeting`);
-  return (await res.json()).meetingId;
-}
+const createMeeting = () => newMeeting(server.url);
 
 /** Opens the meeting link, joins with a name, waits for the meeting page. Returns the join time. */
 async function join(b, meetingId, name) {
@@ -135,29 +125,6 @@ async function assertFlowing(page, from, label) {
         `${label}: audio from ${name} stopped: ${JSON.stringify(now[name])}`);
     }
   }, 5000, 200);
-}
-
-/** The page's peer connections that send a track, with their selected candidate pair. */
-async function sendingConnections(page) {
-  return page.evaluate(async () => {
-    const out = [];
-    for (const pc of window.__pcs) {
-      if (pc.connectionState === 'closed' || !pc.getSenders().some((s) => s.track)) continue;
-      const stats = await pc.getStats();
-      let pair = null;
-      stats.forEach((r) => {
-        if (r.type === 'transport' && r.selectedCandidatePairId) pair = stats.get(r.selectedCandidatePairId);
-      });
-      const local = pair && stats.get(pair.localCandidateId);
-      const remote = pair && stats.get(pair.remoteCandidateId);
-      out.push({
-        state: pc.connectionState,
-        local: local && { address: local.address, port: local.port },
-        remote: remote && { address: remote.address, port: remote.port },
-      });
-    }
-    return out;
-  });
 }
 
 /** CPU seconds the server process has used so far (utime + stime from /proc). */
