@@ -420,6 +420,7 @@ static int vp8_ext_fields(const uint8_t *p, size_t len, size_t *o, struct rtp_vp
     if (x & 0x30) { /* T or K share one byte */
         if (*o >= len)
             return -EBADMSG;
+        d->tk_off = *o;
         uint8_t b = p[(*o)++];
         if (x & 0x20) {
             d->has_tid = 1;

@@ -207,6 +207,7 @@ struct rtp_vp8 {
     uint8_t layer_sync;   /* Y */
     uint8_t has_keyidx;   /* K present */
     uint8_t keyidx;
+    size_t tk_off;        /* offset of the TID|Y|KEYIDX byte when T or K (for rewriting) */
     size_t desc_len;      /* descriptor bytes; the VP8 payload starts here */
     uint16_t width, height; /* from the keyframe header when keyframe and present, else 0 */
 };
