@@ -1,0 +1,397 @@
+/* bwe.c - the bandwidth estimator of bwe.h: packet groups → delay trend → overuse detector →
+ * AIMD rate controller, a loss-based bound, REMB as a cap, and probe results.
+ *
+ * Written from draft-ietf-rmcat-gcc-02 (§5 delay-based control with the trendline form of the
+ * arrival-time filter, §6 loss-based control). Floating point is fine here: this runs once per
+ * feedback (tens per second per receiver), not per packet.
+ */
+#include "sfu/bwe.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <string.h>
+
+#define GROUP_SPAN_US 5000          /* packets sent within 5 ms of a group's first form a group */
+#define TREND_SMOOTHING 0.9
+#define TREND_GAIN 4.0
+#define TREND_MAX_DELTAS 60
+#define THRESHOLD_START_MS 12.5
+#define THRESHOLD_MIN_MS 6.0
+#define THRESHOLD_MAX_MS 600.0
+#define K_UP 0.0087
+#define K_DOWN 0.039
+#define MAX_ADAPT_OFFSET_MS 15.0
+#define OVERUSE_TIME_MS 10.0
+#define BETA 0.85
+#define ACKED_WINDOW_US 500000
+#define RESPONSE_TIME_S 0.2          /* RTT (~100 ms on a good path) + 100 ms */
+#define PACKET_BITS (1200.0 * 8.0)
+#define LOSS_MIN_PACKETS 20
+#define LOSS_HIGH 0.10
+#define LOSS_LOW 0.02
+#define LOSS_INCREASE_US 200000
+#define REMB_VALID_US 5000000
+#define DECREASE_MIN_INTERVAL_US 200000
+#define PROBE_OUTCOME_US 500000      /* a probe's feedback is in after this */
+
+static double clamp(double v, double lo, double hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+void bwe_init(bwe *b, const bwe_config *cfg)
+{
+    memset(b, 0, sizeof(*b));
+    b->min_bps = cfg && cfg->min_bps ? cfg->min_bps : 50000;
+    b->max_bps = cfg && cfg->max_bps ? cfg->max_bps : 20000000;
+    double start = cfg && cfg->start_bps ? cfg->start_bps : 1000000;
+    start = clamp(start, b->min_bps, b->max_bps);
+    b->delay_bps = start;
+    b->loss_bps = start;
+    b->target_bps = start;
+    b->threshold_ms = THRESHOLD_START_MS;
+    b->avg_max_kbps = -1;
+    b->state = BWE_HOLD;
+}
+
+/* ---- acknowledged rate ----------------------------------------------------------------------- */
+
+static void acked_add(bwe *b, int64_t recv_us, uint32_t size)
+{
+    b->acked_recv[b->acked_pos] = recv_us;
+    b->acked_size[b->acked_pos] = size;
+    b->acked_pos = (b->acked_pos + 1) % BWE_ACKED_MAX;
+    if (b->acked_n < BWE_ACKED_MAX)
+        b->acked_n++;
+}
+
+/* Bytes that arrived in the last 500 ms before the newest arrival, over that window (or over the
+ * span seen so far, once it is at least 100 ms). */
+static void acked_update(bwe *b)
+{
+    if (b->acked_n == 0)
+        return;
+    int64_t newest = INT64_MIN, oldest = INT64_MAX;
+    for (unsigned i = 0; i < b->acked_n; i++)
+        if (b->acked_recv[i] > newest)
+            newest = b->acked_recv[i];
+    uint64_t bytes = 0;
+    for (unsigned i = 0; i < b->acked_n; i++) {
+        if (b->acked_recv[i] > newest - ACKED_WINDOW_US) {
+            bytes += b->acked_size[i];
+            if (b->acked_recv[i] < oldest)
+                oldest = b->acked_recv[i];
+        }
+    }
+    int64_t span = newest - oldest;
+    if (span < 100000)
+        return;
+    b->acked_bps = (double)bytes * 8.0 * 1e6 / (double)(span > ACKED_WINDOW_US ? ACKED_WINDOW_US : span);
+}
+
+/* ---- delay trend and overuse detector -------------------------------------------------------- */
+
+static double regression_slope(const bwe *b)
+{
+    double sx = 0, sy = 0;
+    for (unsigned i = 0; i < b->n_win; i++) {
+        sx += b->win_x[i];
+        sy += b->win_y[i];
+    }
+    double mx = sx / b->n_win, my = sy / b->n_win, num = 0, den = 0;
+    for (unsigned i = 0; i < b->n_win; i++) {
+        num += (b->win_x[i] - mx) * (b->win_y[i] - my);
+        den += (b->win_x[i] - mx) * (b->win_x[i] - mx);
+    }
+    return den > 0 ? num / den : 0;
+}
+
+static void detect(bwe *b, double now_ms)
+{
+    double dt = b->have_last_update ? now_ms - b->last_update_ms : 0;
+    b->have_last_update = 1;
+    b->last_update_ms = now_ms;
+    double t = b->trend;
+    if (b->n_deltas < 2) {
+        b->usage = BWE_NORMAL;
+    } else if (t > b->threshold_ms) {
+        b->time_over_ms += dt;
+        b->overuse_count++;
+        if (b->time_over_ms > OVERUSE_TIME_MS && b->overuse_count > 1 && t >= b->prev_trend) {
+            b->usage = BWE_OVERUSE;
+            b->time_over_ms = 0;
+            b->overuse_count = 0;
+        }
+    } else if (t < -b->threshold_ms) {
+        b->usage = BWE_UNDERUSE;
+        b->time_over_ms = 0;
+        b->overuse_count = 0;
+    } else {
+        b->usage = BWE_NORMAL;
+        b->time_over_ms = 0;
+        b->overuse_count = 0;
+    }
+    b->prev_trend = t;
+    /* §5.4: the threshold follows the trend, slowly up and faster down */
+    double at = fabs(t);
+    if (at <= b->threshold_ms + MAX_ADAPT_OFFSET_MS) {
+        double k = at < b->threshold_ms ? K_DOWN : K_UP;
+        b->threshold_ms += k * (at - b->threshold_ms) * (dt < 100 ? dt : 100);
+        b->threshold_ms = clamp(b->threshold_ms, THRESHOLD_MIN_MS, THRESHOLD_MAX_MS);
+    }
+}
+
+/* One delay variation d (ms) between two groups, the later one arriving at arrival_ms. */
+static void trend_update(bwe *b, double d, double arrival_ms)
+{
+    if (!b->have_first_arrival) {
+        b->first_arrival_ms = arrival_ms;
+        b->have_first_arrival = 1;
+    }
+    if (b->n_deltas < TREND_MAX_DELTAS)
+        b->n_deltas++;
+    b->acc_ms += d;
+    b->smoothed_ms = TREND_SMOOTHING * b->smoothed_ms + (1 - TREND_SMOOTHING) * b->acc_ms;
+    b->win_x[b->win_pos] = arrival_ms - b->first_arrival_ms;
+    b->win_y[b->win_pos] = b->smoothed_ms;
+    b->win_pos = (b->win_pos + 1) % BWE_TREND_WINDOW;
+    if (b->n_win < BWE_TREND_WINDOW)
+        b->n_win++;
+    if (b->n_win == BWE_TREND_WINDOW)
+        b->trend = regression_slope(b) * b->n_deltas * TREND_GAIN;
+    detect(b, arrival_ms);
+}
+
+/* A received packet in send order: closes the current group when it starts a new one. */
+static void group_add(bwe *b, int64_t send_us, int64_t recv_us)
+{
+    if (b->in_group && send_us - b->group_first_send <= GROUP_SPAN_US) {
+        if (send_us > b->group_last_send)
+            b->group_last_send = send_us;
+        if (recv_us > b->group_last_recv)
+            b->group_last_recv = recv_us;
+        return;
+    }
+    if (b->in_group) {
+        if (b->have_prev) {
+            int64_t send_gap = b->group_last_send - b->prev_last_send;
+            int64_t recv_gap = b->group_last_recv - b->prev_last_recv;
+            if (recv_gap >= 0 && send_gap >= 0) /* reordered groups tell nothing */
+                trend_update(b, (double)(recv_gap - send_gap) / 1000.0, (double)b->group_last_recv / 1000.0);
+        }
+        b->prev_last_send = b->group_last_send;
+        b->prev_last_recv = b->group_last_recv;
+        b->have_prev = 1;
+    }
+    b->in_group = 1;
+    b->group_first_send = b->group_last_send = send_us;
+    b->group_last_recv = recv_us;
+}
+
+/* ---- rate control ---------------------------------------------------------------------------- */
+
+static void rate_update(bwe *b, int64_t now_us)
+{
+    switch (b->usage) {
+    case BWE_OVERUSE:
+        b->state = BWE_DECREASE;
+        break;
+    case BWE_UNDERUSE:
+        b->state = BWE_HOLD;
+        break;
+    case BWE_NORMAL:
+        if (b->state == BWE_HOLD || b->state == BWE_DECREASE) {
+            b->state = BWE_INCREASE;
+            b->last_change_us = now_us;
+        }
+        break;
+    }
+    double dt = b->last_change_us ? (double)(now_us - b->last_change_us) / 1e6 : 0;
+    dt = clamp(dt, 0, 1);
+    double acked_kbps = b->acked_bps / 1000.0;
+    if (b->state == BWE_DECREASE) {
+        if (now_us - b->last_decrease_us >= DECREASE_MIN_INTERVAL_US) {
+            double base = b->acked_bps > 0 ? b->acked_bps : b->delay_bps;
+            double next = BETA * base;
+            if (next < b->delay_bps)
+                b->delay_bps = next;
+            if (b->acked_bps > 0) {
+                if (b->avg_max_kbps < 0) {
+                    b->avg_max_kbps = acked_kbps;
+                } else {
+                    b->avg_max_kbps = 0.95 * b->avg_max_kbps + 0.05 * acked_kbps;
+                    double e = b->avg_max_kbps - acked_kbps;
+                    b->var_max_kbps = 0.95 * b->var_max_kbps + 0.05 * e * e / (b->avg_max_kbps > 1 ? b->avg_max_kbps : 1);
+                }
+            }
+            b->last_decrease_us = now_us;
+        }
+        b->state = BWE_HOLD;
+    } else if (b->state == BWE_INCREASE) {
+        if (b->avg_max_kbps >= 0) {
+            double std = sqrt(b->var_max_kbps * (b->avg_max_kbps > 1 ? b->avg_max_kbps : 1));
+            if (acked_kbps > b->avg_max_kbps + 3 * std)
+                b->avg_max_kbps = -1; /* well above the last congestion: far from it again */
+        }
+        double kbps = b->delay_bps / 1000.0;
+        bool near = b->avg_max_kbps >= 0 && fabs(kbps - b->avg_max_kbps) <= 3 * sqrt(b->var_max_kbps * (b->avg_max_kbps > 1 ? b->avg_max_kbps : 1)) + 50;
+        if (near)
+            b->delay_bps += PACKET_BITS / RESPONSE_TIME_S * dt;
+        else
+            b->delay_bps += b->delay_bps * (pow(1.08, dt) - 1) + 1000 * dt;
+        if (b->acked_bps > 0 && b->delay_bps > 1.5 * b->acked_bps + 10000)
+            b->delay_bps = 1.5 * b->acked_bps + 10000;
+    }
+    b->last_change_us = now_us;
+    b->delay_bps = clamp(b->delay_bps, b->min_bps, b->max_bps);
+}
+
+static void loss_update(bwe *b, int64_t now_us)
+{
+    if (b->loss_total < LOSS_MIN_PACKETS)
+        return;
+    double p = (double)b->loss_lost / b->loss_total;
+    b->last_loss = p;
+    b->loss_lost = b->loss_total = 0;
+    if (p > LOSS_HIGH) {
+        b->loss_bps *= 1 - 0.5 * p;
+    } else if (p < LOSS_LOW && b->loss_bps < b->delay_bps && now_us - b->last_loss_increase_us >= LOSS_INCREASE_US) {
+        b->loss_bps = b->loss_bps * 1.05 + 1000;
+        if (b->loss_bps > b->delay_bps)
+            b->loss_bps = b->delay_bps;
+        b->last_loss_increase_us = now_us;
+    }
+    b->loss_bps = clamp(b->loss_bps, b->min_bps, b->max_bps);
+}
+
+/* Probe packets in this feedback: the rate at which the packets sent during the cluster arrived. */
+static void probe_update(bwe *b, const twcc_result *r, size_t n)
+{
+    int64_t first_send = INT64_MAX, last_send = INT64_MIN;
+    unsigned probes = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!r[i].probe)
+            continue;
+        probes++;
+        if (r[i].send_us < first_send)
+            first_send = r[i].send_us;
+        if (r[i].send_us > last_send)
+            last_send = r[i].send_us;
+    }
+    if (probes < 5 || b->usage == BWE_OVERUSE)
+        return;
+    int64_t first_recv = INT64_MAX, last_recv = INT64_MIN;
+    uint64_t bytes = 0;
+    unsigned sent = 0, lost = 0;
+    uint32_t last_size = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (r[i].send_us < first_send || r[i].send_us > last_send)
+            continue;
+        sent++;
+        if (r[i].recv_us < 0) {
+            lost++;
+            continue;
+        }
+        if (r[i].recv_us < first_recv)
+            first_recv = r[i].recv_us;
+        if (r[i].recv_us >= last_recv) {
+            last_recv = r[i].recv_us;
+            last_size = r[i].size;
+        }
+        bytes += r[i].size;
+    }
+    if (sent == 0 || (double)lost / sent > LOSS_LOW || last_recv - first_recv < 10000)
+        return;
+    /* the last packet's bytes arrived at last_recv: the span carried the others */
+    double rate = (double)(bytes - last_size) * 8.0 * 1e6 / (double)(last_recv - first_recv);
+    double send_rate = (double)(bytes - last_size) * 8.0 * 1e6 / (double)(last_send - first_send > 0 ? last_send - first_send : 1);
+    if (rate > send_rate)
+        rate = send_rate; /* it cannot have arrived faster than it was sent */
+    double next = clamp(0.95 * rate, b->min_bps, b->max_bps);
+    if (next > b->delay_bps) {
+        b->delay_bps = next;
+        if (b->loss_bps < next)
+            b->loss_bps = next;
+    }
+}
+
+void bwe_on_feedback(bwe *b, const twcc_result *r, size_t n, int64_t now_us)
+{
+    for (size_t i = 0; i < n; i++) {
+        b->loss_total++;
+        if (r[i].recv_us < 0) {
+            b->loss_lost++;
+            continue;
+        }
+        acked_add(b, r[i].recv_us, r[i].size);
+        group_add(b, r[i].send_us, r[i].recv_us);
+    }
+    acked_update(b);
+    rate_update(b, now_us);
+    loss_update(b, now_us);
+    probe_update(b, r, n);
+    double t = b->delay_bps < b->loss_bps ? b->delay_bps : b->loss_bps;
+    b->target_bps = clamp(t, b->min_bps, b->max_bps);
+}
+
+void bwe_on_remb(bwe *b, uint64_t bps, int64_t now_us)
+{
+    b->remb_bps = (double)bps;
+    b->remb_us = now_us;
+}
+
+uint32_t bwe_target(const bwe *b, int64_t now_us)
+{
+    double t = b->target_bps;
+    if (b->remb_bps > 0 && now_us - b->remb_us < REMB_VALID_US && b->remb_bps < t)
+        t = b->remb_bps > b->min_bps ? b->remb_bps : b->min_bps;
+    return (uint32_t)t;
+}
+
+uint32_t bwe_acked(const bwe *b)
+{
+    return (uint32_t)b->acked_bps;
+}
+
+double bwe_loss(const bwe *b)
+{
+    return b->last_loss;
+}
+
+bwe_usage bwe_get_usage(const bwe *b)
+{
+    return b->usage;
+}
+
+uint32_t bwe_probe_rate(bwe *b, int64_t now_us, uint32_t wanted_bps)
+{
+    double target = bwe_target(b, now_us);
+    if (wanted_bps <= target || b->usage == BWE_OVERUSE || b->last_loss >= LOSS_LOW)
+        return 0;
+    if (b->remb_bps > 0 && now_us - b->remb_us < REMB_VALID_US && b->remb_bps <= target)
+        return 0; /* the receiver itself says no more */
+    if (b->last_probe_us) {
+        /* the last probe's outcome, once its feedback is in, sets the wait: it reached what it
+         * was for, or it did not */
+        if (b->probe_wanted && now_us - b->last_probe_us >= PROBE_OUTCOME_US) {
+            if (target < b->probe_wanted && target < 1.2 * b->probe_from) { /* no progress */
+                if (b->probe_interval_us < (int64_t)BWE_PROBE_BACKOFF_MAX_MS * 1000)
+                    b->probe_interval_us *= 2;
+            } else {
+                b->probe_interval_us = (int64_t)BWE_PROBE_INTERVAL_MS * 1000;
+            }
+            b->probe_wanted = 0;
+        }
+        if (b->probe_wanted || now_us - b->last_probe_us < b->probe_interval_us)
+            return 0;
+    }
+    b->last_probe_us = now_us;
+    b->probe_wanted = wanted_bps;
+    b->probe_from = target;
+    if (!b->probe_interval_us)
+        b->probe_interval_us = (int64_t)BWE_PROBE_INTERVAL_MS * 1000;
+    double rate = 1.1 * wanted_bps;
+    if (rate > 2 * target)
+        rate = 2 * target;
+    return (uint32_t)clamp(rate, b->min_bps, b->max_bps);
+}

@@ -1,0 +1,130 @@
+/* bwe.h - send-side bandwidth estimation towards one receiver, after Google Congestion Control
+ * (draft-ietf-rmcat-gcc-02), from transport-wide feedback (sfu/twcc_history.h) and REMB.
+ *
+ * Two estimates, the lower one wins, and a receiver's REMB caps both:
+ *
+ *  - delay-based (§5): packets are grouped into bursts (sent within 5 ms of the group's first);
+ *    for consecutive groups the one-way delay variation d = (arrival gap) - (send gap) is summed
+ *    and smoothed, and the slope of its trend over the last BWE_TREND_WINDOW groups says whether
+ *    a queue is building. An overuse detector compares the trend with an adaptive threshold
+ *    (§5.4: 12.5 ms to start, k_up 0.0087, k_down 0.039, between 6 and 600 ms); sustained for
+ *    10 ms and still rising it is overuse. The rate controller (§5.5) then sets the estimate to
+ *    0.85 x the rate the receiver acknowledged (measured over the last 500 ms of arrivals) and
+ *    holds; underuse holds; normal increases: 8 % per second while far from the rate of the
+ *    last decrease, by about one packet per response time near it. The estimate never exceeds
+ *    1.5 x the acknowledged rate + 10 kbit/s, so an application-limited sender does not let it
+ *    run away: to find more room the sender must send more (probe).
+ *  - loss-based (§6), over each feedback's packets (at least 20 of them): more than 10 % lost
+ *    multiplies it by (1 - loss/2); less than 2 % lets it grow by 5 % at most every 200 ms, up
+ *    to the delay-based estimate; in between it holds. A policer that drops without queueing
+ *    (no delay signal) is found this way.
+ *
+ * Probing: an estimate can only grow as fast as 8 %/s from what is actually sent. When the caller
+ * wants more than the estimate (e.g. a higher simulcast layer), bwe_probe_rate says when to send a
+ * short cluster (BWE_PROBE_MS) of padding or repeated packets at 1.1 x what it wants (at most twice
+ * the estimate), marked as probes in twcc_history; when their feedback shows the link carried them
+ * without overuse or loss, the delay-based estimate jumps to 95 % of the rate at which they
+ * arrived. A probe that neither brings the estimate to what was wanted nor raises it by a fifth
+ * doubles the time to the next one (BWE_PROBE_INTERVAL_MS up to BWE_PROBE_BACKOFF_MAX_MS): a link that is simply full is
+ * not probed every second.
+ *
+ * Rates in bit/s, times in microseconds on the caller's monotonic clock (`now`); arrival times
+ * are on the receiver's clock and only their differences are used. Pure: no allocation, no
+ * clock, no I/O; one struct per receiving connection, used by one thread.
+ */
+#ifndef VM_SFU_BWE_H
+#define VM_SFU_BWE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sfu/twcc_history.h"
+
+#define BWE_TREND_WINDOW 20   /* packet groups in the trend's regression */
+#define BWE_ACKED_MAX 1024    /* arrivals kept to measure the acknowledged rate */
+#define BWE_PROBE_MS 100      /* length of a probe cluster */
+#define BWE_PROBE_INTERVAL_MS 1000 /* at most one probe cluster per interval ... */
+#define BWE_PROBE_BACKOFF_MAX_MS 4000 /* ... doubled after each probe that did not reach what was
+                                        wanted, up to this; back to the start when one does */
+
+typedef struct bwe_config {
+    uint32_t min_bps;   /* 0: 50 kbit/s */
+    uint32_t max_bps;   /* 0: 20 Mbit/s */
+    uint32_t start_bps; /* 0: 1 Mbit/s */
+} bwe_config;
+
+typedef enum { BWE_NORMAL = 0, BWE_OVERUSE, BWE_UNDERUSE } bwe_usage;
+typedef enum { BWE_HOLD = 0, BWE_INCREASE, BWE_DECREASE } bwe_rate_state;
+
+typedef struct bwe {
+    double min_bps, max_bps;
+    /* packet groups */
+    int in_group, have_prev;
+    int64_t group_first_send, group_last_send, group_last_recv;
+    int64_t prev_last_send, prev_last_recv;
+    /* trend */
+    double acc_ms, smoothed_ms, first_arrival_ms;
+    int have_first_arrival;
+    unsigned n_deltas;
+    double win_x[BWE_TREND_WINDOW], win_y[BWE_TREND_WINDOW];
+    unsigned n_win, win_pos;
+    double trend;      /* modified trend (ms), compared with the threshold */
+    double prev_trend;
+    /* overuse detector */
+    double threshold_ms;
+    double last_update_ms;
+    int have_last_update;
+    double time_over_ms;
+    unsigned overuse_count;
+    bwe_usage usage;
+    /* rate controller */
+    bwe_rate_state state;
+    double delay_bps;
+    int64_t last_change_us;
+    double avg_max_kbps, var_max_kbps; /* of the acknowledged rate at decreases (-1: none) */
+    /* acknowledged rate */
+    int64_t acked_recv[BWE_ACKED_MAX];
+    uint32_t acked_size[BWE_ACKED_MAX];
+    unsigned acked_n, acked_pos;
+    double acked_bps; /* 0: not measured yet */
+    /* loss-based */
+    double loss_bps;
+    uint32_t loss_lost, loss_total;
+    int64_t last_loss_increase_us;
+    double last_loss;  /* fraction of the last loss interval */
+    /* receiver's cap */
+    double remb_bps; /* 0: none */
+    int64_t remb_us;
+    double target_bps;
+    int64_t last_probe_us; /* start of the last probe cluster asked for (0: none) */
+    uint32_t probe_wanted; /* what the last probe was for (0: its outcome is known) */
+    double probe_from;     /* the estimate when it was sent */
+    int64_t probe_interval_us;
+    int64_t last_decrease_us;
+} bwe;
+
+void bwe_init(bwe *b, const bwe_config *cfg);
+
+/* The results of one feedback (in sequence order, as twcc_history_on_feedback gives them). */
+void bwe_on_feedback(bwe *b, const twcc_result *r, size_t n, int64_t now_us);
+
+/* A REMB from the receiver: caps the estimate for the next 5 s (RFC draft-alvestrand-rmcat-remb). */
+void bwe_on_remb(bwe *b, uint64_t bps, int64_t now_us);
+
+/* The estimate now: what the sender may send towards this receiver. */
+uint32_t bwe_target(const bwe *b, int64_t now_us);
+
+/* The acknowledged rate over the last 500 ms of arrivals (0 before enough were seen). */
+uint32_t bwe_acked(const bwe *b);
+
+/* Last loss fraction (0..1) seen by the loss-based part. */
+double bwe_loss(const bwe *b);
+
+bwe_usage bwe_get_usage(const bwe *b);
+
+/* The rate (bit/s) at which to send a probe cluster of BWE_PROBE_MS now, or 0: probe when the
+ * caller wants more than the estimate, the link shows neither overuse nor loss, and no probe was
+ * asked for in the last BWE_PROBE_INTERVAL_MS. Asking counts as starting one. */
+uint32_t bwe_probe_rate(bwe *b, int64_t now_us, uint32_t wanted_bps);
+
+#endif

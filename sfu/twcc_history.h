@@ -1,0 +1,58 @@
+/* twcc_history.h - the sender's side of transport-wide congestion control
+ * (draft-holmer-rmcat-transport-wide-cc-extensions-01) towards one receiver.
+ *
+ * Every packet sent on the connection gets the next transport-wide sequence number
+ * (twcc_history_on_send: written into its header extension by the caller) and is remembered
+ * with its send time and size. When the receiver's feedback arrives (RTCP transport-cc, parsed
+ * by sfu/rtcp.c), twcc_history_on_feedback turns it into one result per packet it describes:
+ * when it was sent, how large it was, and when it arrived (on the receiver's clock) or that it
+ * was lost. The results feed sfu/bwe.c.
+ *
+ * Sequence numbers are 16 bits on the wire and unwrapped here (64 bits); a packet is remembered
+ * until TWCC_HISTORY_SIZE newer ones have been sent. A feedback describing a packet we do not
+ * remember (too old, never sent, or reported twice) skips it. Pure: no allocation, no clock, no
+ * I/O; one struct per receiving connection, used by one thread.
+ */
+#ifndef VM_SFU_TWCC_HISTORY_H
+#define VM_SFU_TWCC_HISTORY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sfu/rtcp.h"
+
+#define TWCC_HISTORY_SIZE 4096 /* packets remembered: > 1 s at 3000 packets/s */
+
+/* One packet as the receiver's feedback describes it. */
+typedef struct twcc_result {
+    int64_t seq;      /* unwrapped transport-wide sequence number */
+    int64_t send_us;  /* our clock */
+    int64_t recv_us;  /* the receiver's clock (only differences mean something); -1: lost */
+    uint32_t size;    /* bytes on the wire (RTP header and payload, SRTP included) */
+    uint8_t probe;    /* sent to probe the link (padding or a repeat) */
+} twcc_result;
+
+typedef struct twcc_sent {
+    int64_t seq; /* -1: free */
+    int64_t send_us;
+    uint32_t size;
+    uint8_t probe;
+    uint8_t reported;
+} twcc_sent;
+
+typedef struct twcc_history {
+    int64_t next_seq;             /* unwrapped number of the next packet sent */
+    int64_t last_fb_max;          /* highest unwrapped seq a feedback described (-1: none) */
+    twcc_sent slots[TWCC_HISTORY_SIZE];
+} twcc_history;
+
+void twcc_history_init(twcc_history *h);
+
+/* Records one packet being sent now; returns the 16-bit sequence number to write into it. */
+uint16_t twcc_history_on_send(twcc_history *h, int64_t now_us, uint32_t size, int probe);
+
+/* Results for the packets one feedback describes, in sequence order, into out[0..cap); returns
+ * how many were written. Packets not remembered are skipped. */
+size_t twcc_history_on_feedback(twcc_history *h, const struct rtcp_twcc *fb, twcc_result *out, size_t cap);
+
+#endif

@@ -1,0 +1,424 @@
+/* test_bwe.c - sfu/twcc_history and sfu/bwe in virtual time: a sender, a simulated bottleneck
+ * (a drop-tail queue served at a capacity that changes over time, or a policer that drops what
+ * exceeds its rate without queueing) and a receiver that sends real transport-cc feedback
+ * (rtcp_build_twcc, parsed back by rtcp_iter) every 50 ms over a 20 ms return path. No sockets,
+ * no clock: every run is the same on every machine. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sfu/bwe.h"
+#include "sfu/rtcp.h"
+#include "sfu/twcc_history.h"
+
+/* ---- twcc_history alone ---------------------------------------------------------------------- */
+
+static size_t parse_feedback(const uint8_t *buf, size_t len, struct rtcp_twcc *out)
+{
+    struct rtcp_iter it;
+    struct rtcp_pkt p;
+    rtcp_iter_init(&it, buf, len);
+    assert_int_equal(rtcp_iter_next(&it, &p), 1);
+    assert_int_equal(p.kind, RTCP_K_TWCC);
+    *out = p.u.twcc;
+    return p.len;
+}
+
+static void test_history_matches_feedback(void **state)
+{
+    (void)state;
+    static twcc_history h;
+    twcc_history_init(&h);
+    /* 70000 packets: the 16-bit numbers wrap */
+    for (int i = 0; i < 70000; i++)
+        assert_int_equal(twcc_history_on_send(&h, 1000 + i * 100, 1000 + (uint32_t)(i % 7), i % 10 == 0), (uint16_t)i);
+    /* the receiver got 69990..69999 except 69995 */
+    struct rtcp_twcc_arrival arr[9];
+    size_t n = 0;
+    for (int i = 69990; i < 70000; i++)
+        if (i != 69995)
+            arr[n++] = (struct rtcp_twcc_arrival){(uint16_t)i, 500000 + (int64_t)(i - 69990) * 1000};
+    uint8_t buf[256];
+    size_t used = 0;
+    int len = rtcp_build_twcc(buf, sizeof(buf), 1, 2, 0, arr, n, &used);
+    assert_true(len > 0);
+    assert_int_equal(used, n);
+    struct rtcp_twcc fb;
+    parse_feedback(buf, (size_t)len, &fb);
+    twcc_result r[16];
+    assert_int_equal(twcc_history_on_feedback(&h, &fb, r, 16), 10);
+    for (int k = 0; k < 10; k++) {
+        int i = 69990 + k;
+        assert_int_equal(r[k].seq, i);
+        assert_int_equal(r[k].send_us, 1000 + (int64_t)i * 100);
+        assert_int_equal(r[k].size, 1000 + (uint32_t)(i % 7));
+        assert_int_equal(r[k].probe, i % 10 == 0);
+        if (i == 69995)
+            assert_int_equal(r[k].recv_us, -1);
+        else
+            assert_int_equal(r[k].recv_us - r[0].recv_us, (int64_t)(i - 69990) * 1000);
+    }
+    /* the same feedback again describes nothing new */
+    assert_int_equal(twcc_history_on_feedback(&h, &fb, r, 16), 0);
+    /* numbers older than the history, or never sent, are skipped */
+    arr[0] = (struct rtcp_twcc_arrival){(uint16_t)(70000 - TWCC_HISTORY_SIZE - 5), 0};
+    arr[1] = (struct rtcp_twcc_arrival){(uint16_t)(70000 - TWCC_HISTORY_SIZE - 4), 1000};
+    len = rtcp_build_twcc(buf, sizeof(buf), 1, 2, 1, arr, 2, &used);
+    parse_feedback(buf, (size_t)len, &fb);
+    assert_int_equal(twcc_history_on_feedback(&h, &fb, r, 16), 0);
+    static twcc_history empty;
+    twcc_history_init(&empty);
+    assert_int_equal(twcc_history_on_feedback(&empty, &fb, r, 16), 0);
+    /* the output is bounded by cap */
+    twcc_history_init(&h);
+    for (int i = 0; i < 10; i++)
+        twcc_history_on_send(&h, i, 100, 0);
+    for (int i = 0; i < 9; i++)
+        arr[i] = (struct rtcp_twcc_arrival){(uint16_t)i, i * 10};
+    len = rtcp_build_twcc(buf, sizeof(buf), 1, 2, 2, arr, 9, &used);
+    parse_feedback(buf, (size_t)len, &fb);
+    assert_int_equal(twcc_history_on_feedback(&h, &fb, r, 4), 4);
+}
+
+/* ---- the simulation -------------------------------------------------------------------------- */
+
+#define SIM_MAX_PKTS 200000
+#define PROP_US 20000          /* one-way propagation delay, each way */
+#define FEEDBACK_US 50000
+#define PKT_BYTES 1200
+
+typedef struct {
+    int64_t recv_us; /* -1: dropped */
+} sim_pkt;
+
+typedef struct {
+    /* the link: capacity (bit/s) as a function of time, queue or policer */
+    uint32_t (*capacity)(int64_t now_us);
+    bool policer;
+    int64_t max_queue_us;
+    int64_t link_free_us;
+    double tokens, bucket; /* policer, bytes */
+    int64_t tokens_at;
+    /* the sender */
+    uint32_t wanted_bps; /* what the application would send if it could */
+    bool probing;
+    int64_t next_send_us, probe_until_us;
+    uint32_t probe_bps;
+    twcc_history hist;
+    bwe est;
+    /* the receiver */
+    sim_pkt pkts[SIM_MAX_PKTS];
+    int64_t n_sent;
+    int64_t fb_from;      /* first seq not yet described by a feedback */
+    uint8_t fb_count;
+    /* feedback on its way back */
+    uint8_t fb_buf[64][1200];
+    size_t fb_len[64];
+    int64_t fb_at[64];
+    unsigned fb_n;
+    /* measurements */
+    uint64_t dropped, delivered;
+} sim_t;
+
+static uint32_t link_rate(sim_t *s, int64_t now)
+{
+    return s->capacity(now);
+}
+
+/* One packet enters the bottleneck at `now`. */
+static void link_send(sim_t *s, int64_t seq, int64_t now)
+{
+    uint32_t c = link_rate(s, now);
+    sim_pkt *p = &s->pkts[seq];
+    if (s->policer) {
+        s->tokens += (double)(now - s->tokens_at) * c / 8e6;
+        s->tokens_at = now;
+        if (s->tokens > s->bucket)
+            s->tokens = s->bucket;
+        if (s->tokens < PKT_BYTES) {
+            p->recv_us = -1;
+            s->dropped++;
+            return;
+        }
+        s->tokens -= PKT_BYTES;
+        p->recv_us = now + PROP_US;
+        s->delivered++;
+        return;
+    }
+    int64_t start = s->link_free_us > now ? s->link_free_us : now;
+    if (start - now > s->max_queue_us) {
+        p->recv_us = -1;
+        s->dropped++;
+        return;
+    }
+    s->link_free_us = start + (int64_t)PKT_BYTES * 8 * 1000000 / c;
+    p->recv_us = s->link_free_us + PROP_US;
+    s->delivered++;
+}
+
+/* The receiver's feedback at `now`: every packet it can tell about (arrived, or sent long enough
+ * ago that it would have arrived), as a real transport-cc packet. */
+static void receiver_feedback(sim_t *s, int64_t now)
+{
+    struct rtcp_twcc_arrival arr[4096];
+    size_t n = 0;
+    int64_t seq = s->fb_from;
+    for (; seq < s->n_sent && n < 4096; seq++) {
+        sim_pkt *p = &s->pkts[seq];
+        if (p->recv_us >= 0 && p->recv_us > now)
+            break; /* still on its way: later */
+        if (p->recv_us >= 0)
+            arr[n++] = (struct rtcp_twcc_arrival){(uint16_t)seq, p->recv_us};
+    }
+    size_t off = 0;
+    while (off < n) {
+        size_t used = 0;
+        assert_true(s->fb_n < 64);
+        int len = rtcp_build_twcc(s->fb_buf[s->fb_n], sizeof(s->fb_buf[0]), 1, 2, s->fb_count++, arr + off, n - off, &used);
+        assert_true(len > 0);
+        s->fb_len[s->fb_n] = (size_t)len;
+        s->fb_at[s->fb_n] = now + PROP_US;
+        s->fb_n++;
+        off += used;
+    }
+    if (n > 0)
+        s->fb_from = seq;
+}
+
+static void sender_receive_feedback(sim_t *s, int64_t now)
+{
+    unsigned k = 0;
+    for (unsigned i = 0; i < s->fb_n; i++) {
+        if (s->fb_at[i] > now) {
+            memmove(s->fb_buf[k], s->fb_buf[i], s->fb_len[i]);
+            s->fb_len[k] = s->fb_len[i];
+            s->fb_at[k] = s->fb_at[i];
+            k++;
+            continue;
+        }
+        struct rtcp_twcc fb;
+        parse_feedback(s->fb_buf[i], s->fb_len[i], &fb);
+        static twcc_result r[8192];
+        size_t n = twcc_history_on_feedback(&s->hist, &fb, r, 8192);
+        bwe_on_feedback(&s->est, r, n, now);
+    }
+    s->fb_n = k;
+}
+
+/* Runs the simulation from `from` to `to` (µs), calling `sample` every 100 ms. */
+static void run(sim_t *s, int64_t from, int64_t to, void (*sample)(sim_t *, int64_t, void *), void *ud)
+{
+    for (int64_t now = from; now < to; now += 500) {
+        sender_receive_feedback(s, now);
+        if (s->probing && now >= s->probe_until_us) {
+            uint32_t p = bwe_probe_rate(&s->est, now, s->wanted_bps);
+            if (p) {
+                s->probe_bps = p;
+                s->probe_until_us = now + BWE_PROBE_MS * 1000;
+            }
+        }
+        bool in_probe = now < s->probe_until_us;
+        uint32_t target = bwe_target(&s->est, now);
+        uint32_t rate = in_probe ? s->probe_bps : target < s->wanted_bps ? target : s->wanted_bps;
+        while (s->next_send_us <= now && s->n_sent < SIM_MAX_PKTS) {
+            int64_t seq = s->n_sent++;
+            assert_int_equal(twcc_history_on_send(&s->hist, now, PKT_BYTES, in_probe), (uint16_t)seq);
+            link_send(s, seq, now);
+            s->next_send_us += (int64_t)PKT_BYTES * 8 * 1000000 / rate;
+        }
+        if (s->next_send_us < now - 100000)
+            s->next_send_us = now; /* no bursts after a slow spell */
+        if (now % FEEDBACK_US == 0)
+            receiver_feedback(s, now);
+        if (sample && now % 100000 == 0)
+            sample(s, now, ud);
+    }
+}
+
+static sim_t *sim_new(uint32_t (*capacity)(int64_t), bool policer, uint32_t wanted, bool probing)
+{
+    sim_t *s = calloc(1, sizeof(*s));
+    assert_non_null(s);
+    s->capacity = capacity;
+    s->policer = policer;
+    s->max_queue_us = 200000;
+    s->bucket = 15000;
+    s->tokens = s->bucket;
+    s->wanted_bps = wanted;
+    s->probing = probing;
+    twcc_history_init(&s->hist);
+    bwe_init(&s->est, NULL);
+    return s;
+}
+
+typedef struct {
+    double sum[8];
+    unsigned n[8];
+    int64_t bounds[9]; /* windows [bounds[i], bounds[i+1]) */
+    uint32_t min[8], max[8];
+    int64_t first_below_us, first_above_us; /* after a change: when the target crossed a level */
+    uint32_t below, above;
+    int64_t watch_from;
+} stats_t;
+
+static void sample_target(sim_t *s, int64_t now, void *ud)
+{
+    stats_t *st = ud;
+    uint32_t t = bwe_target(&s->est, now);
+    if (getenv("BWE_TRACE") && now % 500000 == 0)
+        print_message("    t=%.1f target %u delay %.0f loss_bps %.0f acked %.0f usage %d trend %.2f thr %.2f loss %.3f\n", now / 1e6, t / 1000,
+                      s->est.delay_bps / 1000, s->est.loss_bps / 1000, s->est.acked_bps / 1000, s->est.usage, s->est.trend,
+                      s->est.threshold_ms, s->est.last_loss);
+    for (int i = 0; i < 8 && st->bounds[i + 1]; i++) {
+        if (now >= st->bounds[i] && now < st->bounds[i + 1]) {
+            st->sum[i] += t;
+            st->n[i]++;
+            if (st->n[i] == 1 || t < st->min[i])
+                st->min[i] = t;
+            if (t > st->max[i])
+                st->max[i] = t;
+        }
+    }
+    if (now >= st->watch_from) {
+        if (!st->first_below_us && st->below && t <= st->below)
+            st->first_below_us = now;
+        if (!st->first_above_us && st->above && t >= st->above)
+            st->first_above_us = now;
+    }
+}
+
+static double mean(const stats_t *st, int i)
+{
+    return st->n[i] ? st->sum[i] / st->n[i] : 0;
+}
+
+/* 3 Mbit/s for 20 s, 600 kbit/s for 20 s, 3 Mbit/s again. */
+static uint32_t steps(int64_t now)
+{
+    return now < 20000000 ? 3000000 : now < 40000000 ? 600000 : 3000000;
+}
+
+static void test_link_drops_and_recovers(void **state)
+{
+    (void)state;
+    sim_t *s = sim_new(steps, false, 4000000, true);
+    stats_t st = {.bounds = {10000000, 20000000, 25000000, 40000000, 50000000, 60000000}};
+    run(s, 0, 20000000, sample_target, &st);
+    st.below = 900000;
+    st.watch_from = 20000000;
+    run(s, 20000000, 25000000, sample_target, &st);
+    uint64_t dropped0 = s->dropped, delivered0 = s->delivered; /* loss once settled */
+    run(s, 25000000, 40000000, sample_target, &st);
+    double loss2 = (double)(s->dropped - dropped0) / (double)(s->dropped - dropped0 + s->delivered - delivered0);
+    st.above = 2000000;
+    st.watch_from = 40000000;
+    run(s, 40000000, 60000000, sample_target, &st);
+    print_message("    3 Mbit/s: mean %.0f kbit/s (10-20 s); 600 kbit/s: below 900 after %.1f s, mean %.0f (25-40 s, "
+                  "min %u max %u), loss from 25 s %.1f %%; 3 Mbit/s again: above 2000 after %.1f s, mean %.0f (50-60 s)\n",
+                  mean(&st, 0) / 1000, (st.first_below_us - 20000000) / 1e6, mean(&st, 2) / 1000, st.min[2] / 1000,
+                  st.max[2] / 1000, 100 * loss2, (st.first_above_us - 40000000) / 1e6, mean(&st, 4) / 1000);
+    assert_true(mean(&st, 0) > 1800000 && mean(&st, 0) < 3300000);
+    assert_true(st.first_below_us > 0 && st.first_below_us - 20000000 <= 2000000);
+    assert_true(mean(&st, 2) > 300000 && mean(&st, 2) < 750000);
+    assert_true(loss2 < 0.05);
+    assert_true(st.first_above_us > 0 && st.first_above_us - 40000000 <= 10000000);
+    assert_true(mean(&st, 4) > 1800000);
+    free(s);
+}
+
+/* A policer: what exceeds 800 kbit/s is dropped at once, so only loss tells. Removed at 30 s. */
+static uint32_t policed(int64_t now)
+{
+    return now < 30000000 ? 800000 : 10000000;
+}
+
+static void test_policer_found_by_loss(void **state)
+{
+    (void)state;
+    sim_t *s = sim_new(policed, true, 2500000, true);
+    stats_t st = {.bounds = {10000000, 30000000, 40000000}};
+    run(s, 0, 10000000, sample_target, &st);
+    uint64_t dropped0 = s->dropped, delivered0 = s->delivered;
+    run(s, 10000000, 30000000, sample_target, &st);
+    double loss = (double)(s->dropped - dropped0) / (double)(s->dropped - dropped0 + s->delivered - delivered0);
+    /* the policer goes: an uncongested link with a queue of its own */
+    s->policer = false;
+    st.above = 2000000;
+    st.watch_from = 30000000;
+    run(s, 30000000, 40000000, sample_target, &st);
+    print_message("    policed at 800 kbit/s: mean %.0f kbit/s (min %u, max %u), loss %.1f %%; policer removed: "
+                  "above 2000 after %.1f s\n",
+                  mean(&st, 0) / 1000, st.min[0] / 1000, st.max[0] / 1000, 100 * loss,
+                  (st.first_above_us - 30000000) / 1e6);
+    assert_true(mean(&st, 0) > 400000 && mean(&st, 0) < 1100000);
+    assert_true(loss < 0.15);
+    assert_true(st.first_above_us > 0 && st.first_above_us - 30000000 <= 10000000);
+    free(s);
+}
+
+/* A sender that wants little does not let the estimate run away, and does not probe. */
+static uint32_t fat(int64_t now)
+{
+    (void)now;
+    return 50000000;
+}
+
+static void test_application_limited(void **state)
+{
+    (void)state;
+    sim_t *s = sim_new(fat, false, 300000, true);
+    run(s, 0, 20000000, NULL, NULL);
+    uint32_t t = bwe_target(&s->est, 20000000);
+    print_message("    sending 300 kbit/s on a 50 Mbit/s link: estimate %u kbit/s\n", t / 1000);
+    assert_true(t >= 300000 && t <= 1.5 * 300000 + 10000 + 50000);
+    assert_int_equal(bwe_probe_rate(&s->est, 20000000, 200000), 0); /* wants less than the estimate */
+    free(s);
+}
+
+/* REMB caps the estimate while it is fresh; loss and overuse hold probes back. */
+static void test_remb_cap_and_probe_rules(void **state)
+{
+    (void)state;
+    sim_t *s = sim_new(fat, false, 3000000, false);
+    run(s, 0, 5000000, NULL, NULL);
+    uint32_t before = bwe_target(&s->est, 5000000);
+    assert_true(before > 1000000);
+    bwe_on_remb(&s->est, 400000, 5000000);
+    assert_int_equal(bwe_target(&s->est, 5000001), 400000);
+    assert_int_equal(bwe_probe_rate(&s->est, 5000001, 3000000), 0); /* the receiver said no more */
+    assert_true(bwe_target(&s->est, 5000000 + 5000001) > 400000); /* stale after 5 s */
+    bwe_on_remb(&s->est, 1, 11000000);
+    assert_int_equal(bwe_target(&s->est, 11000000), 50000); /* never below the floor */
+    /* probe spacing */
+    bwe b;
+    bwe_init(&b, &(bwe_config){.start_bps = 500000});
+    assert_int_equal(bwe_probe_rate(&b, 1000000, 400000), 0);
+    assert_int_equal(bwe_probe_rate(&b, 1000000, 2000000), 1000000); /* at most twice the estimate */
+    assert_int_equal(bwe_probe_rate(&b, 1500000, 2000000), 0);       /* its outcome is not in yet */
+    /* it brought nothing (no feedback here): the next one waits twice as long */
+    assert_int_equal(bwe_probe_rate(&b, 2000000, 600000), 0);
+    assert_int_equal(bwe_probe_rate(&b, 3000000, 600000), 660000); /* 1.1 x what is wanted */
+    assert_int_equal(bwe_get_usage(&b), BWE_NORMAL);
+    assert_true(bwe_loss(&b) == 0);
+    free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_history_matches_feedback),
+        cmocka_unit_test(test_link_drops_and_recovers),
+        cmocka_unit_test(test_policer_found_by_loss),
+        cmocka_unit_test(test_application_limited),
+        cmocka_unit_test(test_remb_cap_and_probe_rules),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
