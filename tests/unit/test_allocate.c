@@ -1,0 +1,161 @@
+/* test_allocate.c - sfu/allocate: budgets split over audio and simulcast videos. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "sfu/allocate.h"
+
+/* Chrome's 720p ladder (180p / 360p / 720p) with three temporal layers. */
+static alloc_track video(unsigned priority, int max_layer)
+{
+    alloc_track t;
+    memset(&t, 0, sizeof(t));
+    t.video = 1;
+    t.priority = priority;
+    t.max_layer = max_layer;
+    t.n_layers = 3;
+    t.layer_bps[0] = 150000;
+    t.layer_bps[1] = 500000;
+    t.layer_bps[2] = 2500000;
+    t.n_temporal = 3;
+    t.cur_layer = -1;
+    t.cur_temporal = -1;
+    return t;
+}
+
+static alloc_track audio(void)
+{
+    alloc_track t;
+    memset(&t, 0, sizeof(t));
+    t.audio_bps = 40000;
+    t.max_layer = -1;
+    return t;
+}
+
+static void test_steps(void **state)
+{
+    (void)state;
+    alloc_track v = video(1, 2);
+    assert_int_equal(alloc_step_bps(&v, 0, 0), 60000);
+    assert_int_equal(alloc_step_bps(&v, 0, 1), 90000);
+    assert_int_equal(alloc_step_bps(&v, 0, 2), 150000);
+    assert_int_equal(alloc_step_bps(&v, 2, 9), 2500000); /* clamped to all temporal layers */
+    assert_int_equal(alloc_step_bps(&v, 3, 0), 0);
+    v.n_temporal = 1;
+    assert_int_equal(alloc_step_bps(&v, 1, 0), 500000);
+    v.n_temporal = 2;
+    assert_int_equal(alloc_step_bps(&v, 1, 0), 300000);
+}
+
+static void test_plenty_and_limits(void **state)
+{
+    (void)state;
+    alloc_track t[5] = {audio(), video(3, 2), audio(), video(2, 0), video(1, -1)};
+    uint32_t total = allocate(t, 5, 10000000);
+    assert_int_equal(t[0].bps, 40000);
+    assert_int_equal(t[1].layer, 2); /* large tile: top layer, every temporal layer */
+    assert_int_equal(t[1].temporal, 2);
+    assert_int_equal(t[3].layer, 0); /* small tile: never above what it asked for */
+    assert_int_equal(t[3].temporal, 2);
+    assert_int_equal(t[4].layer, -1); /* hidden: nothing, and not "paused" */
+    assert_false(t[4].paused);
+    assert_int_equal(total, 80000 + 2500000 + 150000);
+    assert_int_equal(alloc_wanted_bps(t, 5), total);
+}
+
+/* The receiver policed at 800 kbit/s with two remote participants: both stay on, at low layers,
+ * and the larger tile gets the better one. */
+static void test_tight_budget(void **state)
+{
+    (void)state;
+    alloc_track t[4] = {audio(), video(2, 2), audio(), video(1, 2)};
+    uint32_t total = allocate(t, 4, 700000);
+    assert_true(total <= 700000);
+    assert_true(t[1].layer >= 0 && t[3].layer >= 0);
+    assert_true(t[1].bps >= t[3].bps);
+    assert_true(t[1].layer <= 1 && t[3].layer <= 1);
+    assert_false(t[1].paused || t[3].paused);
+    /* less than the lowest steps: audio stays, the smaller tile is paused first */
+    total = allocate(t, 4, 150000);
+    assert_int_equal(t[0].bps + t[2].bps, 80000);
+    assert_int_equal(t[1].layer, 0);
+    assert_int_equal(t[1].temporal, 0);
+    assert_true(t[3].paused);
+    assert_int_equal(t[3].layer, -1);
+    assert_int_equal(total, 80000 + 60000);
+    /* nothing at all fits: both paused, audio still counted */
+    total = allocate(t, 4, 50000);
+    assert_true(t[1].paused && t[3].paused);
+    assert_int_equal(total, 80000);
+}
+
+/* A budget wobbling just above a higher step does not flip a track up and down. */
+static void test_hysteresis(void **state)
+{
+    (void)state;
+    alloc_track t[1] = {video(1, 2)};
+    /* layer 1 with all temporal layers costs 500 kbit/s: 510 is not enough room to go up to it */
+    allocate(t, 1, 510000);
+    assert_int_equal(t[0].layer, 1);
+    assert_int_equal(t[0].temporal, 1); /* 300 kbit/s */
+    allocate(t, 1, 580000);
+    assert_int_equal(t[0].temporal, 2);
+    /* once there, it stays while it fits */
+    t[0].cur_layer = 1;
+    t[0].cur_temporal = 2;
+    allocate(t, 1, 510000);
+    assert_int_equal(t[0].layer, 1);
+    assert_int_equal(t[0].temporal, 2);
+    allocate(t, 1, 490000); /* no longer fits: down */
+    assert_int_equal(t[0].temporal, 1);
+}
+
+/* Layers the publisher does not send now are skipped. */
+static void test_inactive_layers(void **state)
+{
+    (void)state;
+    alloc_track t[1] = {video(1, 2)};
+    t[0].layer_bps[2] = 0;
+    allocate(t, 1, 10000000);
+    assert_int_equal(t[0].layer, 1);
+    t[0].layer_bps[0] = 0;
+    t[0].layer_bps[1] = 0;
+    allocate(t, 1, 10000000);
+    assert_int_equal(t[0].layer, -1);
+    assert_true(t[0].paused);
+    assert_int_equal(alloc_wanted_bps(t, 1), 0);
+}
+
+/* Twenty tiles of a larger meeting on 3 Mbit/s: everyone is on, the big tile first. */
+static void test_many(void **state)
+{
+    (void)state;
+    alloc_track t[40];
+    for (int i = 0; i < 20; i++) {
+        t[2 * i] = audio();
+        t[2 * i + 1] = video(i == 7 ? 100 : 1, i == 7 ? 2 : 0);
+    }
+    uint32_t total = allocate(t, 40, 3000000);
+    assert_true(total <= 3000000);
+    for (int i = 0; i < 20; i++)
+        assert_true(t[2 * i + 1].layer >= 0);
+    assert_true(t[15].bps >= t[1].bps);
+    assert_true(t[15].layer >= 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_steps),
+        cmocka_unit_test(test_plenty_and_limits),
+        cmocka_unit_test(test_tight_budget),
+        cmocka_unit_test(test_hysteresis),
+        cmocka_unit_test(test_inactive_layers),
+        cmocka_unit_test(test_many),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
