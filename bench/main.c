@@ -21,7 +21,7 @@
 #include "bench/report.h"
 #include "bench/session.h"
 #include "bench/ws.h"
-#include "signaling/log.h"
+#include "sfu/log.h"
 
 int bench_selftest(void);
 

@@ -25,7 +25,7 @@
 #define PEER_EARLY_MAX 16 /* DTLS datagrams held until ICE connects: a few flights */
 
 #include "sfu/srtp_session.h"
-#include "signaling/log.h"
+#include "sfu/log.h"
 
 struct peer {
     /* what every sent packet reads, together at the start */

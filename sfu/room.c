@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "sfu/room_internal.h"
-#include "signaling/log.h"
+#include "sfu/log.h"
 
 /* ---- small array helpers ---- */
 

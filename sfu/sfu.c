@@ -15,7 +15,7 @@
 #include "sfu/dtls.h"
 #include "sfu/room.h"
 #include "sfu/worker.h"
-#include "signaling/log.h"
+#include "sfu/log.h"
 
 typedef struct {
     sfu_stats stats;
@@ -23,12 +23,12 @@ typedef struct {
 } worker_slot;
 
 struct sfu {
-    const vm_config *cfg;
+    sfu_config cfg;
     cert_t *cert;
     dtls_ctx_t *dtls;
     sfu_worker_pool *pool;
     worker_slot *slots;       /* one per worker */
-    const char *ips[VM_CONFIG_MAX_IPS];
+    const char *ips[SFU_MAX_IPS];             /* into cfg.rtc_ips */
     GHashTable *rooms;        /* meeting id -> room_ref*, signaling thread only */
     sfu_event_fn emit;
     void *emit_ud;
@@ -120,12 +120,13 @@ static void post(room_ref *ref, cmd_op op, const char *user_id, sfu_pc pc, const
     worker_invoke(ref->worker, run_cmd, c, cmd_free);
 }
 
-sfu *sfu_new(const vm_config *cfg, sfu_event_fn fn, void *ud)
+sfu *sfu_new(const sfu_config *config, sfu_event_fn fn, void *ud)
 {
     sfu *s = calloc(1, sizeof(*s));
     if (!s)
         return NULL;
-    s->cfg = cfg;
+    s->cfg = *config;
+    const sfu_config *cfg = &s->cfg;
     s->emit = fn;
     s->emit_ud = ud;
     s->cert = cert_new();
@@ -135,7 +136,7 @@ sfu *sfu_new(const vm_config *cfg, sfu_event_fn fn, void *ud)
         sfu_free(s);
         return NULL;
     }
-    for (size_t i = 0; i < cfg->rtc_ip_count; i++)
+    for (size_t i = 0; i < cfg->rtc_ip_count && i < SFU_MAX_IPS; i++)
         s->ips[i] = cfg->rtc_ips[i];
     s->slots = calloc((size_t)cfg->workers, sizeof(worker_slot));
     for (int i = 0; s->slots && i < cfg->workers; i++) {
@@ -238,7 +239,7 @@ void sfu_event_free(sfu_event *ev)
 void sfu_stats_total(sfu *s, sfu_stats *out)
 {
     memset(out, 0, sizeof(*out));
-    for (int i = 0; i < s->cfg->workers; i++) {
+    for (int i = 0; i < s->cfg.workers; i++) {
         sfu_stats *w = &s->slots[i].stats;
 #define SFU_STATS_SUM(name, help) STATS_ADD(out->name, STATS_GET(w->name));
         SFU_STATS_FIELDS(SFU_STATS_SUM)
@@ -255,7 +256,7 @@ void sfu_stats_total(sfu *s, sfu_stats *out)
 
 int sfu_worker_count(const sfu *s)
 {
-    return s->cfg->workers;
+    return s->cfg.workers;
 }
 
 double sfu_worker_cpu_seconds(sfu *s, int i)

@@ -13,9 +13,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "signaling/config.h"
 #include "sfu/netloop.h"
 #include "sfu/stats.h"
+
+#define SFU_MAX_IPS 8
+
+/* What the media plane needs to know (signaling/config.c reads it from the environment). */
+typedef struct sfu_config {
+    char rtc_ips[SFU_MAX_IPS][64]; /* addresses to gather ICE candidates on */
+    size_t rtc_ip_count;
+    char announced_ip[64];         /* written into candidates instead ("" = none) */
+    int rtc_min_port, rtc_max_port; /* UDP port range */
+    int workers;                    /* media worker threads */
+} sfu_config;
 
 typedef enum {
     SFU_PC_UP = 0,   /* browser → SFU: the browser offers */
@@ -45,7 +55,7 @@ typedef struct sfu sfu;
 
 /* Starts cfg->workers media workers and makes the DTLS certificate. cfg must outlive the sfu.
  * NULL on failure (logged). */
-sfu *sfu_new(const vm_config *cfg, sfu_event_fn fn, void *ud);
+sfu *sfu_new(const sfu_config *cfg, sfu_event_fn fn, void *ud); /* cfg is copied */
 /* Closes every meeting and stops the workers. NULL is a no-op. */
 void sfu_free(sfu *s);
 

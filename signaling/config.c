@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "signaling/log.h"
+#include "sfu/log.h"
 
 static int get_long(config_getenv_fn env, const char *name, long def, long min, long max, long *out,
                     char *err, size_t errlen)

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "signaling/http_path.h"
-#include "signaling/log.h"
+#include "sfu/log.h"
 #include "signaling/server_internal.h"
 
 /* Completes the transaction; returns what the lws callback must return. */

@@ -2,13 +2,14 @@
  * signaling thread (and, with the media plane, the SFU workers), and stops everything cleanly on
  * SIGINT or SIGTERM.
  */
+#include <glib.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "signaling/config.h"
-#include "signaling/log.h"
+#include "sfu/log.h"
 #include "sfu/sfu.h"
 #include "signaling/server.h"
 
@@ -44,8 +45,18 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    sfu_config media_cfg;
+    memset(&media_cfg, 0, sizeof(media_cfg));
+    for (size_t i = 0; i < cfg.rtc_ip_count && i < SFU_MAX_IPS; i++)
+        g_strlcpy(media_cfg.rtc_ips[i], cfg.rtc_ips[i], sizeof(media_cfg.rtc_ips[i]));
+    media_cfg.rtc_ip_count = cfg.rtc_ip_count < SFU_MAX_IPS ? cfg.rtc_ip_count : SFU_MAX_IPS;
+    g_strlcpy(media_cfg.announced_ip, cfg.announced_ip, sizeof(media_cfg.announced_ip));
+    media_cfg.rtc_min_port = cfg.rtc_min_port;
+    media_cfg.rtc_max_port = cfg.rtc_max_port;
+    media_cfg.workers = cfg.workers;
+
     vm_signaling *sig = signaling_new(&cfg);
-    sfu *media = sig ? sfu_new(&cfg, signaling_sfu_event, sig) : NULL;
+    sfu *media = sig ? sfu_new(&media_cfg, signaling_sfu_event, sig) : NULL;
     if (!media || signaling_start(sig, media) < 0) {
         sfu_free(media);
         signaling_free(sig);

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "signaling/log.h"
+#include "sfu/log.h"
 #include "signaling/server_internal.h"
 
 int64_t vm_now_ms(void)

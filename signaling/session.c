@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "signaling/log.h"
+#include "sfu/log.h"
 #include "signaling/msg.h"
 #include "signaling/server_internal.h"
 

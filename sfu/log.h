@@ -1,4 +1,5 @@
-/* log.h - leveled logging to stderr, safe from any thread (one fprintf per line). */
+/* log.h - leveled logging to stderr, safe from any thread (one fprintf per line). Used by the media
+ * plane and by signaling (which sits on top of it); protocol code does not log. */
 #ifndef VM_LOG_H
 #define VM_LOG_H
 

@@ -1,5 +1,5 @@
 /* log.c - see log.h. The level is read without a lock: it is set once at start. */
-#include "signaling/log.h"
+#include "sfu/log.h"
 
 #include <stdarg.h>
 #include <stdio.h>
