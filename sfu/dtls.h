@@ -35,8 +35,8 @@
  * sfu/dtls_record.h for the endpoint's current state before OpenSSL sees it, one record at a time;
  * the others are dropped and reported through the `dropped` callback with their reason (RFC 6347
  * §4.1.2.7: invalid records are silently discarded). OpenSSL itself drops records that do not
- * decrypt or that replay a sequence number; after the handshake such alert and application-data
- * records are reported as DTLS_DROP_AUTH. So garbage, truncated, replayed and forged records never
+ * decrypt or that replay a sequence number; after the handshake a record that yields nothing (no
+ * application data, no alert, no answer) is reported as DTLS_DROP_AUTH. So garbage, truncated, replayed and forged records never
  * end an association; only a real alert, a failed handshake or close_notify do. Like any DTLS 1.2
  * stack, a well-formed forged handshake message in epoch 0, or a forged plaintext fatal alert,
  * from an on-path attacker can still abort a handshake that is under way. ICE restart with new
