@@ -124,6 +124,10 @@ static int write_extmaps(sdp_session *s, sdp_media *m, const sdp_ext_ids *e)
         rc = sdp_media_add_extmap(s, m, e->twcc, SDP_DIR_NONE, SDP_EXT_URI_TWCC, NULL);
     if (rc == 0 && e->mid)
         rc = sdp_media_add_extmap(s, m, e->mid, SDP_DIR_NONE, SDP_EXT_URI_MID, NULL);
+    if (rc == 0 && e->rid)
+        rc = sdp_media_add_extmap(s, m, e->rid, SDP_DIR_NONE, SDP_EXT_URI_RID, NULL);
+    if (rc == 0 && e->rrid)
+        rc = sdp_media_add_extmap(s, m, e->rrid, SDP_DIR_NONE, SDP_EXT_URI_RRID, NULL);
     return rc;
 }
 
@@ -289,6 +293,82 @@ static void read_ext_ids(const sdp_media *m, sdp_ext_ids *e)
     e->audio_level = m->kind == SDP_MEDIA_AUDIO ? (uint8_t)sdp_media_extmap_id(m, SDP_EXT_URI_AUDIO_LEVEL) : 0;
     e->abs_send_time = (uint8_t)sdp_media_extmap_id(m, SDP_EXT_URI_ABS_SEND_TIME);
     e->twcc = (uint8_t)sdp_media_extmap_id(m, SDP_EXT_URI_TWCC);
+    if (m->kind == SDP_MEDIA_VIDEO) {
+        e->rid = (uint8_t)sdp_media_extmap_id(m, SDP_EXT_URI_RID);
+        e->rrid = e->rid ? (uint8_t)sdp_media_extmap_id(m, SDP_EXT_URI_RRID) : 0;
+    }
+}
+
+/* A rid (RFC 8851: 1*(ALPHA / DIGIT / "-" / "_")) of at most SDP_NEG_RID bytes, from s[0..n). */
+static bool rid_ok(const char *s, size_t n)
+{
+    if (n == 0 || n > SDP_NEG_RID)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
+              s[i] == '-' || s[i] == '_'))
+            return false;
+    return true;
+}
+
+/* Whether m has "a=rid:<id> send" (with or without restrictions after it). */
+static bool rid_sent(const sdp_media *m, const char *id, size_t n)
+{
+    for (size_t i = 0; i < m->n_attrs; i++) {
+        const char *v = m->attrs[i].value;
+        if (strcmp(m->attrs[i].name, "rid") != 0 || v == NULL || strncmp(v, id, n) != 0 || v[n] != ' ')
+            continue;
+        const char *dir = v + n + 1;
+        if (strncmp(dir, "send", 4) == 0 && (dir[4] == '\0' || dir[4] == ' '))
+            return true;
+    }
+    return false;
+}
+
+/* The send streams of "a=simulcast:send q;h;f" (RFC 8853 §5.1: ';' separates streams, ',' their
+ * alternatives, '~' marks a paused one), each declared by a=rid send; at most SDP_NEG_MAX_RIDS. */
+static void read_simulcast(const sdp_media *m, sdp_up_media *r)
+{
+    if (m->kind != SDP_MEDIA_VIDEO || r->ext.rid == 0)
+        return;
+    const char *v = NULL;
+    for (size_t i = 0; i < m->n_attrs; i++)
+        if (strcmp(m->attrs[i].name, "simulcast") == 0)
+            v = m->attrs[i].value;
+    if (v == NULL)
+        return;
+    /* the "send" direction's list: "send <list>" or "recv <list> send <list>" */
+    const char *p = strstr(v, "send ");
+    if (p == NULL || (p != v && p[-1] != ' '))
+        return;
+    p += 5;
+    size_t n = 0;
+    while (*p != '\0' && *p != ' ' && n < SDP_NEG_MAX_RIDS) {
+        size_t len = strcspn(p, ";, ");
+        const char *id = p;
+        if (*id == '~') {
+            id++;
+            len--;
+        }
+        if (rid_ok(id, len) && rid_sent(m, id, len)) {
+            bool dup = false;
+            for (size_t k = 0; k < n; k++)
+                dup |= strlen(r->rids[k]) == len && strncmp(r->rids[k], id, len) == 0;
+            if (!dup) {
+                memcpy(r->rids[n], id, len);
+                r->rids[n][len] = '\0';
+                n++;
+            }
+        }
+        p = id + len;
+        if (*p == ',') /* alternatives of the same stream: the first one was it */
+            p += strcspn(p, "; ");
+        if (*p == ';')
+            p++;
+    }
+    r->n_rids = n;
+    if (n == 0)
+        r->ext.rid = r->ext.rrid = 0;
 }
 
 static bool is_repair_ssrc(const sdp_media *m, uint32_t ssrc)
@@ -368,6 +448,9 @@ static void judge_media(const sdp_session *offer, const sdp_media *m, const sdp_
             return;
         read_ext_ids(m, &r->ext);
         read_sources(m, r);
+        read_simulcast(m, r);
+        if (r->n_rids == 0)
+            r->ext.rid = r->ext.rrid = 0; /* one stream: nothing to tell its layers apart */
         r->rtcp_rsize = m->rtcp_rsize;
         sdp_direction d = m->direction == SDP_DIR_NONE ? SDP_DIR_SENDRECV : m->direction;
         r->direction = (d == SDP_DIR_SENDONLY || d == SDP_DIR_SENDRECV) ? SDP_DIR_RECVONLY : SDP_DIR_INACTIVE;
@@ -424,6 +507,18 @@ static int answer_accepted(sdp_session *ans, const sdp_media *om, const sdp_loca
     }
     for (size_t k = 0; rc == 0 && k < r->n_codecs; k++)
         rc = write_codec(ans, m, &r->codecs[k]);
+    if (rc == 0 && r->n_rids > 0) {
+        char list[SDP_NEG_MAX_RIDS * (SDP_NEG_RID + 1) + 8];
+        int len = snprintf(list, sizeof(list), "recv ");
+        for (size_t k = 0; rc == 0 && k < r->n_rids; k++) {
+            char line[SDP_NEG_RID + 8];
+            snprintf(line, sizeof(line), "%s recv", r->rids[k]);
+            rc = sdp_add_attr(ans, m, "rid", line);
+            len += snprintf(list + len, sizeof(list) - (size_t)len, "%s%s", k > 0 ? ";" : "", r->rids[k]);
+        }
+        if (rc == 0)
+            rc = sdp_add_attr(ans, m, "simulcast", list);
+    }
     return rc;
 }
 

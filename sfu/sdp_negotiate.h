@@ -33,6 +33,12 @@
  *    left out of the answer's BUNDLE group, whose mids keep the offer's order.
  *  - The answer copies neither a=extmap-allow-mixed nor msid-semantic: the browser then sends
  *    one-byte header extensions only.
+ *  - Simulcast: a video m-line whose a=simulcast lists send streams, each declared by an
+ *    a=rid:<id> send line, with the rtp-stream-id extension offered, is answered a=rid:<id> recv
+ *    for the first SDP_NEG_MAX_RIDS of them (the first alternative of each; a paused "~id" is
+ *    taken unpaused) and a=simulcast:recv with the same list; its rid and repaired-rid extensions
+ *    are kept. The list order is the layer order, lowest resolution first (the web app sends its
+ *    encodings so). Anything else about simulcast is ignored: the m-line is then one stream.
  *
  * Downstream renegotiation (JSEP §5.2.2): mids and m-line order never change. A track that
  * is gone turns its m-line into "port 0, a=inactive" (outside the BUNDLE group), except the
@@ -55,6 +61,8 @@
 #define SDP_EXT_URI_AUDIO_LEVEL "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 #define SDP_EXT_URI_ABS_SEND_TIME "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 #define SDP_EXT_URI_TWCC "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
+#define SDP_EXT_URI_RID "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"
+#define SDP_EXT_URI_RRID "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id"
 
 enum {
     SDP_NEG_MAX_UP_MEDIA = 16,  /* upstream m-lines reported; later ones are rejected */
@@ -66,6 +74,8 @@ enum {
     SDP_NEG_MAX_ICE = 256,      /* bytes of an ICE ufrag or password */
     SDP_NEG_SCTP_PORT = 5000,   /* the SCTP port we answer for a data channel */
     SDP_NEG_MAX_MESSAGE = 262144,
+    SDP_NEG_MAX_RIDS = 3,       /* simulcast layers taken per m-line (the first ones listed) */
+    SDP_NEG_RID = 15,           /* bytes of a rid we take (RFC 8851 allows more; browsers use 1-2) */
 };
 
 typedef enum { SDP_CODEC_OPUS, SDP_CODEC_VP8, SDP_CODEC_H264 } sdp_codec_id;
@@ -84,6 +94,7 @@ typedef struct sdp_codec {
 /* RTP header extension ids (1..14); 0 means not negotiated. */
 typedef struct sdp_ext_ids {
     uint8_t mid, audio_level, abs_send_time, twcc;
+    uint8_t rid, rrid; /* upstream simulcast video: RFC 8852 RtpStreamId and RepairedRtpStreamId */
 } sdp_ext_ids;
 
 /* The SFU's side of the transport. Strings are borrowed for the call only. */
@@ -135,6 +146,11 @@ typedef struct sdp_up_media {
     bool rtcp_rsize;
     sdp_ssrc_pair ssrcs[SDP_NEG_MAX_SSRCS]; /* media ssrcs with their FID (RTX) ssrc */
     size_t n_ssrcs;
+    /* Simulcast (RFC 8853): the rids the SFU receives, in the offer's a=simulcast order, which the
+     * SFU takes as lowest resolution first. Their SSRCs are learned from the RtpStreamId header
+     * extension (ext.rid; RTX from ext.rrid). 0 rids: one stream, as announced by a=ssrc. */
+    char rids[SDP_NEG_MAX_RIDS][SDP_NEG_RID + 1];
+    size_t n_rids;
     char cname[SDP_NEG_STR + 1];
     char stream_id[SDP_NEG_STR + 1]; /* msid */
     char track_id[SDP_NEG_STR + 1];

@@ -176,6 +176,84 @@ static void test_answer_chromium_offer_result(void **state)
     sdp_free(ans);
 }
 
+/* Chromium's offer with three simulcast encodings (q, h, f) on its video transceiver: the answer
+ * receives them (a=rid recv, a=simulcast:recv, the rid extensions kept); malformed or partial
+ * simulcast lines fall back to one stream. */
+static void test_answer_simulcast(void **state)
+{
+    (void)state;
+    char *text = load("chromium-offer-simulcast.sdp", NULL);
+    sdp_up_result r;
+    sdp_session *ans = answer_to(text, &r, 0);
+    const sdp_up_media *a = &r.media[0], *v = &r.media[1];
+    assert_int_equal(a->n_rids, 0);
+    assert_int_equal(a->ext.rid, 0);
+    assert_int_equal(v->n_rids, 3);
+    assert_string_equal(v->rids[0], "q");
+    assert_string_equal(v->rids[1], "h");
+    assert_string_equal(v->rids[2], "f");
+    assert_int_equal(v->ext.rid, 10);
+    assert_int_equal(v->ext.rrid, 11);
+    assert_int_equal(v->n_ssrcs, 0); /* learned from the packets */
+    char *out = sdp_build_alloc(ans, NULL);
+    assert_non_null(out);
+    assert_non_null(strstr(out, "a=rid:q recv\r\na=rid:h recv\r\na=rid:f recv\r\na=simulcast:recv q;h;f\r\n"));
+    assert_non_null(strstr(out, "a=extmap:10 urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id\r\n"));
+    assert_non_null(strstr(out, "a=extmap:11 urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id\r\n"));
+    /* the answer parses, and says the same when read back */
+    sdp_session *again = parse_text(out);
+    free(out);
+    sdp_free(again);
+    sdp_free(ans);
+
+    /* variations of the simulcast line, applied to the same offer */
+    static const struct {
+        const char *line, *rids;
+    } cases[] = {
+        {"a=simulcast:send q;h;f", "q,h,f"},
+        {"a=simulcast:send ~q;h", "q,h"},          /* paused: taken, unpaused */
+        {"a=simulcast:send q,h;f", "q,f"},         /* alternatives: the first one */
+        {"a=simulcast:recv x send f;q", "f,q"},    /* the send list, in its order */
+        {"a=simulcast:send q;zz;f", "q,f"},        /* zz has no a=rid line */
+        {"a=simulcast:send q;q;h", "q,h"},         /* duplicates once */
+        {"a=simulcast:recv q;h;f", ""},            /* nothing to receive */
+        {"a=simulcast:send", ""},
+        {"a=simulcast:send q!;h", "h"},            /* not a rid */
+        {"a=simulcast:sendq;h;f", ""},
+    };
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        char *t = load("chromium-offer-simulcast.sdp", NULL);
+        char *at = strstr(t, "a=simulcast:send q;h;f");
+        assert_non_null(at);
+        size_t head = (size_t)(at - t), old = strlen("a=simulcast:send q;h;f");
+        size_t n = strlen(t) + strlen(cases[c].line) + 1;
+        char *mod = malloc(n);
+        assert_non_null(mod);
+        snprintf(mod, n, "%.*s%s%s", (int)head, t, cases[c].line, at + old);
+        ans = answer_to(mod, &r, 0);
+        char got[64] = "";
+        for (size_t k = 0; k < r.media[1].n_rids; k++)
+            snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s", k ? "," : "", r.media[1].rids[k]);
+        if (strcmp(got, cases[c].rids) != 0)
+            fail_msg("%s: got rids '%s', want '%s'", cases[c].line, got, cases[c].rids);
+        if (r.media[1].n_rids == 0)
+            assert_int_equal(r.media[1].ext.rid, 0);
+        sdp_free(ans);
+        free(mod);
+        free(t);
+    }
+    /* without the rid extension there is no way to tell the streams apart: one stream */
+    char *t = load("chromium-offer-simulcast.sdp", NULL);
+    char *ext = strstr(t, "a=extmap:10 urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id");
+    assert_non_null(ext);
+    memcpy(ext + strlen("a=extmap:10 urn:ietf:params:rtp-hdrext:sdes:"), "xxx-stream", 10);
+    ans = answer_to(t, &r, 0);
+    assert_int_equal(r.media[1].n_rids, 0);
+    sdp_free(ans);
+    free(t);
+    free(text);
+}
+
 static void test_answer_chromium_offer_text(void **state)
 {
     (void)state;
@@ -694,6 +772,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_answer_chromium_offer_result),
+        cmocka_unit_test(test_answer_simulcast),
         cmocka_unit_test(test_answer_chromium_offer_text),
         cmocka_unit_test(test_answer_sendrecv_offer),
         cmocka_unit_test(test_answer_rejects),

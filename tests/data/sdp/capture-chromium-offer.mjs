@@ -15,6 +15,9 @@
 //   chromium-answer-to-sfu-offer.sdp  answer to down-offer-3.sdp (three tracks);
 //   chromium-answer-reneg-2.sdp, chromium-answer-reneg-3.sdp  answers to down-reneg-2.sdp and
 //                                down-reneg-3.sdp, applied in order on the same connection.
+// "simulcast" writes chromium-offer-simulcast.sdp: a sendonly audio transceiver and a sendonly video
+// transceiver with three encodings, rids q / h / f at 1/4, 1/2 and full resolution, lowest first,
+// as the web app publishes (RFC 8853 a=simulcast, RFC 8851 a=rid).
 // Re-capturing the offers changes random values (ufrag, fingerprint, ssrcs) that
 // tests/unit/test_sdp.c checks: update its constants after a re-capture.
 // Needs: node 20, tests/node_modules/playwright-core, /usr/bin/chromium.
@@ -62,14 +65,20 @@ export async function launchChromium() {
  * mode 'addTrack': pc.addTrack (sendrecv m-lines, what the brief's capture asks for);
  * mode 'sendonly': addTransceiver(track, {direction: 'sendonly'}) as VideoMeet's upstream does;
  * mode 'gathered': addTrack, setLocalDescription, wait for ICE gathering to complete, then
- * pc.localDescription (with whatever a=candidate lines the namespace's loopback gives).
+ * pc.localDescription (with whatever a=candidate lines the namespace's loopback gives);
+ * mode 'simulcast': sendonly transceivers, the video one with three encodings (q, h, f).
  */
 export async function captureOffer(page, mode = 'addTrack') {
   return page.evaluate(async (m) => {
     const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
     const pc = new RTCPeerConnection();
     for (const t of stream.getTracks()) {
-      if (m === 'sendonly') pc.addTransceiver(t, { direction: 'sendonly', streams: [stream] });
+      if (m === 'simulcast' && t.kind === 'video') {
+        pc.addTransceiver(t, {
+          direction: 'sendonly', streams: [stream],
+          sendEncodings: [{ rid: 'q', scaleResolutionDownBy: 4 }, { rid: 'h', scaleResolutionDownBy: 2 }, { rid: 'f' }],
+        });
+      } else if (m === 'sendonly' || m === 'simulcast') pc.addTransceiver(t, { direction: 'sendonly', streams: [stream] });
       else pc.addTrack(t, stream);
     }
     const offer = await pc.createOffer();
@@ -140,14 +149,18 @@ async function captureAnswers(page, dir) {
 
 async function main() {
   const [mode = 'offers', dir] = process.argv.slice(2);
-  if (mode !== 'offers' && !(mode === 'answers' && dir)) {
-    console.error('usage: capture-chromium-offer.mjs [offers | answers DIR]');
+  if (mode !== 'offers' && mode !== 'simulcast' && !(mode === 'answers' && dir)) {
+    console.error('usage: capture-chromium-offer.mjs [offers | simulcast | answers DIR]');
     process.exit(2);
   }
   const { page, close } = await launchChromium();
   try {
     if (mode === 'offers') await captureOffers(page);
-    else await captureAnswers(page, dir);
+    else if (mode === 'simulcast') {
+      const sdp = await captureOffer(page, 'simulcast');
+      fs.writeFileSync(path.join(here, 'chromium-offer-simulcast.sdp'), sdp);
+      console.log(`wrote chromium-offer-simulcast.sdp (${sdp.length} bytes)`);
+    } else await captureAnswers(page, dir);
   } finally {
     await close();
   }
