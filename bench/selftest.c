@@ -130,7 +130,7 @@ static void sink(void *ud, const uint8_t *pkt, size_t len)
 static void test_media(void)
 {
     static bench_media_track vt, at;
-    sdp_ext_ids ext = {BENCH_EXT_MID, BENCH_EXT_AUDIO_LEVEL, BENCH_EXT_ABS_SEND_TIME, BENCH_EXT_TWCC};
+    sdp_ext_ids ext = {.mid = BENCH_EXT_MID, .audio_level = BENCH_EXT_AUDIO_LEVEL, .abs_send_time = BENCH_EXT_ABS_SEND_TIME, .twcc = BENCH_EXT_TWCC};
     CHECK(bench_media_track_init(&vt, SDP_MEDIA_VIDEO, BENCH_PT_VP8, BENCH_PT_VP8_RTX, 1111, 2222, "1", &ext,
                                  1000000, 30, 1024, 7) == 0);
     CHECK(bench_media_track_init(&at, SDP_MEDIA_AUDIO, BENCH_PT_OPUS, -1, 3333, 0, "0", &ext, 0, 0, 128, 9) == 0);

@@ -50,7 +50,7 @@ static uint32_t random_ssrc(void)
 int bench_session_media_init(bench_session *s)
 {
     const bench_config *cfg = &s->w->run->cfg;
-    sdp_ext_ids ea = {BENCH_EXT_MID, BENCH_EXT_AUDIO_LEVEL, BENCH_EXT_ABS_SEND_TIME, BENCH_EXT_TWCC};
+    sdp_ext_ids ea = {.mid = BENCH_EXT_MID, .audio_level = BENCH_EXT_AUDIO_LEVEL, .abs_send_time = BENCH_EXT_ABS_SEND_TIME, .twcc = BENCH_EXT_TWCC};
     sdp_ext_ids ev = ea;
     ev.audio_level = 0;
     int rc = bench_media_track_init(&s->audio, SDP_MEDIA_AUDIO, BENCH_PT_OPUS, -1, random_ssrc(), 0, BENCH_MID_AUDIO,

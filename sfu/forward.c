@@ -20,6 +20,7 @@
 #define NACK_TRIES 3
 #define RR_INTERVAL_US 1000000
 #define REMB_BPS 2500000      /* the most a publisher is asked to send when transport-cc is off */
+#define SIMULCAST_ACTIVE_US 500000 /* a simulcast layer with no packet for this long is not sent */
 
 static sfu_stats *stats_of(member *m)
 {
@@ -36,7 +37,7 @@ static void send_to_publisher(member *m, uint8_t *buf, size_t len)
 
 void forward_request_keyframe(track *t, int64_t now_us)
 {
-    if (t->kind != SDP_MEDIA_VIDEO)
+    if (t->kind != SDP_MEDIA_VIDEO || t->ssrc == 0)
         return;
     /* A keyframe asked for less than a second ago and not arrived yet serves this request too. */
     if (t->last_pli_us > t->last_keyframe_us && now_us - t->last_pli_us < 1000000)
@@ -128,11 +129,40 @@ static uint32_t roc_of(const fwd *f, uint16_t seq)
     return (rtp_seq_unwrap(f->rw.out_max, seq) >> 16) - 1;
 }
 
-static void forward_one(fwd *f, const uint8_t *pkt, size_t len, const struct rtp_view *v, int64_t now_us)
+/* Simulcast: whether this subscriber gets the packet of layer p->track, and its VP8 descriptor
+ * renumbered into out (a copy of the packet). False: dropped (and noted, when it is a picture of
+ * the layer it gets, so that its numbering stays gapless). */
+static bool simulcast_pass(fwd *f, const fanout_pkt *p, uint8_t *out, int64_t now_us)
+{
+    int key_layer;
+    ls_action a = layer_select_on_packet(&f->ls, &p->lp, now_us, &key_layer);
+    track *base = f->track;
+    if (key_layer >= 0 && (unsigned)key_layer < base->n_layers)
+        forward_request_keyframe(base->layers[key_layer], now_us);
+    if (a == LS_DROP) {
+        if (f->ls.current == p->lp.layer && f->rw.started) {
+            rewrite_skip(&f->rw, p->v.ssrc, p->v.seq);
+            if (p->vp8_ok)
+                vp8_munge_drop(&f->vp8, p->v.ssrc, &p->vp8);
+        }
+        return false;
+    }
+    if (p->vp8_ok &&
+        vp8_munge_forward(&f->vp8, p->v.ssrc, out + p->v.payload_off, p->v.payload_len, &p->vp8) < 0)
+        return false;
+    return true;
+}
+
+static void forward_one(fwd *f, const fanout_pkt *p, int64_t now_us)
 {
     member *sub = f->sub;
     uint8_t *out = sub->room->scratch;
+    const uint8_t *pkt = p->v.pkt;
+    size_t len = p->v.len;
+    const struct rtp_view *v = &p->v;
     memcpy(out, pkt, len);
+    if (f->track->n_layers && !simulcast_pass(f, p, out, now_us))
+        return;
     if (rewrite_apply(&f->rw, out, v, (uint64_t)now_us) < 0)
         return;
     rtp_set_pt(out, f->pt);
@@ -261,11 +291,11 @@ void forward_fanout(room *r)
             continue;
         size_t n_sent = 0;
         for (size_t g = 0; g < ng; g++) {
-            fwd *f = fwd_of_track(sub, groups[g].t);
+            fwd *f = fwd_of_track(sub, track_base(groups[g].t));
             if (!f || !f->negotiated)
                 continue;
             for (size_t k = groups[g].first; k < groups[g].first + groups[g].n; k++)
-                forward_one(f, sorted[k].v.pkt, sorted[k].v.len, &sorted[k].v, sorted[k].arrival_us);
+                forward_one(f, &sorted[k], sorted[k].arrival_us);
             sent[n_sent++] = g;
         }
         if (n_sent) {
@@ -302,13 +332,70 @@ static bool is_keyframe_start(const track *t, const struct rtp_view *v)
 static track *track_by_ssrc(member *m, uint32_t ssrc, bool *rtx)
 {
     for (size_t i = 0; i < m->n_tracks; i++) {
-        track *t = m->tracks[i];
-        if (t->ssrc == ssrc) {
-            *rtx = false;
-            return t;
+        track *base = m->tracks[i];
+        unsigned n = base->n_layers ? base->n_layers : 1;
+        for (unsigned k = 0; k < n; k++) {
+            track *t = base->n_layers ? base->layers[k] : base;
+            if (t->ssrc && t->ssrc == ssrc) {
+                *rtx = false;
+                return t;
+            }
+            if (t->rtx_ssrc && t->rtx_ssrc == ssrc) {
+                *rtx = true;
+                return t;
+            }
         }
-        if (t->rtx_ssrc && t->rtx_ssrc == ssrc) {
+    }
+    return NULL;
+}
+
+/* A header extension's bytes as a string (mid, rid: up to 16 bytes), "" when absent. */
+static void ext_string(const struct rtp_view *v, uint8_t id, char *out, size_t cap)
+{
+    struct rtp_ext e;
+    out[0] = '\0';
+    if (!id || rtp_ext_find(v, id, &e) < 0 || e.len == 0 || e.len >= cap)
+        return;
+    memcpy(out, v->pkt + e.off, e.len);
+    out[e.len] = '\0';
+}
+
+/* The first packet of a simulcast stream: its mid and rid (or repaired rid, for RTX) header
+ * extensions say which layer of which m-line it is (RFC 8852); its SSRC is that layer's from now
+ * on. NULL when it says nothing we know. */
+static track *learn_ssrc(member *m, const struct rtp_view *v, bool *rtx)
+{
+    for (size_t i = 0; i < m->n_tracks; i++) {
+        track *base = m->tracks[i];
+        if (!base->n_layers || !base->ext.rid)
+            continue;
+        char mid[SDP_MAX_MID + 1], rid[SDP_NEG_RID + 1];
+        ext_string(v, base->ext.mid, mid, sizeof(mid));
+        if (strcmp(mid, base->up_mid) != 0)
+            continue;
+        ext_string(v, base->ext.rid, rid, sizeof(rid));
+        *rtx = false;
+        if (!rid[0] && base->ext.rrid) {
+            ext_string(v, base->ext.rrid, rid, sizeof(rid));
             *rtx = true;
+        }
+        for (unsigned k = 0; rid[0] && k < base->n_layers; k++) {
+            track *t = base->layers[k];
+            if (strcmp(t->rid, rid) != 0)
+                continue;
+            if (*rtx) {
+                if (t->rtx_ssrc)
+                    return NULL; /* it has one already */
+                t->rtx_ssrc = v->ssrc;
+            } else {
+                if (t->ssrc)
+                    return NULL;
+                t->ssrc = v->ssrc;
+                rtcp_rx_stats_init(&t->rx, t->ssrc);
+                t->rx_started = false;
+                t->n_lost = 0;
+                rtx_cache_reset(t->cache);
+            }
             return t;
         }
     }
@@ -336,6 +423,8 @@ void forward_on_up_rtp(void *ud, uint8_t *buf, size_t len, int64_t now_us)
     }
     bool rtx;
     track *t = track_by_ssrc(m, v.ssrc, &rtx);
+    if (!t)
+        t = learn_ssrc(m, &v, &rtx);
     if (!t) {
         STATS_INC(st->dropped_unknown_ssrc);
         return;
@@ -353,10 +442,12 @@ void forward_on_up_rtp(void *ud, uint8_t *buf, size_t len, int64_t now_us)
     }
     STATS_INC(st->rtp_packets_in);
     STATS_ADD(st->rtp_bytes_in, len);
-    if (t->kind == SDP_MEDIA_VIDEO && is_keyframe_start(t, &v)) {
+    bool keyframe = t->kind == SDP_MEDIA_VIDEO && is_keyframe_start(t, &v);
+    if (keyframe) {
         t->last_keyframe_us = now_us;
         t->pli_pending = false; /* whoever waited gets this one */
     }
+    t->last_packet_us = now_us;
     uint32_t arrival = (uint32_t)((uint64_t)now_us * t->codec.clock_rate / 1000000u);
     rtcp_rx_stats_update(&t->rx, v.seq, v.ts, arrival);
     track_note_seq(t, v.seq, now_us);
@@ -371,7 +462,20 @@ void forward_on_up_rtp(void *ud, uint8_t *buf, size_t len, int64_t now_us)
         forward_fanout(r);
     if (cached)
         v.pkt = kept;
-    r->fanout[r->n_fanout++] = (fanout_pkt){t, v, now_us};
+    fanout_pkt *fp = &r->fanout[r->n_fanout++];
+    fp->track = t;
+    fp->v = v;
+    fp->arrival_us = now_us;
+    fp->vp8_ok = false;
+    if (track_base(t)->n_layers) {
+        fp->lp = (ls_packet){(int)t->layer, keyframe, 1, -1, 0};
+        if (t->codec.id == SDP_CODEC_VP8 && rtp_vp8_parse(v.pkt + v.payload_off, v.payload_len, &fp->vp8) == 0) {
+            fp->vp8_ok = true;
+            fp->lp.picture_start = fp->vp8.start && fp->vp8.pid == 0;
+            fp->lp.tid = fp->vp8.has_tid ? fp->vp8.tid : -1;
+            fp->lp.layer_sync = fp->vp8.layer_sync;
+        }
+    }
     if (!cached) {
         /* Not in the cache (too old a seq): buf is libnice's, so the batch goes now, in order. */
         forward_fanout(r);
@@ -392,10 +496,13 @@ static void forward_sr(member *m, const struct rtcp_pkt *p, int64_t now_us)
     if (!t || rtx)
         return;
     rtcp_rx_stats_on_sr(&t->rx, p->u.sr.info.ntp, (uint64_t)now_us);
-    for (size_t i = 0; i < t->n_subs; i++) {
-        fwd *f = t->subs[i];
+    track *base = track_base(t);
+    for (size_t i = 0; i < base->n_subs; i++) {
+        fwd *f = base->subs[i];
         if (!f->negotiated || !f->rw.started || peer_get_state(f->sub->down) != PEER_CONNECTED)
             continue;
+        if (base->n_layers && f->rw.src_ssrc != t->ssrc)
+            continue; /* the subscriber gets another layer: its timestamps are not these */
         struct rtcp_sr_info sr = p->u.sr.info;
         sr.ssrc = f->ssrc;
         sr.rtp_ts = p->u.sr.info.rtp_ts + f->rw.ts_off;
@@ -425,6 +532,19 @@ void forward_on_up_rtcp(void *ud, uint8_t *buf, size_t len, int64_t now_us)
 
 /* ---- RTCP from a subscriber ---- */
 
+/* A subscriber asks for a keyframe: of the layer it gets (or is about to get). */
+static void subscriber_wants_keyframe(fwd *f, int64_t now_us)
+{
+    track *t = f->track;
+    if (!t->n_layers) {
+        forward_request_keyframe(t, now_us);
+        return;
+    }
+    int layer = f->ls.current >= 0 ? f->ls.current : f->ls.target;
+    if (layer >= 0 && (unsigned)layer < t->n_layers)
+        forward_request_keyframe(t->layers[layer], now_us);
+}
+
 static fwd *fwd_by_ssrc(member *sub, uint32_t ssrc)
 {
     for (size_t i = 0; i < sub->n_fwds; i++) {
@@ -440,6 +560,15 @@ static void retransmit(fwd *f, uint16_t out_seq, int64_t now_us)
     const uint8_t *pkt;
     size_t len;
     track *t = f->track;
+    if (t->n_layers) { /* the layer this subscriber gets now: NACKs from before a switch fail below */
+        track *l = NULL;
+        for (unsigned k = 0; k < t->n_layers; k++)
+            if (t->layers[k]->ssrc && t->layers[k]->ssrc == f->rw.src_ssrc)
+                l = t->layers[k];
+        if (!l)
+            return;
+        t = l;
+    }
     if (rewrite_nack_to_source(&f->rw, out_seq, &src_seq) < 0 ||
         rtx_cache_get(t->cache, src_seq, (uint64_t)now_us, &pkt, &len) < 0)
         return;
@@ -515,7 +644,7 @@ void forward_on_down_rtcp(void *ud, uint8_t *buf, size_t len, int64_t now_us)
             fwd *f = fwd_by_ssrc(sub, p.media_ssrc);
             STATS_INC(stats_of(sub)->plis_received);
             if (f)
-                forward_request_keyframe(f->track, now_us);
+                subscriber_wants_keyframe(f, now_us);
         } else if (p.kind == RTCP_K_FIR) {
             for (unsigned i = 0; i < p.u.fir.n_entries; i++) {
                 uint32_t ssrc;
@@ -525,7 +654,7 @@ void forward_on_down_rtcp(void *ud, uint8_t *buf, size_t len, int64_t now_us)
                 fwd *f = fwd_by_ssrc(sub, ssrc);
                 STATS_INC(stats_of(sub)->plis_received);
                 if (f)
-                    forward_request_keyframe(f->track, now_us);
+                    subscriber_wants_keyframe(f, now_us);
             }
         }
     }
@@ -577,27 +706,49 @@ static void sort_twcc(member *m)
 
 static void send_reports(member *m, int64_t now_us)
 {
-    struct rtcp_report_block rb[ROOM_MAX_TRACKS];
-    unsigned n = 0;
+    struct rtcp_report_block rb[ROOM_MAX_TRACKS * SDP_NEG_MAX_RIDS];
+    unsigned n = 0, n_ssrcs = 0;
     bool twcc = false;
-    uint32_t ssrcs[ROOM_MAX_TRACKS];
+    uint32_t ssrcs[ROOM_MAX_TRACKS * SDP_NEG_MAX_RIDS];
     for (size_t i = 0; i < m->n_tracks; i++) {
-        track *t = m->tracks[i];
-        twcc = twcc || t->ext.twcc;
-        ssrcs[i] = t->ssrc;
-        if (t->rx_started)
-            rtcp_rx_stats_report(&t->rx, (uint64_t)now_us, &rb[n++]);
+        track *base = m->tracks[i];
+        unsigned nl = base->n_layers ? base->n_layers : 1;
+        for (unsigned k = 0; k < nl; k++) {
+            track *t = base->n_layers ? base->layers[k] : base;
+            twcc = twcc || t->ext.twcc;
+            if (t->ssrc)
+                ssrcs[n_ssrcs++] = t->ssrc;
+            if (t->rx_started)
+                rtcp_rx_stats_report(&t->rx, (uint64_t)now_us, &rb[n++]);
+        }
     }
     uint8_t *buf = m->room->scratch;
     size_t cap = ROOM_SCRATCH - SRTP_SESSION_RTCP_MAX_OVERHEAD;
-    int len = rtcp_build_rr(buf, cap, m->rtcp_ssrc, rb, n);
-    if (len > 0 && !twcc && m->n_tracks) {
-        int r = rtcp_build_remb(buf + len, cap - (size_t)len, m->rtcp_ssrc, REMB_BPS, ssrcs, (unsigned)m->n_tracks);
+    int len = rtcp_build_rr(buf, cap, m->rtcp_ssrc, rb, n > 31 ? 31 : n);
+    if (len > 0 && !twcc && n_ssrcs) {
+        int r = rtcp_build_remb(buf + len, cap - (size_t)len, m->rtcp_ssrc, REMB_BPS, ssrcs, n_ssrcs);
         if (r > 0)
             len += r;
     }
     if (len > 0)
         send_to_publisher(m, buf, (size_t)len);
+}
+
+/* Which layer each subscriber of a simulcast track should get: the highest one the publisher is
+ * sending (a packet in the last SIMULCAST_ACTIVE_US). */
+static void simulcast_targets(track *base, int64_t now_us)
+{
+    int top = -1;
+    for (unsigned k = 0; k < base->n_layers; k++) {
+        const track *l = base->layers[k];
+        if (l->ssrc && l->last_packet_us && now_us - l->last_packet_us < SIMULCAST_ACTIVE_US)
+            top = (int)k;
+    }
+    for (size_t i = 0; i < base->n_subs; i++) {
+        fwd *f = base->subs[i];
+        if (top >= 0 && f->ls.target != top)
+            layer_select_set_target(&f->ls, top, LAYER_SELECT_ALL_TEMPORAL);
+    }
 }
 
 void forward_tick(room *r, int64_t now_us)
@@ -607,10 +758,16 @@ void forward_tick(room *r, int64_t now_us)
         if (!m->up || peer_get_state(m->up) != PEER_CONNECTED)
             continue;
         for (size_t k = 0; k < m->n_tracks; k++) {
-            track *t = m->tracks[k];
-            if (t->pli_pending && now_us - t->last_pli_us >= ROOM_PLI_INTERVAL_US)
-                forward_request_keyframe(t, now_us);
-            send_nacks(t, now_us);
+            track *base = m->tracks[k];
+            unsigned nl = base->n_layers ? base->n_layers : 1;
+            for (unsigned l = 0; l < nl; l++) {
+                track *t = base->n_layers ? base->layers[l] : base;
+                if (t->pli_pending && now_us - t->last_pli_us >= ROOM_PLI_INTERVAL_US)
+                    forward_request_keyframe(t, now_us);
+                send_nacks(t, now_us);
+            }
+            if (base->n_layers)
+                simulcast_targets(base, now_us);
         }
         if (m->n_twcc) {
             sort_twcc(m);

@@ -94,6 +94,8 @@ static fwd *fwd_new(member *sub, track *t)
     f->rtx_seq = (uint16_t)g_random_int();
     f->rtx_pt = -1;
     rewrite_init(&f->rw, f->ssrc, t->codec.clock_rate);
+    layer_select_init(&f->ls);
+    vp8_munge_init(&f->vp8);
     if (!ptr_push((void ***)&sub->fwds, &sub->n_fwds, &sub->cap_fwds, f)) {
         free(f);
         return NULL;
@@ -108,9 +110,21 @@ static fwd *fwd_new(member *sub, track *t)
 
 /* ---- tracks ---- */
 
+/* Frees a simulcast layer's own track (layers > 0). */
+static void layer_free(track *l)
+{
+    forward_forget_track(l);
+    peer_forget_ssrc(l->owner->up, l->ssrc);
+    peer_forget_ssrc(l->owner->up, l->rtx_ssrc);
+    rtx_cache_free(l->cache);
+    free(l);
+}
+
 static void track_free(track *t)
 {
     forward_forget_track(t);
+    for (unsigned k = 1; k < t->n_layers; k++)
+        layer_free(t->layers[k]);
     while (t->n_subs)
         fwd_free(t->subs[0]);
     free(t->subs);
@@ -127,23 +141,85 @@ static track *track_find(member *m, const char *up_mid)
     return NULL;
 }
 
-/* Forgets the track's SSRCs in its publisher's SRTP state. */
+/* Forgets the track's SSRCs in its publisher's SRTP state (layer 0's: the others go with their
+ * layers). */
 static void track_forget_ssrcs(const track *t)
 {
     peer_forget_ssrc(t->owner->up, t->ssrc);
     peer_forget_ssrc(t->owner->up, t->rtx_ssrc);
 }
 
+/* A stream's fields from the m-line (its own SSRC aside). */
+static void stream_set(track *t, const sdp_up_media *um)
+{
+    t->kind = um->kind;
+    t->codec = um->codecs[0];
+    t->ext = um->ext;
+}
+
+/* A new simulcast layer k > 0 of base (its SSRC comes with its first packet). NULL: no memory. */
+static track *layer_new(track *base, const sdp_up_media *um, unsigned k)
+{
+    track *l = calloc(1, sizeof(*l));
+    if (!l)
+        return NULL;
+    l->owner = base->owner;
+    l->cache = rtx_cache_new(ROOM_RTX_SLOTS, ROOM_RTX_MAX_AGE_US);
+    if (!l->cache) {
+        free(l);
+        return NULL;
+    }
+    l->base = base;
+    l->layer = k;
+    g_strlcpy(l->rid, um->rids[k], sizeof(l->rid));
+    g_strlcpy(l->up_mid, base->up_mid, sizeof(l->up_mid));
+    l->last_pli_us = -ROOM_PLI_INTERVAL_US;
+    stream_set(l, um);
+    return l;
+}
+
+/* The layers as the m-line lists them now. A layer whose rid is unchanged keeps its stream. */
+static void layers_set(track *t, const sdp_up_media *um)
+{
+    bool same = t->n_layers == um->n_rids;
+    for (unsigned k = 0; same && k < t->n_layers; k++)
+        same = strcmp(t->layers[k]->rid, um->rids[k]) == 0;
+    if (same) {
+        for (unsigned k = 1; k < t->n_layers; k++)
+            stream_set(t->layers[k], um);
+        return;
+    }
+    for (unsigned k = 1; k < t->n_layers; k++)
+        layer_free(t->layers[k]);
+    t->n_layers = 0;
+    if (um->n_rids == 0)
+        return;
+    t->layers[0] = t;
+    g_strlcpy(t->rid, um->rids[0], sizeof(t->rid));
+    t->n_layers = 1;
+    for (unsigned k = 1; k < um->n_rids; k++) {
+        track *l = layer_new(t, um, k);
+        if (!l)
+            break; /* fewer layers: still works */
+        t->layers[t->n_layers++] = l;
+    }
+    for (size_t i = 0; i < t->n_subs; i++)
+        layer_select_init(&t->subs[i]->ls);
+}
+
 static void track_set(track *t, const sdp_up_media *um)
 {
     uint32_t old = t->ssrc;
-    if (old && old != um->ssrcs[0].ssrc)
+    uint32_t ssrc = um->n_rids ? 0 : um->ssrcs[0].ssrc;
+    bool rids_changed = t->n_layers != um->n_rids || (um->n_rids && strcmp(t->rid, um->rids[0]) != 0);
+    if (um->n_rids && !rids_changed)
+        ssrc = old; /* learned from the packets, and still the same stream */
+    if (old && old != ssrc)
         track_forget_ssrcs(t);
-    t->kind = um->kind;
-    t->codec = um->codecs[0];
-    t->ssrc = um->ssrcs[0].ssrc;
-    t->rtx_ssrc = um->ssrcs[0].rtx_ssrc;
-    t->ext = um->ext;
+    stream_set(t, um);
+    t->ssrc = ssrc;
+    t->rtx_ssrc = um->n_rids ? (rids_changed ? 0 : t->rtx_ssrc) : um->ssrcs[0].rtx_ssrc;
+    layers_set(t, um);
     g_strlcpy(t->track_id, um->track_id[0] ? um->track_id : t->down_mid, sizeof(t->track_id));
     if (old != t->ssrc) {
         rtx_cache_reset(t->cache);
@@ -155,6 +231,8 @@ static void track_set(track *t, const sdp_up_media *um)
 
 static track *track_new(member *m, const sdp_up_media *um)
 {
+    if (um->n_ssrcs == 0 && um->n_rids == 0)
+        return NULL;
     if (m->n_tracks == ROOM_MAX_TRACKS)
         return NULL;
     track *t = calloc(1, sizeof(*t));
@@ -334,7 +412,7 @@ static bool apply_up_tracks(member *m, const sdp_up_result *res)
     bool keep[ROOM_MAX_TRACKS] = {false};
     for (size_t i = 0; i < res->n_media; i++) {
         const sdp_up_media *um = &res->media[i];
-        bool publishing = um->accepted && !um->data_channel && um->n_codecs > 0 && um->n_ssrcs > 0 &&
+        bool publishing = um->accepted && !um->data_channel && um->n_codecs > 0 && (um->n_ssrcs > 0 || um->n_rids > 0) &&
                           um->direction == SDP_DIR_RECVONLY &&
                           (um->kind == SDP_MEDIA_AUDIO || um->kind == SDP_MEDIA_VIDEO);
         if (!publishing)

@@ -8,6 +8,7 @@
 #ifndef SFU_ROOM_INTERNAL_H
 #define SFU_ROOM_INTERNAL_H
 
+#include "sfu/layer_select.h"
 #include "sfu/rewrite.h"
 #include "sfu/room.h"
 #include "sfu/rtcp.h"
@@ -15,6 +16,7 @@
 #include "sfu/rtx_cache.h"
 #include "sfu/sdp_negotiate.h"
 #include "sfu/srtp_session.h"
+#include "sfu/vp8_munge.h"
 
 #define ROOM_MAX_TRACKS 8          /* published tracks per member */
 #define ROOM_TWCC_MAX 512          /* transport-cc arrivals kept between two feedbacks */
@@ -59,6 +61,16 @@ struct track {
     int64_t last_pli_us;
     int64_t last_keyframe_us;      /* when the start of the last keyframe arrived */
     bool pli_pending;              /* a keyframe is wanted once the interval allows */
+    /* Simulcast (RFC 8853): a video m-line sent as several streams, lowest resolution first. The
+     * m-line's track is layer 0 and holds what subscribers see (down_mid, subs); layers 1.. are
+     * tracks of their own for the upstream side only (SSRC learned from the rid header extension,
+     * cache, receive stats, NACK, PLI), owned by it and not in member->tracks. */
+    track *base;                   /* a layer > 0: the m-line's track; NULL otherwise */
+    unsigned layer;
+    char rid[SDP_NEG_RID + 1];
+    track *layers[SDP_NEG_MAX_RIDS]; /* the m-line's track: layers[0] is itself */
+    unsigned n_layers;             /* 0: not simulcast */
+    int64_t last_packet_us;        /* arrival of this stream's last packet (is the layer sent?) */
 };
 
 struct fwd {
@@ -74,6 +86,8 @@ struct fwd {
     uint32_t packets, octets;      /* sent, for sender reports */
     uint8_t ext_map[256];          /* publisher extension id → subscriber's (0 = drop); last: the fields
                                     * above, read for every packet, share the first cache lines */
+    layer_select ls;               /* simulcast: which layer this subscriber gets */
+    struct vp8_munge vp8;          /* simulcast VP8: its descriptor numbering across switches */
 };
 
 struct member {
@@ -104,9 +118,12 @@ struct member {
 
 /* A packet that arrived in this loop iteration, to be sent to the track's subscribers at its end. */
 typedef struct {
-    track *track;                  /* NULL: the track went away meanwhile */
+    track *track;                  /* NULL: the track went away meanwhile; a simulcast layer's own */
     struct rtp_view v;             /* parsed; v.pkt points into the track's retransmission cache */
     int64_t arrival_us;
+    ls_packet lp;                  /* simulcast: what the layer choice needs to know */
+    struct rtp_vp8 vp8;            /* simulcast VP8: the descriptor (vp8_ok) */
+    bool vp8_ok;
 } fanout_pkt;
 
 struct room {
@@ -133,7 +150,13 @@ void room_down_ready(member *m);
 void forward_on_up_rtp(void *ud, uint8_t *buf, size_t len, int64_t now_us);
 void forward_on_up_rtcp(void *ud, uint8_t *buf, size_t len, int64_t now_us);
 void forward_on_down_rtcp(void *ud, uint8_t *buf, size_t len, int64_t now_us);
-/* Asks the publisher of t for a keyframe, at most once per ROOM_PLI_INTERVAL_US. */
+/* The m-line track of t (t itself unless t is a simulcast layer above 0). */
+static inline track *track_base(track *t)
+{
+    return t->base ? t->base : t;
+}
+/* Asks the publisher of t (a stream: a simulcast layer's own track) for a keyframe, at most once
+ * per ROOM_PLI_INTERVAL_US. */
 void forward_request_keyframe(track *t, int64_t now_us);
 /* Sends the packets waiting in r->fanout now (the end-of-iteration task; also before r changes). */
 void forward_fanout(room *r);

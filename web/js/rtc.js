@@ -19,6 +19,21 @@
 /** @typedef {{type: string, [k: string]: any}} Msg */
 
 /**
+ * The simulcast encodings for a camera track, lowest resolution first (the SFU takes the order of
+ * a=simulcast as its layer order): three (q, h, f at 1/4, 1/2 and full size) from 540 lines up,
+ * two (h, f) from 270, none below (one stream). Each asks for three temporal layers (L1T3).
+ * @param {MediaStreamTrack} track
+ * @returns {RTCRtpEncodingParameters[]}
+ */
+export function simulcastEncodings(track) {
+  const s = track.getSettings ? track.getSettings() : {};
+  const height = Math.min(s.height || 0, s.width || 0) || s.height || 0;
+  /** @type {Array<[string, number]>} */
+  const ladder = height >= 540 ? [['q', 4], ['h', 2], ['f', 1]] : height >= 270 ? [['h', 2], ['f', 1]] : [];
+  return ladder.map(([rid, scale]) => ({ rid, scaleResolutionDownBy: scale, scalabilityMode: 'L1T3' }));
+}
+
+/**
  * Makes the browser gather ICE candidates once, on a throwaway connection with no ICE servers (so
  * nothing leaves the machine), and closes it. The first connection a page makes waits on the
  * browser's network enumeration (about 150 ms in Chromium); doing it on the setup page keeps that
@@ -112,7 +127,8 @@ export class SfuSession extends EventTarget {
         // A device switch: same sender, same SSRC, no renegotiation.
         await this.senders[kind].sender.replaceTrack(track);
       } else {
-        this.senders[kind] = this.up.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+        const encodings = kind === 'video' ? simulcastEncodings(track) : [];
+        this.senders[kind] = this.#addSender(track, stream, encodings);
         added = true;
       }
     }
@@ -120,6 +136,29 @@ export class SfuSession extends EventTarget {
     const offer = await this.up.createOffer();
     await this.up.setLocalDescription(offer);
     this.send({ type: 'offer', pc: 'up', sdp: this.up.localDescription.sdp });
+  }
+
+  /**
+   * A sendonly transceiver for track; with simulcast encodings when given. A browser that refuses
+   * temporal layers (scalabilityMode) gets the encodings without them; one that refuses simulcast
+   * sends one stream.
+   * @param {MediaStreamTrack} track @param {MediaStream} stream @param {RTCRtpEncodingParameters[]} encodings
+   */
+  #addSender(track, stream, encodings) {
+    const up = /** @type {RTCPeerConnection} */ (this.up);
+    const tries = encodings.length
+      ? [encodings, encodings.map(({ scalabilityMode, ...e }) => e), null]
+      : [null];
+    for (const sendEncodings of tries) {
+      try {
+        return up.addTransceiver(track, sendEncodings
+          ? { direction: 'sendonly', streams: [stream], sendEncodings }
+          : { direction: 'sendonly', streams: [stream] });
+      } catch (err) {
+        if (!sendEncodings) throw err;
+      }
+    }
+    throw new Error('unreachable');
   }
 
   /**
