@@ -50,7 +50,7 @@ static void build_steps(const alloc_track *t, steps_t *s)
 
 uint32_t allocate(alloc_track *tracks, size_t n, uint32_t budget_bps)
 {
-    uint64_t total = 0;
+    int64_t total = 0; /* signed: a higher layer may cost less than a lower one right now */
     size_t order[256];
     steps_t steps[256];
     size_t nv = 0;
@@ -80,7 +80,7 @@ uint32_t allocate(alloc_track *tracks, size_t n, uint32_t budget_bps)
     /* every wanted video at its lowest step, while it fits */
     for (size_t k = 0; k < nv; k++) {
         steps_t *s = &steps[k];
-        if (s->n > 0 && total + s->bps[0] <= budget_bps) {
+        if (s->n > 0 && total + s->bps[0] <= (int64_t)budget_bps) {
             s->step = 0;
             total += s->bps[0];
         } else {
@@ -100,11 +100,11 @@ uint32_t allocate(alloc_track *tracks, size_t n, uint32_t budget_bps)
                 if (s->step < 0 || s->step + 1 >= s->n)
                     continue;
                 int next = s->step + 1;
-                uint64_t extra = s->bps[next] - s->bps[s->step];
-                uint64_t need = extra;
+                int64_t extra = (int64_t)s->bps[next] - (int64_t)s->bps[s->step];
+                int64_t need = extra;
                 if (next > s->cur)
-                    need += (uint64_t)(s->bps[next] * ALLOC_UP_MARGIN);
-                if (total + need <= budget_bps) {
+                    need += (int64_t)(s->bps[next] * ALLOC_UP_MARGIN);
+                if (total + need <= (int64_t)budget_bps) {
                     s->step = next;
                     total += extra;
                     changed = 1;
@@ -122,7 +122,7 @@ uint32_t allocate(alloc_track *tracks, size_t n, uint32_t budget_bps)
         t->temporal = s->temporal[s->step];
         t->bps = s->bps[s->step];
     }
-    return (uint32_t)(total > UINT32_MAX ? UINT32_MAX : total);
+    return (uint32_t)(total > UINT32_MAX ? UINT32_MAX : total < 0 ? 0 : total);
 }
 
 uint32_t alloc_wanted_bps(const alloc_track *tracks, size_t n)

@@ -29,7 +29,7 @@
 #define LOSS_MIN_PACKETS 20
 #define LOSS_HIGH 0.10
 #define LOSS_LOW 0.02
-#define LOSS_INCREASE_US 200000
+#define LOSS_INCREASE_US 1000000
 #define REMB_VALID_US 5000000
 #define DECREASE_MIN_INTERVAL_US 200000
 #define PROBE_OUTCOME_US 500000      /* a probe's feedback is in after this */
@@ -233,14 +233,17 @@ static void rate_update(bwe *b, int64_t now_us)
             if (acked_kbps > b->avg_max_kbps + 3 * std)
                 b->avg_max_kbps = -1; /* well above the last congestion: far from it again */
         }
+        double before = b->delay_bps;
         double kbps = b->delay_bps / 1000.0;
         bool near = b->avg_max_kbps >= 0 && fabs(kbps - b->avg_max_kbps) <= 3 * sqrt(b->var_max_kbps * (b->avg_max_kbps > 1 ? b->avg_max_kbps : 1)) + 50;
         if (near)
             b->delay_bps += PACKET_BITS / RESPONSE_TIME_S * dt;
         else
             b->delay_bps += b->delay_bps * (pow(1.08, dt) - 1) + 1000 * dt;
-        if (b->acked_bps > 0 && b->delay_bps > 1.5 * b->acked_bps + 10000)
-            b->delay_bps = 1.5 * b->acked_bps + 10000;
+        /* no increase far above what actually arrives (the estimate itself is not lowered) */
+        double cap = 1.5 * b->acked_bps + 10000;
+        if (b->acked_bps > 0 && b->delay_bps > cap)
+            b->delay_bps = before > cap ? before : cap;
     }
     b->last_change_us = now_us;
     b->delay_bps = clamp(b->delay_bps, b->min_bps, b->max_bps);
@@ -256,7 +259,7 @@ static void loss_update(bwe *b, int64_t now_us)
     if (p > LOSS_HIGH) {
         b->loss_bps *= 1 - 0.5 * p;
     } else if (p < LOSS_LOW && b->loss_bps < b->delay_bps && now_us - b->last_loss_increase_us >= LOSS_INCREASE_US) {
-        b->loss_bps = b->loss_bps * 1.05 + 1000;
+        b->loss_bps = b->loss_bps * 1.08 + 1000;
         if (b->loss_bps > b->delay_bps)
             b->loss_bps = b->delay_bps;
         b->last_loss_increase_us = now_us;

@@ -11,11 +11,12 @@
  *    10 ms and still rising it is overuse. The rate controller (§5.5) then sets the estimate to
  *    0.85 x the rate the receiver acknowledged (measured over the last 500 ms of arrivals) and
  *    holds; underuse holds; normal increases: 8 % per second while far from the rate of the
- *    last decrease, by about one packet per response time near it. The estimate never exceeds
- *    1.5 x the acknowledged rate + 10 kbit/s, so an application-limited sender does not let it
- *    run away: to find more room the sender must send more (probe).
+ *    last decrease, by about one packet per response time near it. It does not increase beyond
+ *    1.5 x the acknowledged rate + 10 kbit/s (nor is it lowered for that), so an
+ *    application-limited sender does not let it run away: to find more room the sender must send
+ *    more (probe).
  *  - loss-based (§6), over each feedback's packets (at least 20 of them): more than 10 % lost
- *    multiplies it by (1 - loss/2); less than 2 % lets it grow by 5 % at most every 200 ms, up
+ *    multiplies it by (1 - loss/2); less than 2 % lets it grow by 8 % at most once a second, up
  *    to the delay-based estimate; in between it holds. A policer that drops without queueing
  *    (no delay signal) is found this way.
  *

@@ -20,6 +20,8 @@
 #define NACK_TRIES 3
 #define RR_INTERVAL_US 1000000
 #define REMB_BPS 2500000      /* the most a publisher is asked to send when transport-cc is off */
+#define PROBE_MIN_PACKETS 10  /* a probe cluster's arrival rate needs a few packets */
+#define PROBE_PADDING 255      /* bytes of one RTX padding packet */
 #define SIMULCAST_ACTIVE_US 500000 /* a simulcast layer with no packet for this long is not sent */
 
 static sfu_stats *stats_of(member *m)
@@ -147,13 +149,27 @@ static bool simulcast_pass(fwd *f, const fanout_pkt *p, uint8_t *out, int64_t no
         }
         return false;
     }
+    if (a == LS_SWITCHED)
+        rewrite_resync(&f->rw); /* a new layer, or the same one after a pause: a new segment */
     if (p->vp8_ok &&
         vp8_munge_forward(&f->vp8, p->v.ssrc, out + p->v.payload_off, p->v.payload_len, &p->vp8) < 0)
         return false;
     return true;
 }
 
-static void forward_one(fwd *f, const fanout_pkt *p, int64_t now_us)
+/* Writes this receiver's next transport-wide sequence number into the packet's transport-cc
+ * element (the publisher's id, before the ids are remapped), when transport-cc runs downstream. */
+static void stamp_twcc(fwd *f, uint8_t *buf, const struct rtp_view *v, size_t wire_len, int64_t send_us, int probe)
+{
+    member *sub = f->sub;
+    uint8_t id = f->track->ext.twcc;
+    if (!sub->tx_hist || !id || !f->ext_map[id] || !v->extension)
+        return;
+    uint16_t seq = twcc_history_on_send(sub->tx_hist, send_us, (uint32_t)wire_len, probe);
+    rtp_ext_set_u16(buf, v, id, seq);
+}
+
+static void forward_one(fwd *f, const fanout_pkt *p, int64_t now_us, int64_t send_us)
 {
     member *sub = f->sub;
     uint8_t *out = sub->room->scratch;
@@ -165,6 +181,7 @@ static void forward_one(fwd *f, const fanout_pkt *p, int64_t now_us)
         return;
     if (rewrite_apply(&f->rw, out, v, (uint64_t)now_us) < 0)
         return;
+    stamp_twcc(f, out, v, len + SRTP_SESSION_RTP_MAX_OVERHEAD, send_us, 0);
     rtp_set_pt(out, f->pt);
     if (v->extension)
         rtp_ext_remap(out, v, f->ext_map);
@@ -290,12 +307,13 @@ void forward_fanout(room *r)
         if (!sub->down || sub->n_fwds == 0 || peer_get_state(sub->down) != PEER_CONNECTED)
             continue;
         size_t n_sent = 0;
+        int64_t send_us = sub->tx_hist ? g_get_monotonic_time() : 0;
         for (size_t g = 0; g < ng; g++) {
             fwd *f = fwd_of_track(sub, track_base(groups[g].t));
             if (!f || !f->negotiated)
                 continue;
             for (size_t k = groups[g].first; k < groups[g].first + groups[g].n; k++)
-                forward_one(f, &sorted[k], sorted[k].arrival_us);
+                forward_one(f, &sorted[k], sorted[k].arrival_us, send_us);
             sent[n_sent++] = g;
         }
         if (n_sent) {
@@ -448,12 +466,19 @@ void forward_on_up_rtp(void *ud, uint8_t *buf, size_t len, int64_t now_us)
         t->pli_pending = false; /* whoever waited gets this one */
     }
     t->last_packet_us = now_us;
+    t->bytes_in += len;
     uint32_t arrival = (uint32_t)((uint64_t)now_us * t->codec.clock_rate / 1000000u);
     rtcp_rx_stats_update(&t->rx, v.seq, v.ts, arrival);
     track_note_seq(t, v.seq, now_us);
     const uint8_t *kept;
     size_t kept_len;
     room *r = m->room;
+    if (rtx_cache_get(t->cache, v.seq, (uint64_t)now_us, &kept, &kept_len) == 0) {
+        /* Had it already: the publisher's probe padding repeats recent packets as RTX, and a late
+         * NACK answer may cross the original. Subscribers got it (or ask us for it). */
+        STATS_INC(st->dropped_duplicate);
+        return;
+    }
     bool cached = rtx_cache_put(t->cache, v.seq, buf, len, (uint64_t)now_us) == 0 &&
                   rtx_cache_get(t->cache, v.seq, (uint64_t)now_us, &kept, &kept_len) == 0;
     /* Wait for the end of the loop iteration: every packet that arrived in it then goes to each
@@ -473,6 +498,8 @@ void forward_on_up_rtp(void *ud, uint8_t *buf, size_t len, int64_t now_us)
             fp->vp8_ok = true;
             fp->lp.picture_start = fp->vp8.start && fp->vp8.pid == 0;
             fp->lp.tid = fp->vp8.has_tid ? fp->vp8.tid : -1;
+            if (fp->vp8.has_tid && fp->vp8.tid > t->max_tid)
+                t->max_tid = fp->vp8.tid;
             fp->lp.layer_sync = fp->vp8.layer_sync;
         }
     }
@@ -554,7 +581,9 @@ static fwd *fwd_by_ssrc(member *sub, uint32_t ssrc)
     return NULL;
 }
 
-static void retransmit(fwd *f, uint16_t out_seq, int64_t now_us)
+/* Sends the subscriber's packet out_seq again (RTX when negotiated). probe: sent to probe the link
+ * (counted as such, not as an answer to a NACK). Returns the bytes sent, 0 when it could not. */
+static size_t retransmit(fwd *f, uint16_t out_seq, int64_t now_us, int probe)
 {
     uint16_t src_seq;
     const uint8_t *pkt;
@@ -566,16 +595,16 @@ static void retransmit(fwd *f, uint16_t out_seq, int64_t now_us)
             if (t->layers[k]->ssrc && t->layers[k]->ssrc == f->rw.src_ssrc)
                 l = t->layers[k];
         if (!l)
-            return;
+            return 0;
         t = l;
     }
     if (rewrite_nack_to_source(&f->rw, out_seq, &src_seq) < 0 ||
         rtx_cache_get(t->cache, src_seq, (uint64_t)now_us, &pkt, &len) < 0)
-        return;
+        return 0;
     struct rtp_view v;
     struct rewrite_out o;
     if (rtp_parse(&v, pkt, len) < 0 || rewrite_lookup(&f->rw, v.seq, v.ts, &o) < 0)
-        return;
+        return 0;
     uint8_t *out = f->sub->room->scratch;
     size_t n = len;
     uint32_t roc = roc_of(f, o.seq);
@@ -589,13 +618,14 @@ static void retransmit(fwd *f, uint16_t out_seq, int64_t now_us)
         rtp_set_pt(orig, f->pt);
         struct rtp_view ov;
         if (rtp_parse(&ov, orig, len) < 0)
-            return;
+            return 0;
+        stamp_twcc(f, orig, &ov, len + 2 + SRTP_SESSION_RTP_MAX_OVERHEAD, g_get_monotonic_time(), probe);
         if (ov.extension)
             rtp_ext_remap(orig, &ov, f->ext_map);
         int w = rtp_rtx_wrap(out, ROOM_SCRATCH - SRTP_SESSION_RTP_MAX_OVERHEAD, &ov, (uint8_t)f->rtx_pt,
                              f->rtx_seq, f->rtx_ssrc);
         if (w <= 0)
-            return;
+            return 0;
         n = (size_t)w;
         roc = f->rtx_roc;
         if (++f->rtx_seq == 0)
@@ -606,11 +636,17 @@ static void retransmit(fwd *f, uint16_t out_seq, int64_t now_us)
         rtp_set_ts(out, o.ts);
         rtp_set_ssrc(out, o.ssrc);
         rtp_set_pt(out, f->pt);
+        stamp_twcc(f, out, &v, len + SRTP_SESSION_RTP_MAX_OVERHEAD, g_get_monotonic_time(), probe);
         if (v.extension)
             rtp_ext_remap(out, &v, f->ext_map);
     }
-    if (peer_send_rtp_roc(f->sub->down, out, n, ROOM_SCRATCH, roc) == 0)
+    if (peer_send_rtp_roc(f->sub->down, out, n, ROOM_SCRATCH, roc) != 0)
+        return 0;
+    if (probe)
+        STATS_INC(stats_of(f->sub)->probe_packets);
+    else
         STATS_INC(stats_of(f->sub)->retransmissions);
+    return n;
 }
 
 static void on_sub_nack(member *sub, const struct rtcp_pkt *p, int64_t now_us)
@@ -626,7 +662,7 @@ static void on_sub_nack(member *sub, const struct rtcp_pkt *p, int64_t now_us)
         unsigned n = rtcp_nack_unpack(&item, seqs);
         STATS_ADD(stats_of(sub)->nacks_received, n);
         for (unsigned k = 0; k < n; k++)
-            retransmit(f, seqs[k], now_us);
+            retransmit(f, seqs[k], now_us, 0);
     }
 }
 
@@ -640,6 +676,15 @@ void forward_on_down_rtcp(void *ud, uint8_t *buf, size_t len, int64_t now_us)
     while ((rc = rtcp_iter_next(&it, &p)) > 0) {
         if (p.kind == RTCP_K_NACK) {
             on_sub_nack(sub, &p, now_us);
+        } else if (p.kind == RTCP_K_TWCC) {
+            if (sub->tx_hist) {
+                room *r = sub->room;
+                size_t n = twcc_history_on_feedback(sub->tx_hist, &p.u.twcc, r->twcc_results, ROOM_TWCC_RESULTS);
+                bwe_on_feedback(&sub->est, r->twcc_results, n, now_us);
+            }
+        } else if (p.kind == RTCP_K_REMB) {
+            if (sub->tx_hist)
+                bwe_on_remb(&sub->est, p.u.remb.bitrate, now_us);
         } else if (p.kind == RTCP_K_PLI) {
             fwd *f = fwd_by_ssrc(sub, p.media_ssrc);
             STATS_INC(stats_of(sub)->plis_received);
@@ -734,8 +779,142 @@ static void send_reports(member *m, int64_t now_us)
         send_to_publisher(m, buf, (size_t)len);
 }
 
-/* Which layer each subscriber of a simulcast track should get: the highest one the publisher is
- * sending (a packet in the last SIMULCAST_ACTIVE_US). */
+static bool stream_active(const track *t, int64_t now_us)
+{
+    return t->ssrc && t->last_packet_us && now_us - t->last_packet_us < SIMULCAST_ACTIVE_US;
+}
+
+/* Each stream's received rate over the last interval. */
+static void measure_rates(room *r, int64_t now_us)
+{
+    int64_t dt = now_us - r->last_rate_us;
+    if (dt < ROOM_RATE_US)
+        return;
+    r->last_rate_us = now_us;
+    for (size_t i = 0; i < r->n_members; i++) {
+        member *m = r->members[i];
+        for (size_t k = 0; k < m->n_tracks; k++) {
+            track *base = m->tracks[k];
+            unsigned nl = base->n_layers ? base->n_layers : 1;
+            for (unsigned l = 0; l < nl; l++) {
+                track *t = base->n_layers ? base->layers[l] : base;
+                t->bps = (uint32_t)((t->bytes_in - t->bytes_mark) * 8 * 1000000 / (uint64_t)dt);
+                t->bytes_mark = t->bytes_in;
+            }
+        }
+    }
+}
+
+/* One RTX padding packet (RFC 4588 §8: an RTX packet with only padding) of PROBE_PADDING bytes,
+ * carrying this receiver's transport-wide number: probe traffic when no recent packet is at hand. */
+static size_t send_padding(fwd *f, int64_t now_us)
+{
+    member *sub = f->sub;
+    uint8_t id = f->track->ext.twcc ? f->ext_map[f->track->ext.twcc] : 0;
+    if (f->rtx_pt < 0 || !id || !sub->tx_hist)
+        return 0;
+    uint8_t seq_be[2];
+    struct rtp_ext_elem e = {id, 2, seq_be};
+    struct rtp_hdr h = {(uint8_t)f->rtx_pt, 0, f->rtx_seq, f->rw.last_ts, f->rtx_ssrc, &e, 1};
+    uint8_t *out = sub->room->scratch;
+    uint16_t tseq = twcc_history_on_send(sub->tx_hist, now_us, PROBE_PADDING + 40, 1);
+    seq_be[0] = (uint8_t)(tseq >> 8);
+    seq_be[1] = (uint8_t)tseq;
+    int hl = rtp_write_header(out, ROOM_SCRATCH, &h);
+    if (hl < 0)
+        return 0;
+    out[0] |= 0x20; /* P: the payload is all padding; its last byte says how much */
+    memset(out + hl, 0, PROBE_PADDING);
+    out[hl + PROBE_PADDING - 1] = PROBE_PADDING;
+    size_t n = (size_t)hl + PROBE_PADDING;
+    if (peer_send_rtp_roc(sub->down, out, n, ROOM_SCRATCH, f->rtx_roc) != 0)
+        return 0;
+    if (++f->rtx_seq == 0)
+        f->rtx_roc++;
+    STATS_INC(stats_of(sub)->probe_packets);
+    return n;
+}
+
+/* Sends a probe cluster towards sub at rate_bps for BWE_PROBE_MS (at least PROBE_MIN_PACKETS, so
+ * that its arrival rate can be measured): repeats of the newest packets of the video it gets at
+ * the highest layer (RTX when negotiated), or RTX padding when none is at hand; marked as probes. */
+static void send_probe(member *sub, uint32_t rate_bps, int64_t now_us)
+{
+    fwd *best = NULL;
+    for (size_t i = 0; i < sub->n_fwds; i++) {
+        fwd *f = sub->fwds[i];
+        if (f->negotiated && f->rw.started && f->track->kind == SDP_MEDIA_VIDEO &&
+            (!best || f->ls.current > best->ls.current))
+            best = f;
+    }
+    if (!best)
+        return;
+    size_t want = (size_t)rate_bps / 8 * BWE_PROBE_MS / 1000, sent = 0;
+    uint16_t newest = (uint16_t)best->rw.out_max;
+    for (unsigned k = 0; (sent < want || k < PROBE_MIN_PACKETS) && k < 64; k++) {
+        size_t n = best->ls.current >= 0 || !best->track->n_layers
+                       ? retransmit(best, (uint16_t)(newest - k % 16), now_us, 1)
+                       : 0;
+        if (n == 0)
+            n = send_padding(best, now_us);
+        if (n == 0)
+            break;
+        sent += n;
+    }
+    peer_flush(sub->down);
+}
+
+/* The layers of every simulcast video sub receives, from its bandwidth estimate (allocate.h): its
+ * audio and single-stream videos first, then the simulcast ones by the budget left. */
+static void allocate_layers(member *sub, int64_t now_us)
+{
+    alloc_track at[64];
+    fwd *af[sizeof(at) / sizeof(at[0])];
+    size_t n = 0;
+    for (size_t i = 0; i < sub->n_fwds && n < sizeof(at) / sizeof(at[0]); i++) {
+        fwd *f = sub->fwds[i];
+        if (!f->negotiated)
+            continue;
+        track *t = f->track;
+        alloc_track *a = &at[n];
+        memset(a, 0, sizeof(*a));
+        a->max_layer = -1;
+        if (!t->n_layers) {
+            a->audio_bps = t->bps; /* forwarded as it comes: a fixed share */
+        } else {
+            a->video = 1;
+            a->priority = 1;
+            a->max_layer = (int)t->n_layers - 1;
+            a->n_layers = t->n_layers;
+            a->n_temporal = 1;
+            for (unsigned k = 0; k < t->n_layers; k++) {
+                const track *l = t->layers[k];
+                a->layer_bps[k] = stream_active(l, now_us) ? (l->bps > 30000 ? l->bps : 30000) : 0;
+                if (l->max_tid + 1u > a->n_temporal)
+                    a->n_temporal = l->max_tid + 1u;
+            }
+            a->cur_layer = f->ls.target;
+            a->cur_temporal = f->ls.target_tid >= (int)a->n_temporal ? (int)a->n_temporal - 1 : f->ls.target_tid;
+        }
+        af[n++] = f;
+    }
+    uint32_t budget = bwe_target(&sub->est, now_us);
+    allocate(at, n, budget);
+    for (size_t i = 0; i < n; i++) {
+        if (!at[i].video)
+            continue;
+        int temporal = at[i].temporal >= (int)at[i].n_temporal - 1 ? LAYER_SELECT_ALL_TEMPORAL : at[i].temporal;
+        if (at[i].layer != af[i]->ls.target || (at[i].layer >= 0 && temporal != af[i]->ls.target_tid))
+            layer_select_set_target(&af[i]->ls, at[i].layer, temporal);
+    }
+    uint32_t probe = bwe_probe_rate(&sub->est, now_us, alloc_wanted_bps(at, n));
+    if (probe)
+        send_probe(sub, probe, now_us);
+}
+
+/* Which layer each subscriber of a simulcast track should get when its bandwidth is not estimated
+ * (no transport-cc downstream): the highest one the publisher is sending (a packet in the last
+ * SIMULCAST_ACTIVE_US). */
 static void simulcast_targets(track *base, int64_t now_us)
 {
     int top = -1;
@@ -746,6 +925,8 @@ static void simulcast_targets(track *base, int64_t now_us)
     }
     for (size_t i = 0; i < base->n_subs; i++) {
         fwd *f = base->subs[i];
+        if (f->sub->tx_hist)
+            continue; /* allocate_layers decides */
         if (top >= 0 && f->ls.target != top)
             layer_select_set_target(&f->ls, top, LAYER_SELECT_ALL_TEMPORAL);
     }
@@ -753,6 +934,15 @@ static void simulcast_targets(track *base, int64_t now_us)
 
 void forward_tick(room *r, int64_t now_us)
 {
+    measure_rates(r, now_us);
+    for (size_t i = 0; i < r->n_members; i++) {
+        member *sub = r->members[i];
+        if (sub->tx_hist && sub->down && peer_get_state(sub->down) == PEER_CONNECTED &&
+            now_us - sub->last_alloc_us >= ROOM_ALLOC_US) {
+            sub->last_alloc_us = now_us;
+            allocate_layers(sub, now_us);
+        }
+    }
     for (size_t i = 0; i < r->n_members; i++) {
         member *m = r->members[i];
         if (!m->up || peer_get_state(m->up) != PEER_CONNECTED)

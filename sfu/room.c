@@ -365,7 +365,7 @@ static void member_update_down(member *m)
     bool first = false;
     if (!m->down) {
         m->down = peer_new(&r->env.peer, true, &down_cbs, m);
-        static const sdp_ext_ids down_ext = {.audio_level = 1, .abs_send_time = 2};
+        static const sdp_ext_ids down_ext = {.audio_level = 1, .abs_send_time = 2, .twcc = 3};
         m->neg = sdp_down_new(((uint64_t)g_random_int() << 31) | g_random_int(), &down_ext);
         if (!m->down || !m->neg) {
             free(tracks);
@@ -511,8 +511,16 @@ static void apply_down_answer(member *m)
             f->ext_map[in->audio_level] = s->ext.audio_level;
         if (in->abs_send_time && s->ext.abs_send_time)
             f->ext_map[in->abs_send_time] = s->ext.abs_send_time;
-        if (!was && connected && f->track->kind == SDP_MEDIA_VIDEO)
-            forward_request_keyframe(f->track, now);
+        if (in->twcc && s->ext.twcc && s->answer_codec.fb_twcc) {
+            /* forward.c writes this receiver's own transport-wide numbers into it */
+            f->ext_map[in->twcc] = s->ext.twcc;
+            if (!m->tx_hist && (m->tx_hist = malloc(sizeof(*m->tx_hist))) != NULL) {
+                twcc_history_init(m->tx_hist);
+                bwe_init(&m->est, NULL);
+            }
+        }
+        if (!was && connected && f->track->kind == SDP_MEDIA_VIDEO && !f->track->n_layers)
+            forward_request_keyframe(f->track, now); /* a simulcast layer is asked for as it is chosen */
     }
 }
 
@@ -577,6 +585,7 @@ static void member_free(member *m)
     peer_free(m->up);
     peer_free(m->down);
     sdp_down_free(m->neg);
+    free(m->tx_hist);
     free(m);
 }
 

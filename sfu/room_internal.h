@@ -8,6 +8,8 @@
 #ifndef SFU_ROOM_INTERNAL_H
 #define SFU_ROOM_INTERNAL_H
 
+#include "sfu/allocate.h"
+#include "sfu/bwe.h"
 #include "sfu/layer_select.h"
 #include "sfu/rewrite.h"
 #include "sfu/room.h"
@@ -16,6 +18,7 @@
 #include "sfu/rtx_cache.h"
 #include "sfu/sdp_negotiate.h"
 #include "sfu/srtp_session.h"
+#include "sfu/twcc_history.h"
 #include "sfu/vp8_munge.h"
 
 #define ROOM_MAX_TRACKS 8          /* published tracks per member */
@@ -29,6 +32,9 @@
 #define ROOM_RTX_MAX_AGE_US 2000000
 #define ROOM_SCRATCH (RTP_MAX_PACKET + SRTP_SESSION_RTP_MAX_OVERHEAD + 64)
 #define ROOM_FANOUT_MAX 64         /* packets waiting for the end-of-iteration fan-out (forward.c) */
+#define ROOM_RATE_US 500000        /* per-stream received rate: measured over this */
+#define ROOM_ALLOC_US 200000       /* each receiver's layers are chosen again this often */
+#define ROOM_TWCC_RESULTS 1024     /* packets one transport-cc feedback may describe */
 
 typedef struct track track;
 typedef struct fwd fwd;
@@ -71,6 +77,10 @@ struct track {
     track *layers[SDP_NEG_MAX_RIDS]; /* the m-line's track: layers[0] is itself */
     unsigned n_layers;             /* 0: not simulcast */
     int64_t last_packet_us;        /* arrival of this stream's last packet (is the layer sent?) */
+    uint64_t bytes_in;             /* received, ever */
+    uint64_t bytes_mark;           /* bytes_in at the last rate measurement */
+    uint32_t bps;                  /* received rate over the last ROOM_RATE_US */
+    uint8_t max_tid;               /* highest VP8 temporal layer seen */
 };
 
 struct fwd {
@@ -114,6 +124,10 @@ struct member {
     bool down_pending;             /* an offer waits for its answer */
     bool down_dirty;               /* tracks changed meanwhile: offer again after the answer */
     bool down_gathering;
+    /* downstream bandwidth (transport-cc on the receiving connection, when the browser took it) */
+    twcc_history *tx_hist;         /* owned; NULL until transport-cc is negotiated downstream */
+    bwe est;
+    int64_t last_alloc_us;
 };
 
 /* A packet that arrived in this loop iteration, to be sent to the track's subscribers at its end. */
@@ -139,6 +153,8 @@ struct room {
     fanout_pkt fanout[ROOM_FANOUT_MAX];
     size_t n_fanout;
     bool fanout_backwards;          /* direction of the last fan-out over the members */
+    int64_t last_rate_us;           /* last per-stream rate measurement */
+    twcc_result twcc_results[ROOM_TWCC_RESULTS];
 };
 
 /* room.c */

@@ -22,10 +22,12 @@
     X(nacks_received, "NACKed sequence numbers received from subscribers")                              \
     X(nacks_sent, "NACKed sequence numbers sent to publishers")                                         \
     X(retransmissions, "packets retransmitted from the SFU's cache")                                    \
+    X(probe_packets, "packets repeated to probe a receiver's bandwidth")                                \
     X(plis_received, "PLI/FIR received from subscribers")                                               \
     X(plis_sent, "PLI sent to publishers")                                                              \
     X(dropped_bad_srtp, "packets dropped: SRTP/SRTCP authentication or replay check failed")            \
     X(dropped_unknown_ssrc, "RTP packets dropped: SSRC of no published track")                          \
+    X(dropped_duplicate, "RTP packets not forwarded: a repeat of one already received")                  \
     X(dropped_malformed, "packets dropped: not STUN/DTLS/RTP/RTCP, or unparsable")                      \
     X(dropped_not_ready, "packets dropped: arrived before SRTP keys")                                   \
     X(dtls_failures, "DTLS handshakes that failed (including fingerprint mismatches)")                  \

@@ -140,3 +140,29 @@ export async function sendingConnections(page) {
     return out;
   });
 }
+
+/**
+ * What the page decodes of each remote participant's video, by username, from its receiving
+ * connection's inbound-rtp stats: {width, frames, freezeSeconds}.
+ */
+export async function remoteVideo(page) {
+  return page.evaluate(async () => {
+    const app = window.videomeet;
+    const rtc = app && app.rtc;
+    const out = {};
+    if (!rtc || !rtc.down) return out;
+    for (const [userId, stream] of rtc.streams) {
+      const who = app.participants.get(userId)?.username || userId;
+      for (const track of stream.getVideoTracks()) {
+        const rx = rtc.down.getReceivers().find((r) => r.track === track);
+        if (!rx) continue;
+        (await rx.getStats()).forEach((r) => {
+          if (r.type === 'inbound-rtp') {
+            out[who] = { width: r.frameWidth || 0, frames: r.framesDecoded || 0, freezeSeconds: r.totalFreezesDuration || 0 };
+          }
+        });
+      }
+    }
+    return out;
+  });
+}

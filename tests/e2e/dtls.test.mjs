@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { startServer, serverBin } from '../lib/server.mjs';
-import { launchBrowser, byTestId, smallCamera, createMeeting as newMeeting, sendingConnections } from './browser.mjs';
+import { launchBrowser, byTestId, smallCamera, createMeeting as newMeeting, sendingConnections, remoteVideo } from './browser.mjs';
 import { eventually, sleep } from '../lib/wait.mjs';
 
 const RTC_MIN_PORT = 46400;
@@ -115,23 +115,8 @@ async function join(b, meetingId, name) {
 
 /** Frames decoded from each remote participant (by username) on the receiving connection. */
 async function framesFrom(page) {
-  return page.evaluate(async () => {
-    const app = window.videomeet;
-    const rtc = app && app.rtc;
-    const out = {};
-    if (!rtc || !rtc.down) return out;
-    for (const [userId, stream] of rtc.streams) {
-      const who = app.participants.get(userId)?.username || userId;
-      for (const track of stream.getVideoTracks()) {
-        const rx = rtc.down.getReceivers().find((r) => r.track === track);
-        if (!rx) continue;
-        (await rx.getStats()).forEach((r) => {
-          if (r.type === 'inbound-rtp') out[who] = r.framesDecoded || 0;
-        });
-      }
-    }
-    return out;
-  });
+  const r = await remoteVideo(page);
+  return Object.fromEntries(Object.entries(r).map(([who, v]) => [who, v.frames]));
 }
 
 async function metricsText() {

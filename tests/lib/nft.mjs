@@ -20,3 +20,23 @@ export function udpLoss(t, table, ports, percent) {
   nft('add', 'rule', 'inet', table, 'in', 'udp', 'sport', ports, ...rule);
   nft('add', 'rule', 'inet', table, 'in', 'udp', 'dport', ports, ...rule);
 }
+
+/**
+ * Polices what arrives at one UDP port (a receiver's socket) to `kbytes` kilobytes per second: what
+ * exceeds the rate is dropped, as a policer on the path would. Returns a function that removes it
+ * (also removed when the test `t` ends).
+ */
+export function udpPolice(t, table, port, kbytes) {
+  nft('add', 'table', 'inet', table);
+  let removed = false;
+  const remove = () => {
+    if (removed) return;
+    removed = true;
+    nft('delete', 'table', 'inet', table);
+  };
+  t.after(remove);
+  nft('add', 'chain', 'inet', table, 'in', '{ type filter hook input priority 0; }');
+  nft('add', 'rule', 'inet', table, 'in', 'udp', 'dport', String(port), 'limit', 'rate', 'over',
+    `${kbytes}`, 'kbytes/second', 'drop');
+  return remove;
+}

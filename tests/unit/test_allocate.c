@@ -130,6 +130,23 @@ static void test_inactive_layers(void **state)
     assert_int_equal(alloc_wanted_bps(t, 1), 0);
 }
 
+/* Rates measured while a publisher ramps up need not grow with the layer: a higher layer that costs
+ * less than the current step is a free step up. */
+static void test_rates_out_of_order(void **state)
+{
+    (void)state;
+    alloc_track t[1] = {video(1, 2)};
+    t[0].layer_bps[0] = 211000;
+    t[0].layer_bps[1] = 60000;
+    t[0].layer_bps[2] = 79000;
+    t[0].cur_layer = 0;
+    t[0].cur_temporal = 2;
+    uint32_t total = allocate(t, 1, 1000000);
+    assert_int_equal(t[0].layer, 2);
+    assert_int_equal(t[0].temporal, 2);
+    assert_int_equal(total, 79000);
+}
+
 /* Twenty tiles of a larger meeting on 3 Mbit/s: everyone is on, the big tile first. */
 static void test_many(void **state)
 {
@@ -155,6 +172,7 @@ int main(void)
         cmocka_unit_test(test_tight_budget),
         cmocka_unit_test(test_hysteresis),
         cmocka_unit_test(test_inactive_layers),
+        cmocka_unit_test(test_rates_out_of_order),
         cmocka_unit_test(test_many),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

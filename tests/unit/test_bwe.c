@@ -377,7 +377,14 @@ static void test_application_limited(void **state)
     sim_t *s = sim_new(fat, false, 300000, true);
     run(s, 0, 20000000, NULL, NULL);
     uint32_t t = bwe_target(&s->est, 20000000);
-    print_message("    sending 300 kbit/s on a 50 Mbit/s link: estimate %u kbit/s\n", t / 1000);
+    print_message("    sending 300 kbit/s on a 50 Mbit/s link: estimate %u kbit/s (started at 1000)\n", t / 1000);
+    assert_true(t >= 300000 && t <= 1050000); /* it did not run away, and was not lowered either */
+    free(s);
+    s = sim_new(fat, false, 300000, true);
+    bwe_init(&s->est, &(bwe_config){.start_bps = 200000});
+    run(s, 0, 20000000, NULL, NULL);
+    t = bwe_target(&s->est, 20000000);
+    print_message("    the same from 200 kbit/s: estimate %u kbit/s\n", t / 1000);
     assert_true(t >= 300000 && t <= 1.5 * 300000 + 10000 + 50000);
     assert_int_equal(bwe_probe_rate(&s->est, 20000000, 200000), 0); /* wants less than the estimate */
     free(s);
