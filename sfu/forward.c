@@ -751,7 +751,7 @@ static void sort_twcc(member *m)
 
 static void send_reports(member *m, int64_t now_us)
 {
-    struct rtcp_report_block rb[ROOM_MAX_TRACKS * SDP_NEG_MAX_RIDS];
+    struct rtcp_report_block rb[ROOM_MAX_TRACKS * SDP_NEG_MAX_RIDS] = {{0}};
     unsigned n = 0, n_ssrcs = 0;
     bool twcc = false;
     uint32_t ssrcs[ROOM_MAX_TRACKS * SDP_NEG_MAX_RIDS];
