@@ -510,6 +510,12 @@ static void dropped(dtls_t *d, dtls_drop_reason_t reason)
         d->cb.dropped(d->cb.user, reason);
 }
 
+/* NEW, CONNECTING or CONNECTED: not ended. */
+static bool takes_records(const dtls_t *d)
+{
+    return d->state == DTLS_STATE_NEW || d->state == DTLS_STATE_CONNECTING || d->state == DTLS_STATE_CONNECTED;
+}
+
 /* Hands one admitted record to OpenSSL. Returns 0 or a negative errno (state FAILED). */
 static int feed_record(dtls_t *d, const uint8_t *rec, size_t len)
 {
@@ -543,12 +549,11 @@ int dtls_handle_datagram(dtls_t *d, const uint8_t *buf, size_t len)
         return -EINVAL;
     if (buf[0] < 20 || buf[0] > 63) /* RFC 7983: DTLS content types */
         return -EINVAL;
-    if (d->state != DTLS_STATE_NEW && d->state != DTLS_STATE_CONNECTING && d->state != DTLS_STATE_CONNECTED)
+    if (!takes_records(d))
         return -ENOTCONN;
     size_t off = 0;
     /* Record by record, each judged in the state the ones before it left (e.g. CCS + Finished). */
-    while (off < len && (d->state == DTLS_STATE_NEW || d->state == DTLS_STATE_CONNECTING
-                         || d->state == DTLS_STATE_CONNECTED)) {
+    while (off < len && takes_records(d)) {
         dtls_record_policy_t policy = {
             .plaintext = d->state != DTLS_STATE_CONNECTED,
             .encrypted_overhead = reads_epoch1(d) ? cipher_overhead(d) : 0,

@@ -351,9 +351,8 @@ static track *track_by_ssrc(member *m, uint32_t ssrc, bool *rtx)
 {
     for (size_t i = 0; i < m->n_tracks; i++) {
         track *base = m->tracks[i];
-        unsigned n = base->n_layers ? base->n_layers : 1;
-        for (unsigned k = 0; k < n; k++) {
-            track *t = base->n_layers ? base->layers[k] : base;
+        for (unsigned k = 0; k < track_n_streams(base); k++) {
+            track *t = track_stream(base, k);
             if (t->ssrc && t->ssrc == ssrc) {
                 *rtx = false;
                 return t;
@@ -757,9 +756,8 @@ static void send_reports(member *m, int64_t now_us)
     uint32_t ssrcs[ROOM_MAX_TRACKS * SDP_NEG_MAX_RIDS];
     for (size_t i = 0; i < m->n_tracks; i++) {
         track *base = m->tracks[i];
-        unsigned nl = base->n_layers ? base->n_layers : 1;
-        for (unsigned k = 0; k < nl; k++) {
-            track *t = base->n_layers ? base->layers[k] : base;
+        for (unsigned k = 0; k < track_n_streams(base); k++) {
+            track *t = track_stream(base, k);
             twcc = twcc || t->ext.twcc;
             if (t->ssrc)
                 ssrcs[n_ssrcs++] = t->ssrc;
@@ -795,9 +793,8 @@ static void measure_rates(room *r, int64_t now_us)
         member *m = r->members[i];
         for (size_t k = 0; k < m->n_tracks; k++) {
             track *base = m->tracks[k];
-            unsigned nl = base->n_layers ? base->n_layers : 1;
-            for (unsigned l = 0; l < nl; l++) {
-                track *t = base->n_layers ? base->layers[l] : base;
+            for (unsigned l = 0; l < track_n_streams(base); l++) {
+                track *t = track_stream(base, l);
                 t->bps = (uint32_t)((t->bytes_in - t->bytes_mark) * 8 * 1000000 / (uint64_t)dt);
                 t->bytes_mark = t->bytes_in;
             }
@@ -919,8 +916,7 @@ static void simulcast_targets(track *base, int64_t now_us)
 {
     int top = -1;
     for (unsigned k = 0; k < base->n_layers; k++) {
-        const track *l = base->layers[k];
-        if (l->ssrc && l->last_packet_us && now_us - l->last_packet_us < SIMULCAST_ACTIVE_US)
+        if (stream_active(base->layers[k], now_us))
             top = (int)k;
     }
     for (size_t i = 0; i < base->n_subs; i++) {
@@ -949,9 +945,8 @@ void forward_tick(room *r, int64_t now_us)
             continue;
         for (size_t k = 0; k < m->n_tracks; k++) {
             track *base = m->tracks[k];
-            unsigned nl = base->n_layers ? base->n_layers : 1;
-            for (unsigned l = 0; l < nl; l++) {
-                track *t = base->n_layers ? base->layers[l] : base;
+            for (unsigned l = 0; l < track_n_streams(base); l++) {
+                track *t = track_stream(base, l);
                 if (t->pli_pending && now_us - t->last_pli_us >= ROOM_PLI_INTERVAL_US)
                     forward_request_keyframe(t, now_us);
                 send_nacks(t, now_us);

@@ -22,10 +22,10 @@
 
 #include <string.h>
 
-#define PEER_EARLY_MAX 16 /* DTLS datagrams held until ICE connects: a few flights */
-
 #include "sfu/srtp_session.h"
 #include "sfu/log.h"
+
+#define PEER_EARLY_MAX 16 /* DTLS datagrams held until ICE connects: a few flights */
 
 struct peer {
     /* what every sent packet reads, together at the start */

@@ -171,6 +171,15 @@ static inline track *track_base(track *t)
 {
     return t->base ? t->base : t;
 }
+/* The streams of an m-line's track: its simulcast layers, or the track itself. */
+static inline unsigned track_n_streams(const track *t)
+{
+    return t->n_layers ? t->n_layers : 1;
+}
+static inline track *track_stream(track *t, unsigned k)
+{
+    return t->n_layers ? t->layers[k] : t;
+}
 /* Asks the publisher of t (a stream: a simulcast layer's own track) for a keyframe, at most once
  * per ROOM_PLI_INTERVAL_US. */
 void forward_request_keyframe(track *t, int64_t now_us);

@@ -142,10 +142,11 @@ export async function sendingConnections(page) {
 }
 
 /**
- * What the page decodes of each remote participant's video, by username, from its receiving
- * connection's inbound-rtp stats: {width, frames, freezeSeconds}.
+ * What the page receives from each remote participant, by username and kind, from its receiving
+ * connection's inbound-rtp stats: {video: {packets, frames, nack, retx, lost, width,
+ * freezeSeconds}, audio: {...the same}}.
  */
-export async function remoteVideo(page) {
+export async function received(page) {
   return page.evaluate(async () => {
     const app = window.videomeet;
     const rtc = app && app.rtc;
@@ -153,13 +154,17 @@ export async function remoteVideo(page) {
     if (!rtc || !rtc.down) return out;
     for (const [userId, stream] of rtc.streams) {
       const who = app.participants.get(userId)?.username || userId;
-      for (const track of stream.getVideoTracks()) {
+      out[who] = {};
+      for (const track of stream.getTracks()) {
         const rx = rtc.down.getReceivers().find((r) => r.track === track);
         if (!rx) continue;
         (await rx.getStats()).forEach((r) => {
-          if (r.type === 'inbound-rtp') {
-            out[who] = { width: r.frameWidth || 0, frames: r.framesDecoded || 0, freezeSeconds: r.totalFreezesDuration || 0 };
-          }
+          if (r.type !== 'inbound-rtp') return;
+          out[who][r.kind] = {
+            packets: r.packetsReceived || 0, frames: r.framesDecoded || 0, nack: r.nackCount || 0,
+            retx: r.retransmittedPacketsReceived || 0, lost: r.packetsLost || 0,
+            width: r.frameWidth || 0, freezeSeconds: r.totalFreezesDuration || 0,
+          };
         });
       }
     }

@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { startServer, serverBin } from '../lib/server.mjs';
-import { launchBrowser, byTestId, smallCamera, createMeeting as newMeeting, sendingConnections, remoteVideo } from './browser.mjs';
+import { launchBrowser, byTestId, smallCamera, createMeeting as newMeeting, sendingConnections, received } from './browser.mjs';
 import { eventually, sleep } from '../lib/wait.mjs';
 
 const RTC_MIN_PORT = 46400;
@@ -115,8 +115,8 @@ async function join(b, meetingId, name) {
 
 /** Frames decoded from each remote participant (by username) on the receiving connection. */
 async function framesFrom(page) {
-  const r = await remoteVideo(page);
-  return Object.fromEntries(Object.entries(r).map(([who, v]) => [who, v.frames]));
+  const r = await received(page);
+  return Object.fromEntries(Object.entries(r).map(([who, k]) => [who, k.video ? k.video.frames : 0]));
 }
 
 async function metricsText() {

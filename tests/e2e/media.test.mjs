@@ -19,7 +19,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import fs from 'node:fs';
 import { startServer, serverBin } from '../lib/server.mjs';
-import { launchBrowser, byTestId, smallCamera, createMeeting as newMeeting, sendingConnections } from './browser.mjs';
+import { launchBrowser, byTestId, smallCamera, createMeeting as newMeeting, sendingConnections, received } from './browser.mjs';
 import { eventually, sleep } from '../lib/wait.mjs';
 import { udpLoss } from '../lib/nft.mjs';
 
@@ -70,35 +70,6 @@ async function join(b, meetingId, name) {
   await byTestId(page, 'join-now').click();
   await byTestId(page, 'meeting-page').waitFor({ state: 'visible' });
   return t0;
-}
-
-/**
- * What the page receives from each participant, by username, from the receiving peer
- * connection's inbound-rtp stats: {video: {frames, packets, nack, retx}, audio: {packets}}.
- */
-async function received(page) {
-  return page.evaluate(async () => {
-    const app = window.videomeet;
-    const rtc = app && app.rtc;
-    const out = {};
-    if (!rtc || !rtc.down) return out;
-    for (const [userId, stream] of rtc.streams) {
-      const who = app.participants.get(userId)?.username || userId;
-      out[who] = {};
-      for (const track of stream.getTracks()) {
-        const rx = rtc.down.getReceivers().find((r) => r.track === track);
-        if (!rx) continue;
-        (await rx.getStats()).forEach((r) => {
-          if (r.type !== 'inbound-rtp') return;
-          out[who][r.kind] = {
-            packets: r.packetsReceived || 0, frames: r.framesDecoded || 0, nack: r.nackCount || 0,
-            retx: r.retransmittedPacketsReceived || 0, lost: r.packetsLost || 0,
-          };
-        });
-      }
-    }
-    return out;
-  });
 }
 
 /** Waits until page decodes video and receives audio from every name in `from`. */

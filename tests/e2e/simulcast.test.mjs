@@ -10,7 +10,7 @@
 import test, { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from '../lib/server.mjs';
-import { launchBrowser, byTestId, createMeeting as newMeeting, remoteVideo } from './browser.mjs';
+import { launchBrowser, byTestId, createMeeting as newMeeting, received as inbound } from './browser.mjs';
 import { eventually, sleep } from '../lib/wait.mjs';
 import { udpPolice } from '../lib/nft.mjs';
 
@@ -147,6 +147,12 @@ function camera360() {
   const gum = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
   navigator.mediaDevices.getUserMedia = (c) =>
     gum(c && c.video ? { ...c, video: { width: 640, height: 360, frameRate: 15 } } : c);
+}
+
+/** Per remote participant (by name), what the page receives of their video. */
+async function remoteVideo(page) {
+  const r = await inbound(page);
+  return Object.fromEntries(Object.entries(r).filter(([, k]) => k.video).map(([who, k]) => [who, k.video]));
 }
 
 /** The local UDP port of the page's receiving connection (its selected candidate pair). */
