@@ -83,8 +83,8 @@ uint32_t allocate(alloc_track *tracks, size_t n, uint32_t budget_bps)
         if (s->n > 0 && total + s->bps[0] <= (int64_t)budget_bps) {
             s->step = 0;
             total += s->bps[0];
-        } else {
-            tracks[order[k]].paused = 1;
+        } else if (s->n > 0) {
+            tracks[order[k]].paused = 1; /* sent, but not even its lowest step fits */
         }
     }
     /* then up, one step at a time: the tiles of the highest priority first, taking turns among

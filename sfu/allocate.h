@@ -40,7 +40,7 @@ typedef struct alloc_track {
     int layer;                 /* chosen spatial layer; -1: paused */
     int temporal;              /* highest temporal layer (n_temporal - 1 = all) */
     uint32_t bps;              /* the chosen step's rate */
-    int paused;                /* wanted, but nothing fits */
+    int paused;                /* wanted and sent, but not even its lowest step fits */
 } alloc_track;
 
 /* Chooses a step for every track within budget_bps. Returns the total rate allocated. */

@@ -22,7 +22,6 @@
 #define REMB_BPS 2500000      /* the most a publisher is asked to send when transport-cc is off */
 #define PROBE_MIN_PACKETS 10  /* a probe cluster's arrival rate needs a few packets */
 #define PROBE_PADDING 255      /* bytes of one RTX padding packet */
-#define SIMULCAST_ACTIVE_US 500000 /* a simulcast layer with no packet for this long is not sent */
 
 static sfu_stats *stats_of(member *m)
 {
@@ -131,16 +130,17 @@ static uint32_t roc_of(const fwd *f, uint16_t seq)
     return (rtp_seq_unwrap(f->rw.out_max, seq) >> 16) - 1;
 }
 
-/* Simulcast: whether this subscriber gets the packet of layer p->track, and its VP8 descriptor
- * renumbered into out (a copy of the packet). False: dropped (and noted, when it is a picture of
- * the layer it gets, so that its numbering stays gapless). */
-static bool simulcast_pass(fwd *f, const fanout_pkt *p, uint8_t *out, int64_t now_us)
+/* Whether this subscriber gets the packet (layer_select.h: its simulcast layer, temporal layers,
+ * or a paused video), with its VP8 descriptor renumbered into out (a copy of the packet) for
+ * simulcast. False: dropped (and noted, when it is a picture of the layer it gets, so that its
+ * numbering stays gapless). */
+static bool layer_pass(fwd *f, const fanout_pkt *p, uint8_t *out, int64_t now_us)
 {
     int key_layer;
     ls_action a = layer_select_on_packet(&f->ls, &p->lp, now_us, &key_layer);
     track *base = f->track;
-    if (key_layer >= 0 && (unsigned)key_layer < base->n_layers)
-        forward_request_keyframe(base->layers[key_layer], now_us);
+    if (key_layer >= 0 && (unsigned)key_layer < track_n_streams(base))
+        forward_request_keyframe(track_stream(base, (unsigned)key_layer), now_us);
     if (a == LS_DROP) {
         if (f->ls.current == p->lp.layer && f->rw.started) {
             rewrite_skip(&f->rw, p->v.ssrc, p->v.seq);
@@ -177,7 +177,8 @@ static void forward_one(fwd *f, const fanout_pkt *p, int64_t now_us, int64_t sen
     size_t len = p->v.len;
     const struct rtp_view *v = &p->v;
     memcpy(out, pkt, len);
-    if (f->track->n_layers && !simulcast_pass(f, p, out, now_us))
+    /* a single-stream track forwarding as usual (layer 0) skips the choice */
+    if ((f->track->n_layers || f->ls.current != 0 || f->ls.target != 0) && !layer_pass(f, p, out, now_us))
         return;
     if (rewrite_apply(&f->rw, out, v, (uint64_t)now_us) < 0)
         return;
@@ -491,8 +492,8 @@ void forward_on_up_rtp(void *ud, uint8_t *buf, size_t len, int64_t now_us)
     fp->v = v;
     fp->arrival_us = now_us;
     fp->vp8_ok = false;
+    fp->lp = (ls_packet){(int)t->layer, keyframe, 1, -1, 0};
     if (track_base(t)->n_layers) {
-        fp->lp = (ls_packet){(int)t->layer, keyframe, 1, -1, 0};
         if (t->codec.id == SDP_CODEC_VP8 && rtp_vp8_parse(v.pkt + v.payload_off, v.payload_len, &fp->vp8) == 0) {
             fp->vp8_ok = true;
             fp->lp.picture_start = fp->vp8.start && fp->vp8.pid == 0;
@@ -500,6 +501,10 @@ void forward_on_up_rtp(void *ud, uint8_t *buf, size_t len, int64_t now_us)
             if (fp->vp8.has_tid && fp->vp8.tid > t->max_tid)
                 t->max_tid = fp->vp8.tid;
             fp->lp.layer_sync = fp->vp8.layer_sync;
+            if (fp->vp8.keyframe && fp->vp8.width && fp->vp8.height) {
+                t->width = fp->vp8.width;
+                t->height = fp->vp8.height;
+            }
         }
     }
     if (!cached) {
@@ -777,31 +782,6 @@ static void send_reports(member *m, int64_t now_us)
         send_to_publisher(m, buf, (size_t)len);
 }
 
-static bool stream_active(const track *t, int64_t now_us)
-{
-    return t->ssrc && t->last_packet_us && now_us - t->last_packet_us < SIMULCAST_ACTIVE_US;
-}
-
-/* Each stream's received rate over the last interval. */
-static void measure_rates(room *r, int64_t now_us)
-{
-    int64_t dt = now_us - r->last_rate_us;
-    if (dt < ROOM_RATE_US)
-        return;
-    r->last_rate_us = now_us;
-    for (size_t i = 0; i < r->n_members; i++) {
-        member *m = r->members[i];
-        for (size_t k = 0; k < m->n_tracks; k++) {
-            track *base = m->tracks[k];
-            for (unsigned l = 0; l < track_n_streams(base); l++) {
-                track *t = track_stream(base, l);
-                t->bps = (uint32_t)((t->bytes_in - t->bytes_mark) * 8 * 1000000 / (uint64_t)dt);
-                t->bytes_mark = t->bytes_in;
-            }
-        }
-    }
-}
-
 /* One RTX padding packet (RFC 4588 §8: an RTX packet with only padding) of PROBE_PADDING bytes,
  * carrying this receiver's transport-wide number: probe traffic when no recent packet is at hand. */
 static size_t send_padding(fwd *f, int64_t now_us)
@@ -835,7 +815,7 @@ static size_t send_padding(fwd *f, int64_t now_us)
 /* Sends a probe cluster towards sub at rate_bps for BWE_PROBE_MS (at least PROBE_MIN_PACKETS, so
  * that its arrival rate can be measured): repeats of the newest packets of the video it gets at
  * the highest layer (RTX when negotiated), or RTX padding when none is at hand; marked as probes. */
-static void send_probe(member *sub, uint32_t rate_bps, int64_t now_us)
+void forward_send_probe(member *sub, uint32_t rate_bps, int64_t now_us)
 {
     fwd *best = NULL;
     for (size_t i = 0; i < sub->n_fwds; i++) {
@@ -861,84 +841,9 @@ static void send_probe(member *sub, uint32_t rate_bps, int64_t now_us)
     peer_flush(sub->down);
 }
 
-/* The layers of every simulcast video sub receives, from its bandwidth estimate (allocate.h): its
- * audio and single-stream videos first, then the simulcast ones by the budget left. */
-static void allocate_layers(member *sub, int64_t now_us)
-{
-    alloc_track at[64];
-    fwd *af[sizeof(at) / sizeof(at[0])];
-    size_t n = 0;
-    for (size_t i = 0; i < sub->n_fwds && n < sizeof(at) / sizeof(at[0]); i++) {
-        fwd *f = sub->fwds[i];
-        if (!f->negotiated)
-            continue;
-        track *t = f->track;
-        alloc_track *a = &at[n];
-        memset(a, 0, sizeof(*a));
-        a->max_layer = -1;
-        if (!t->n_layers) {
-            a->audio_bps = t->bps; /* forwarded as it comes: a fixed share */
-        } else {
-            a->video = 1;
-            a->priority = 1;
-            a->max_layer = (int)t->n_layers - 1;
-            a->n_layers = t->n_layers;
-            a->n_temporal = 1;
-            for (unsigned k = 0; k < t->n_layers; k++) {
-                const track *l = t->layers[k];
-                a->layer_bps[k] = stream_active(l, now_us) ? (l->bps > 30000 ? l->bps : 30000) : 0;
-                if (l->max_tid + 1u > a->n_temporal)
-                    a->n_temporal = l->max_tid + 1u;
-            }
-            a->cur_layer = f->ls.target;
-            a->cur_temporal = f->ls.target_tid >= (int)a->n_temporal ? (int)a->n_temporal - 1 : f->ls.target_tid;
-        }
-        af[n++] = f;
-    }
-    uint32_t budget = bwe_target(&sub->est, now_us);
-    allocate(at, n, budget);
-    for (size_t i = 0; i < n; i++) {
-        if (!at[i].video)
-            continue;
-        int temporal = at[i].temporal >= (int)at[i].n_temporal - 1 ? LAYER_SELECT_ALL_TEMPORAL : at[i].temporal;
-        if (at[i].layer != af[i]->ls.target || (at[i].layer >= 0 && temporal != af[i]->ls.target_tid))
-            layer_select_set_target(&af[i]->ls, at[i].layer, temporal);
-    }
-    uint32_t probe = bwe_probe_rate(&sub->est, now_us, alloc_wanted_bps(at, n));
-    if (probe)
-        send_probe(sub, probe, now_us);
-}
-
-/* Which layer each subscriber of a simulcast track should get when its bandwidth is not estimated
- * (no transport-cc downstream): the highest one the publisher is sending (a packet in the last
- * SIMULCAST_ACTIVE_US). */
-static void simulcast_targets(track *base, int64_t now_us)
-{
-    int top = -1;
-    for (unsigned k = 0; k < base->n_layers; k++) {
-        if (stream_active(base->layers[k], now_us))
-            top = (int)k;
-    }
-    for (size_t i = 0; i < base->n_subs; i++) {
-        fwd *f = base->subs[i];
-        if (f->sub->tx_hist)
-            continue; /* allocate_layers decides */
-        if (top >= 0 && f->ls.target != top)
-            layer_select_set_target(&f->ls, top, LAYER_SELECT_ALL_TEMPORAL);
-    }
-}
-
 void forward_tick(room *r, int64_t now_us)
 {
-    measure_rates(r, now_us);
-    for (size_t i = 0; i < r->n_members; i++) {
-        member *sub = r->members[i];
-        if (sub->tx_hist && sub->down && peer_get_state(sub->down) == PEER_CONNECTED &&
-            now_us - sub->last_alloc_us >= ROOM_ALLOC_US) {
-            sub->last_alloc_us = now_us;
-            allocate_layers(sub, now_us);
-        }
-    }
+    layers_tick(r, now_us);
     for (size_t i = 0; i < r->n_members; i++) {
         member *m = r->members[i];
         if (!m->up || peer_get_state(m->up) != PEER_CONNECTED)
@@ -951,8 +856,6 @@ void forward_tick(room *r, int64_t now_us)
                     forward_request_keyframe(t, now_us);
                 send_nacks(t, now_us);
             }
-            if (base->n_layers)
-                simulcast_targets(base, now_us);
         }
         if (m->n_twcc) {
             sort_twcc(m);

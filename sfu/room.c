@@ -94,7 +94,7 @@ static fwd *fwd_new(member *sub, track *t)
     f->rtx_seq = (uint16_t)g_random_int();
     f->rtx_pt = -1;
     rewrite_init(&f->rw, f->ssrc, t->codec.clock_rate);
-    layer_select_init(&f->ls);
+    layers_init(f);
     vp8_munge_init(&f->vp8);
     if (!ptr_push((void ***)&sub->fwds, &sub->n_fwds, &sub->cap_fwds, f)) {
         free(f);
@@ -192,19 +192,21 @@ static void layers_set(track *t, const sdp_up_media *um)
     for (unsigned k = 1; k < t->n_layers; k++)
         layer_free(t->layers[k]);
     t->n_layers = 0;
-    if (um->n_rids == 0)
-        return;
-    t->layers[0] = t;
-    g_strlcpy(t->rid, um->rids[0], sizeof(t->rid));
-    t->n_layers = 1;
-    for (unsigned k = 1; k < um->n_rids; k++) {
-        track *l = layer_new(t, um, k);
-        if (!l)
-            break; /* fewer layers: still works */
-        t->layers[t->n_layers++] = l;
+    if (um->n_rids > 0) {
+        t->layers[0] = t;
+        g_strlcpy(t->rid, um->rids[0], sizeof(t->rid));
+        t->n_layers = 1;
+        for (unsigned k = 1; k < um->n_rids; k++) {
+            track *l = layer_new(t, um, k);
+            if (!l)
+                break; /* fewer layers: still works */
+            t->layers[t->n_layers++] = l;
+        }
     }
+    t->told_top = (int)t->n_layers - 1; /* the browser starts with every encoding on */
+    t->fewer_since_us = 0;
     for (size_t i = 0; i < t->n_subs; i++)
-        layer_select_init(&t->subs[i]->ls);
+        layers_init(t->subs[i]);
 }
 
 static void track_set(track *t, const sdp_up_media *um)
@@ -641,6 +643,24 @@ void room_remote_sdp(room *r, const char *user_id, sfu_pc pc, const char *sdp)
         handle_up_offer(m, sdp);
     else
         handle_down_answer(m, sdp);
+}
+
+void room_video_views(room *r, const char *user_id, const sfu_view *views, size_t n)
+{
+    member *m = member_find(r, user_id);
+    if (!m)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        for (size_t k = 0; k < m->n_fwds; k++) {
+            fwd *f = m->fwds[k];
+            if (f->track->kind != SDP_MEDIA_VIDEO || strcmp(f->track->down_mid, views[i].mid) != 0)
+                continue;
+            f->hidden = views[i].width == 0 && views[i].height == 0;
+            f->view_w = views[i].width;
+            f->view_h = views[i].height;
+        }
+    }
+    m->last_alloc_us = 0; /* choose again at the next tick */
 }
 
 void room_remote_candidate(room *r, const char *user_id, sfu_pc pc, const char *cand)

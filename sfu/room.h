@@ -26,5 +26,6 @@ void room_join(room *r, const char *user_id);
 void room_leave(room *r, const char *user_id);
 void room_remote_sdp(room *r, const char *user_id, sfu_pc pc, const char *sdp);
 void room_remote_candidate(room *r, const char *user_id, sfu_pc pc, const char *cand);
+void room_video_views(room *r, const char *user_id, const sfu_view *views, size_t n);
 
 #endif

@@ -81,6 +81,11 @@ struct track {
     uint64_t bytes_mark;           /* bytes_in at the last rate measurement */
     uint32_t bps;                  /* received rate over the last ROOM_RATE_US */
     uint8_t max_tid;               /* highest VP8 temporal layer seen */
+    uint16_t width, height;        /* of this stream's last keyframe (VP8); 0: not known */
+    /* The m-line's track of a simulcast video: the highest layer its publisher was last told that
+     * somebody receives (-1: none), and since when fewer would do (0: not so). */
+    int told_top;
+    int64_t fewer_since_us;
 };
 
 struct fwd {
@@ -96,7 +101,11 @@ struct fwd {
     uint32_t packets, octets;      /* sent, for sender reports */
     uint8_t ext_map[256];          /* publisher extension id → subscriber's (0 = drop); last: the fields
                                     * above, read for every packet, share the first cache lines */
-    layer_select ls;               /* simulcast: which layer this subscriber gets */
+    layer_select ls;               /* video: which layer this subscriber gets (a single-stream
+                                    * video: layer 0, or paused) */
+    uint16_t view_w, view_h;       /* video: the size the subscriber shows it at (0: not known) */
+    bool hidden;                   /* video: the subscriber does not show it */
+    bool paused;                   /* video: the subscriber was told it is paused for bandwidth */
     struct vp8_munge vp8;          /* simulcast VP8: its descriptor numbering across switches */
 };
 
@@ -187,7 +196,23 @@ void forward_request_keyframe(track *t, int64_t now_us);
 void forward_fanout(room *r);
 /* Forgets t's waiting packets (t is going away). */
 void forward_forget_track(track *t);
-/* Periodic work of one room: PLIs due, NACK retries, transport-cc feedback, receiver reports. */
+/* Periodic work of one room: PLIs due, NACK retries, transport-cc feedback, receiver reports,
+ * layer choice. */
 void forward_tick(room *r, int64_t now_us);
+/* Sends a probe cluster towards sub at rate_bps (bwe.h): repeats of recent packets, or padding. */
+void forward_send_probe(member *sub, uint32_t rate_bps, int64_t now_us);
+
+/* layers.c */
+#define SIMULCAST_ACTIVE_US 500000 /* a stream with no packet for this long is not being sent */
+static inline bool stream_active(const track *t, int64_t now_us)
+{
+    return t->ssrc && t->last_packet_us && now_us - t->last_packet_us < SIMULCAST_ACTIVE_US;
+}
+/* A fwd's layer choice as it starts: a single-stream track forwards from its first packet (layer
+ * 0); a simulcast one waits for its first target. */
+void layers_init(fwd *f);
+/* Every tick: stream rates, each receiver's layers (from its bandwidth estimate, or the highest
+ * sent), what each receiver is told is paused, which layers each publisher is told to send. */
+void layers_tick(room *r, int64_t now_us);
 
 #endif

@@ -42,7 +42,7 @@ typedef struct {
     char meeting_id[16];
 } room_ref;
 
-typedef enum { CMD_JOIN, CMD_LEAVE, CMD_SDP, CMD_CANDIDATE, CMD_ROOM_FREE } cmd_op;
+typedef enum { CMD_JOIN, CMD_LEAVE, CMD_SDP, CMD_CANDIDATE, CMD_VIEWS, CMD_ROOM_FREE } cmd_op;
 
 typedef struct {
     room_ref *ref;
@@ -50,12 +50,15 @@ typedef struct {
     sfu_pc pc;
     char user_id[32];
     char *text;
+    sfu_view *views; /* CMD_VIEWS */
+    size_t n_views;
 } cmd;
 
 static void cmd_free(gpointer data)
 {
     cmd *c = data;
     free(c->text);
+    free(c->views);
     free(c);
 }
 
@@ -98,6 +101,9 @@ static gboolean run_cmd(gpointer data)
     case CMD_CANDIDATE:
         room_remote_candidate(ref->room, c->user_id, c->pc, c->text);
         break;
+    case CMD_VIEWS:
+        room_video_views(ref->room, c->user_id, c->views, c->n_views);
+        break;
     case CMD_ROOM_FREE:
         room_free(ref->room);
         free(ref);
@@ -106,18 +112,25 @@ static gboolean run_cmd(gpointer data)
     return G_SOURCE_REMOVE;
 }
 
-static void post(room_ref *ref, cmd_op op, const char *user_id, sfu_pc pc, const char *text)
+static cmd *cmd_new(room_ref *ref, cmd_op op, const char *user_id, sfu_pc pc, const char *text)
 {
     cmd *c = calloc(1, sizeof(*c));
     if (!c)
-        return;
+        return NULL;
     c->ref = ref;
     c->op = op;
     c->pc = pc;
     if (user_id)
         g_strlcpy(c->user_id, user_id, sizeof(c->user_id));
     c->text = text ? strdup(text) : NULL;
-    worker_invoke(ref->worker, run_cmd, c, cmd_free);
+    return c;
+}
+
+static void post(room_ref *ref, cmd_op op, const char *user_id, sfu_pc pc, const char *text)
+{
+    cmd *c = cmd_new(ref, op, user_id, pc, text);
+    if (c)
+        worker_invoke(ref->worker, run_cmd, c, cmd_free);
 }
 
 sfu *sfu_new(const sfu_config *config, sfu_event_fn fn, void *ud)
@@ -226,6 +239,24 @@ void sfu_remote_candidate(sfu *s, const char *meeting_id, const char *user_id, s
     room_ref *ref = find(s, meeting_id);
     if (ref)
         post(ref, CMD_CANDIDATE, user_id, pc, cand);
+}
+
+void sfu_video_views(sfu *s, const char *meeting_id, const char *user_id, const sfu_view *views, size_t n)
+{
+    room_ref *ref = find(s, meeting_id);
+    if (!ref || n == 0 || n > SFU_MAX_VIEWS)
+        return;
+    cmd *c = cmd_new(ref, CMD_VIEWS, user_id, SFU_PC_DOWN, NULL);
+    if (!c)
+        return;
+    c->views = malloc(n * sizeof(*views));
+    if (!c->views) {
+        cmd_free(c);
+        return;
+    }
+    memcpy(c->views, views, n * sizeof(*views));
+    c->n_views = n;
+    worker_invoke(ref->worker, run_cmd, c, cmd_free);
 }
 
 void sfu_event_free(sfu_event *ev)

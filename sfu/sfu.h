@@ -38,7 +38,19 @@ typedef enum {
     SFU_EV_CANDIDATE, /* text: "candidate:..." or "" (end of candidates); mid: its sdpMid */
     SFU_EV_FAILED,    /* text: why the transport failed (ICE, consent lost, DTLS) */
     SFU_EV_ERROR,     /* text: why the browser's SDP was refused */
+    SFU_EV_LAYERS,    /* pc UP, mid: a simulcast video of the browser's; text: the rids somebody
+                       * receives, comma-separated ("" = none): the others may stop encoding */
+    SFU_EV_PAUSED,    /* pc DOWN, mid: a video the browser receives; text: "bandwidth" when the SFU
+                       * stopped forwarding it for lack of bandwidth, "" when it resumed */
 } sfu_event_kind;
+
+/* How the browser shows one video it receives: the size of its element in device pixels, or
+ * hidden (width = height = 0). */
+#define SFU_MAX_VIEWS 64
+typedef struct {
+    char mid[16];     /* the video's mid on the receiving connection */
+    uint16_t width, height;
+} sfu_view;
 
 typedef struct {
     sfu_event_kind kind;
@@ -67,6 +79,9 @@ void sfu_remote_sdp(sfu *s, const char *meeting_id, const char *user_id, sfu_pc 
 /* A trickled candidate from the browser ("" = end of candidates), copied. */
 void sfu_remote_candidate(sfu *s, const char *meeting_id, const char *user_id, sfu_pc pc, const char *cand);
 
+/* How the browser shows the videos it receives (views copied; at most SFU_MAX_VIEWS). Videos not
+ * listed keep what was said of them before (at first: shown, size unknown). */
+void sfu_video_views(sfu *s, const char *meeting_id, const char *user_id, const sfu_view *views, size_t n);
 void sfu_event_free(sfu_event *ev);
 
 /* For /metrics: sums of every worker's counters, and per-worker CPU seconds. */

@@ -220,6 +220,57 @@ static int parse_candidate(json_t *root, vm_msg *out, msg_error *err)
     return 0;
 }
 
+/* {"mid": "3", "width": 640, "height": 360} or {"mid": "3", "hidden": true} */
+static int parse_view(json_t *v, const char *ref, msg_view *out, msg_error *err)
+{
+    if (!json_is_object(v))
+        return msg_error_set(err, VM_ERR_INVALID_FIELD, ref, "each of 'views' must be an object");
+    json_t *mid = json_object_get(v, "mid");
+    if (!json_is_string(mid))
+        return msg_error_set(err, VM_ERR_INVALID_FIELD, ref, "a view needs a string 'mid'");
+    size_t n = json_string_length(mid);
+    if (n == 0 || n > VM_MAX_MID_BYTES)
+        return msg_error_set(err, VM_ERR_TOO_LONG, ref, "'mid' must be 1 to %d bytes", VM_MAX_MID_BYTES);
+    memcpy(out->mid, json_string_value(mid), n + 1);
+    bool hidden;
+    int rc = get_bool(v, "hidden", ref, false, false, &hidden, err);
+    if (rc < 0)
+        return rc;
+    out->width = out->height = 0;
+    if (hidden)
+        return 0;
+    const char *keys[2] = {"width", "height"};
+    unsigned *dst[2] = {&out->width, &out->height};
+    for (int k = 0; k < 2; k++) {
+        json_t *x = json_object_get(v, keys[k]);
+        if (!json_is_integer(x) || json_integer_value(x) < 1 || json_integer_value(x) > VM_MAX_VIEW_PX)
+            return msg_error_set(err, VM_ERR_INVALID_FIELD, ref,
+                                 "a shown view needs '%s', an integer from 1 to %d (or \"hidden\": true)", keys[k],
+                                 VM_MAX_VIEW_PX);
+        *dst[k] = (unsigned)json_integer_value(x);
+    }
+    return 0;
+}
+
+static int parse_views(json_t *root, vm_msg *out, msg_error *err)
+{
+    static const char ref[] = "video-views";
+    json_t *views = json_object_get(root, "views");
+    if (!json_is_array(views))
+        return msg_error_set(err, VM_ERR_INVALID_FIELD, ref, "field 'views' must be an array");
+    size_t n = json_array_size(views);
+    if (n == 0 || n > VM_MAX_VIEWS)
+        return msg_error_set(err, VM_ERR_TOO_LONG, ref, "'views' must list 1 to %d videos", VM_MAX_VIEWS);
+    for (size_t i = 0; i < n; i++) {
+        int rc = parse_view(json_array_get(views, i), ref, &out->views[i], err);
+        if (rc < 0)
+            return rc;
+    }
+    out->n_views = n;
+    out->type = MSG_VIDEO_VIEWS;
+    return 0;
+}
+
 static int parse_fields(json_t *root, vm_msg *out, msg_error *err)
 {
     json_t *t = json_object_get(root, "type");
@@ -246,6 +297,8 @@ static int parse_fields(json_t *root, vm_msg *out, msg_error *err)
         return parse_sdp(root, MSG_ANSWER, out, err);
     if (!strcmp(type, "ice-candidate"))
         return parse_candidate(root, out, err);
+    if (!strcmp(type, "video-views"))
+        return parse_views(root, out, err);
     return msg_error_set(err, VM_ERR_UNKNOWN_TYPE, NULL, "unknown message type");
 }
 
@@ -370,6 +423,29 @@ static const char *pc_name(msg_pc pc)
 char *msg_build_sdp(const char *type, msg_pc pc, const char *sdp)
 {
     return dump(json_pack("{s:s, s:s, s:s}", "type", type, "pc", pc_name(pc), "sdp", sdp));
+}
+
+char *msg_build_video_layers(const char *mid, const char *rids)
+{
+    json_t *list = json_array();
+    if (!list)
+        return NULL;
+    for (const char *p = rids; *p;) {
+        size_t n = strcspn(p, ",");
+        json_array_append_new(list, json_stringn(p, n));
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    return dump(json_pack("{s:s, s:s, s:o}", "type", "video-layers", "mid", mid, "rids", list));
+}
+
+char *msg_build_video_paused(const char *mid, const char *reason)
+{
+    json_t *o = json_pack("{s:s, s:s, s:b}", "type", "video-paused", "mid", mid, "paused", *reason != 0);
+    if (o && *reason)
+        json_object_set_new(o, "reason", json_string(reason));
+    return dump(o);
 }
 
 char *msg_build_candidate(msg_pc pc, const char *candidate, const char *mid)

@@ -42,6 +42,7 @@ typedef enum {
     MSG_OFFER,
     MSG_ANSWER,
     MSG_CANDIDATE,
+    MSG_VIDEO_VIEWS,
 } msg_type;
 
 /* Which of a browser's two peer connections a media message is about. */
@@ -51,6 +52,15 @@ typedef enum {
 } msg_pc;
 
 #define VM_MAX_CANDIDATE_BYTES 512
+#define VM_MAX_VIEWS 64        /* videos in one video-views message */
+#define VM_MAX_MID_BYTES 15
+#define VM_MAX_VIEW_PX 16384   /* largest width or height of a view */
+
+/* How the browser shows one video it receives (video-views): hidden when width = height = 0. */
+typedef struct {
+    char mid[VM_MAX_MID_BYTES + 1];
+    unsigned width, height;
+} msg_view;
 
 typedef struct {
     msg_type type;
@@ -61,6 +71,8 @@ typedef struct {
     msg_pc pc;                                 /* offer, answer, ice-candidate */
     char *sdp;                                 /* offer, answer: owned, freed by msg_clear() */
     char candidate[VM_MAX_CANDIDATE_BYTES + 1];/* ice-candidate: "candidate:..."; "" = end of candidates */
+    msg_view views[VM_MAX_VIEWS];              /* video-views */
+    size_t n_views;
 } vm_msg;
 
 typedef struct {
@@ -98,5 +110,9 @@ char *msg_build_pong(void);
 char *msg_build_sdp(const char *type, msg_pc pc, const char *sdp);
 /* candidate "candidate:..." or "" for end of candidates; mid is the first BUNDLE mid. */
 char *msg_build_candidate(msg_pc pc, const char *candidate, const char *mid);
+/* video-layers: the rids (comma-separated, "" = none) of the browser's simulcast video `mid` that
+ * somebody receives. video-paused: reason "" = resumed. */
+char *msg_build_video_layers(const char *mid, const char *rids);
+char *msg_build_video_paused(const char *mid, const char *reason);
 
 #endif

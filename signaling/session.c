@@ -158,6 +158,7 @@ static void dispatch(struct vm_signaling *s, vm_conn *c, const vm_msg *msg)
         static const char *const refs[] = {
             [MSG_CHAT] = "chat-message", [MSG_MEDIA_STATE] = "media-state", [MSG_LEAVE] = "leave-meeting",
             [MSG_OFFER] = "offer",       [MSG_ANSWER] = "answer",            [MSG_CANDIDATE] = "ice-candidate",
+            [MSG_VIDEO_VIEWS] = "video-views",
         };
         send_error(c, VM_ERR_NOT_IN_MEETING, refs[msg->type], "join a meeting first");
         return;
@@ -192,6 +193,19 @@ static void dispatch(struct vm_signaling *s, vm_conn *c, const vm_msg *msg)
     case MSG_CANDIDATE:
         sfu_remote_candidate(s->media, p->meeting->id, p->user_id, (sfu_pc)msg->pc, msg->candidate);
         break;
+    case MSG_VIDEO_VIEWS: {
+        if (!s->media)
+            break; /* nothing is forwarded: nothing to size */
+        sfu_view views[SFU_MAX_VIEWS];
+        size_t n = msg->n_views < SFU_MAX_VIEWS ? msg->n_views : SFU_MAX_VIEWS;
+        for (size_t i = 0; i < n; i++) {
+            snprintf(views[i].mid, sizeof(views[i].mid), "%s", msg->views[i].mid);
+            views[i].width = (uint16_t)msg->views[i].width;
+            views[i].height = (uint16_t)msg->views[i].height;
+        }
+        sfu_video_views(s->media, p->meeting->id, p->user_id, views, n);
+        break;
+    }
     default:
         break;
     }
@@ -334,6 +348,12 @@ void session_media_event(struct vm_signaling *s, sfu_event *ev)
         break;
     case SFU_EV_ERROR:
         send_error(c, VM_ERR_BAD_SDP, pc == MSG_PC_UP ? "offer" : "answer", ev->text);
+        break;
+    case SFU_EV_LAYERS:
+        send_json(c, msg_build_video_layers(ev->mid, ev->text));
+        break;
+    case SFU_EV_PAUSED:
+        send_json(c, msg_build_video_paused(ev->mid, ev->text));
         break;
     case SFU_EV_FAILED:
         /* The browser vanished (consent lost) or its transport broke: it leaves the meeting, and a

@@ -45,13 +45,15 @@ async function join(b, meetingId, name) {
   await byTestId(page, 'meeting-page').waitFor({ state: 'visible' });
 }
 
-/** The publisher's encodings as its sending stats see them: rid → {width, bytes}. */
+/** The publisher's encodings as its sending stats see them: rid → {width, bytes, active}. */
 async function encodings(page) {
   return page.evaluate(async () => {
     const up = window.videomeet.rtc.up;
     const out = {};
     (await up.getStats()).forEach((r) => {
-      if (r.type === 'outbound-rtp' && r.kind === 'video') out[r.rid || '-'] = { width: r.frameWidth || 0, bytes: r.bytesSent };
+      if (r.type === 'outbound-rtp' && r.kind === 'video') {
+        out[r.rid || '-'] = { width: r.frameWidth || 0, bytes: r.bytesSent, active: r.active !== false };
+      }
     });
     return out;
   });
@@ -232,5 +234,83 @@ test('a policed receiver gets lower layers and keeps decoding; the top layer is 
   }, 20000, 250);
   console.log(`# policing removed → top layers back after ${Date.now() - t0} ms`);
   const errs = names.flatMap((n) => people[n].errors);
+  assert.deepEqual(errs, [], errs.join('\n'));
+});
+
+/** What page receives of the one remote video: packets, frames, width (received() of browser.mjs). */
+async function remoteOne(page) {
+  const r = Object.values(await inbound(page))[0];
+  return r && r.video ? r.video : { packets: 0, frames: 0, width: 0 };
+}
+
+test('the size a tile is shown at caps its layer; a hidden tile gets no video; the publisher turns off what nobody receives', async (t) => {
+  const id = await newMeeting(server.url);
+  const a = await person(t, 'Uma');
+  const b = await person(t, 'Vic');
+  await join(a, id, 'Uma');
+  await join(b, id, 'Vic');
+  await eventually(async () => {
+    const r = await remoteOne(b.page);
+    assert.ok(r.width === 960 && r.frames > 0, `Vic, with a large tile, decodes Uma's top layer: ${JSON.stringify(r)}`);
+  }, 20000, 250);
+
+  // A small window: Vic's tile of Uma is about 400 pixels wide, so the 480-wide layer is enough.
+  await b.page.setViewportSize({ width: 440, height: 560 });
+  const tile = await b.page.evaluate(() => {
+    const el = [...document.querySelectorAll('[data-testid="tile"]')].find((e) => e.dataset.local !== 'true');
+    const r = el.getBoundingClientRect();
+    return { width: Math.round(r.width), height: Math.round(r.height) };
+  });
+  const t0 = Date.now();
+  const small = await eventually(async () => {
+    const r = await remoteOne(b.page);
+    assert.ok(r.width > 0 && r.width < 960, `a ${tile.width}x${tile.height} tile gets a lower layer: ${JSON.stringify(r)}`);
+    return r;
+  }, 10000, 200);
+  console.log(`# tile ${tile.width}x${tile.height} → ${small.width} wide after ${Date.now() - t0} ms`);
+  assert.ok(tile.width <= 528 && tile.height <= 297, `the tile is small enough for the middle layer: ${JSON.stringify(tile)}`);
+  // Nobody receives Uma's top layer now: her browser stops encoding it (after the SFU's 3 s).
+  await eventually(async () => {
+    const e = await encodings(a.page);
+    assert.ok(e.f && !e.f.active && e.h.active && e.q.active, `Uma's top encoding is off, the others on: ${JSON.stringify(e)}`);
+  }, 10000, 250);
+  const f0 = (await encodings(a.page)).f.bytes;
+  await sleep(1000);
+  assert.equal((await encodings(a.page)).f.bytes, f0, 'nothing is sent on the top encoding');
+
+  // Large again: the top encoding comes back on, and Vic gets it.
+  await b.page.setViewportSize({ width: 1280, height: 800 });
+  await eventually(async () => {
+    const r = await remoteOne(b.page);
+    assert.ok(r.width === 960, `back on the top layer: ${JSON.stringify(r)} (Uma sends ${JSON.stringify(await encodings(a.page))})`);
+  }, 15000, 250);
+
+  // Vic hides Uma's video: no more video packets reach him (her audio does), and nobody receives
+  // any of her encodings, so her browser turns them all off.
+  await byTestId(b.page, 'tile-hide-video').click();
+  await eventually(async () => {
+    const text = await b.page.locator('[data-testid="tile"]:not([data-local]) [data-testid="tile-notice"]').textContent();
+    assert.equal(text, 'Video hidden');
+  }, 5000, 100);
+  await sleep(1000); // what was on its way has arrived
+  const h0 = Object.values(await inbound(b.page))[0];
+  await sleep(2000);
+  const h1 = Object.values(await inbound(b.page))[0];
+  assert.equal(h1.video.packets, h0.video.packets, `a hidden tile gets no video packets: ${JSON.stringify([h0.video, h1.video])}`);
+  assert.ok(h1.audio.packets > h0.audio.packets + 50, `audio continues: ${JSON.stringify([h0.audio, h1.audio])}`);
+  await eventually(async () => {
+    const e = await encodings(a.page);
+    assert.ok(Object.values(e).every((x) => !x.active), `every encoding of Uma's is off: ${JSON.stringify(e)}`);
+  }, 10000, 250);
+
+  // Shown again: video resumes (at a keyframe the SFU asks for), at the top layer.
+  await byTestId(b.page, 'tile-hide-video').click();
+  const t1 = Date.now();
+  await eventually(async () => {
+    const r = await remoteOne(b.page);
+    assert.ok(r.frames > h1.video.frames + 5 && r.width === 960, `video is back: ${JSON.stringify(r)}`);
+  }, 15000, 200);
+  console.log(`# tile shown again → frames after ${Date.now() - t1} ms`);
+  const errs = [...a.errors, ...b.errors];
   assert.deepEqual(errs, [], errs.join('\n'));
 });

@@ -26,6 +26,14 @@ static void expect_error(const char *frame, vm_err code)
                  msg_error_code(e.code), e.text);
 }
 
+/* built: a text msg_build_*() returned (freed here) */
+static void expect_built(char *built, const char *want)
+{
+    assert_non_null(built);
+    assert_string_equal(built, want);
+    free(built);
+}
+
 static void test_join_valid(void **state)
 {
     (void)state;
@@ -130,6 +138,62 @@ static void test_chat_and_media(void **state)
     assert_int_equal(m.type, MSG_LEAVE);
 }
 
+/* video-views: every field checked, both bounds of every number and of the list. */
+static void test_video_views(void **state)
+{
+    (void)state;
+    vm_msg m;
+    msg_error e;
+    assert_int_equal(parse("{\"type\":\"video-views\",\"views\":[{\"mid\":\"3\",\"width\":640,\"height\":360},"
+                           "{\"mid\":\"5\",\"hidden\":true},{\"mid\":\"7\",\"hidden\":false,\"width\":1,\"height\":16384}]}",
+                           &m, &e),
+                     0);
+    assert_int_equal(m.type, MSG_VIDEO_VIEWS);
+    assert_int_equal(m.n_views, 3);
+    assert_string_equal(m.views[0].mid, "3");
+    assert_int_equal(m.views[0].width, 640);
+    assert_int_equal(m.views[0].height, 360);
+    assert_string_equal(m.views[1].mid, "5");
+    assert_int_equal(m.views[1].width, 0);
+    assert_int_equal(m.views[1].height, 0);
+    assert_int_equal(m.views[2].width, 1);
+    assert_int_equal(m.views[2].height, 16384);
+    static const char *const invalid[] = {
+        "{\"type\":\"video-views\"}",
+        "{\"type\":\"video-views\",\"views\":{}}",
+        "{\"type\":\"video-views\",\"views\":[1]}",
+        "{\"type\":\"video-views\",\"views\":[{\"width\":1,\"height\":1}]}",
+        "{\"type\":\"video-views\",\"views\":[{\"mid\":3,\"width\":1,\"height\":1}]}",
+        "{\"type\":\"video-views\",\"views\":[{\"mid\":\"3\"}]}",
+        "{\"type\":\"video-views\",\"views\":[{\"mid\":\"3\",\"width\":0,\"height\":1}]}",
+        "{\"type\":\"video-views\",\"views\":[{\"mid\":\"3\",\"width\":1,\"height\":16385}]}",
+        "{\"type\":\"video-views\",\"views\":[{\"mid\":\"3\",\"width\":1.5,\"height\":1}]}",
+        "{\"type\":\"video-views\",\"views\":[{\"mid\":\"3\",\"width\":-1,\"height\":1}]}",
+        "{\"type\":\"video-views\",\"views\":[{\"mid\":\"3\",\"hidden\":1}]}",
+    };
+    for (size_t i = 0; i < sizeof(invalid) / sizeof(invalid[0]); i++)
+        expect_error(invalid[i], VM_ERR_INVALID_FIELD);
+    expect_error("{\"type\":\"video-views\",\"views\":[]}", VM_ERR_TOO_LONG);
+    expect_error("{\"type\":\"video-views\",\"views\":[{\"mid\":\"\",\"hidden\":true}]}", VM_ERR_TOO_LONG);
+    expect_error("{\"type\":\"video-views\",\"views\":[{\"mid\":\"0123456789abcdef\",\"hidden\":true}]}",
+                 VM_ERR_TOO_LONG);
+    /* 64 views pass, 65 do not */
+    char frame[8192];
+    for (int n = 64; n <= 65; n++) {
+        size_t o = (size_t)snprintf(frame, sizeof(frame), "{\"type\":\"video-views\",\"views\":[");
+        for (int i = 0; i < n; i++)
+            o += (size_t)snprintf(frame + o, sizeof(frame) - o, "%s{\"mid\":\"%d\",\"hidden\":true}", i ? "," : "", i);
+        snprintf(frame + o, sizeof(frame) - o, "]}");
+        if (n == 64) {
+            assert_int_equal(parse(frame, &m, &e), 0);
+            assert_int_equal(m.n_views, 64);
+            assert_string_equal(m.views[63].mid, "63");
+        } else {
+            expect_error(frame, VM_ERR_TOO_LONG);
+        }
+    }
+}
+
 static void test_builders(void **state)
 {
     (void)state;
@@ -168,6 +232,11 @@ static void test_builders(void **state)
     s = msg_build_error(&e);
     assert_string_equal(s, "{\"type\":\"error\",\"code\":\"meeting-full\",\"message\":\"full 3\",\"ref\":\"join-meeting\"}");
     free(s);
+    expect_built(msg_build_video_layers("1", "q,h"), "{\"type\":\"video-layers\",\"mid\":\"1\",\"rids\":[\"q\",\"h\"]}");
+    expect_built(msg_build_video_layers("1", ""), "{\"type\":\"video-layers\",\"mid\":\"1\",\"rids\":[]}");
+    expect_built(msg_build_video_paused("4", "bandwidth"),
+                 "{\"type\":\"video-paused\",\"mid\":\"4\",\"paused\":true,\"reason\":\"bandwidth\"}");
+    expect_built(msg_build_video_paused("4", ""), "{\"type\":\"video-paused\",\"mid\":\"4\",\"paused\":false}");
     s = msg_build_user_left(a->user_id, "disconnected");
     o = json_loads(s, 0, NULL);
     assert_string_equal(json_string_value(json_object_get(o, "reason")), "disconnected");
@@ -181,7 +250,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_join_valid),     cmocka_unit_test(test_join_invalid),
         cmocka_unit_test(test_frame_errors),   cmocka_unit_test(test_chat_and_media),
-        cmocka_unit_test(test_builders),
+        cmocka_unit_test(test_builders),       cmocka_unit_test(test_video_views),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,6 +25,9 @@ import { SfuSession, warmUpIce } from './rtc.js';
 /** @typedef {import('./signaling.js').ServerError} ServerError */
 
 /** People-facing text for server error codes (PROTOCOL.md "Errors"). */
+/** How often, at most, the SFU is told how the received videos are shown. */
+const VIEWS_MS = 250;
+
 const ERROR_TEXT = /** @type {Record<string, string>} */ ({
   'meeting-full': 'This meeting is full. Try again later.',
   'invalid-meeting-id': 'That meeting code is not valid.',
@@ -78,6 +81,10 @@ class App {
     this.generation = 0;
     /** @type {SfuSession|null} the media connections while in a meeting */
     this.rtc = null;
+    /** @type {Set<string>} participants whose video this user hid */
+    this.hiddenVideos = new Set();
+    /** @type {ReturnType<typeof setTimeout>|null} a video-views update on its way (#viewsChanged) */
+    this.viewsTimer = null;
   }
 
   async start() {
@@ -368,6 +375,7 @@ class App {
     this.#stopMeter();
     this.userId = answer.userId;
     this.participants.clear();
+    this.hiddenVideos.clear();
     this.chatKeys.clear();
     this.ui.clearTiles();
     this.ui.clearChat();
@@ -396,7 +404,13 @@ class App {
     this.rtc = rtc;
     rtc.addEventListener('remotestream', (ev) => {
       const { userId, stream } = /** @type {CustomEvent} */ (ev).detail;
-      if (this.rtc === rtc) this.ui.setTileStream(userId, stream);
+      if (this.rtc !== rtc) return;
+      this.ui.setTileStream(userId, stream);
+      this.#viewsChanged();
+    });
+    rtc.addEventListener('videopaused', (ev) => {
+      const { userId, paused } = /** @type {CustomEvent} */ (ev).detail;
+      if (this.rtc === rtc) this.ui.setTileVideo(userId, { paused });
     });
     rtc.addEventListener('failed', () => {
       if (this.rtc !== rtc || this.page !== 'meeting') return;
@@ -408,6 +422,25 @@ class App {
       console.warn('publish failed', err);
       this.ui.toast('Your camera and microphone could not be sent.', { kind: 'error', key: 'rtc' });
     });
+  }
+
+  /** The tiles moved, resized or changed visibility: tell the SFU (at most every VIEWS_MS). */
+  #viewsChanged() {
+    if (this.viewsTimer) return;
+    this.viewsTimer = setTimeout(() => {
+      this.viewsTimer = null;
+      if (this.page === 'meeting' && this.rtc) this.rtc.setViews(this.ui.videoViews());
+    }, VIEWS_MS);
+  }
+
+  /** Hides or shows a participant's video on this screen (the SFU stops sending a hidden one). */
+  /** @param {string} userId */
+  #toggleTileVideo(userId) {
+    const hidden = !this.hiddenVideos.has(userId);
+    if (hidden) this.hiddenVideos.add(userId);
+    else this.hiddenVideos.delete(userId);
+    this.ui.setTileVideo(userId, { hidden });
+    this.#viewsChanged();
   }
 
   #stopRtc() {
@@ -453,6 +486,7 @@ class App {
   /** @param {string} userId */
   #removeParticipant(userId) {
     this.participants.delete(userId);
+    this.hiddenVideos.delete(userId);
     this.ui.removeTile(userId);
     this.#renderCount();
   }
@@ -584,6 +618,8 @@ class App {
     on('copy-link', () => this.#copyLink());
     on('leave', () => this.#leave({ navigate: true }));
     on('send-chat', (d) => this.#sendChat(d.text));
+    on('toggle-tile-video', (d) => this.#toggleTileVideo(d.userId));
+    on('layout', () => this.#viewsChanged());
   }
 
   #bindSignaling() {
@@ -616,7 +652,7 @@ class App {
     on('receive-message', (d) => {
       if (this.page === 'meeting') this.#addChat(d, true);
     });
-    for (const type of ['offer', 'answer', 'ice-candidate']) {
+    for (const type of ['offer', 'answer', 'ice-candidate', 'video-layers', 'video-paused']) {
       on(type, (d) => {
         if (this.page === 'meeting' && this.rtc) this.rtc.handle(d);
       });

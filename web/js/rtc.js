@@ -11,6 +11,12 @@
 //   `remotegone`    detail {userId}           all tracks of that participant ended
 //   `statechange`   detail {pc: 'up'|'down', state}   connectionState of either connection
 //   `failed`        detail {pc, state}       a connection failed (the app rejoins)
+//   `videopaused`   detail {userId, paused}   the SFU paused (or resumed) that participant's video
+//                                            for lack of bandwidth
+//
+// Simulcast control (PROTOCOL.md "Video sizes and layers"): setViews() tells the SFU how each
+// received video is shown (size, or hidden); the SFU's `video-layers` says which of our encodings
+// somebody receives, and the others are turned off (RTCRtpEncodingParameters.active).
 //
 // Held start: a session made with {held: true} prepares everything it can (the "up" connection,
 // its offer, ICE gathering) but keeps its messages until release(), so the app can build the
@@ -82,6 +88,10 @@ export class SfuSession extends EventTarget {
     this.down = null;
     /** @type {Map<string, MediaStream>} userId → stream */
     this.streams = new Map();
+    /** @type {Map<string, string>} userId → mid of its video on "down" */
+    this.videoMids = new Map();
+    /** the last video-views sent, as JSON (nothing is sent twice) */
+    this.lastViews = '';
     /** Candidates that arrived before the remote description, per pc. */
     this.pending = { up: [], down: [] };
     /** Serialises the handling of server messages per pc. */
@@ -166,6 +176,17 @@ export class SfuSession extends EventTarget {
    * @param {Msg} msg
    */
   handle(msg) {
+    if (msg.type === 'video-paused') {
+      const userId = [...this.videoMids].find(([, mid]) => mid === msg.mid)?.[0];
+      if (userId) this.dispatchEvent(new CustomEvent('videopaused', { detail: { userId, paused: msg.paused === true } }));
+      return true;
+    }
+    if (msg.type === 'video-layers') {
+      this.chain.up = this.chain.up.then(() => this.applyLayers(msg)).catch((err) => {
+        console.warn('rtc up: video-layers:', err);
+      });
+      return true;
+    }
     if (msg.type !== 'answer' && msg.type !== 'offer' && msg.type !== 'ice-candidate') return false;
     const name = msg.pc === 'down' ? 'down' : 'up';
     this.chain[name] = this.chain[name].then(() => this.apply(name, msg)).catch((err) => {
@@ -201,6 +222,46 @@ export class SfuSession extends EventTarget {
     }
   }
 
+  /**
+   * Turns our simulcast encodings on or off as the SFU says somebody receives them (an encoding
+   * without a rid, i.e. no simulcast, is left alone).
+   * @param {Msg} msg  {mid, rids}
+   */
+  async applyLayers(msg) {
+    const t = this.senders.video;
+    if (this.closed || !t || t.mid !== msg.mid || !Array.isArray(msg.rids)) return;
+    const params = t.sender.getParameters();
+    const want = new Set(msg.rids);
+    let changed = false;
+    for (const e of params.encodings || []) {
+      const on = !e.rid || want.has(e.rid);
+      if (e.active !== on) {
+        e.active = on;
+        changed = true;
+      }
+    }
+    if (changed) await t.sender.setParameters(params);
+  }
+
+  /**
+   * Tells the SFU how each received video is shown, when that changed: its size in device pixels,
+   * or hidden. Views of participants whose video we do not receive are left out.
+   * @param {Array<{userId: string, width: number, height: number, hidden: boolean}>} views
+   */
+  setViews(views) {
+    const list = [];
+    for (const v of views) {
+      const mid = this.videoMids.get(v.userId);
+      if (!mid) continue;
+      list.push(v.hidden ? { mid, hidden: true }
+        : { mid, width: Math.max(1, Math.min(16384, v.width)), height: Math.max(1, Math.min(16384, v.height)) });
+    }
+    const text = JSON.stringify(list);
+    if (!list.length || text === this.lastViews) return;
+    this.lastViews = text;
+    this.send({ type: 'video-views', views: list });
+  }
+
   /** @param {'up'|'down'} name */
   async flush(name) {
     const pc = name === 'up' ? this.up : this.down;
@@ -217,10 +278,15 @@ export class SfuSession extends EventTarget {
     if (!stream) return;
     const userId = stream.id;
     this.streams.set(userId, stream);
+    if (e.track.kind === 'video' && e.transceiver && e.transceiver.mid) {
+      this.videoMids.set(userId, e.transceiver.mid);
+      this.lastViews = ''; // a new video: say how it is shown
+    }
     this.dispatchEvent(new CustomEvent('remotestream', { detail: { userId, stream } }));
     // The SFU stops forwarding a participant's media (they left or unpublished) by making its
     // m-lines inactive: the tracks leave the stream.
     stream.onremovetrack = () => {
+      if (stream.getVideoTracks().length === 0) this.videoMids.delete(userId);
       if (stream.getTracks().length === 0) {
         this.streams.delete(userId);
         this.dispatchEvent(new CustomEvent('remotegone', { detail: { userId } }));
@@ -249,6 +315,7 @@ export class SfuSession extends EventTarget {
     this.up = null;
     this.down = null;
     this.streams.clear();
+    this.videoMids.clear();
     this.senders = { audio: null, video: null };
   }
 }

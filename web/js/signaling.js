@@ -59,7 +59,7 @@ import { KEEPALIVE, LEAVE_TIMEOUT_MS, reconnectDelay } from './config.js';
 /** Message types the server sends (PROTOCOL.md "Server → client"). */
 export const SERVER_TYPES = Object.freeze([
   'existing-users', 'user-joined', 'user-left', 'receive-message', 'media-state', 'left', 'pong', 'error',
-  'offer', 'answer', 'ice-candidate',
+  'offer', 'answer', 'ice-candidate', 'video-layers', 'video-paused',
 ]);
 
 export class SignalingClient extends EventTarget {

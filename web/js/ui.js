@@ -152,6 +152,9 @@ export class UI extends EventTarget {
     this.clockTimer = null;
     this.resizeObserver = new ResizeObserver(() => this.#layout());
     this.resizeObserver.observe(this.el.grid);
+    // The tiles' visibility matters to what the server sends (videoViews): say when it may change.
+    this.el.grid.addEventListener('scroll', () => this.#emit('layout'), { passive: true });
+    doc.addEventListener('visibilitychange', () => this.#emit('layout'));
     this.#bind();
   }
 
@@ -384,6 +387,12 @@ export class UI extends EventTarget {
         tile.dataset.local = 'true';
         const v = /** @type {HTMLVideoElement} */ (tile.querySelector('video'));
         v.muted = true; // never play our own microphone back
+        tile.querySelector('.tile-hide')?.remove(); // our own video is not received
+      } else {
+        const hide = /** @type {HTMLButtonElement} */ (tile.querySelector('.tile-hide'));
+        hide.hidden = false;
+        const t = /** @type {HTMLElement} */ (tile);
+        hide.addEventListener('click', () => this.#emit('toggle-tile-video', { userId: t.dataset.userId }));
       }
       const circle = /** @type {HTMLElement} */ (tile.querySelector('.avatar-circle'));
       circle.style.setProperty('--hue', String(hueOf(info.userId + info.username)));
@@ -436,8 +445,52 @@ export class UI extends EventTarget {
     const video = /** @type {HTMLVideoElement} */ (tile.querySelector('video'));
     const stream = /** @type {MediaStream|null} */ (video.srcObject);
     const hasVideo = !!stream && stream.getVideoTracks().some((t) => t.readyState === 'live');
-    const off = tile.dataset.videoState === 'off' || !hasVideo;
-    tile.dataset.cameraOff = String(off);
+    const camOn = tile.dataset.videoState !== 'off';
+    const hidden = tile.dataset.videoHidden === 'true';
+    const paused = tile.dataset.videoPaused === 'true';
+    tile.dataset.cameraOff = String(!camOn || !hasVideo || hidden || paused);
+    const notice = /** @type {HTMLElement} */ (tile.querySelector('.tile-notice'));
+    const text = !camOn ? '' : hidden ? 'Video hidden' : paused ? 'Video paused: connection too slow' : '';
+    notice.textContent = text;
+    notice.hidden = !text;
+  }
+
+  /**
+   * A remote tile's video: hidden by this user (a button on the tile shows it again), or paused by
+   * the server because the connection cannot carry it.
+   * @param {string} userId
+   * @param {{hidden?: boolean, paused?: boolean}} state
+   */
+  setTileVideo(userId, state) {
+    const tile = this.tiles.get(userId);
+    if (!tile) return;
+    if (typeof state.hidden === 'boolean') {
+      tile.dataset.videoHidden = String(state.hidden);
+      const hide = /** @type {HTMLElement} */ (tile.querySelector('.tile-hide'));
+      hide.textContent = state.hidden ? 'Show video' : 'Hide video';
+    }
+    if (typeof state.paused === 'boolean') tile.dataset.videoPaused = String(state.paused);
+    this.#renderVideoVisibility(tile);
+  }
+
+  /**
+   * How each remote tile's video is shown, for the server to send no more than that: its size in
+   * device pixels, or hidden (hidden by the user, scrolled out of the grid, or the page not visible).
+   * @returns {Array<{userId: string, width: number, height: number, hidden: boolean}>}
+   */
+  videoViews() {
+    const out = [];
+    const ratio = this.doc.defaultView?.devicePixelRatio || 1;
+    const pageHidden = this.doc.visibilityState === 'hidden' || this.pages.meeting.hidden;
+    const area = this.el.grid.getBoundingClientRect();
+    for (const [userId, tile] of this.tiles) {
+      if (tile.dataset.local === 'true') continue;
+      const r = tile.getBoundingClientRect();
+      const outside = r.bottom <= area.top || r.top >= area.bottom || r.right <= area.left || r.left >= area.right;
+      const hidden = pageHidden || outside || tile.dataset.videoHidden === 'true' || r.width < 1 || r.height < 1;
+      out.push({ userId, width: Math.round(r.width * ratio), height: Math.round(r.height * ratio), hidden });
+    }
+    return out;
   }
 
   /**
@@ -499,6 +552,7 @@ export class UI extends EventTarget {
     grid.style.setProperty('--tile-w', `${tileW}px`);
     grid.style.setProperty('--tile-h', `${tileH}px`);
     grid.dataset.count = String(this.tiles.size);
+    this.#emit('layout');
   }
 
   /** @param {number} n */
