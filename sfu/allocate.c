@@ -34,10 +34,15 @@ static void build_steps(const alloc_track *t, steps_t *s)
     s->cur = -1;
     s->step = -1;
     unsigned nt = t->n_temporal < 1 ? 1 : t->n_temporal > ALLOC_MAX_TEMPORAL ? ALLOC_MAX_TEMPORAL : t->n_temporal;
+    int lowest = 1;
     for (int l = 0; l <= t->max_layer && l < (int)t->n_layers && l < ALLOC_MAX_LAYERS; l++) {
         if (t->layer_bps[l] == 0)
             continue; /* not sent now */
-        for (int k = 0; k < (int)nt; k++) {
+        /* fewer frames only on the lowest layer: above it, a smaller picture at the full frame
+         * rate is better than a larger one that stutters */
+        int k = lowest ? 0 : (int)nt - 1;
+        lowest = 0;
+        for (; k < (int)nt; k++) {
             s->layer[s->n] = l;
             s->temporal[s->n] = k;
             s->bps[s->n] = alloc_step_bps(t, l, k);

@@ -6,9 +6,11 @@
  * allows: the videos of the highest priority first (taking turns among equals) until none of
  * them can go further, then the next priority. So once every tile is on, the one shown largest
  * gets a good layer before the thumbnails get better ones. The steps of a video are its spatial layers from the lowest up to the
- * largest the receiver asked for (by the size it renders the tile at), each with its temporal
- * layers: at a spatial layer with three temporal layers, 40 %, 60 % and 100 % of the layer's rate
- * (the split of libwebrtc's three-layer VP8 rate allocation).
+ * largest the receiver asked for (by the size it renders the tile at), at the full frame rate; the
+ * lowest layer also at a fraction of it (its lower temporal layers: with three, 40 %, 60 % and
+ * 100 % of the layer's rate, the split of libwebrtc's three-layer VP8 rate allocation), for links
+ * that cannot even carry that layer whole. A larger picture at a lower frame rate is never a step:
+ * it looks worse than a smaller one that moves smoothly.
  *
  * Hysteresis: a video keeps the step it has while the whole allocation fits; a step above the one
  * it has needs ALLOC_UP_MARGIN more room than its rate, so a budget that wobbles around a layer's

@@ -169,7 +169,9 @@ static void stamp_twcc(fwd *f, uint8_t *buf, const struct rtp_view *v, size_t wi
     rtp_ext_set_u16(buf, v, id, seq);
 }
 
-static void forward_one(fwd *f, const fanout_pkt *p, int64_t now_us, int64_t send_us)
+/* Sends one packet to f's subscriber (when its layer choice lets it pass). Returns the bytes sent
+ * (0: none), which its pacer counts. */
+static size_t forward_one(fwd *f, const fanout_pkt *p, int64_t now_us, int64_t send_us)
 {
     member *sub = f->sub;
     uint8_t *out = sub->room->scratch;
@@ -179,9 +181,9 @@ static void forward_one(fwd *f, const fanout_pkt *p, int64_t now_us, int64_t sen
     memcpy(out, pkt, len);
     /* a single-stream track forwarding as usual (layer 0) skips the choice */
     if ((f->track->n_layers || f->ls.current != 0 || f->ls.target != 0) && !layer_pass(f, p, out, now_us))
-        return;
+        return 0;
     if (rewrite_apply(&f->rw, out, v, (uint64_t)now_us) < 0)
-        return;
+        return 0;
     stamp_twcc(f, out, v, len + SRTP_SESSION_RTP_MAX_OVERHEAD, send_us, 0);
     rtp_set_pt(out, f->pt);
     if (v->extension)
@@ -191,6 +193,107 @@ static void forward_one(fwd *f, const fanout_pkt *p, int64_t now_us, int64_t sen
         f->octets += (uint32_t)v->payload_len;
         STATS_INC(stats_of(sub)->rtp_packets_out);
         STATS_ADD(stats_of(sub)->rtp_bytes_out, len);
+        if (sub->pace)
+            pacer_sent(sub->pace, len + SRTP_SESSION_RTP_MAX_OVERHEAD, send_us);
+        return len;
+    }
+    return 0;
+}
+
+/* ---- pacing (pacer.h): video towards a receiver with a bandwidth estimate ---- */
+
+static gboolean pace_run(gpointer data);
+
+/* Serves the room's pacers every ROOM_PACE_TICK_MS from now on, while packets wait. */
+static void pace_arm(room *r)
+{
+    if (r->pace_src)
+        return;
+    r->pace_src = g_timeout_source_new(ROOM_PACE_TICK_MS);
+    g_source_set_callback(r->pace_src, pace_run, r, NULL);
+    g_source_attach(r->pace_src, r->env.peer.ctx);
+}
+
+/* Sends the packet at the front of sub's pacer, if it still can be: its fwd and stream are there,
+ * and the retransmission cache still holds its bytes. */
+static void pace_send_front(member *sub, int64_t now_us)
+{
+    paced_pkt *e = pacer_front(sub->pace);
+    const uint8_t *kept;
+    size_t kept_len;
+    if (e && e->f && e->p.track &&
+        rtx_cache_get(e->p.track->cache, e->p.v.seq, (uint64_t)now_us, &kept, &kept_len) == 0 && kept == e->p.v.pkt)
+        forward_one(e->f, &e->p, e->p.arrival_us, now_us);
+    pacer_pop(sub->pace);
+}
+
+/* Sends what sub's pacer lets go now. */
+static void pace_drain(member *sub, int64_t now_us)
+{
+    bool any = false;
+    while (pacer_due(sub->pace, now_us)) {
+        pace_send_front(sub, now_us);
+        any = true;
+    }
+    if (any)
+        peer_flush(sub->down);
+}
+
+/* Whether p waits in sub's pacer (or is not for sub at all) instead of going now. Audio goes at
+ * once, ahead of waiting video (and counts); a simulcast layer sub neither gets nor is switching to
+ * is not queued. */
+static bool pace_hold(fwd *f, const fanout_pkt *p, int64_t now_us)
+{
+    member *sub = f->sub;
+    if (f->track->kind != SDP_MEDIA_VIDEO)
+        return false;
+    if (f->track->n_layers && p->lp.layer != f->ls.current && p->lp.layer != f->ls.target)
+        return true;
+    if (pacer_may_send(sub->pace, now_us))
+        return false;
+    size_t wire = p->v.len + SRTP_SESSION_RTP_MAX_OVERHEAD;
+    paced_pkt *e = pacer_push(sub->pace, wire);
+    if (!e) { /* full: the oldest goes now, ahead of its time */
+        pace_send_front(sub, now_us);
+        e = pacer_push(sub->pace, wire);
+    }
+    e->f = f;
+    e->p = *p;
+    pace_arm(sub->room);
+    return true;
+}
+
+static gboolean pace_run(gpointer data)
+{
+    room *r = data;
+    int64_t now = g_get_monotonic_time();
+    bool waiting = false;
+    for (size_t i = 0; i < r->n_members; i++) {
+        member *m = r->members[i];
+        if (!m->pace || !pacer_queued(m->pace))
+            continue;
+        if (!m->down || peer_get_state(m->down) != PEER_CONNECTED) {
+            while (pacer_queued(m->pace))
+                pacer_pop(m->pace);
+            continue;
+        }
+        pace_drain(m, now);
+        waiting = waiting || pacer_queued(m->pace) > 0;
+    }
+    if (waiting)
+        return G_SOURCE_CONTINUE;
+    g_source_unref(r->pace_src);
+    r->pace_src = NULL;
+    return G_SOURCE_REMOVE;
+}
+
+void forward_forget_fwd(fwd *f)
+{
+    pacer *pc = f->sub->pace;
+    for (size_t i = 0; pc && i < pacer_queued(pc); i++) {
+        paced_pkt *e = pacer_item(pc, i);
+        if (e->f == f)
+            e->f = NULL;
     }
 }
 
@@ -309,12 +412,16 @@ void forward_fanout(room *r)
             continue;
         size_t n_sent = 0;
         int64_t send_us = sub->tx_hist ? g_get_monotonic_time() : 0;
+        if (sub->pace && pacer_queued(sub->pace))
+            pace_drain(sub, send_us); /* what waited goes first */
         for (size_t g = 0; g < ng; g++) {
             fwd *f = fwd_of_track(sub, track_base(groups[g].t));
             if (!f || !f->negotiated)
                 continue;
-            for (size_t k = groups[g].first; k < groups[g].first + groups[g].n; k++)
-                forward_one(f, &sorted[k], sorted[k].arrival_us, send_us);
+            for (size_t k = groups[g].first; k < groups[g].first + groups[g].n; k++) {
+                if (!sub->pace || !pace_hold(f, &sorted[k], send_us))
+                    forward_one(f, &sorted[k], sorted[k].arrival_us, send_us);
+            }
             sent[n_sent++] = g;
         }
         if (n_sent) {
@@ -335,6 +442,14 @@ void forward_forget_track(track *t)
     for (size_t i = 0; i < r->n_fanout; i++)
         if (r->fanout[i].track == t)
             r->fanout[i].track = NULL;
+    for (size_t k = 0; k < r->n_members; k++) {
+        pacer *pc = r->members[k]->pace;
+        for (size_t i = 0; pc && i < pacer_queued(pc); i++) {
+            paced_pkt *e = pacer_item(pc, i);
+            if (e->p.track == t)
+                e->p.track = NULL;
+        }
+    }
 }
 
 /* The first packet of a keyframe, for the codecs the SFU negotiates. */
@@ -646,6 +761,8 @@ static size_t retransmit(fwd *f, uint16_t out_seq, int64_t now_us, int probe)
     }
     if (peer_send_rtp_roc(f->sub->down, out, n, ROOM_SCRATCH, roc) != 0)
         return 0;
+    if (f->sub->pace)
+        pacer_sent(f->sub->pace, n + SRTP_SESSION_RTP_MAX_OVERHEAD, now_us);
     if (probe)
         STATS_INC(stats_of(f->sub)->probe_packets);
     else
@@ -806,6 +923,8 @@ static size_t send_padding(fwd *f, int64_t now_us)
     size_t n = (size_t)hl + PROBE_PADDING;
     if (peer_send_rtp_roc(sub->down, out, n, ROOM_SCRATCH, f->rtx_roc) != 0)
         return 0;
+    if (sub->pace)
+        pacer_sent(sub->pace, n + SRTP_SESSION_RTP_MAX_OVERHEAD, now_us);
     if (++f->rtx_seq == 0)
         f->rtx_roc++;
     STATS_INC(stats_of(sub)->probe_packets);

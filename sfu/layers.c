@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sfu/log.h"
 #include "sfu/room_internal.h"
 
 #define LAYERS_FEWER_US 3000000 /* fewer layers needed for this long before the publisher is told */
@@ -129,6 +130,8 @@ static void allocate_layers(member *sub, int64_t now_us)
     }
     uint32_t budget = bwe_target(&sub->est, now_us);
     allocate(at, n, budget);
+    if (sub->pace)
+        pacer_set_rate(sub->pace, (uint32_t)(budget * ROOM_PACE_FACTOR), now_us);
     for (size_t i = 0; i < n; i++) {
         if (!at[i].video)
             continue;
@@ -137,6 +140,16 @@ static void allocate_layers(member *sub, int64_t now_us)
         if (at[i].layer != f->ls.target || (at[i].layer >= 0 && temporal != f->ls.target_tid))
             layer_select_set_target(&f->ls, at[i].layer, temporal);
         set_paused(f, at[i].paused != 0);
+    }
+    if (vm_log_enabled(VM_LOG_DEBUG)) {
+        char line[512];
+        size_t o = 0;
+        for (size_t i = 0; i < n && o < sizeof(line); i++)
+            if (at[i].video)
+                o += (size_t)snprintf(line + o, sizeof(line) - o, " %s:%d/%d%s", af[i]->track->down_mid, at[i].layer,
+                                      at[i].temporal, at[i].paused ? "(paused)" : "");
+        LOG_D("layers %s: budget %u acked %u loss %.3f queued %zu:%s", sub->user_id, budget, bwe_acked(&sub->est),
+              bwe_loss(&sub->est), sub->pace ? pacer_queued_bytes(sub->pace) : 0, o ? line : " -");
     }
     uint32_t probe = bwe_probe_rate(&sub->est, now_us, alloc_wanted_bps(at, n));
     if (probe)

@@ -13,6 +13,11 @@ void vm_log_set_level(vm_log_level level)
     current = level;
 }
 
+int vm_log_enabled(vm_log_level level)
+{
+    return level <= current;
+}
+
 int vm_log_parse_level(const char *s)
 {
     static const char *const names[] = {"error", "warn", "info", "debug"};

@@ -6,6 +6,8 @@
 typedef enum { VM_LOG_ERROR = 0, VM_LOG_WARN, VM_LOG_INFO, VM_LOG_DEBUG } vm_log_level;
 
 void vm_log_set_level(vm_log_level level);
+/* Whether a message of this level would be written (to skip building one that would not). */
+int vm_log_enabled(vm_log_level level);
 /* Parses "error", "warn", "info", "debug"; returns -1 for anything else. */
 int vm_log_parse_level(const char *s);
 void vm_log(vm_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

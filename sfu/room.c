@@ -68,6 +68,7 @@ void room_emit(room *r, member *m, sfu_event_kind kind, sfu_pc pc, const char *m
 
 static void fwd_free(fwd *f)
 {
+    forward_forget_fwd(f);
     ptr_remove((void **)f->track->subs, &f->track->n_subs, f);
     ptr_remove((void **)f->sub->fwds, &f->sub->n_fwds, f);
     free(f);
@@ -519,6 +520,8 @@ static void apply_down_answer(member *m)
             if (!m->tx_hist && (m->tx_hist = malloc(sizeof(*m->tx_hist))) != NULL) {
                 twcc_history_init(m->tx_hist);
                 bwe_init(&m->est, NULL);
+                m->pace = pacer_new(ROOM_PACE_SLOTS, sizeof(paced_pkt),
+                                    (uint32_t)(bwe_target(&m->est, now) * ROOM_PACE_FACTOR));
             }
         }
         if (!was && connected && f->track->kind == SDP_MEDIA_VIDEO && !f->track->n_layers)
@@ -588,6 +591,7 @@ static void member_free(member *m)
     peer_free(m->down);
     sdp_down_free(m->neg);
     free(m->tx_hist);
+    pacer_free(m->pace);
     free(m);
 }
 
@@ -602,6 +606,10 @@ void room_free(room *r)
     free(r->members);
     g_source_destroy(r->tick);
     g_source_unref(r->tick);
+    if (r->pace_src) {
+        g_source_destroy(r->pace_src);
+        g_source_unref(r->pace_src);
+    }
     free(r);
 }
 

@@ -11,6 +11,7 @@
 #include "sfu/allocate.h"
 #include "sfu/bwe.h"
 #include "sfu/layer_select.h"
+#include "sfu/pacer.h"
 #include "sfu/rewrite.h"
 #include "sfu/room.h"
 #include "sfu/rtcp.h"
@@ -35,6 +36,9 @@
 #define ROOM_RATE_US 500000        /* per-stream received rate: measured over this */
 #define ROOM_ALLOC_US 200000       /* each receiver's layers are chosen again this often */
 #define ROOM_TWCC_RESULTS 1024     /* packets one transport-cc feedback may describe */
+#define ROOM_PACE_SLOTS 512        /* video packets waiting for one receiver's pacer */
+#define ROOM_PACE_TICK_MS 5        /* the pacers of a room are served this often while one waits */
+#define ROOM_PACE_FACTOR 1.25      /* pacing rate: this times the receiver's estimate */
 
 typedef struct track track;
 typedef struct fwd fwd;
@@ -137,6 +141,8 @@ struct member {
     twcc_history *tx_hist;         /* owned; NULL until transport-cc is negotiated downstream */
     bwe est;
     int64_t last_alloc_us;
+    pacer *pace;                   /* owned, with tx_hist: what waits to be sent to this receiver
+                                    * (paced_pkt items) */
 };
 
 /* A packet that arrived in this loop iteration, to be sent to the track's subscribers at its end. */
@@ -148,6 +154,12 @@ typedef struct {
     struct rtp_vp8 vp8;            /* simulcast VP8: the descriptor (vp8_ok) */
     bool vp8_ok;
 } fanout_pkt;
+
+/* A video packet waiting in a receiver's pacer: sent through forward_one when its turn comes. */
+typedef struct {
+    fwd *f;                        /* NULL: the fwd went away meanwhile */
+    fanout_pkt p;                  /* p.track NULL: the stream went away meanwhile */
+} paced_pkt;
 
 struct room {
     room_env env;
@@ -164,6 +176,7 @@ struct room {
     bool fanout_backwards;          /* direction of the last fan-out over the members */
     int64_t last_rate_us;           /* last per-stream rate measurement */
     twcc_result twcc_results[ROOM_TWCC_RESULTS];
+    GSource *pace_src;              /* while a pacer of the room has packets waiting */
 };
 
 /* room.c */
@@ -194,8 +207,10 @@ static inline track *track_stream(track *t, unsigned k)
 void forward_request_keyframe(track *t, int64_t now_us);
 /* Sends the packets waiting in r->fanout now (the end-of-iteration task; also before r changes). */
 void forward_fanout(room *r);
-/* Forgets t's waiting packets (t is going away). */
+/* Forgets t's waiting packets (t, a stream, is going away). */
 void forward_forget_track(track *t);
+/* Forgets f's packets waiting in its receiver's pacer (f is going away). */
+void forward_forget_fwd(fwd *f);
 /* Periodic work of one room: PLIs due, NACK retries, transport-cc feedback, receiver reports,
  * layer choice. */
 void forward_tick(room *r, int64_t now_us);

@@ -2,6 +2,7 @@
 // The binary is $VM_SERVER_BIN (default: build/videomeet, the ASan/UBSan build when the README test
 // command runs). stop() fails the test when the server exited badly or printed a sanitizer report.
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,7 +39,7 @@ export async function startServer(env = {}) {
       PORT: String(port),
       BIND_ADDRESS: '127.0.0.1',
       RTC_IPS: '127.0.0.1',
-      LOG_LEVEL: 'info',
+      LOG_LEVEL: process.env.VM_LOG_LEVEL || 'info',
       ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0:exitcode=66',
       UBSAN_OPTIONS: 'print_stacktrace=1:halt_on_error=1',
       ...env,
@@ -46,8 +47,10 @@ export async function startServer(env = {}) {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  proc.stdout.on('data', (d) => { out += d; });
-  proc.stderr.on('data', (d) => { out += d; });
+  // VM_SERVER_LOG=FILE: the server's output also goes to FILE (with VM_LOG_LEVEL=debug, to study a run)
+  const logFile = process.env.VM_SERVER_LOG ? fs.createWriteStream(process.env.VM_SERVER_LOG, { flags: 'a' }) : null;
+  proc.stdout.on('data', (d) => { out += d; logFile?.write(d); });
+  proc.stderr.on('data', (d) => { out += d; logFile?.write(d); });
   let exited = null;
   const exitPromise = new Promise((resolve) => {
     proc.on('exit', (code, signal) => { exited = { code, signal }; resolve(exited); });

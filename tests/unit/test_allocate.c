@@ -98,11 +98,13 @@ static void test_hysteresis(void **state)
 {
     (void)state;
     alloc_track t[1] = {video(1, 2)};
-    /* layer 1 with all temporal layers costs 500 kbit/s: 510 is not enough room to go up to it */
+    /* layer 1 (all temporal layers: above the lowest layer, fewer frames is no step) costs 500
+     * kbit/s: 510 is not enough room to go up to it */
     allocate(t, 1, 510000);
-    assert_int_equal(t[0].layer, 1);
-    assert_int_equal(t[0].temporal, 1); /* 300 kbit/s */
+    assert_int_equal(t[0].layer, 0);
+    assert_int_equal(t[0].temporal, 2);
     allocate(t, 1, 580000);
+    assert_int_equal(t[0].layer, 1);
     assert_int_equal(t[0].temporal, 2);
     /* once there, it stays while it fits */
     t[0].cur_layer = 1;
@@ -110,8 +112,37 @@ static void test_hysteresis(void **state)
     allocate(t, 1, 510000);
     assert_int_equal(t[0].layer, 1);
     assert_int_equal(t[0].temporal, 2);
-    allocate(t, 1, 490000); /* no longer fits: down */
-    assert_int_equal(t[0].temporal, 1);
+    allocate(t, 1, 490000); /* no longer fits: down, to the smaller picture at the full rate */
+    assert_int_equal(t[0].layer, 0);
+    assert_int_equal(t[0].temporal, 2);
+}
+
+/* Steps: the lowest layer sent at 1, 2 and 3 temporal layers, the others only whole. */
+static void test_frame_rate_first(void **state)
+{
+    (void)state;
+    alloc_track t[1] = {video(1, 2)};
+    static const struct {
+        uint32_t budget;
+        int layer, temporal;
+    } cases[] = {
+        /* the first step as soon as it fits, each one above it with ALLOC_UP_MARGIN (15 %) more */
+        {59999, -1, 0}, {60000, 0, 0}, {103499, 0, 0}, {103500, 0, 1}, {172499, 0, 1}, {172500, 0, 2},
+        {574999, 0, 2}, {575000, 1, 2}, {2874999, 1, 2}, {2875000, 2, 2},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        t[0].cur_layer = -1;
+        t[0].cur_temporal = -1;
+        allocate(t, 1, cases[i].budget);
+        if (t[0].layer != cases[i].layer || (cases[i].layer >= 0 && t[0].temporal != cases[i].temporal))
+            fail_msg("budget %u: layer %d/%d, expected %d/%d", cases[i].budget, t[0].layer, t[0].temporal,
+                     cases[i].layer, cases[i].temporal);
+    }
+    /* the lowest layer not sent: the next one up is the lowest, with its temporal steps */
+    t[0].layer_bps[0] = 0;
+    allocate(t, 1, 200000);
+    assert_int_equal(t[0].layer, 1);
+    assert_int_equal(t[0].temporal, 0);
 }
 
 /* Layers the publisher does not send now are skipped; a video with none sent is not "paused". */
@@ -170,7 +201,7 @@ int main(void)
         cmocka_unit_test(test_steps),
         cmocka_unit_test(test_plenty_and_limits),
         cmocka_unit_test(test_tight_budget),
-        cmocka_unit_test(test_hysteresis),
+        cmocka_unit_test(test_hysteresis), cmocka_unit_test(test_frame_rate_first),
         cmocka_unit_test(test_inactive_layers),
         cmocka_unit_test(test_rates_out_of_order),
         cmocka_unit_test(test_many),

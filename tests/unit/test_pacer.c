@@ -1,0 +1,201 @@
+/* test_pacer.c - the pacer (sfu/pacer.c) in virtual time: what goes at once, what waits and when
+ * it leaves, the rate it keeps over a burst, debts, a full queue, and a queue that grows too long. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "sfu/pacer.h"
+
+typedef struct {
+    int id;
+} item;
+
+/* Serves p every 1 ms from `from` to `to` (us): every item due is popped and counted as sent with
+ * `bytes` each; returns how many left, and the time of the last one in *last. */
+static int serve(pacer *p, int64_t from, int64_t to, size_t bytes, int *next_id, int64_t *last)
+{
+    int n = 0;
+    for (int64_t t = from; t <= to; t += 1000) {
+        item *it;
+        while ((it = pacer_due(p, t)) != NULL) {
+            assert_int_equal(it->id, *next_id); /* first in, first out */
+            (*next_id)++;
+            pacer_pop(p);
+            pacer_sent(p, bytes, t);
+            n++;
+            *last = t;
+        }
+    }
+    return n;
+}
+
+static void test_empty_sends_at_once(void **state)
+{
+    (void)state;
+    assert_null(pacer_new(0, 8, 1000000));
+    assert_null(pacer_new(8, 0, 1000000));
+    pacer_free(NULL);
+    pacer *p = pacer_new(16, sizeof(item), 1000000);
+    assert_non_null(p);
+    assert_int_equal(pacer_rate(p), 1000000);
+    assert_true(pacer_may_send(p, 1000));
+    assert_null(pacer_due(p, 1000));
+    assert_null(pacer_front(p));
+    pacer_pop(p); /* empty: nothing happens */
+    assert_int_equal(pacer_queued(p), 0);
+    pacer_free(p);
+}
+
+/* A keyframe of 40 packets at 1 Mbit/s: a burst of PACER_BURST_MIN goes at once, the rest at the
+ * rate (1200 bytes every 9.6 ms), in order. */
+static void test_burst_is_spread(void **state)
+{
+    (void)state;
+    pacer *p = pacer_new(64, sizeof(item), 1000000);
+    int64_t now = 1000000;
+    int sent_now = 0, id = 0;
+    for (int i = 0; i < 40; i++) {
+        if (pacer_may_send(p, now)) {
+            pacer_sent(p, 1200, now);
+            sent_now++;
+            continue;
+        }
+        item *it = pacer_push(p, 1200);
+        assert_non_null(it);
+        it->id = id++;
+    }
+    assert_int_equal(sent_now, 3); /* 2500 bytes of budget: the third one takes it below zero */
+    assert_int_equal(pacer_queued(p), 37);
+    assert_int_equal(pacer_queued_bytes(p), 37 * 1200);
+    int next = 0;
+    int64_t last = 0;
+    /* nothing more in the first ms: the budget is in debt */
+    assert_int_equal(serve(p, now, now, 1200, &next, &last), 0);
+    int n = serve(p, now + 1000, now + 1000000, 1200, &next, &last);
+    assert_int_equal(n, 37);
+    assert_int_equal(pacer_queued(p), 0);
+    assert_int_equal(pacer_queued_bytes(p), 0);
+    /* 40 x 1200 bytes at 1 Mbit/s is 384 ms, less the initial burst */
+    int64_t took = last - now;
+    assert_true(took >= 330000 && took <= 380000);
+    pacer_free(p);
+}
+
+/* Over a long run the pace is the rate, whatever arrives: 2 Mbit/s offered, 500 kbit/s paced, and
+ * the queue grows until it holds PACER_DRAIN_US of the rate, where the drain speeds up. */
+static void test_long_run_rate_and_drain(void **state)
+{
+    (void)state;
+    pacer *p = pacer_new(4096, sizeof(item), 500000);
+    int id = 0, next = 0;
+    int64_t last = 0;
+    uint64_t sent = 0;
+    for (int64_t t = 0; t < 2000000; t += 1000) {
+        /* 2 Mbit/s offered: 250 bytes per ms, as one 1250-byte packet every 5 ms */
+        if (t % 5000 == 0) {
+            if (pacer_may_send(p, t)) {
+                pacer_sent(p, 1250, t);
+                sent += 1250;
+            } else {
+                item *it = pacer_push(p, 1250);
+                assert_non_null(it);
+                it->id = id++;
+            }
+        }
+        sent += (uint64_t)serve(p, t, t, 1250, &next, &last) * 1250;
+    }
+    /* the drain keeps what waits at about PACER_DRAIN_US: 500 ms of what is offered */
+    double wait_bytes = (double)pacer_queued_bytes(p);
+    assert_true(wait_bytes <= 2000000 / 8 * 0.55);
+    /* it sent more than the rate (the drain) but not what was offered */
+    assert_true(sent > 2 * 500000 / 8 && sent < 2 * 2000000 / 8);
+    pacer_free(p);
+}
+
+/* Sends around the pacer (audio, retransmissions, probes) are owed: waiting packets wait longer;
+ * a huge one is forgiven down to a floor. */
+static void test_debt(void **state)
+{
+    (void)state;
+    pacer *p = pacer_new(8, sizeof(item), 800000); /* 100 bytes per ms */
+    int64_t now = 1000;
+    assert_true(pacer_may_send(p, now));
+    pacer_sent(p, 2500 + 1000, now); /* 1000 bytes of debt: 10 ms */
+    item *it = pacer_push(p, 1000);
+    it->id = 0;
+    assert_null(pacer_due(p, now + 9000));
+    assert_non_null(pacer_due(p, now + 11000));
+    pacer_pop(p);
+    pacer_sent(p, 1000, now + 11000);
+    /* a 1 MB burst: the debt stops at 4 bursts + 200 ms of the rate (30000 bytes = 300 ms) */
+    pacer_sent(p, 1000000, now + 11000);
+    it = pacer_push(p, 1000);
+    it->id = 1;
+    assert_null(pacer_due(p, now + 11000 + 300000));
+    assert_non_null(pacer_due(p, now + 11000 + 302000));
+    pacer_free(p);
+}
+
+static void test_full_queue(void **state)
+{
+    (void)state;
+    pacer *p = pacer_new(4, sizeof(item), 100000);
+    pacer_sent(p, 100000, 1000); /* deep debt */
+    for (int i = 0; i < 4; i++) {
+        item *it = pacer_push(p, 100);
+        assert_non_null(it);
+        it->id = i;
+    }
+    assert_null(pacer_push(p, 100));
+    assert_int_equal(pacer_queued(p), 4);
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(((item *)pacer_item(p, i))->id, (int)i);
+    assert_null(pacer_item(p, 4));
+    /* the front, whatever the budget, makes room; the ring wraps */
+    assert_int_equal(((item *)pacer_front(p))->id, 0);
+    pacer_pop(p);
+    item *it = pacer_push(p, 100);
+    assert_non_null(it);
+    it->id = 4;
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(((item *)pacer_item(p, i))->id, (int)i + 1);
+    assert_int_equal(pacer_queued_bytes(p), 400);
+    pacer_free(p);
+}
+
+/* A rate change applies from the change on: what accrued before is kept at the old rate. */
+static void test_rate_change(void **state)
+{
+    (void)state;
+    pacer *p = pacer_new(8, sizeof(item), 8000000); /* 1000 bytes per ms */
+    int64_t now = 1000;
+    assert_true(pacer_may_send(p, now));
+    pacer_sent(p, 5000 + 5000, now); /* the burst (5 ms of 8 Mbit/s) and 5 ms of debt at the old rate */
+    pacer_set_rate(p, 800000, now + 2000); /* after 2 ms: 3000 bytes owed, now at 100 bytes per ms */
+    item *it = pacer_push(p, 1000);
+    it->id = 0;
+    assert_null(pacer_due(p, now + 2000 + 29000));
+    assert_non_null(pacer_due(p, now + 2000 + 31000));
+    assert_int_equal(pacer_rate(p), 800000);
+    /* a clock that goes backwards takes nothing back, and adds nothing */
+    assert_non_null(pacer_due(p, now));
+    pacer_pop(p);
+    pacer_sent(p, 1000000, now);
+    it = pacer_push(p, 1000);
+    it->id = 1;
+    assert_null(pacer_due(p, now + 2000 + 31000));
+    pacer_free(p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_empty_sends_at_once), cmocka_unit_test(test_burst_is_spread),
+        cmocka_unit_test(test_long_run_rate_and_drain), cmocka_unit_test(test_debt),
+        cmocka_unit_test(test_full_queue), cmocka_unit_test(test_rate_change),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
