@@ -14,6 +14,7 @@
  */
 #include <string.h>
 
+#include "sfu/log.h"
 #include "sfu/room_internal.h"
 
 #define NACK_RETRY_US 30000   /* between two NACKs of one lost packet */
@@ -804,8 +805,11 @@ void forward_on_down_rtcp(void *ud, uint8_t *buf, size_t len, int64_t now_us)
                 bwe_on_feedback(&sub->est, r->twcc_results, n, now_us);
             }
         } else if (p.kind == RTCP_K_REMB) {
-            if (sub->tx_hist)
-                bwe_on_remb(&sub->est, p.u.remb.bitrate, now_us);
+            /* Not a cap: Chromium sends REMBs even when not asked to (the SFU's offer has no
+             * goog-remb), from a receive-side estimator that sees only some streams; they were
+             * measured at 15-120 kbit/s on links carrying 400 kbit/s and more. The estimate comes
+             * from transport-cc (bwe.h). */
+            LOG_D("remb %s: %llu bit/s (ignored)", sub->user_id, (unsigned long long)p.u.remb.bitrate);
         } else if (p.kind == RTCP_K_PLI) {
             fwd *f = fwd_by_ssrc(sub, p.media_ssrc);
             STATS_INC(stats_of(sub)->plis_received);

@@ -368,7 +368,11 @@ static void member_update_down(member *m)
     bool first = false;
     if (!m->down) {
         m->down = peer_new(&r->env.peer, true, &down_cbs, m);
-        static const sdp_ext_ids down_ext = {.audio_level = 1, .abs_send_time = 2, .twcc = 3};
+        /* No abs-send-time downstream: forwarded as is it carries the publisher's send time, not the
+         * SFU's, and Chromium's receive-side estimator, fed with it, sent REMBs far below what its
+         * link carried (the SFU's pacing looked like congestion to it). The SFU estimates each
+         * receiver's link from transport-cc. */
+        static const sdp_ext_ids down_ext = {.audio_level = 1, .twcc = 3};
         m->neg = sdp_down_new(((uint64_t)g_random_int() << 31) | g_random_int(), &down_ext);
         if (!m->down || !m->neg) {
             free(tracks);
@@ -512,8 +516,6 @@ static void apply_down_answer(member *m)
         const sdp_ext_ids *in = &f->track->ext;
         if (in->audio_level && s->ext.audio_level)
             f->ext_map[in->audio_level] = s->ext.audio_level;
-        if (in->abs_send_time && s->ext.abs_send_time)
-            f->ext_map[in->abs_send_time] = s->ext.abs_send_time;
         if (in->twcc && s->ext.twcc && s->answer_codec.fb_twcc) {
             /* forward.c writes this receiver's own transport-wide numbers into it */
             f->ext_map[in->twcc] = s->ext.twcc;

@@ -696,6 +696,8 @@ static sdp_down_track normalized(const sdp_down_track *t)
 {
     sdp_down_track n = *t;
     sdp_codec_default(&n.codec, t->codec.id, t->codec.pt, t->codec.rtx_pt);
+    /* No REMB asked for: the SFU estimates each receiver's link from transport-cc (room.c). */
+    n.codec.fb_remb = false;
     if (t->codec.fmtp[0] != '\0')
         memcpy(n.codec.fmtp, t->codec.fmtp, sizeof(n.codec.fmtp));
     if (n.codec.id == SDP_CODEC_OPUS)
