@@ -30,6 +30,10 @@
 #define LOSS_HIGH 0.10
 #define LOSS_LOW 0.02
 #define LOSS_INCREASE_US 1000000
+#define LOSS_WINDOW_US 500000       /* loss fractions are taken over this (or at once when heavy) */
+#define LOSS_BACKOFF 0.9           /* a decrease for loss goes to this times the acknowledged rate */
+#define LOSS_AFTER_CUT_US 300000     /* the feedback of what was sent after a decrease is in ... */
+#define LOSS_LEARN_US 2000000        /* ... and tells the inherent loss until this long after it */
 #define REMB_VALID_US 5000000
 #define DECREASE_MIN_INTERVAL_US 200000
 #define PROBE_OUTCOME_US 500000      /* a probe's feedback is in after this */
@@ -249,16 +253,46 @@ static void rate_update(bwe *b, int64_t now_us)
     b->delay_bps = clamp(b->delay_bps, b->min_bps, b->max_bps);
 }
 
+/* The loss-based estimate (§6), with two changes for loss that is not caused by the sender:
+ *  - the loss a link shows whatever the rate (radio, a bad cable) is learned as its inherent loss,
+ *    from the intervals right after a decrease (had the loss been congestion, sending less would
+ *    have ended it); the thresholds apply to the loss above it;
+ *  - between the thresholds GCC holds, which leaves a sender just above a policer losing up to 10 %
+ *    for good; here it comes down to the acknowledged rate (what did get through), at most once a
+ *    second (LOSS_BACKOFF x it: a policer lets a burst through above its rate). */
 static void loss_update(bwe *b, int64_t now_us)
 {
     if (b->loss_total < LOSS_MIN_PACKETS)
         return;
+    if (!b->loss_from_us)
+        b->loss_from_us = now_us;
     double p = (double)b->loss_lost / b->loss_total;
+    /* a window of LOSS_WINDOW_US (a fraction over a few dozen packets says little), unless the
+     * loss is heavy: that is acted on at once */
+    if (now_us - b->loss_from_us < LOSS_WINDOW_US && p <= 2 * LOSS_HIGH)
+        return;
     b->last_loss = p;
     b->loss_lost = b->loss_total = 0;
-    if (p > LOSS_HIGH) {
-        b->loss_bps *= 1 - 0.5 * p;
-    } else if (p < LOSS_LOW && b->loss_bps < b->delay_bps && now_us - b->last_loss_increase_us >= LOSS_INCREASE_US) {
+    b->loss_from_us = now_us;
+    int64_t since_cut = now_us - b->loss_cut_us;
+    if (b->loss_cut_us && since_cut >= LOSS_AFTER_CUT_US && since_cut < LOSS_LEARN_US)
+        b->inherent_loss += 0.5 * (p - b->inherent_loss); /* what sending less did not end */
+    else if (p < b->inherent_loss)
+        b->inherent_loss += 0.01 * (p - b->inherent_loss);
+    double excess = p - b->inherent_loss;
+    /* below what got through: that rate was measured while the link dropped the rest, and a
+     * policer lets a burst through above its rate */
+    double acked = LOSS_BACKOFF * (b->acked_bps > 0 ? b->acked_bps : b->loss_bps);
+    if (excess > LOSS_HIGH) {
+        double next = b->loss_bps * (1 - 0.5 * excess);
+        b->loss_bps = next < acked ? next : acked;
+        b->loss_cut_us = now_us;
+    } else if (excess > LOSS_LOW) {
+        if (since_cut >= LOSS_INCREASE_US && acked < b->loss_bps) {
+            b->loss_bps = acked;
+            b->loss_cut_us = now_us;
+        }
+    } else if (b->loss_bps < b->delay_bps && now_us - b->last_loss_increase_us >= LOSS_INCREASE_US) {
         b->loss_bps = b->loss_bps * 1.08 + 1000;
         if (b->loss_bps > b->delay_bps)
             b->loss_bps = b->delay_bps;

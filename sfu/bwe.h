@@ -15,10 +15,15 @@
  *    1.5 x the acknowledged rate + 10 kbit/s (nor is it lowered for that), so an
  *    application-limited sender does not let it run away: to find more room the sender must send
  *    more (probe).
- *  - loss-based (§6), over each feedback's packets (at least 20 of them): more than 10 % lost
- *    multiplies it by (1 - loss/2); less than 2 % lets it grow by 8 % at most once a second, up
- *    to the delay-based estimate; in between it holds. A policer that drops without queueing
- *    (no delay signal) is found this way.
+ *  - loss-based (§6), over windows of 500 ms (at least 20 packets; heavy loss, over 20 %, at
+ *    once): more than 10 % lost multiplies it by (1 - loss/2); less than 2 % lets it grow by 8 % at
+ *    most once a second, up to the delay-based estimate. In between GCC holds, which leaves a
+ *    sender just above a policer (no queue, no delay signal: only loss tells) losing up to 10 %
+ *    for good; here it comes down to 0.9 x the acknowledged rate, at most once a second, and the
+ *    10 % rule goes no higher than that either. The loss a link has whatever the rate (radio) is
+ *    not congestion: what is still lost in the 2 s after a decrease (had it been congestion, the
+ *    decrease would have ended it) is learned as the link's inherent loss (quickly; it fades
+ *    slowly when windows show less), and the thresholds apply to the loss above it.
  *
  * Probing: an estimate can only grow as fast as 8 %/s from what is actually sent. When the caller
  * wants more than the estimate (e.g. a higher simulcast layer), bwe_probe_rate says when to send a
@@ -91,8 +96,11 @@ typedef struct bwe {
     /* loss-based */
     double loss_bps;
     uint32_t loss_lost, loss_total;
+    int64_t loss_from_us; /* start of the current loss window */
     int64_t last_loss_increase_us;
     double last_loss;  /* fraction of the last loss interval */
+    double inherent_loss; /* loss that sending less did not end (0..1) */
+    int64_t loss_cut_us;  /* last decrease for loss (0: none) */
     /* receiver's cap */
     double remb_bps; /* 0: none */
     int64_t remb_us;

@@ -106,6 +106,7 @@ typedef struct {
     int64_t max_queue_us;
     int64_t link_free_us;
     double tokens, bucket; /* policer, bytes */
+    double random_loss;    /* lost on the way whatever the rate (radio, a bad cable): 0..1 */
     int64_t tokens_at;
     /* the sender */
     uint32_t wanted_bps; /* what the application would send if it could */
@@ -138,6 +139,17 @@ static void link_send(sim_t *s, int64_t seq, int64_t now)
 {
     uint32_t c = link_rate(s, now);
     sim_pkt *p = &s->pkts[seq];
+    /* a hash of the sequence number, not a running generator: the same packets are lost on every
+     * run, whatever else changes */
+    uint32_t h = (uint32_t)seq * 2654435761u;
+    h ^= h >> 15;
+    h *= 2246822519u;
+    h ^= h >> 13;
+    if (s->random_loss > 0 && (double)h / 4294967296.0 < s->random_loss) {
+        p->recv_us = -1;
+        s->dropped++;
+        return;
+    }
     if (s->policer) {
         s->tokens += (double)(now - s->tokens_at) * c / 8e6;
         s->tokens_at = now;
@@ -274,9 +286,10 @@ static void sample_target(sim_t *s, int64_t now, void *ud)
     stats_t *st = ud;
     uint32_t t = bwe_target(&s->est, now);
     if (getenv("BWE_TRACE") && now % 500000 == 0)
-        print_message("    t=%.1f target %u delay %.0f loss_bps %.0f acked %.0f usage %d trend %.2f thr %.2f loss %.3f\n", now / 1e6, t / 1000,
-                      s->est.delay_bps / 1000, s->est.loss_bps / 1000, s->est.acked_bps / 1000, s->est.usage, s->est.trend,
-                      s->est.threshold_ms, s->est.last_loss);
+        print_message("    t=%.1f target %u delay %.0f loss_bps %.0f acked %.0f usage %d trend %.2f thr %.2f loss %.3f "
+                      "inherent %.3f\n", now / 1e6, t / 1000, s->est.delay_bps / 1000, s->est.loss_bps / 1000,
+                      s->est.acked_bps / 1000, s->est.usage, s->est.trend, s->est.threshold_ms, s->est.last_loss,
+                      s->est.inherent_loss);
     for (int i = 0; i < 8 && st->bounds[i + 1]; i++) {
         if (now >= st->bounds[i] && now < st->bounds[i + 1]) {
             st->sum[i] += t;
@@ -358,8 +371,9 @@ static void test_policer_found_by_loss(void **state)
                   "above 2000 after %.1f s\n",
                   mean(&st, 0) / 1000, st.min[0] / 1000, st.max[0] / 1000, 100 * loss,
                   (st.first_above_us - 30000000) / 1e6);
-    assert_true(mean(&st, 0) > 400000 && mean(&st, 0) < 1100000);
-    assert_true(loss < 0.15);
+    /* around the policer's rate, not above it for good (GCC alone held at ~900 with 12 % loss) */
+    assert_true(mean(&st, 0) > 650000 && mean(&st, 0) < 880000);
+    assert_true(loss < 0.06);
     assert_true(st.first_above_us > 0 && st.first_above_us - 30000000 <= 10000000);
     free(s);
 }
@@ -369,6 +383,26 @@ static uint32_t fat(int64_t now)
 {
     (void)now;
     return 50000000;
+}
+
+/* 5 % of packets lost whatever the rate, on a fat link: that loss is not congestion, and the
+ * estimate must not be driven down by it (sending less would not lose less). */
+static void test_random_loss_is_not_congestion(void **state)
+{
+    (void)state;
+    sim_t *s = sim_new(fat, false, 1500000, true);
+    s->random_loss = 0.05;
+    stats_t st = {.bounds = {10000000, 30000000}};
+    run(s, 0, 30000000, sample_target, &st);
+    double loss = (double)s->dropped / (double)(s->dropped + s->delivered);
+    print_message("    5 %% random loss (measured %.1f %%), 1.5 Mbit/s wanted: estimate mean %.0f kbit/s (min %u, max %u) "
+                  "over 10-30 s\n", 100 * loss, mean(&st, 0) / 1000, st.min[0] / 1000, st.max[0] / 1000);
+    assert_true(loss > 0.04 && loss < 0.07);
+    /* after one decrease the loss is learned as the link's own: the estimate gets back to what is
+     * wanted and stays near it */
+    assert_true(mean(&st, 0) >= 1500000);
+    assert_true(st.min[0] >= 1000000);
+    free(s);
 }
 
 static void test_application_limited(void **state)
@@ -425,6 +459,7 @@ int main(void)
         cmocka_unit_test(test_link_drops_and_recovers),
         cmocka_unit_test(test_policer_found_by_loss),
         cmocka_unit_test(test_application_limited),
+        cmocka_unit_test(test_random_loss_is_not_congestion),
         cmocka_unit_test(test_remb_cap_and_probe_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
