@@ -230,6 +230,38 @@ describe('malformed input', { timeout: 180000 }, () => {
     });
   }
 
+  // --- video-views ------------------------------------------------------------------------------
+  test('video-views before joining → not-in-meeting', T, async () => {
+    const c = await fresh();
+    c.send({ type: 'video-views', views: [{ mid: '1', hidden: true }] });
+    await c.expectError('not-in-meeting', 'video-views');
+    await c.ping();
+  });
+
+  for (const [name, fields, code] of [
+    ['no views', {}, 'invalid-field'],
+    ['views an object', { views: { mid: '1' } }, 'invalid-field'],
+    ['an empty list', { views: [] }, 'too-long'],
+    ['65 views', { views: Array.from({ length: 65 }, (_, i) => ({ mid: String(i), hidden: true })) }, 'too-long'],
+    ['a view without mid', { views: [{ width: 10, height: 10 }] }, 'invalid-field'],
+    ['a mid of 16 bytes', { views: [{ mid: 'x'.repeat(16), hidden: true }] }, 'too-long'],
+    ['a width of 0', { views: [{ mid: '1', width: 0, height: 10 }] }, 'invalid-field'],
+    ['a height of 16385', { views: [{ mid: '1', width: 10, height: 16385 }] }, 'invalid-field'],
+    ['a fractional width', { views: [{ mid: '1', width: 10.5, height: 10 }] }, 'invalid-field'],
+    ['hidden as a string', { views: [{ mid: '1', hidden: 'yes' }] }, 'invalid-field'],
+  ]) {
+    test(`video-views with ${name} → ${code}, socket stays open and in its meeting`, T, async () => {
+      const a = await joined('views-a');
+      a.client.send({ type: 'video-views', ...fields });
+      await a.client.expectError(code, 'video-views');
+      await a.client.ping();
+      // a valid one, for a mid nobody has, is taken quietly
+      a.client.send({ type: 'video-views', views: [{ mid: '9', width: 640, height: 360 }, { mid: '7', hidden: true }] });
+      await a.client.expectNone('error');
+      await a.client.ping();
+    });
+  }
+
   // --- username length ----------------------------------------------------------------------------
   for (const [name, username] of Object.entries({
     '51 ASCII characters': 'a'.repeat(51),
