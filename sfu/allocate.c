@@ -85,7 +85,10 @@ uint32_t allocate(alloc_track *tracks, size_t n, uint32_t budget_bps)
     /* every wanted video at its lowest step, while it fits */
     for (size_t k = 0; k < nv; k++) {
         steps_t *s = &steps[k];
-        if (s->n > 0 && total + s->bps[0] <= (int64_t)budget_bps) {
+        /* a video that has nothing now (paused, or new) needs the margin too: a paused one does
+         * not flap back on and off around its lowest step */
+        int64_t need = s->n > 0 ? (int64_t)s->bps[0] + (s->cur < 0 ? (int64_t)(s->bps[0] * ALLOC_UP_MARGIN) : 0) : 0;
+        if (s->n > 0 && total + need <= (int64_t)budget_bps) {
             s->step = 0;
             total += s->bps[0];
         } else if (s->n > 0) {

@@ -314,3 +314,42 @@ test('the size a tile is shown at caps its layer; a hidden tile gets no video; t
   const errs = [...a.errors, ...b.errors];
   assert.deepEqual(errs, [], errs.join('\n'));
 });
+
+test('a link that cannot carry even the lowest layer: the video is paused, the tile says so, audio goes on; it resumes', async (t) => {
+  const id = await newMeeting(server.url);
+  const names = ['Wes', 'Xia'];
+  const people = {};
+  for (const name of names) {
+    people[name] = await launchBrowser({ name, initScript: camera360, extraArgs: ['--autoplay-policy=no-user-gesture-required'] });
+    t.after(() => people[name].close());
+  }
+  for (const name of names) await join(people[name], id, name);
+  const xia = people.Xia.page;
+  await eventually(async () => {
+    const r = await remoteOne(xia);
+    assert.ok(r.frames > 0, `Xia decodes Wes: ${JSON.stringify(r)}`);
+  }, 20000, 250);
+  const notice = xia.locator('[data-testid="tile"]:not([data-local]) [data-testid="tile-notice"]');
+  // 80 kbit/s: Wes's audio (~40 kbit/s) and not even his lowest layer at its lowest frame rate.
+  const unpolice = udpPolice(t, 'vmpause', await receivingPort(xia), 10);
+  const t0 = Date.now();
+  await eventually(async () => {
+    assert.equal(await notice.textContent(), 'Video paused: connection too slow');
+    assert.equal(await notice.isVisible(), true);
+  }, 20000, 250);
+  console.log(`# policed to 80 kbit/s → video paused, tile notice after ${Date.now() - t0} ms`);
+  const a0 = Object.values(await inbound(xia))[0];
+  await sleep(2000);
+  const a1 = Object.values(await inbound(xia))[0];
+  assert.ok(a1.audio.packets > a0.audio.packets + 50, `audio goes on: ${JSON.stringify([a0.audio, a1.audio])}`);
+  unpolice();
+  const t1 = Date.now();
+  await eventually(async () => {
+    const r = await remoteOne(xia);
+    assert.ok(r.frames > a1.video.frames + 5, `video resumes: ${JSON.stringify(r)}`);
+    assert.equal(await notice.isVisible(), false);
+  }, 30000, 250);
+  console.log(`# policing removed → video again after ${Date.now() - t1} ms`);
+  const errs = names.flatMap((n) => people[n].errors);
+  assert.deepEqual(errs, [], errs.join('\n'));
+});

@@ -126,8 +126,8 @@ static void test_frame_rate_first(void **state)
         uint32_t budget;
         int layer, temporal;
     } cases[] = {
-        /* the first step as soon as it fits, each one above it with ALLOC_UP_MARGIN (15 %) more */
-        {59999, -1, 0}, {60000, 0, 0}, {103499, 0, 0}, {103500, 0, 1}, {172499, 0, 1}, {172500, 0, 2},
+        /* from nothing, each step with ALLOC_UP_MARGIN (15 %) more room than it costs */
+        {68999, -1, 0}, {69000, 0, 0}, {103499, 0, 0}, {103500, 0, 1}, {172499, 0, 1}, {172500, 0, 2},
         {574999, 0, 2}, {575000, 1, 2}, {2874999, 1, 2}, {2875000, 2, 2},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -140,9 +140,21 @@ static void test_frame_rate_first(void **state)
     }
     /* the lowest layer not sent: the next one up is the lowest, with its temporal steps */
     t[0].layer_bps[0] = 0;
-    allocate(t, 1, 200000);
+    allocate(t, 1, 230000);
     assert_int_equal(t[0].layer, 1);
     assert_int_equal(t[0].temporal, 0);
+    /* a video on its lowest step keeps it while it fits, without the margin; paused, it comes
+     * back only with it */
+    t[0].layer_bps[0] = 150000;
+    t[0].cur_layer = 0;
+    t[0].cur_temporal = 0;
+    allocate(t, 1, 60000);
+    assert_int_equal(t[0].layer, 0);
+    assert_false(t[0].paused);
+    t[0].cur_layer = -1;
+    allocate(t, 1, 60000);
+    assert_int_equal(t[0].layer, -1);
+    assert_true(t[0].paused);
 }
 
 /* Layers the publisher does not send now are skipped; a video with none sent is not "paused". */
