@@ -23,6 +23,9 @@
 #include "sfu/room_internal.h"
 
 #define LAYERS_FEWER_US 3000000 /* fewer layers needed for this long before the publisher is told */
+#define UP_HOLD_MIN_US 2000000  /* after a step down, no step up for this long ... */
+#define UP_HOLD_MAX_US 8000000  /* ... doubled, up to this, when a step up was undone within ... */
+#define UP_UNDONE_US 10000000   /* ... this long */
 #define LAYER_MIN_BPS 30000     /* a layer's rate as the allocator sees it, at least */
 #define VIEW_SLACK_PCT 10       /* a layer this much smaller than the view still does */
 
@@ -92,6 +95,24 @@ static void single_target(fwd *f)
         layer_select_set_target(&f->ls, want, LAYER_SELECT_ALL_TEMPORAL);
 }
 
+/* f's spatial layer goes from its target to `layer`: a step down starts a hold on steps up, twice
+ * as long as the last one when it undoes a recent step up (a link that cannot keep the higher layer
+ * is not made to switch back and forth, each switch a keyframe). */
+static void note_step(fwd *f, int layer, int64_t now_us)
+{
+    if (layer == f->ls.target)
+        return;
+    if (layer > f->ls.target) {
+        f->up_us = now_us;
+        return;
+    }
+    if (layer >= view_cap(f))
+        return; /* down to what the view asks for (or hidden): not for bandwidth */
+    bool undone = f->up_us && now_us - f->up_us < UP_UNDONE_US;
+    f->hold_us = !f->hold_us || !undone ? UP_HOLD_MIN_US : f->hold_us * 2 > UP_HOLD_MAX_US ? UP_HOLD_MAX_US : f->hold_us * 2;
+    f->down_us = now_us;
+}
+
 /* The videos sub receives, from its bandwidth estimate (allocate.h): its audio and single-stream
  * videos first (a fixed share), then the simulcast ones by the budget left, each up to its view. */
 static void allocate_layers(member *sub, int64_t now_us)
@@ -115,6 +136,8 @@ static void allocate_layers(member *sub, int64_t now_us)
             a->video = 1;
             a->priority = 1;
             a->max_layer = view_cap(f);
+            if (f->down_us && now_us - f->down_us < f->hold_us && f->ls.target >= 0 && f->ls.target < a->max_layer)
+                a->max_layer = f->ls.target; /* held after a step down */
             a->n_layers = t->n_layers;
             a->n_temporal = 1;
             for (unsigned k = 0; k < t->n_layers; k++) {
@@ -136,6 +159,7 @@ static void allocate_layers(member *sub, int64_t now_us)
         if (!at[i].video)
             continue;
         fwd *f = af[i];
+        note_step(f, at[i].layer, now_us);
         int temporal = at[i].temporal >= (int)at[i].n_temporal - 1 ? LAYER_SELECT_ALL_TEMPORAL : at[i].temporal;
         if (at[i].layer != f->ls.target || (at[i].layer >= 0 && temporal != f->ls.target_tid))
             layer_select_set_target(&f->ls, at[i].layer, temporal);

@@ -110,6 +110,10 @@ struct fwd {
     uint16_t view_w, view_h;       /* video: the size the subscriber shows it at (0: not known) */
     bool hidden;                   /* video: the subscriber does not show it */
     bool paused;                   /* video: the subscriber was told it is paused for bandwidth */
+    /* simulcast: after a step down for bandwidth, no step above the layer it has before hold_us
+     * (layers.c: a switch up costs a keyframe, and one undone seconds later two) */
+    int64_t down_us, up_us;        /* last step down / up (0: none) */
+    int64_t hold_us;
     struct vp8_munge vp8;          /* simulcast VP8: its descriptor numbering across switches */
 };
 

@@ -173,12 +173,17 @@ async function receivingPort(page) {
 // simulcast do not fit on this machine's two cores next to a sanitizer build, so the cameras are
 // 640x360 (two layers, the top one ~300 kbit/s here) and the policer is scaled with them: 400
 // kbit/s, less than the two top layers and the audio need, more than the lower ones.
-// What is asserted is what works today: the policed receiver is moved to lower layers by its own
-// bandwidth estimate while the others keep the top one, its video keeps decoding, and the top
-// layers come back once the policing stops. The issue's bar (>= 12 fps, <= 2 s of freezes in 20 s)
-// is printed, not asserted: nftables' policer drops every burst above 5 packets, and the SFU does
-// not pace its output yet (a keyframe leaves as one burst), so frames are lost to it.
-test('a policed receiver gets lower layers and keeps decoding; the top layer is back once the policing goes', async (t) => {
+// Asserted, the issue's bar: over 20 s the policed receiver decodes every remote video at >= 12 fps
+// (of 15) with <= 2 s of freezes in total (inbound-rtp totalFreezesDuration), on a lower layer than
+// the others get, while the others keep the top one; the top layers are back within 10 s of the
+// policing going. What makes it: the SFU paces each receiver's video at 1.25 x its estimate (a
+// keyframe no longer leaves as one burst into a policer that drops every burst above a few
+// packets), its estimate comes down to below what got through when loss persists (GCC alone held
+// above the policer losing up to 10 %), a smaller layer at the full frame rate is preferred to a
+// larger one at fewer frames, and after a step down a step up waits (2 s, doubled up to 8 s when a
+// step up is undone within 10 s), so a link that cannot keep a layer does not switch back and forth
+// with a keyframe each time.
+test('a policed receiver gets lower layers at >= 12 fps with <= 2 s of freezes; the top layer is back within 10 s once the policing goes', async (t) => {
   const id = await newMeeting(server.url);
   const names = ['Ada', 'Bo', 'Cy'];
   const people = {};
@@ -221,17 +226,19 @@ test('a policed receiver gets lower layers and keeps decoding; the top layer is 
   console.log(`# Cy policed to 400 kbit/s, 20 s: fps ${JSON.stringify(fps)}, freezes (s) ${JSON.stringify(freezes)}, ` +
     `widths now ${JSON.stringify(widths)}, seen ${JSON.stringify({ Ada: [...seen.Ada], Bo: [...seen.Bo] })}; Ada (not policed) gets Bo at ${other1.Bo.width} wide, ` +
     `${((other1.Bo.frames - other0.Bo.frames) / 20).toFixed(1)} fps; probe packets ${/videomeet_probe_packets_total (\d+)/.exec(m)?.[1]}`);
-  for (const who of ['Ada', 'Bo']) assert.ok(fps[who] >= 3, `Cy still decodes ${who}: ${fps[who]} fps`);
-  assert.ok([...seen.Ada, ...seen.Bo].some((w) => w > 0 && w < 640),
-    `Cy was given a lower layer: ${JSON.stringify({ Ada: [...seen.Ada], Bo: [...seen.Bo] })}`);
+  for (const who of ['Ada', 'Bo']) assert.ok(fps[who] >= 12, `Cy decodes ${who} at >= 12 fps: ${fps[who]} fps`);
+  const frozen = freezes.Ada + freezes.Bo;
+  assert.ok(frozen <= 2, `Cy's videos froze for ${frozen.toFixed(2)} s in 20 s: ${JSON.stringify(freezes)}`);
+  assert.ok(widths.Ada < 640 || widths.Bo < 640,
+    `Cy is on a lower layer than the others: ${JSON.stringify(widths)}, seen ${JSON.stringify({ Ada: [...seen.Ada], Bo: [...seen.Bo] })}`);
   assert.equal(other1.Bo.width, 640, 'Ada, not policed, still gets the top layer');
-  // The policer goes: the top layers come back (the issue asks for 10 s; waited for up to 20).
+  // The policer goes: the top layers come back within 10 s.
   unpolice();
   const t0 = Date.now();
   await eventually(async () => {
     const r = await remoteVideo(people.Cy.page);
     assert.ok(r.Ada.width === 640 && r.Bo.width === 640, `Cy back on the top layers: ${JSON.stringify(r)}`);
-  }, 20000, 250);
+  }, 10000, 250);
   console.log(`# policing removed → top layers back after ${Date.now() - t0} ms`);
   const errs = names.flatMap((n) => people[n].errors);
   assert.deepEqual(errs, [], errs.join('\n'));
