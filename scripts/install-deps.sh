@@ -3,7 +3,7 @@
 # Used by the README commands, .ci/run and the Dockerfile.
 #   scripts/install-deps.sh build   -> compiler + libraries (Docker build stage)
 #   scripts/install-deps.sh runtime -> shared libraries only (Docker runtime stage)
-#   scripts/install-deps.sh test    -> build + test tools (chromium, cmocka, node, npm packages)
+#   scripts/install-deps.sh test    -> build + test tools (chromium, firefox-esr, cmocka, node, npm packages)
 #   scripts/install-deps.sh bench   -> build + what bench/run-series.sh uses (gnuplot, perf)
 set -euo pipefail
 mode="${1:-build}"
@@ -12,7 +12,7 @@ here="$(cd "$(dirname "$0")/.." && pwd)"
 build_pkgs="build-essential cmake pkg-config libnice-dev libsrtp2-dev libusrsctp-dev
   libwebsockets-dev libjansson-dev libssl-dev libgcrypt20-dev libglib2.0-dev"
 runtime_pkgs="libnice10 libsrtp2-1 libusrsctp2 libwebsockets17 libjansson4 libssl3 libgcrypt20 libglib2.0-0 ca-certificates"
-test_pkgs="$build_pkgs libcmocka-dev clang libclang-rt-14-dev chromium nodejs npm nftables iproute2
+test_pkgs="$build_pkgs libcmocka-dev clang libclang-rt-14-dev chromium firefox-esr nodejs npm nftables iproute2
   util-linux fonts-liberation"
 
 case "$mode" in
@@ -40,7 +40,8 @@ fi
 
 if [ "$mode" = test ]; then
   cd "$here/tests"
-  if [ ! -d node_modules/ws ] || [ ! -d node_modules/playwright-core ]; then
+  if [ ! -d node_modules/ws ] || [ ! -d node_modules/playwright-core ] \
+    || [ ! -d node_modules/puppeteer-core ]; then
     echo "install-deps: npm packages for the tests"
     npm ci --no-audit --no-fund --loglevel=error
   fi

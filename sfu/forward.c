@@ -576,13 +576,7 @@ void forward_on_up_rtp(void *ud, uint8_t *buf, size_t len, int64_t now_us)
     }
     STATS_INC(st->rtp_packets_in);
     STATS_ADD(st->rtp_bytes_in, len);
-    bool keyframe = t->kind == SDP_MEDIA_VIDEO && is_keyframe_start(t, &v);
-    if (keyframe) {
-        t->last_keyframe_us = now_us;
-        t->pli_pending = false; /* whoever waited gets this one */
-    }
     t->last_packet_us = now_us;
-    t->bytes_in += len;
     uint32_t arrival = (uint32_t)((uint64_t)now_us * t->codec.clock_rate / 1000000u);
     rtcp_rx_stats_update(&t->rx, v.seq, v.ts, arrival);
     track_note_seq(t, v.seq, now_us);
@@ -594,6 +588,17 @@ void forward_on_up_rtp(void *ud, uint8_t *buf, size_t len, int64_t now_us)
          * NACK answer may cross the original. Subscribers got it (or ask us for it). */
         STATS_INC(st->dropped_duplicate);
         return;
+    }
+    /* Only a new packet counts towards the stream's rate and keyframes. Probe padding repeats recent
+     * packets of one stream, Firefox's for as long as its estimate is below what its next simulcast
+     * layer needs, at several times that stream's own rate: counted, it made the lowest layer look
+     * dearer than any receiver's estimate and allocate paused the video; and a repeated keyframe
+     * packet is no answer to a keyframe request. */
+    t->bytes_in += len;
+    bool keyframe = t->kind == SDP_MEDIA_VIDEO && is_keyframe_start(t, &v);
+    if (keyframe) {
+        t->last_keyframe_us = now_us;
+        t->pli_pending = false; /* whoever waited gets this one */
     }
     bool cached = rtx_cache_put(t->cache, v.seq, buf, len, (uint64_t)now_us) == 0 &&
                   rtx_cache_get(t->cache, v.seq, (uint64_t)now_us, &kept, &kept_len) == 0;

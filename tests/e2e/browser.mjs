@@ -1,12 +1,14 @@
-// Shared Playwright helpers for the browser end-to-end tests: launch Debian's chromium with fake
-// camera and microphone in a fresh profile, collect page errors, take screenshots.
+// Shared helpers for the browser end-to-end tests: launch Debian's chromium (Playwright) or
+// firefox-esr (puppeteer-core over WebDriver BiDi) with fake camera and microphone in a fresh
+// profile, collect page errors, take screenshots.
 //
-// Each launchBrowser() is its own persistent context (own profile dir, so own localStorage and
-// permissions); close() closes it and removes the profile dir.
+// Each launchBrowser() / launchFirefox() is its own browser with its own profile dir (so own
+// localStorage and permissions); close() closes it and removes the profile dir.
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
+import puppeteer from 'puppeteer-core';
 
 export const CHROMIUM_PATH = process.env.VM_CHROMIUM || '/usr/bin/chromium';
 
@@ -74,6 +76,91 @@ export async function launchBrowser(opts = {}) {
   return { context, page, errors, name, close, profileDir };
 }
 
+export const FIREFOX_PATH = process.env.VM_FIREFOX || '/usr/bin/firefox-esr';
+
+/**
+ * Firefox preferences for a test browser in a loopback-only network namespace: without them Firefox
+ * asks for camera permission, has no camera, or gathers no ICE candidate there.
+ * The autoplay policy is left as Firefox ships it on purpose: the join button's click is the user
+ * activation a real user gives, after which the tiles play with sound (firefox.test.mjs checks).
+ */
+export const FIREFOX_PREFS = Object.freeze({
+  // Camera and microphone granted without a prompt, from fake devices (Firefox's own generated
+  // video and tone; no real device is opened).
+  'permissions.default.camera': 1,
+  'permissions.default.microphone': 1,
+  'media.navigator.streams.fake': true,
+  'media.navigator.permission.disabled': true,
+  // Host candidates on loopback, the namespace's only interface (Firefox skips loopback otherwise).
+  'media.peerconnection.ice.loopback': true,
+});
+
+/**
+ * Launches firefox-esr (headless, WebDriver BiDi through puppeteer-core) in a fresh temporary
+ * profile and opens one page. The page is a puppeteer Page: page.evaluate and
+ * page.locator(selector).click()/.fill() work as in Playwright, waiting differs (see visible()).
+ * @param {object} [opts]
+ * @param {{width: number, height: number}} [opts.viewport]  default 1280x800
+ * @param {string|Function|Array<string|Function>} [opts.initScript]  run in every page before its scripts
+ * @param {Record<string, string|number|boolean>} [opts.prefs]  added to FIREFOX_PREFS
+ * @param {string} [opts.name]  label used in logs and error messages
+ * @returns {Promise<{browser: import('puppeteer-core').Browser, page: import('puppeteer-core').Page,
+ *   errors: string[], name: string, close: () => Promise<void>, profileDir: string}>}
+ */
+export async function launchFirefox(opts = {}) {
+  const name = opts.name || 'firefox';
+  const profileDir = await fs.mkdtemp(path.join(os.tmpdir(), 'vm-firefox-'));
+  let browser;
+  try {
+    browser = await puppeteer.launch({
+      browser: 'firefox',
+      executablePath: FIREFOX_PATH,
+      headless: true,
+      userDataDir: profileDir,
+      defaultViewport: opts.viewport || { width: 1280, height: 800 },
+      extraPrefsFirefox: { ...FIREFOX_PREFS, ...(opts.prefs || {}) },
+    });
+  } catch (err) {
+    await fs.rm(profileDir, { recursive: true, force: true });
+    throw err;
+  }
+  let closed = false;
+  async function close() {
+    if (closed) return;
+    closed = true;
+    try {
+      await browser.close();
+    } finally {
+      await fs.rm(profileDir, { recursive: true, force: true });
+    }
+  }
+  const errors = [];
+  let page;
+  try {
+    page = (await browser.pages())[0] || await browser.newPage();
+    page.setDefaultTimeout(15000);
+    for (const script of [].concat(opts.initScript || [])) await page.evaluateOnNewDocument(script);
+    page.on('pageerror', (err) => errors.push(`[${name}] page error: ${err.message}`));
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') errors.push(`[${name}] console error: ${msg.text()}`);
+    });
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { browser, page, errors, name, close, profileDir };
+}
+
+/**
+ * Waits until the element with data-testid="id" is visible, in a Playwright or a puppeteer page
+ * (their locators wait differently).
+ */
+export async function visible(page, id) {
+  const loc = byTestId(page, id);
+  if (typeof loc.waitFor === 'function') await loc.waitFor({ state: 'visible' });
+  else await loc.setVisibility('visible').wait();
+}
+
 /**
  * A fresh directory for screenshots; its path is printed so a person can look at them.
  * @param {string} label
@@ -96,7 +183,7 @@ export async function screenshot(page, dir, file) {
   return p;
 }
 
-/** The element(s) with data-testid="id". */
+/** The element(s) with data-testid="id" (a Playwright or a puppeteer locator, as the page is). */
 export const byTestId = (page, id) => page.locator(`[data-testid="${id}"]`);
 
 /**

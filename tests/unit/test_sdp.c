@@ -1,6 +1,6 @@
 /* test_sdp.c - the SDP parser and builder (sfu/sdp.c, sfu/sdp_parse.c, sfu/sdp_build.c) on
- * Chromium's real descriptions (tests/data/sdp/, captured by capture-chromium-offer.mjs) and on
- * broken input. The constants below are the values in the committed captures: re-capturing
+ * Chromium's real descriptions (tests/data/sdp/, captured by capture-chromium-offer.mjs), a
+ * Firefox offer (capture-firefox-offer.mjs, round trip) and on broken input. The constants below are the values in the committed captures: re-capturing
  * the offers means updating them. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -266,6 +266,7 @@ static void test_round_trip_fixtures(void **state)
     round_trip("chromium-offer-gathered.sdp");
     round_trip("chromium-answer-to-sfu-offer.sdp");
     round_trip("chromium-answer-reneg-2.sdp");
+    round_trip("firefox-offer-simulcast.sdp");
 }
 
 static void test_chromium_answer(void **state)

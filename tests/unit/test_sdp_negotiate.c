@@ -1,6 +1,7 @@
 /* test_sdp_negotiate.c - the SFU's JSEP negotiation (sfu/sdp_negotiate.c): answers to Chromium's
- * captured upstream offers, downstream offers for 0/1/3 tracks, a renegotiation that removes a
- * track, adds one and recycles an m-line, and Chromium's captured answers to those offers.
+ * captured upstream offers and to Firefox's simulcast offer, downstream offers for 0/1/3 tracks, a
+ * renegotiation that removes a track, adds one and recycles an m-line, and Chromium's captured
+ * answers to those offers.
  *
  * Golden files: every generated description is compared byte for byte with
  * tests/data/sdp/generated/<name>.sdp. tests/e2e/sdp-chromium.test.mjs feeds those same files to
@@ -252,6 +253,87 @@ static void test_answer_simulcast(void **state)
     sdp_free(ans);
     free(t);
     free(text);
+}
+
+/* Firefox's upstream offer as the web app makes it (tests/data/sdp/capture-firefox-offer.mjs):
+ * video first with q/h/f encodings, a=ssrc lines for all six streams (the SFU goes by the rids),
+ * extension ids of its own (mid 3, twcc 7, rid 9, repaired rid 10, some with a direction), RTX
+ * for each codec, VP9/AV1/red/ulpfec too, and the audio m-line bundle-only with port 0. */
+static void test_answer_firefox_simulcast(void **state)
+{
+    (void)state;
+    char *text = load("firefox-offer-simulcast.sdp", NULL);
+    sdp_up_result r;
+    sdp_session *ans = answer_to(text, &r, 0);
+    free(text);
+    assert_int_equal(r.n_media, 2);
+    assert_int_equal(r.n_accepted, 2);
+    const sdp_up_media *v = &r.media[0], *a = &r.media[1];
+    assert_string_equal(v->mid, "0");
+    assert_int_equal(v->kind, SDP_MEDIA_VIDEO);
+    assert_true(v->accepted);
+    assert_int_equal(v->direction, SDP_DIR_RECVONLY);
+    assert_int_equal(v->codecs[0].id, SDP_CODEC_VP8);
+    assert_int_equal(v->codecs[0].pt, 120);
+    assert_int_equal(v->codecs[0].rtx_pt, 124);
+    assert_true(v->codecs[0].fb_nack && v->codecs[0].fb_pli && v->codecs[0].fb_fir);
+    assert_true(v->codecs[0].fb_remb && v->codecs[0].fb_twcc);
+    assert_int_equal(v->ext.mid, 3);
+    assert_int_equal(v->ext.abs_send_time, 4);
+    assert_int_equal(v->ext.twcc, 7);
+    assert_int_equal(v->ext.rid, 9);
+    assert_int_equal(v->ext.rrid, 10);
+    assert_true(v->rtcp_rsize);
+    assert_int_equal(v->n_rids, 3);
+    assert_string_equal(v->rids[0], "q");
+    assert_string_equal(v->rids[1], "h");
+    assert_string_equal(v->rids[2], "f");
+    assert_string_equal(v->stream_id, "{e8d143a2-6e6a-41dc-8142-744392013b13}");
+    assert_string_equal(v->track_id, "{ffb18c98-2aeb-43eb-b366-207146a4893e}");
+
+    assert_string_equal(a->mid, "1");
+    assert_int_equal(a->kind, SDP_MEDIA_AUDIO);
+    assert_true(a->accepted); /* bundle-only, port 0: still taken, on the bundle's transport */
+    assert_int_equal(a->direction, SDP_DIR_RECVONLY);
+    assert_int_equal(a->codecs[0].id, SDP_CODEC_OPUS);
+    assert_int_equal(a->codecs[0].pt, 109);
+    assert_int_equal(a->codecs[0].rtx_pt, -1);
+    assert_true(a->codecs[0].fb_twcc);
+    assert_int_equal(a->ext.audio_level, 1);
+    assert_int_equal(a->ext.mid, 3);
+    assert_int_equal(a->ext.twcc, 7);
+    assert_int_equal(a->n_rids, 0);
+    assert_int_equal(a->n_ssrcs, 1);
+    assert_int_equal(a->ssrcs[0].ssrc, 1903719972u);
+    assert_string_equal(a->stream_id, v->stream_id);
+
+    assert_string_equal(r.remote.ice_ufrag, "f2cab115");
+    assert_string_equal(r.remote.ice_pwd, "a603b1dd9d9a74bfe20245502e98e3bd");
+    assert_int_equal(r.remote.fingerprint.len, 32);
+    assert_int_equal(r.remote.fingerprint.bytes[0], 0x80);
+    assert_int_equal(r.remote.fingerprint.bytes[31], 0x7D);
+    assert_int_equal(r.remote.setup, SDP_SETUP_ACTPASS);
+    assert_false(r.remote.dtls_client);
+
+    char *out = sdp_build_alloc(ans, NULL);
+    assert_non_null(out);
+    assert_non_null(strstr(out, "a=group:BUNDLE 0 1\r\n"));
+    assert_non_null(strstr(out, "a=rid:q recv\r\na=rid:h recv\r\na=rid:f recv\r\na=simulcast:recv q;h;f\r\n"));
+    assert_non_null(strstr(out, "a=extmap:9 urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id\r\n"));
+    assert_non_null(strstr(out, "a=extmap:10 urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id\r\n"));
+    assert_non_null(strstr(out, "a=extmap:7 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01\r\n"));
+    assert_non_null(strstr(out, "a=rtpmap:120 VP8/90000\r\n"));
+    assert_non_null(strstr(out, "a=fmtp:124 apt=120\r\n"));
+    /* what the SFU does not use is not answered: other codecs, Firefox's directional extensions */
+    assert_null(strstr(out, "VP9"));
+    assert_null(strstr(out, "AV1"));
+    assert_null(strstr(out, "playout-delay"));
+    assert_null(strstr(out, "dependency-descriptor"));
+    assert_null(strstr(out, "csrc-audio-level"));
+    sdp_session *again = parse_text(out);
+    free(out);
+    sdp_free(again);
+    sdp_free(ans);
 }
 
 static void test_answer_chromium_offer_text(void **state)
@@ -773,6 +855,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_answer_chromium_offer_result),
         cmocka_unit_test(test_answer_simulcast),
+        cmocka_unit_test(test_answer_firefox_simulcast),
         cmocka_unit_test(test_answer_chromium_offer_text),
         cmocka_unit_test(test_answer_sendrecv_offer),
         cmocka_unit_test(test_answer_rejects),
