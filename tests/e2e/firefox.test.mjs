@@ -11,7 +11,10 @@
 //   estimate allows the top one, 10 to 30 s here; through that and after it Chromium keeps
 //   decoding Firefox, and gets Firefox's top layer once it is sent. Firefox decodes Chromium's top
 //   layer, and follows it down to the middle one (a layer switch through the SFU's VP8 rewriting)
-//   when Chromium stops its top encoding. Firefox's chat reaches Chromium.
+//   when Chromium stops its top encoding. Firefox's chat reaches Chromium. Chromium's window is
+//   large so that its tile of Firefox needs the 1280-wide layer; made smaller, the 640-wide layer
+//   is enough, and Firefox stops encoding its top one when the SFU says nobody receives it
+//   (video-layers → RTCRtpSender.setParameters, in Firefox too).
 // - Firefox with a 320x180 camera publishes one stream (rtc.js asks for no simulcast below 270
 //   lines) next to a small-camera Chromium: again each decodes the other and receives audio.
 //
@@ -24,7 +27,7 @@ import { startServer } from '../lib/server.mjs';
 import {
   launchBrowser, launchFirefox, byTestId, visible, smallCamera, createMeeting, received,
 } from './browser.mjs';
-import { eventually } from '../lib/wait.mjs';
+import { eventually, sleep } from '../lib/wait.mjs';
 
 let server;
 
@@ -58,8 +61,8 @@ async function firefox(t, name, initScript) {
   return b;
 }
 
-async function chromium(t, name, initScript) {
-  const b = await launchBrowser({ name, initScript, extraArgs: ['--autoplay-policy=no-user-gesture-required'] });
+async function chromium(t, name, initScript, viewport) {
+  const b = await launchBrowser({ name, initScript, viewport, extraArgs: ['--autoplay-policy=no-user-gesture-required'] });
   t.after(() => b.close());
   return b;
 }
@@ -175,7 +178,10 @@ function assertNoPageErrors(...browsers) {
 test('Firefox publishing simulcast with a simulcast Chromium: each decodes and hears the other, through Firefox\'s ramp-up to its top layer and a layer switch; chat', async (t) => {
   const id = await createMeeting(server.url);
   const ff = await firefox(t, 'Fox');
-  const cr = await chromium(t, 'Crow', camera540);
+  // A large window: Chromium's tile of Firefox is over 704 pixels wide, so the SFU needs Firefox's
+  // 1280-wide layer for it (a smaller tile is served by the 640-wide one, and Firefox is told to stop
+  // encoding the top one: checked at the end).
+  const cr = await chromium(t, 'Crow', camera540, { width: 1920, height: 1080 });
   await join(ff, id, 'Fox');
   const s0 = await sample(ff.page);
   await join(cr, id, 'Crow');
@@ -210,6 +216,19 @@ test('Firefox publishing simulcast with a simulcast Chromium: each decodes and h
   await setTopEncoding(cr.page, false);
   const foxMid = await assertReceiving(ff.page, 'Crow', 'Firefox receives Chromium\'s middle layer', 480);
   assert.ok(top.fps > 0 && foxTop.fps > 0 && foxMid.fps > 0);
+
+  // Chromium's window gets smaller: its tile of Firefox is ~620 wide, the 640-wide layer is enough,
+  // and nobody receives Firefox's top layer any more: Firefox stops encoding it (video-layers).
+  await cr.page.setViewportSize({ width: 1280, height: 800 });
+  await assertReceiving(cr.page, 'Fox', 'Chromium receives Firefox\'s middle layer', 640);
+  const f0 = await eventually(async () => {
+    const a = (await sent(ff.page)).f.frames;
+    await sleep(1000);
+    const b = (await sent(ff.page)).f.frames;
+    assert.equal(b, a, 'Firefox no longer encodes its top layer');
+    return b;
+  }, 15000, 250);
+  console.log(`# Chromium's tile smaller → Firefox stopped its top encoding (${f0} frames encoded on it)`);
 
   await byTestId(ff.page, 'chat-toggle').click();
   await visible(ff.page, 'chat-panel');
