@@ -577,8 +577,6 @@ void forward_on_up_rtp(void *ud, uint8_t *buf, size_t len, int64_t now_us)
     STATS_INC(st->rtp_packets_in);
     STATS_ADD(st->rtp_bytes_in, len);
     t->last_packet_us = now_us;
-    uint32_t arrival = (uint32_t)((uint64_t)now_us * t->codec.clock_rate / 1000000u);
-    rtcp_rx_stats_update(&t->rx, v.seq, v.ts, arrival);
     track_note_seq(t, v.seq, now_us);
     const uint8_t *kept;
     size_t kept_len;
@@ -595,6 +593,10 @@ void forward_on_up_rtp(void *ud, uint8_t *buf, size_t len, int64_t now_us)
      * dearer than any receiver's estimate and allocate paused the video; and a repeated keyframe
      * packet is no answer to a keyframe request. */
     t->bytes_in += len;
+    /* the receive statistics of the reports to the publisher too: repeats counted there inflated
+     * the jitter and hid real loss */
+    uint32_t arrival = (uint32_t)((uint64_t)now_us * t->codec.clock_rate / 1000000u);
+    rtcp_rx_stats_update(&t->rx, v.seq, v.ts, arrival);
     bool keyframe = t->kind == SDP_MEDIA_VIDEO && is_keyframe_start(t, &v);
     if (keyframe) {
         t->last_keyframe_us = now_us;
