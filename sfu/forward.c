@@ -264,10 +264,8 @@ static bool pace_hold(fwd *f, const fanout_pkt *p, int64_t now_us)
     return true;
 }
 
-static gboolean pace_run(gpointer data)
+bool forward_pace(room *r, int64_t now)
 {
-    room *r = data;
-    int64_t now = g_get_monotonic_time();
     bool waiting = false;
     for (size_t i = 0; i < r->n_members; i++) {
         member *m = r->members[i];
@@ -281,7 +279,13 @@ static gboolean pace_run(gpointer data)
         pace_drain(m, now);
         waiting = waiting || pacer_queued(m->pace) > 0;
     }
-    if (waiting)
+    return waiting;
+}
+
+static gboolean pace_run(gpointer data)
+{
+    room *r = data;
+    if (forward_pace(r, room_now(r)))
         return G_SOURCE_CONTINUE;
     g_source_unref(r->pace_src);
     r->pace_src = NULL;
@@ -412,7 +416,7 @@ void forward_fanout(room *r)
         if (!sub->down || sub->n_fwds == 0 || peer_get_state(sub->down) != PEER_CONNECTED)
             continue;
         size_t n_sent = 0;
-        int64_t send_us = sub->tx_hist ? g_get_monotonic_time() : 0;
+        int64_t send_us = sub->tx_hist ? room_now(r) : 0;
         if (sub->pace && pacer_queued(sub->pace))
             pace_drain(sub, send_us); /* what waited goes first */
         for (size_t g = 0; g < ng; g++) {
@@ -427,7 +431,7 @@ void forward_fanout(room *r)
         }
         if (n_sent) {
             peer_flush(sub->down);
-            record_delays(stats_of(sub), groups, sent, n_sent, sorted, g_get_monotonic_time());
+            record_delays(stats_of(sub), groups, sent, n_sent, sorted, room_now(r));
         }
     }
 }
@@ -746,7 +750,7 @@ static size_t retransmit(fwd *f, uint16_t out_seq, int64_t now_us, int probe)
         struct rtp_view ov;
         if (rtp_parse(&ov, orig, len) < 0)
             return 0;
-        stamp_twcc(f, orig, &ov, len + 2 + SRTP_SESSION_RTP_MAX_OVERHEAD, g_get_monotonic_time(), probe);
+        stamp_twcc(f, orig, &ov, len + 2 + SRTP_SESSION_RTP_MAX_OVERHEAD, room_now(f->sub->room), probe);
         if (ov.extension)
             rtp_ext_remap(orig, &ov, f->ext_map);
         int w = rtp_rtx_wrap(out, ROOM_SCRATCH - SRTP_SESSION_RTP_MAX_OVERHEAD, &ov, (uint8_t)f->rtx_pt,
@@ -763,7 +767,7 @@ static size_t retransmit(fwd *f, uint16_t out_seq, int64_t now_us, int probe)
         rtp_set_ts(out, o.ts);
         rtp_set_ssrc(out, o.ssrc);
         rtp_set_pt(out, f->pt);
-        stamp_twcc(f, out, &v, len + SRTP_SESSION_RTP_MAX_OVERHEAD, g_get_monotonic_time(), probe);
+        stamp_twcc(f, out, &v, len + SRTP_SESSION_RTP_MAX_OVERHEAD, room_now(f->sub->room), probe);
         if (v.extension)
             rtp_ext_remap(out, &v, f->ext_map);
     }

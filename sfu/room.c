@@ -318,7 +318,7 @@ static const peer_callbacks down_cbs = {down_candidate, down_state, NULL, forwar
 
 void room_down_ready(member *m)
 {
-    int64_t now = g_get_monotonic_time();
+    int64_t now = room_now(m->room);
     if (!m->down || peer_get_state(m->down) != PEER_CONNECTED)
         return;
     for (size_t i = 0; i < m->n_fwds; i++) {
@@ -502,7 +502,7 @@ static void handle_up_offer(member *m, const char *text)
 static void apply_down_answer(member *m)
 {
     bool connected = m->down && peer_get_state(m->down) == PEER_CONNECTED;
-    int64_t now = g_get_monotonic_time();
+    int64_t now = room_now(m->room);
     for (size_t i = 0; i < m->n_fwds; i++) {
         fwd *f = m->fwds[i];
         const sdp_down_slot *s = sdp_down_find(m->neg, f->track->down_mid);
@@ -565,7 +565,7 @@ static void handle_down_answer(member *m, const char *text)
 
 static gboolean tick(gpointer data)
 {
-    forward_tick(data, g_get_monotonic_time());
+    forward_tick(data, room_now(data));
     return G_SOURCE_CONTINUE;
 }
 

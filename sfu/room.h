@@ -16,6 +16,10 @@ typedef struct {
     peer_env peer;       /* transport settings of the worker */
     sfu_event_fn emit;   /* to signaling (thread-safe) */
     void *emit_ud;
+    /* The packet path's monotonic clock in microseconds (every `now` of room.c, forward.c and
+     * layers.c that does not come with a packet); NULL: g_get_monotonic_time(). Not NULL only in
+     * tests/unit/test_room.c, whose virtual clock is also the `now` its peer.h double passes up. */
+    int64_t (*clock_us)(void);
 } room_env;
 
 /* env is copied. NULL on no memory. */

@@ -183,6 +183,12 @@ struct room {
     GSource *pace_src;              /* while a pacer of the room has packets waiting */
 };
 
+/* The room's clock (room_env.clock_us). */
+static inline int64_t room_now(const room *r)
+{
+    return r->env.clock_us ? r->env.clock_us() : g_get_monotonic_time();
+}
+
 /* room.c */
 void room_emit(room *r, member *m, sfu_event_kind kind, sfu_pc pc, const char *mid, const char *text);
 /* The subscriber's downstream connection became usable (connected, answer applied). */
@@ -218,6 +224,9 @@ void forward_forget_fwd(fwd *f);
 /* Periodic work of one room: PLIs due, NACK retries, transport-cc feedback, receiver reports,
  * layer choice. */
 void forward_tick(room *r, int64_t now_us);
+/* Serves the room's pacers: what the pacing timer does every ROOM_PACE_TICK_MS while packets wait
+ * (called directly by tests/unit/test_room.c, in virtual time). Returns whether packets still wait. */
+bool forward_pace(room *r, int64_t now_us);
 /* Sends a probe cluster towards sub at rate_bps (bwe.h): repeats of recent packets, or padding. */
 void forward_send_probe(member *sub, uint32_t rate_bps, int64_t now_us);
 
