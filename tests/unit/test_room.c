@@ -1,0 +1,1360 @@
+/* test_room.c - the room's packet path (sfu/room.c, sfu/forward.c, sfu/layers.c) end to end without
+ * sockets: negotiation, forwarding with rewriting, upstream NACKs and RTX answers, PLI throttling,
+ * sender report rewriting, simulcast layer switches, video views and pacing.
+ *
+ * The transport is tests/unit/fake_peer.c (fake_peer.h): what the room sends is recorded in plain
+ * text, what it receives is handed to the callbacks it registered. Time is virtual (room_env.clock_us
+ * and the `now` of every delivery); the worker's loop is played by advance() (the room's tick every
+ * ROOM_TICK_MS, the pacers every ROOM_PACE_TICK_MS) and by fake_loop_end_iteration() (the
+ * end-of-iteration fan-out). SSRCs and sequence starts come from g_random, seeded.
+ *
+ * Publishers offer Chromium's captured SDP (tests/data/sdp); receivers answer the SFU's offers as a
+ * browser does (browser_answer); packets are synthetic VP8 and Opus with Chromium's header
+ * extensions, each payload ending in an origin tag (layer, publisher seq) so that what a receiver
+ * gets can be traced back. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <glib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fake_peer.h"
+#include "sfu/log.h"
+#include "sfu/room_internal.h"
+
+#define T0 (100 * G_USEC_PER_SEC) /* virtual start: far from 0, which the room reads as "never" */
+#define FRAME_US 33333
+#define AUDIO_US 20000
+#define NACK_TRIES 3        /* forward.c: NACKs of one upstream loss */
+#define NACK_RETRY_US 30000 /* forward.c: between two of them */
+#define LAYERS_FEWER_US 3000000 /* layers.c: fewer layers told after this long */
+#define ORIGIN_TAG 0x5a
+#define MAX_EVENTS 512
+#define HIST 128            /* packets a test publisher keeps (to retransmit, to compare) */
+
+/* ---- the world: one room, its events, the loop's timers ---- */
+
+typedef struct {
+    sfu_event *ev;
+    int64_t at_us;
+} event_rec;
+
+static struct {
+    room *r;
+    GMainContext *ctx; /* the room's GSources (tick, pacing) attach here; it is never iterated */
+    sfu_stats stats;
+    event_rec ev[MAX_EVENTS];
+    size_t n_ev;
+    int64_t next_tick, next_pace;
+} W;
+
+static void on_event(void *ud, sfu_event *ev)
+{
+    (void)ud;
+    assert_true(W.n_ev < MAX_EVENTS);
+    W.ev[W.n_ev].ev = ev;
+    W.ev[W.n_ev].at_us = fake_clock_now();
+    W.n_ev++;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    memset(&W, 0, sizeof(W));
+    g_random_set_seed(20240607);
+    fake_clock_set(T0);
+    vm_log_set_level(VM_LOG_WARN);
+    W.ctx = g_main_context_new();
+    room_env env;
+    memset(&env, 0, sizeof(env));
+    env.peer.ctx = W.ctx;
+    env.peer.stats = &W.stats;
+    env.emit = on_event;
+    env.clock_us = fake_clock_now;
+    W.r = room_new(&env, "m1");
+    W.next_tick = T0 + ROOM_TICK_MS * 1000;
+    W.next_pace = T0 + ROOM_PACE_TICK_MS * 1000;
+    return W.r ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    room_free(W.r);
+    size_t leaked = fake_peer_reset();
+    for (size_t i = 0; i < W.n_ev; i++) { /* as sfu_event_free (sfu.c is not linked) */
+        free(W.ev[i].ev->text);
+        free(W.ev[i].ev);
+    }
+    g_main_context_unref(W.ctx);
+    return leaked ? -1 : 0;
+}
+
+/* Runs the worker's timers up to `us` from now, as their GSources would: the pacers every
+ * ROOM_PACE_TICK_MS (the pacing source runs only while packets wait; with none it does nothing), the
+ * room's tick every ROOM_TICK_MS; each timer's loop iteration ends with its deferred tasks. */
+static void advance(int64_t us)
+{
+    int64_t end = fake_clock_now() + us;
+    for (;;) {
+        int64_t next = W.next_tick < W.next_pace ? W.next_tick : W.next_pace;
+        if (next > end)
+            break;
+        fake_clock_set(next);
+        if (next == W.next_pace) {
+            forward_pace(W.r, next);
+            W.next_pace += ROOM_PACE_TICK_MS * 1000;
+        }
+        if (next == W.next_tick) {
+            forward_tick(W.r, next);
+            W.next_tick += ROOM_TICK_MS * 1000;
+        }
+        fake_loop_end_iteration();
+    }
+    fake_clock_set(end);
+}
+
+/* The last event of this kind for user after index `from` (NULL: none). */
+static const event_rec *event_after(size_t from, const char *user, sfu_event_kind kind)
+{
+    const event_rec *found = NULL;
+    for (size_t i = from; i < W.n_ev; i++)
+        if (W.ev[i].ev->kind == kind && !strcmp(W.ev[i].ev->user_id, user))
+            found = &W.ev[i];
+    return found;
+}
+
+static size_t count_events(size_t from, const char *user, sfu_event_kind kind)
+{
+    size_t n = 0;
+    for (size_t i = from; i < W.n_ev; i++)
+        n += W.ev[i].ev->kind == kind && !strcmp(W.ev[i].ev->user_id, user);
+    return n;
+}
+
+static member *mem(const char *user)
+{
+    for (size_t i = 0; i < W.r->n_members; i++)
+        if (!strcmp(W.r->members[i]->user_id, user))
+            return W.r->members[i];
+    fail_msg("no member %s", user);
+    return NULL;
+}
+
+/* ---- SDP ---- */
+
+/* tests/data/sdp/<name>, malloc'd. */
+static char *load(const char *name)
+{
+    char *path = g_strdup_printf("%s/sdp/%s", VM_TEST_DATA_DIR, name), *text = NULL;
+    if (!g_file_get_contents(path, &text, NULL, NULL))
+        fail_msg("cannot read %s", path);
+    char *copy = strdup(text);
+    assert_non_null(copy);
+    g_free(text);
+    g_free(path);
+    return copy;
+}
+
+static sdp_session *parse(const char *text)
+{
+    sdp_session *s = NULL;
+    sdp_error err = {0};
+    if (sdp_parse(text, strlen(text), &s, &err) != 0)
+        fail_msg("SDP: line %d: %s", err.line, err.reason);
+    return s;
+}
+
+static char *build(sdp_session *s)
+{
+    char *text = sdp_build_alloc(s, NULL);
+    assert_non_null(text);
+    sdp_free(s);
+    return text;
+}
+
+/* Swaps the ids of two header extensions in every m-line of an offer (the ids are the offerer's
+ * choice: it makes the SFU's mapping to the receiver's ids visible). Frees text. */
+static char *swap_ext(char *text, const char *uri_a, const char *uri_b)
+{
+    sdp_session *s = parse(text);
+    free(text);
+    for (size_t i = 0; i < s->n_media; i++) {
+        sdp_media *m = s->media[i];
+        unsigned a = sdp_media_extmap_id(m, uri_a), b = sdp_media_extmap_id(m, uri_b);
+        for (size_t k = 0; k < m->n_extmaps; k++) {
+            if (!strcmp(m->extmaps[k].uri, uri_a))
+                m->extmaps[k].id = (uint16_t)(b ? b : a);
+            else if (!strcmp(m->extmaps[k].uri, uri_b))
+                m->extmaps[k].id = (uint16_t)(a ? a : b);
+        }
+    }
+    return build(s);
+}
+
+#define BROWSER_UFRAG "brws"
+#define BROWSER_PWD "browserPassword012345678"
+
+/* The answer a browser gives to the SFU's downstream offer: every offered track received
+ * (recvonly), setup:active, its own ICE credentials and fingerprint, no SSRCs or msid; rejected
+ * m-lines stay rejected. twcc false: neither transport-cc feedback nor the transport-wide
+ * extension taken (a browser with it disabled). */
+static char *browser_answer(const char *offer, bool twcc)
+{
+    sdp_session *s = parse(offer);
+    s->sess_id = 7777;
+    s->sess_version = 2;
+    for (size_t i = 0; i < s->n_media; i++) {
+        sdp_media *m = s->media[i];
+        m->direction = m->port && m->direction == SDP_DIR_SENDONLY ? SDP_DIR_RECVONLY : SDP_DIR_INACTIVE;
+        m->transport.ice_ufrag = sdp_strdup(s, BROWSER_UFRAG);
+        m->transport.ice_pwd = sdp_strdup(s, BROWSER_PWD);
+        m->transport.setup = SDP_SETUP_ACTIVE;
+        memset(m->transport.fingerprint.bytes, 0x11, 32);
+        m->transport.fingerprint.len = 32;
+        m->n_ssrcs = m->n_ssrc_groups = m->n_msids = m->n_candidates = 0;
+        m->end_of_candidates = false;
+        size_t w = 0;
+        for (size_t k = 0; k < m->n_rtcp_fbs; k++)
+            if (twcc || strcmp(m->rtcp_fbs[k].type, "transport-cc") != 0)
+                m->rtcp_fbs[w++] = m->rtcp_fbs[k];
+        m->n_rtcp_fbs = w;
+        w = 0;
+        for (size_t k = 0; k < m->n_extmaps; k++)
+            if (twcc || strcmp(m->extmaps[k].uri, SDP_EXT_URI_TWCC) != 0)
+                m->extmaps[w++] = m->extmaps[k];
+        m->n_extmaps = w;
+    }
+    return build(s);
+}
+
+/* What one m-line of an SDP says (the first payload type, its RTX, SSRCs, extension ids). */
+typedef struct {
+    sdp_media_kind kind;
+    char mid[SDP_MAX_MID + 1];
+    int pt, rtx_pt;
+    uint32_t ssrc, rtx_ssrc;
+    sdp_ext_ids ext;
+} mline;
+
+/* The nth m-line of `kind` with a non-zero port in text. */
+static mline read_mline(const char *text, sdp_media_kind kind, unsigned nth)
+{
+    sdp_session *s = parse(text);
+    mline out;
+    memset(&out, 0, sizeof(out));
+    out.rtx_pt = -1;
+    const sdp_media *m = NULL;
+    for (size_t i = 0; i < s->n_media && !m; i++)
+        if (s->media[i]->kind == kind && s->media[i]->port && nth-- == 0)
+            m = s->media[i];
+    assert_non_null(m);
+    out.kind = kind;
+    snprintf(out.mid, sizeof(out.mid), "%s", m->mid ? m->mid : "");
+    out.pt = sdp_media_pt(m, 0);
+    for (size_t k = 0; k < m->n_rtpmaps; k++)
+        if (!strcmp(m->rtpmaps[k].name, "rtx") &&
+            sdp_fmtp_get_uint(sdp_media_fmtp(m, m->rtpmaps[k].pt), "apt") == out.pt)
+            out.rtx_pt = m->rtpmaps[k].pt;
+    if (m->n_ssrcs) {
+        out.ssrc = m->ssrcs[0].ssrc;
+        out.rtx_ssrc = sdp_media_fid_rtx(m, out.ssrc);
+    }
+    out.ext.mid = (uint8_t)sdp_media_extmap_id(m, SDP_EXT_URI_MID);
+    out.ext.audio_level = (uint8_t)sdp_media_extmap_id(m, SDP_EXT_URI_AUDIO_LEVEL);
+    out.ext.abs_send_time = (uint8_t)sdp_media_extmap_id(m, SDP_EXT_URI_ABS_SEND_TIME);
+    out.ext.twcc = (uint8_t)sdp_media_extmap_id(m, SDP_EXT_URI_TWCC);
+    out.ext.rid = (uint8_t)sdp_media_extmap_id(m, SDP_EXT_URI_RID);
+    out.ext.rrid = (uint8_t)sdp_media_extmap_id(m, SDP_EXT_URI_RRID);
+    sdp_free(s);
+    return out;
+}
+
+/* The receiver's view of the nth forwarded track of `kind` in the last offer it was sent. */
+static mline offered(const char *user, sdp_media_kind kind, unsigned nth)
+{
+    const event_rec *o = event_after(0, user, SFU_EV_OFFER);
+    assert_non_null(o);
+    return read_mline(o->ev->text, kind, nth);
+}
+
+/* ---- publishers: Chromium-like RTP ---- */
+
+typedef struct {
+    peer *up;
+    uint16_t twcc_seq;
+} publisher;
+
+typedef struct {
+    publisher *pub;
+    bool video;
+    mline sdp;         /* the m-line in the SFU's answer: pt, extension ids, mid */
+    const char *rid;   /* a simulcast layer's rid (sent in the rid extension); NULL: one stream */
+    uint8_t layer;     /* written into the origin tag */
+    uint32_t ssrc, rtx_ssrc;
+    uint16_t seq, rtx_seq;
+    uint32_t ts;
+    uint16_t picid;
+    uint8_t tl0;
+    uint16_t width, height; /* written into keyframes */
+    bool key_due;      /* a PLI asked for a keyframe: the next picture is one */
+    /* the last HIST packets sent (or lost on the way), by seq */
+    uint8_t hist[HIST][RTP_MAX_PACKET];
+    size_t hist_len[HIST];
+    uint16_t hist_seq[HIST];
+} stream;
+
+static void stream_init(stream *s, publisher *p, const mline *sdp, uint32_t ssrc, uint32_t rtx_ssrc, uint16_t seq)
+{
+    memset(s, 0, sizeof(*s));
+    s->pub = p;
+    s->sdp = *sdp;
+    s->video = sdp->kind == SDP_MEDIA_VIDEO;
+    s->ssrc = ssrc;
+    s->rtx_ssrc = rtx_ssrc;
+    s->seq = seq;
+    s->rtx_seq = 100;
+    s->ts = 0x10000000u + seq;
+    s->picid = 0x7ff0; /* wraps soon */
+    s->tl0 = 250;
+}
+
+/* The packet s sent with sequence number seq (NULL: not in its history). */
+static const uint8_t *sent_by(const stream *s, uint16_t seq, size_t *len)
+{
+    const size_t k = seq % HIST;
+    if (!s->hist_len[k] || s->hist_seq[k] != seq)
+        return NULL;
+    *len = s->hist_len[k];
+    return s->hist[k];
+}
+
+/* The next RTP packet of s: Chromium's extensions (mid, and rid for a simulcast layer; audio level
+ * on audio; abs-send-time; the transport-wide seq), then the codec bytes, filler, and the origin tag
+ * (layer, seq, ORIGIN_TAG) in the payload's last 4 bytes. Kept in the history. */
+static size_t make_packet(stream *s, uint8_t *out, bool marker, const uint8_t *codec, size_t codec_len, size_t size)
+{
+    publisher *p = s->pub;
+    const char *mid = s->sdp.mid;
+    uint8_t tw[2] = {(uint8_t)(p->twcc_seq >> 8), (uint8_t)p->twcc_seq};
+    uint8_t abs[3] = {0x12, 0x34, 0x56};
+    uint8_t level = 0x85;
+    struct rtp_ext_elem e[5];
+    size_t n = 0;
+    p->twcc_seq++;
+    if (s->sdp.ext.mid)
+        e[n++] = (struct rtp_ext_elem){s->sdp.ext.mid, (uint8_t)strlen(mid), (const uint8_t *)mid};
+    if (s->rid && s->sdp.ext.rid)
+        e[n++] = (struct rtp_ext_elem){s->sdp.ext.rid, (uint8_t)strlen(s->rid), (const uint8_t *)s->rid};
+    if (!s->video && s->sdp.ext.audio_level)
+        e[n++] = (struct rtp_ext_elem){s->sdp.ext.audio_level, 1, &level};
+    if (s->sdp.ext.abs_send_time)
+        e[n++] = (struct rtp_ext_elem){s->sdp.ext.abs_send_time, 3, abs};
+    if (s->sdp.ext.twcc)
+        e[n++] = (struct rtp_ext_elem){s->sdp.ext.twcc, 2, tw};
+    struct rtp_hdr h = {(uint8_t)s->sdp.pt, marker, s->seq, s->ts, s->ssrc, e, n};
+    uint8_t payload[RTP_MAX_PACKET];
+    assert_true(size <= 1200 && size >= codec_len + 4);
+    memcpy(payload, codec, codec_len);
+    for (size_t i = codec_len; i < size; i++)
+        payload[i] = (uint8_t)(i * 7 + s->seq);
+    payload[size - 4] = s->layer;
+    payload[size - 3] = (uint8_t)(s->seq >> 8);
+    payload[size - 2] = (uint8_t)s->seq;
+    payload[size - 1] = ORIGIN_TAG;
+    int len = rtp_build(out, RTP_MAX_PACKET, &h, payload, size);
+    assert_true(len > 0);
+    const size_t k = s->seq % HIST;
+    memcpy(s->hist[k], out, (size_t)len);
+    s->hist_len[k] = (size_t)len;
+    s->hist_seq[k] = s->seq;
+    s->seq++;
+    return (size_t)len;
+}
+
+/* The VP8 payload descriptor (RFC 7741: 15-bit picture id, TL0PICIDX, temporal layer 0) and, on a
+ * picture's first packet, the VP8 frame tag: a keyframe's with its start code and size. */
+static size_t vp8_head(const stream *s, uint8_t *out, bool start, bool key)
+{
+    size_t o = 0;
+    out[o++] = (uint8_t)(0x80 | (start ? 0x10 : 0)); /* X, S, partition 0 */
+    out[o++] = 0x80 | 0x40 | 0x20;                   /* I, L, T */
+    out[o++] = (uint8_t)(0x80 | ((s->picid >> 8) & 0x7f));
+    out[o++] = (uint8_t)s->picid;
+    out[o++] = s->tl0;
+    out[o++] = 0x00; /* TID 0 */
+    if (start) {
+        out[o++] = key ? 0x10 : 0x11; /* P bit: 0 on a keyframe */
+        out[o++] = 0;
+        out[o++] = 0;
+        if (key) {
+            const uint8_t sc[7] = {0x9d, 0x01, 0x2a, (uint8_t)s->width, (uint8_t)(s->width >> 8),
+                                   (uint8_t)s->height, (uint8_t)(s->height >> 8)};
+            memcpy(out + o, sc, sizeof(sc));
+            o += sizeof(sc);
+        }
+    }
+    return o;
+}
+
+/* One picture of s in n packets of `size` payload bytes (the last with the marker bit), handed to
+ * the SFU in this loop iteration; packets whose bit is set in lose_mask are lost on the way. A
+ * keyframe when asked (key) or when a PLI asked for one. */
+static void deliver_frame_lossy(stream *s, bool key, unsigned n, size_t size, unsigned lose_mask)
+{
+    key = key || s->key_due;
+    s->key_due = false;
+    for (unsigned i = 0; i < n; i++) {
+        uint8_t head[32], pkt[RTP_MAX_PACKET];
+        size_t hl = vp8_head(s, head, i == 0, key);
+        size_t len = make_packet(s, pkt, i == n - 1, head, hl, size);
+        if (!(lose_mask & (1u << i)))
+            fake_peer_deliver(s->pub->up, pkt, len);
+    }
+    s->ts += 3000;
+    s->picid = (s->picid + 1) & 0x7fff;
+    s->tl0++;
+}
+
+static void deliver_frame(stream *s, bool key, unsigned n, size_t size)
+{
+    deliver_frame_lossy(s, key, n, size, 0);
+}
+
+/* deliver_frame, and the loop iteration ends (the fan-out runs). */
+static void send_frame(stream *s, bool key, unsigned n, size_t size)
+{
+    deliver_frame(s, key, n, size);
+    fake_loop_end_iteration();
+}
+
+/* One 20 ms Opus packet in this loop iteration. */
+static void deliver_audio(stream *s)
+{
+    static const uint8_t opus[3] = {0xfc, 0xff, 0xfe};
+    uint8_t pkt[RTP_MAX_PACKET];
+    size_t len = make_packet(s, pkt, false, opus, sizeof(opus), 64);
+    fake_peer_deliver(s->pub->up, pkt, len);
+    s->ts += 960;
+}
+
+static void send_audio(stream *s)
+{
+    deliver_audio(s);
+    fake_loop_end_iteration();
+}
+
+/* The publisher retransmits packet seq on its RTX stream (RFC 4588), in its own iteration. */
+static void send_rtx(stream *s, uint16_t seq)
+{
+    size_t len;
+    const uint8_t *orig = sent_by(s, seq, &len);
+    assert_non_null(orig);
+    struct rtp_view v;
+    assert_int_equal(rtp_parse(&v, orig, len), 0);
+    uint8_t pkt[RTP_MAX_PACKET + 2];
+    int n = rtp_rtx_wrap(pkt, sizeof(pkt), &v, (uint8_t)s->sdp.rtx_pt, s->rtx_seq++, s->rtx_ssrc);
+    assert_true(n > 0);
+    fake_peer_deliver(s->pub->up, pkt, (size_t)n);
+    fake_loop_end_iteration();
+}
+
+/* An RTCP packet from a browser (SR from a publisher; NACK, PLI, FIR from a receiver). */
+static void deliver_rtcp(peer *p, const uint8_t *buf, int len)
+{
+    assert_true(len > 0);
+    fake_peer_deliver(p, buf, (size_t)len);
+    fake_loop_end_iteration();
+}
+
+/* ---- what the SFU sent ---- */
+
+/* One RTP packet a peer was given, copied and parsed. */
+typedef struct {
+    uint8_t data[FAKE_PEER_MAX_PACKET];
+    struct rtp_view v;
+    int64_t at_us;
+    uint32_t roc;
+    bool roc_given;
+} got_pkt;
+
+static struct {
+    got_pkt p[1024];
+    size_t n;
+} got;
+
+/* The RTP packets sent to p on ssrc (0: any), from its sent packet number `from` on, into `got`. */
+static size_t collect(peer *p, uint32_t ssrc, size_t from)
+{
+    got.n = 0;
+    for (size_t i = from; i < fake_peer_n_sent(p); i++) {
+        const fake_sent *s = fake_peer_sent(p, i);
+        if (s->rtcp)
+            continue;
+        got_pkt *g = &got.p[got.n];
+        memcpy(g->data, s->data, s->len);
+        assert_int_equal(rtp_parse(&g->v, g->data, s->len), 0);
+        if (ssrc && g->v.ssrc != ssrc)
+            continue;
+        g->at_us = s->at_us;
+        g->roc = s->roc;
+        g->roc_given = s->roc_given;
+        assert_true(++got.n < sizeof(got.p) / sizeof(got.p[0]));
+    }
+    return got.n;
+}
+
+/* The origin tag of a forwarded packet (offset: bytes before the tagged payload, 2 for RTX). */
+static int origin_layer(const got_pkt *g)
+{
+    const uint8_t *end = g->v.pkt + g->v.payload_off + g->v.payload_len;
+    assert_int_equal(end[-1], ORIGIN_TAG);
+    return end[-4];
+}
+
+static uint16_t origin_seq(const got_pkt *g)
+{
+    const uint8_t *end = g->v.pkt + g->v.payload_off + g->v.payload_len;
+    assert_int_equal(end[-1], ORIGIN_TAG);
+    return (uint16_t)(end[-3] << 8 | end[-2]);
+}
+
+/* A copy of a collected packet that the next collect() leaves alone. */
+static void keep(got_pkt *dst, const got_pkt *src)
+{
+    *dst = *src;
+    dst->v.pkt = dst->data;
+}
+
+static bool is_keyframe_start(const got_pkt *g)
+{
+    struct rtp_vp8 d;
+    return rtp_vp8_parse(g->v.pkt + g->v.payload_off, g->v.payload_len, &d) == 0 && d.keyframe;
+}
+
+/* The packet of s that a forwarded packet came from (its origin tag), parsed in s's history. */
+static struct rtp_view source_of(const stream *s, const got_pkt *g)
+{
+    size_t len;
+    struct rtp_view v;
+    const uint8_t *orig = sent_by(s, origin_seq(g), &len);
+    assert_non_null(orig);
+    assert_int_equal(rtp_parse(&v, orig, len), 0);
+    return v;
+}
+
+/* One RTCP packet the SFU sent, what the tests look at. */
+typedef struct {
+    enum rtcp_kind kind;
+    int64_t at_us;
+    uint32_t ssrc, media_ssrc;
+    uint16_t nacked[64];
+    size_t n_nacked;
+    struct rtcp_sr_info sr;
+} rtcp_seen;
+
+/* The RTCP packets of `kind` sent to p from its sent packet number `from` on, about media_ssrc (0:
+ * any). */
+static size_t rtcp_sent(peer *p, size_t from, enum rtcp_kind kind, uint32_t media_ssrc, rtcp_seen *out, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = from; i < fake_peer_n_sent(p); i++) {
+        const fake_sent *s = fake_peer_sent(p, i);
+        if (!s->rtcp)
+            continue;
+        struct rtcp_iter it;
+        struct rtcp_pkt pk;
+        int rc;
+        rtcp_iter_init(&it, s->data, s->len);
+        while ((rc = rtcp_iter_next(&it, &pk)) > 0) {
+            uint32_t about = pk.kind == RTCP_K_SR ? pk.ssrc : pk.media_ssrc;
+            if (pk.kind != kind || (media_ssrc && about != media_ssrc))
+                continue;
+            assert_true(n < max);
+            rtcp_seen *r = &out[n++];
+            memset(r, 0, sizeof(*r));
+            r->kind = pk.kind;
+            r->at_us = s->at_us;
+            r->ssrc = pk.ssrc;
+            r->media_ssrc = pk.media_ssrc;
+            if (pk.kind == RTCP_K_SR)
+                r->sr = pk.u.sr.info;
+            for (unsigned k = 0; pk.kind == RTCP_K_NACK && k < pk.u.nack.n_items; k++) {
+                struct rtcp_nack_item item;
+                uint16_t seqs[17];
+                assert_int_equal(rtcp_pkt_nack_item(&pk, k, &item), 0);
+                unsigned m = rtcp_nack_unpack(&item, seqs);
+                for (unsigned j = 0; j < m && r->n_nacked < 64; j++)
+                    r->nacked[r->n_nacked++] = seqs[j];
+            }
+        }
+        assert_int_equal(rc, 0); /* what the SFU builds parses */
+    }
+    return n;
+}
+
+/* The publisher answers the PLIs it got since `*from` with a keyframe on the stream asked for. */
+static void answer_plis(publisher *p, size_t *from, stream **streams, size_t n)
+{
+    rtcp_seen pli[64];
+    size_t k = rtcp_sent(p->up, *from, RTCP_K_PLI, 0, pli, 64);
+    *from = fake_peer_n_sent(p->up);
+    for (size_t i = 0; i < k; i++)
+        for (size_t j = 0; j < n; j++)
+            if (streams[j]->ssrc == pli[i].media_ssrc)
+                streams[j]->key_due = true;
+}
+
+/* ---- members ---- */
+
+static publisher PA; /* alice */
+static stream SA, SV; /* alice's audio and (one-stream) video */
+static stream SL[3];  /* alice's simulcast layers q, h, f */
+static mline BA, BV;  /* bob's m-lines for alice's audio and video, from the SFU's offer */
+
+/* user publishes the offer; the SFU answers and the publishing connection comes up. */
+static void publish(publisher *p, const char *user, const char *offer)
+{
+    size_t from = W.n_ev;
+    room_remote_sdp(W.r, user, SFU_PC_UP, offer);
+    assert_null(event_after(from, user, SFU_EV_ERROR));
+    assert_non_null(event_after(from, user, SFU_EV_ANSWER));
+    memset(p, 0, sizeof(*p));
+    p->up = mem(user)->up;
+    assert_non_null(p->up);
+    fake_peer_set_state(p->up, PEER_CONNECTED, NULL);
+}
+
+/* user answers the SFU's last offer as a browser, and the receiving connection comes up. */
+static void receive(const char *user, bool twcc)
+{
+    size_t from = W.n_ev;
+    const event_rec *o = event_after(0, user, SFU_EV_OFFER);
+    assert_non_null(o);
+    char *answer = browser_answer(o->ev->text, twcc);
+    room_remote_sdp(W.r, user, SFU_PC_DOWN, answer);
+    free(answer);
+    assert_null(event_after(from, user, SFU_EV_ERROR));
+    fake_peer_set_state(mem(user)->down, PEER_CONNECTED, NULL);
+}
+
+/* The m-line of the SFU's answer to user's upstream offer. */
+static mline answered(const char *user, sdp_media_kind kind)
+{
+    const event_rec *a = event_after(0, user, SFU_EV_ANSWER);
+    assert_non_null(a);
+    return read_mline(a->ev->text, kind, 0);
+}
+
+/* Returns bob's receiving connection. alice publishes Chromium's audio + video offer, with the ids of audio-level and mid, and of
+ * abs-send-time and transport-cc, swapped (so that each maps to another id towards bob); bob
+ * receives both (taking transport-cc or not); every connection is up. Alice's sequence numbers start
+ * just below the wrap. */
+static peer *two_members(bool twcc)
+{
+    room_join(W.r, "alice");
+    room_join(W.r, "bob");
+    char *offer = load("chromium-offer-sendonly.sdp");
+    offer = swap_ext(offer, SDP_EXT_URI_AUDIO_LEVEL, SDP_EXT_URI_MID);
+    offer = swap_ext(offer, SDP_EXT_URI_ABS_SEND_TIME, SDP_EXT_URI_TWCC);
+    publish(&PA, "alice", offer);
+    mline oa = read_mline(offer, SDP_MEDIA_AUDIO, 0), ov = read_mline(offer, SDP_MEDIA_VIDEO, 0);
+    free(offer);
+    mline aa = answered("alice", SDP_MEDIA_AUDIO), av = answered("alice", SDP_MEDIA_VIDEO);
+    stream_init(&SA, &PA, &aa, oa.ssrc, 0, 65500);
+    stream_init(&SV, &PA, &av, ov.ssrc, ov.rtx_ssrc, 65530);
+    receive("bob", twcc);
+    BA = offered("bob", SDP_MEDIA_AUDIO, 0);
+    BV = offered("bob", SDP_MEDIA_VIDEO, 0);
+    return mem("bob")->down;
+}
+
+/* alice publishes Chromium's offer with three simulcast encodings (q, h, f: 320x180, 640x360,
+ * 1280x720, each starting with a keyframe); bob receives without transport-cc. */
+static void simulcast_members(void)
+{
+    static const char *const rids[3] = {"q", "h", "f"};
+    room_join(W.r, "alice");
+    room_join(W.r, "bob");
+    char *offer = load("chromium-offer-simulcast.sdp");
+    publish(&PA, "alice", offer);
+    mline oa = read_mline(offer, SDP_MEDIA_AUDIO, 0);
+    free(offer);
+    mline aa = answered("alice", SDP_MEDIA_AUDIO), av = answered("alice", SDP_MEDIA_VIDEO);
+    assert_true(av.ext.mid && av.ext.rid);
+    stream_init(&SA, &PA, &aa, oa.ssrc, 0, 4000);
+    for (unsigned k = 0; k < 3; k++) {
+        stream_init(&SL[k], &PA, &av, 0x51000001u + k, 0x52000001u + k, (uint16_t)(7000 * (k + 1)));
+        SL[k].rid = rids[k];
+        SL[k].layer = (uint8_t)k;
+        SL[k].width = (uint16_t)(320 << k);
+        SL[k].height = (uint16_t)(180 << k);
+        SL[k].picid = (uint16_t)(100 * k + 5);
+        SL[k].key_due = true;
+    }
+    receive("bob", false);
+    BA = offered("bob", SDP_MEDIA_AUDIO, 0);
+    BV = offered("bob", SDP_MEDIA_VIDEO, 0);
+}
+
+/* n frame intervals: each layer in on_mask sends a picture (layer k in k + 1 packets), alice's
+ * audio a packet, in one loop iteration; alice answers the PLIs for the layers in answer_mask with
+ * a keyframe on their next picture. */
+static void simulcast_frames(int n, unsigned on_mask, unsigned answer_mask, size_t *pli_from)
+{
+    stream *answering[3];
+    size_t n_answering = 0;
+    for (unsigned k = 0; k < 3; k++)
+        if (answer_mask & (1u << k))
+            answering[n_answering++] = &SL[k];
+    for (int i = 0; i < n; i++) {
+        answer_plis(&PA, pli_from, answering, n_answering);
+        for (unsigned k = 0; k < 3; k++)
+            if (on_mask & (1u << k))
+                deliver_frame(&SL[k], false, k + 1, 600);
+        deliver_audio(&SA);
+        fake_loop_end_iteration();
+        advance(FRAME_US);
+    }
+}
+
+/* simulcast_members, and half a second of every layer: bob gets the top one. Returns his receiving
+ * connection. */
+static peer *simulcast_flowing(size_t *pli_from)
+{
+    simulcast_members();
+    *pli_from = 0;
+    simulcast_frames(16, 7, 7, pli_from);
+    peer *bd = mem("bob")->down;
+    assert_int_equal(origin_layer(&got.p[collect(bd, BV.ssrc, 0) - 1]), 2);
+    return bd;
+}
+
+/* What p was sent on ssrc from its packet number `from` on (collected into `got`) is one unbroken
+ * VP8 stream: consecutive sequence numbers, timestamps not going back, and (vp8_ids) at each picture
+ * start the picture id and TL0PICIDX one more than the last (every picture is temporal layer 0); the
+ * packets of a picture share its id. The SFU renumbers VP8 pictures of simulcast videos only: a
+ * one-stream video's ids are the publisher's (a gap after a pause, at a keyframe, like a loss). */
+static void check_continuity(peer *p, uint32_t ssrc, size_t from, bool vp8_ids)
+{
+    struct rtp_vp8 prev, d;
+    assert_true(collect(p, ssrc, from) > 0);
+    assert_int_equal(rtp_vp8_parse(got.p[0].v.pkt + got.p[0].v.payload_off, got.p[0].v.payload_len, &prev), 0);
+    for (size_t i = 1; i < got.n; i++) {
+        const struct rtp_view *a = &got.p[i - 1].v, *b = &got.p[i].v;
+        assert_int_equal(b->seq, (uint16_t)(a->seq + 1));
+        assert_true((int32_t)(b->ts - a->ts) >= 0);
+        assert_int_equal(rtp_vp8_parse(b->pkt + b->payload_off, b->payload_len, &d), 0);
+        assert_true(d.has_picid && d.has_tl0);
+        bool picture_start = d.start && d.pid == 0;
+        if (picture_start)
+            assert_true(b->ts != a->ts);
+        else
+            assert_int_equal(b->ts, a->ts);
+        if (vp8_ids) {
+            assert_int_equal(d.picid, picture_start ? (prev.picid + 1) & 0x7fff : prev.picid);
+            assert_int_equal(d.tl0picidx, picture_start ? (uint8_t)(prev.tl0picidx + 1) : prev.tl0picidx);
+        }
+        prev = d;
+    }
+}
+
+/* Kept header extension elements of a forwarded packet: how many, and the first one. */
+static int kept_ext(const struct rtp_view *v, struct rtp_ext *first)
+{
+    struct rtp_ext_iter it;
+    struct rtp_ext e;
+    int n = 0, rc;
+    rtp_ext_iter_init(v, &it);
+    while ((rc = rtp_ext_next(v, &it, &e)) > 0)
+        if (n++ == 0)
+            *first = e;
+    assert_int_equal(rc, 0);
+    return n;
+}
+
+static void set_view(const char *user, const char *mid, uint16_t w, uint16_t h)
+{
+    sfu_view v;
+    memset(&v, 0, sizeof(v));
+    snprintf(v.mid, sizeof(v.mid), "%s", mid);
+    v.width = w;
+    v.height = h;
+    room_video_views(W.r, user, &v, 1);
+}
+
+static track *video_track(const char *user)
+{
+    member *m = mem(user);
+    for (size_t i = 0; i < m->n_tracks; i++)
+        if (m->tracks[i]->kind == SDP_MEDIA_VIDEO)
+            return m->tracks[i];
+    fail_msg("%s publishes no video", user);
+    return NULL;
+}
+
+/* ---- 1. negotiation and forwarding ---- */
+
+/* Two members: alice publishes, bob receives. The negotiation (offer to bob, his answer applied,
+ * transports configured), then alice's RTP reaches bob rewritten: his own SSRCs, the payload types
+ * he was offered, consecutive sequence numbers through the 16-bit wrap with the SRTP rollover
+ * counter following, alice's timestamps with one offset, payloads untouched, header extensions
+ * mapped to his ids (alice's audio level from her id to his; mid, abs-send-time and transport-cc,
+ * which he did not take, blanked). */
+static void test_forward_rewritten(void **state)
+{
+    (void)state;
+    peer *bd = two_members(false);
+    assert_true(fake_peer_controlling(bd));
+    assert_false(fake_peer_controlling(PA.up));
+    assert_true(fake_peer_gathering(bd));
+    const sdp_remote_transport *rt = fake_peer_remote(bd);
+    assert_non_null(rt);
+    assert_string_equal(rt->ice_ufrag, BROWSER_UFRAG);
+    assert_false(rt->dtls_client); /* the browser answered setup:active */
+    assert_true(BV.ssrc && BV.ssrc != SV.ssrc && BV.rtx_ssrc && BV.rtx_ssrc != SV.rtx_ssrc && BV.rtx_pt >= 0);
+    assert_true(BA.ssrc && BA.ssrc != SA.ssrc);
+    assert_int_equal(BV.pt, SV.sdp.pt);
+    assert_int_equal(BA.pt, SA.sdp.pt);
+    assert_true(BA.ext.audio_level && BA.ext.audio_level != SA.sdp.ext.audio_level);
+
+    /* candidates trickle to bob under the first m-line's mid */
+    size_t ev0 = W.n_ev;
+    fake_peer_candidate(bd, "candidate:1 1 udp 2130706431 192.0.2.1 40000 typ host");
+    const event_rec *c = event_after(ev0, "bob", SFU_EV_CANDIDATE);
+    assert_non_null(c);
+    assert_int_equal(c->ev->pc, SFU_PC_DOWN);
+    sdp_session *o = parse(event_after(0, "bob", SFU_EV_OFFER)->ev->text);
+    assert_string_equal(c->ev->mid, o->media[0]->mid);
+    sdp_free(o);
+
+    /* bob's connection came up: alice was asked for a keyframe for him */
+    rtcp_seen pli[4];
+    assert_int_equal(rtcp_sent(PA.up, 0, RTCP_K_PLI, SV.ssrc, pli, 4), 1);
+
+    size_t from = fake_peer_n_sent(bd);
+    send_frame(&SV, true, 3, 1000);
+    for (int i = 0; i < 12; i++) {
+        send_audio(&SA);
+        advance(AUDIO_US);
+        if (i % 2)
+            send_frame(&SV, false, 2, 700);
+    }
+    /* a packet of no published SSRC, and one of a payload type not negotiated, go nowhere */
+    stream stray = SV;
+    stray.ssrc = 0xdeadbeef;
+    send_frame(&stray, false, 1, 100);
+    stray.ssrc = SV.ssrc;
+    stray.sdp.pt = 45;
+    send_frame(&stray, false, 1, 100);
+    assert_int_equal(STATS_GET(W.stats.dropped_unknown_ssrc), 1);
+
+    size_t n = collect(bd, BV.ssrc, from);
+    assert_int_equal(n, 3 + 6 * 2);
+    assert_true(is_keyframe_start(&got.p[0]));
+    const got_pkt *g0 = &got.p[0];
+    uint32_t ts_off = g0->v.ts - source_of(&SV, g0).ts;
+    for (size_t i = 0; i < n; i++) {
+        const got_pkt *g = &got.p[i];
+        struct rtp_view ov = source_of(&SV, g);
+        assert_int_equal(g->v.pt, BV.pt);
+        assert_int_equal(g->v.seq, (uint16_t)(g0->v.seq + i));
+        assert_int_equal(g->v.ts - ov.ts, ts_off);
+        assert_int_equal(g->v.marker, ov.marker);
+        assert_int_equal(g->v.payload_len, ov.payload_len);
+        assert_memory_equal(g->v.pkt + g->v.payload_off, ov.pkt + ov.payload_off, ov.payload_len);
+        assert_true(g->roc_given);
+        assert_int_equal(g->roc, (g0->v.seq + i) >> 16); /* the first has rollover counter 0 */
+        struct rtp_ext e;
+        assert_int_equal(kept_ext(&g->v, &e), 0);
+    }
+    assert_true(got.p[n - 1].v.seq < g0->v.seq); /* the wrap was crossed */
+    /* each fan-out ended with bob's queue flushed */
+    assert_true(fake_peer_flushes(bd) > fake_peer_sent(bd, fake_peer_n_sent(bd) - 1)->flushes);
+
+    n = collect(bd, BA.ssrc, from);
+    assert_int_equal(n, 12);
+    for (size_t i = 0; i < n; i++) {
+        const got_pkt *g = &got.p[i];
+        assert_int_equal(g->v.pt, BA.pt);
+        assert_int_equal(g->v.seq, (uint16_t)(got.p[0].v.seq + i));
+        struct rtp_ext e;
+        assert_int_equal(kept_ext(&g->v, &e), 1);
+        assert_int_equal(e.id, BA.ext.audio_level);
+        assert_int_equal(e.len, 1);
+        assert_int_equal(g->v.pkt[e.off], 0x85);
+    }
+}
+
+/* ---- 2. losses ---- */
+
+/* Upstream: a gap in alice's sequence numbers makes the SFU NACK her, NACK_TRIES times
+ * NACK_RETRY_US apart at least, then give up; a loss she repairs (RTX) is NACKed no more and
+ * reaches bob in place. Downstream: bob's NACKs for packets he got are answered from the cache as
+ * RTX (RFC 4588: his RTX SSRC and payload type, its own sequence numbers, the original sequence
+ * number first, then the payload); one for a packet the SFU never had is not. */
+static void test_nack_upstream_and_rtx(void **state)
+{
+    (void)state;
+    peer *bd = two_members(false);
+    size_t from = fake_peer_n_sent(bd);
+    send_frame(&SV, true, 3, 900);
+    advance(FRAME_US);
+
+    size_t up_from = fake_peer_n_sent(PA.up);
+    uint16_t lost = (uint16_t)(SV.seq + 1);
+    deliver_frame_lossy(&SV, false, 3, 900, 1u << 1);
+    fake_loop_end_iteration();
+    for (int i = 0; i < 10; i++) {
+        advance(FRAME_US);
+        send_frame(&SV, false, 2, 500);
+    }
+    rtcp_seen nk[32];
+    size_t n = rtcp_sent(PA.up, up_from, RTCP_K_NACK, SV.ssrc, nk, 32);
+    assert_int_equal(n, NACK_TRIES);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(nk[i].n_nacked, 1);
+        assert_int_equal(nk[i].nacked[0], lost);
+        assert_int_equal(nk[i].ssrc, mem("alice")->rtcp_ssrc);
+        if (i)
+            assert_true(nk[i].at_us - nk[i - 1].at_us >= NACK_RETRY_US);
+    }
+    assert_true(nk[0].at_us - T0 < 2 * FRAME_US + ROOM_TICK_MS * 1000);
+    assert_int_equal(STATS_GET(W.stats.nacks_sent), NACK_TRIES);
+
+    /* a loss alice repairs after the first NACK */
+    up_from = fake_peer_n_sent(PA.up);
+    uint16_t lost2 = SV.seq;
+    deliver_frame_lossy(&SV, false, 2, 600, 1u << 0);
+    fake_loop_end_iteration();
+    advance(ROOM_TICK_MS * 1000);
+    assert_int_equal(rtcp_sent(PA.up, up_from, RTCP_K_NACK, SV.ssrc, nk, 32), 1);
+    send_rtx(&SV, lost2);
+    for (int i = 0; i < 6; i++) {
+        advance(FRAME_US);
+        send_frame(&SV, false, 2, 500);
+    }
+    assert_int_equal(rtcp_sent(PA.up, up_from, RTCP_K_NACK, SV.ssrc, nk, 32), 1);
+
+    n = collect(bd, BV.ssrc, from);
+    int32_t off = (int16_t)(got.p[0].v.seq - origin_seq(&got.p[0]));
+    bool repaired = false;
+    for (size_t i = 0; i < n; i++) {
+        assert_int_not_equal(origin_seq(&got.p[i]), lost);
+        assert_int_equal(got.p[i].v.seq, (uint16_t)(origin_seq(&got.p[i]) + off));
+        repaired = repaired || origin_seq(&got.p[i]) == lost2;
+    }
+    assert_true(repaired);
+
+    /* bob NACKs two packets he got, and the one he never got */
+    static got_pkt a, b;
+    keep(&a, &got.p[1]);
+    keep(&b, &got.p[2]);
+    uint16_t seqs[3] = {a.v.seq, b.v.seq, (uint16_t)(lost + off)};
+    struct rtcp_nack_item items[3];
+    for (int round = 0; round < 2; round++) {
+        size_t n_items = rtcp_nack_pack(round == 0 ? seqs : &seqs[2], round == 0 ? 2 : 1, items, 3, NULL);
+        uint8_t buf[128];
+        int len = rtcp_build_nack(buf, sizeof(buf), 0xb0b0b0b0u, BV.ssrc, items, n_items);
+        size_t rfrom = fake_peer_n_sent(bd);
+        deliver_rtcp(bd, buf, len);
+        n = collect(bd, BV.rtx_ssrc, rfrom);
+        if (round == 1) {
+            assert_int_equal(n, 0);
+            break;
+        }
+        assert_int_equal(n, 2);
+        for (size_t i = 0; i < 2; i++) {
+            const got_pkt *r = &got.p[i], *orig = i ? &b : &a;
+            assert_int_equal(r->v.pt, BV.rtx_pt);
+            assert_int_equal(r->v.ts, orig->v.ts);
+            assert_int_equal(r->v.marker, orig->v.marker);
+            assert_int_equal(r->v.payload_len, orig->v.payload_len + 2);
+            const uint8_t *p = r->v.pkt + r->v.payload_off;
+            assert_int_equal(p[0] << 8 | p[1], orig->v.seq);
+            assert_memory_equal(p + 2, orig->v.pkt + orig->v.payload_off, orig->v.payload_len);
+            assert_true(r->roc_given);
+        }
+        assert_int_equal(got.p[1].v.seq, (uint16_t)(got.p[0].v.seq + 1));
+    }
+    assert_int_equal(STATS_GET(W.stats.retransmissions), 2);
+    assert_int_equal(STATS_GET(W.stats.nacks_received), 3);
+}
+
+/* ---- 3. keyframe requests ---- */
+
+/* A request of bob's within ROOM_PLI_INTERVAL_US of the last PLI is sent by the tick once the
+ * interval has passed. bob asks for a keyframe every 10 ms (PLI and FIR in turn): alice gets at most
+ * one PLI per interval while she answers them with keyframes, and while a keyframe asked for has not
+ * come, none for a second. */
+static void test_pli_throttled(void **state)
+{
+    (void)state;
+    peer *bd = two_members(false);
+    send_frame(&SV, true, 2, 500); /* what the PLI of bob's connection asked for */
+    stream *vs[1] = {&SV};
+    size_t pli_from = 0;
+    uint8_t pli[64], fir[64];
+    int pli_len = rtcp_build_pli(pli, sizeof(pli), 0xb0b0b0b0u, BV.ssrc);
+    rtcp_seen s[64];
+
+    /* one request within the interval waits for it, and the tick sends it */
+    advance(ROOM_TICK_MS * 1000);
+    deliver_rtcp(bd, pli, pli_len);
+    assert_int_equal(rtcp_sent(PA.up, 0, RTCP_K_PLI, SV.ssrc, s, 64), 1);
+    advance(ROOM_PLI_INTERVAL_US);
+    assert_int_equal(rtcp_sent(PA.up, 0, RTCP_K_PLI, SV.ssrc, s, 64), 2);
+    assert_true(s[1].at_us - s[0].at_us >= ROOM_PLI_INTERVAL_US);
+    assert_true(s[1].at_us - s[0].at_us <= ROOM_PLI_INTERVAL_US + ROOM_TICK_MS * 1000);
+
+    for (int i = 0; i < 200; i++) { /* 2 s */
+        if (i % 2)
+            deliver_rtcp(bd, fir, rtcp_build_fir(fir, sizeof(fir), 0xb0b0b0b0u, BV.ssrc, (uint8_t)i));
+        else
+            deliver_rtcp(bd, pli, pli_len);
+        if (i % 3 == 0) {
+            answer_plis(&PA, &pli_from, vs, 1);
+            send_frame(&SV, false, 2, 500);
+        }
+        advance(10000);
+    }
+    size_t n = rtcp_sent(PA.up, 0, RTCP_K_PLI, SV.ssrc, s, 64);
+    assert_true(n >= 8); /* throttled, not starved */
+    for (size_t i = 1; i < n; i++)
+        assert_true(s[i].at_us - s[i - 1].at_us >= ROOM_PLI_INTERVAL_US);
+    assert_int_equal(STATS_GET(W.stats.plis_received), 201);
+
+    /* alice stops answering: asked again only after a second */
+    size_t up_from = fake_peer_n_sent(PA.up);
+    for (int i = 0; i < 250; i++) {
+        deliver_rtcp(bd, pli, pli_len);
+        if (i % 3 == 0)
+            send_frame(&SV, false, 2, 500);
+        advance(10000);
+    }
+    n = rtcp_sent(PA.up, up_from, RTCP_K_PLI, SV.ssrc, s, 64);
+    assert_true(n >= 2 && n <= 3);
+    for (size_t i = 1; i < n; i++)
+        assert_true(s[i].at_us - s[i - 1].at_us >= 1000000);
+}
+
+/* ---- 4. sender reports ---- */
+
+/* alice's sender reports reach bob as his: his SSRC, the RTP timestamp through the same offset as
+ * his packets' (not 0 here: alice's encoder restarted, which re-anchored the rewriting), the packet
+ * and octet counts of what he was sent, alice's NTP time. */
+static void test_sr_rewritten(void **state)
+{
+    (void)state;
+    peer *bd = two_members(false);
+    send_frame(&SV, true, 3, 800);
+    send_audio(&SA);
+    advance(FRAME_US);
+    send_frame(&SV, false, 2, 600);
+    advance(FRAME_US);
+    SV.seq = (uint16_t)(SV.seq + 10000); /* alice's encoder restarts */
+    SV.ts += 123456789u;
+    send_frame(&SV, true, 2, 600);
+    advance(FRAME_US);
+    send_frame(&SV, false, 2, 600);
+
+    size_t n = collect(bd, BV.ssrc, 0);
+    uint32_t octets = 0;
+    for (size_t i = 0; i < n; i++)
+        octets += (uint32_t)got.p[i].v.payload_len;
+    const got_pkt *last = &got.p[n - 1];
+    struct rtp_view ov = source_of(&SV, last);
+    uint32_t ts_off = last->v.ts - ov.ts;
+    assert_int_not_equal(ts_off, 0);
+
+    struct rtcp_sr_info sr = {SV.ssrc, 0x1122334455667788ull, ov.ts + 900, 4321, 987654};
+    uint8_t buf[128];
+    size_t bfrom = fake_peer_n_sent(bd);
+    deliver_rtcp(PA.up, buf, rtcp_build_sr(buf, sizeof(buf), &sr, NULL, 0));
+    rtcp_seen out[4];
+    assert_int_equal(rtcp_sent(bd, bfrom, RTCP_K_SR, 0, out, 4), 1);
+    assert_int_equal(out[0].sr.ssrc, BV.ssrc);
+    assert_true(out[0].sr.ntp == sr.ntp);
+    assert_int_equal(out[0].sr.rtp_ts, ov.ts + 900 + ts_off);
+    assert_int_equal(out[0].sr.packets, n);
+    assert_int_equal(out[0].sr.octets, octets);
+
+    /* audio likewise; an SR of an SSRC alice does not send goes nowhere */
+    n = collect(bd, BA.ssrc, 0);
+    assert_int_equal(n, 1);
+    sr = (struct rtcp_sr_info){SA.ssrc, 0x1122334455667799ull, SA.ts, 1, 64};
+    bfrom = fake_peer_n_sent(bd);
+    deliver_rtcp(PA.up, buf, rtcp_build_sr(buf, sizeof(buf), &sr, NULL, 0));
+    assert_int_equal(rtcp_sent(bd, bfrom, RTCP_K_SR, 0, out, 4), 1);
+    assert_int_equal(out[0].sr.ssrc, BA.ssrc);
+    assert_int_equal(out[0].sr.rtp_ts, SA.ts + (got.p[0].v.ts - (SA.ts - 960)));
+    sr.ssrc = 0x0badf00d;
+    bfrom = fake_peer_n_sent(bd);
+    deliver_rtcp(PA.up, buf, rtcp_build_sr(buf, sizeof(buf), &sr, NULL, 0));
+    assert_int_equal(rtcp_sent(bd, bfrom, RTCP_K_SR, 0, out, 4), 0);
+}
+
+/* ---- 5. simulcast ---- */
+
+/* The layer each packet bob got came from, in order: where it changes, and that every packet of
+ * the part before is from `before` and the part after from `after`, starting with a keyframe. */
+static size_t check_switch(int before, int after)
+{
+    size_t at = got.n;
+    for (size_t i = 0; i < got.n; i++) {
+        if (origin_layer(&got.p[i]) == after && at == got.n)
+            at = i;
+        assert_int_equal(origin_layer(&got.p[i]), at == got.n ? before : after);
+    }
+    assert_true(at > 0 && at < got.n);
+    assert_true(is_keyframe_start(&got.p[at]));
+    return at;
+}
+
+/* What was collected (`got`) starts at a keyframe and is all of one layer. */
+static void check_one_layer(int layer)
+{
+    assert_true(got.n > 0);
+    assert_true(is_keyframe_start(&got.p[0]));
+    for (size_t i = 0; i < got.n; i++)
+        assert_int_equal(origin_layer(&got.p[i]), layer);
+}
+
+/* alice sends three layers; the SFU learns their SSRCs from the rid extension and bob gets one layer
+ * on one SSRC: the top one at first (no bandwidth estimate: the highest sent), asked for with a PLI on
+ * its SSRC. When alice stops it, bob moves to the middle layer at its keyframe (asked for on its
+ * SSRC); when it comes back, bob keeps the middle layer until the top one's keyframe, then moves up.
+ * Throughout, one unbroken stream: sequence numbers, picture ids and TL0PICIDX continue. */
+static void test_simulcast_switch(void **state)
+{
+    (void)state;
+    simulcast_members();
+    peer *bd = mem("bob")->down;
+    size_t pli_from = 0, from = fake_peer_n_sent(bd);
+
+    simulcast_frames(1, 7, 7, &pli_from);
+    assert_int_equal(collect(bd, BV.ssrc, from), 0); /* no layer chosen before the first tick */
+    track *t = video_track("alice");
+    assert_int_equal(t->n_layers, 3);
+    for (unsigned k = 0; k < 3; k++)
+        assert_int_equal(t->layers[k]->ssrc, SL[k].ssrc);
+
+    simulcast_frames(15, 7, 7, &pli_from);
+    rtcp_seen s[32];
+    assert_true(rtcp_sent(PA.up, 0, RTCP_K_PLI, SL[2].ssrc, s, 32) >= 1);
+    assert_int_equal(rtcp_sent(PA.up, 0, RTCP_K_PLI, SL[0].ssrc, s, 32), 0);
+    assert_int_equal(rtcp_sent(PA.up, 0, RTCP_K_PLI, SL[1].ssrc, s, 32), 0);
+    size_t n = collect(bd, BV.ssrc, from);
+    assert_true(n > 10);
+    check_one_layer(2);
+    assert_int_equal(collect(bd, 0, from), n + collect(bd, BA.ssrc, from)); /* nothing on other SSRCs */
+
+    /* alice's top layer stops */
+    size_t up_from = fake_peer_n_sent(PA.up);
+    simulcast_frames(30, 3, 3, &pli_from);
+    assert_true(rtcp_sent(PA.up, up_from, RTCP_K_PLI, SL[1].ssrc, s, 32) >= 1);
+    check_continuity(bd, BV.ssrc, from, true);
+    check_switch(2, 1);
+
+    /* it comes back without a keyframe until alice answers its PLIs: bob stays on h until then */
+    size_t from2 = fake_peer_n_sent(bd);
+    up_from = fake_peer_n_sent(PA.up);
+    simulcast_frames(20, 7, 3, &pli_from);
+    assert_true(rtcp_sent(PA.up, up_from, RTCP_K_PLI, SL[2].ssrc, s, 32) >= 1);
+    n = collect(bd, BV.ssrc, from2);
+    assert_true(n > 20);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(origin_layer(&got.p[i]), 1);
+    SL[2].key_due = true;
+    simulcast_frames(5, 7, 7, &pli_from);
+    collect(bd, BV.ssrc, from2);
+    check_switch(1, 2);
+    check_continuity(bd, BV.ssrc, from, true);
+}
+
+/* ---- 6. video views ---- */
+
+/* bob shows alice's simulcast video in a 640x360 tile: he gets the middle layer (its keyframes say
+ * 640x360), and alice is told, 3 s later and not before, that q and h are enough. Hidden: bob gets
+ * no video (audio goes on), and alice is told no layer is needed (3 s later). Shown at 1280x720: the
+ * top layer is asked for at once, and bob's video resumes at a keyframe. */
+static void test_views_simulcast(void **state)
+{
+    (void)state;
+    size_t pli_from, from = 0;
+    peer *bd = simulcast_flowing(&pli_from);
+
+    size_t ev0 = W.n_ev;
+    int64_t t_view = fake_clock_now();
+    set_view("bob", BV.mid, 640, 360);
+    simulcast_frames(30, 7, 7, &pli_from);
+    check_continuity(bd, BV.ssrc, from, true);
+    check_switch(2, 1);
+    assert_int_equal(count_events(ev0, "alice", SFU_EV_LAYERS), 0);
+    simulcast_frames(70, 7, 7, &pli_from); /* 3.3 s since the view */
+    assert_int_equal(count_events(ev0, "alice", SFU_EV_LAYERS), 1);
+    const event_rec *e = event_after(ev0, "alice", SFU_EV_LAYERS);
+    assert_string_equal(e->ev->text, "q,h");
+    assert_string_equal(e->ev->mid, SL[0].sdp.mid);
+    assert_int_equal(e->ev->pc, SFU_PC_UP);
+    assert_true(e->at_us - t_view >= LAYERS_FEWER_US);
+    assert_true(e->at_us - t_view <= LAYERS_FEWER_US + 2 * ROOM_TICK_MS * 1000);
+
+    /* hidden */
+    ev0 = W.n_ev;
+    int64_t t_hide = fake_clock_now();
+    set_view("bob", BV.mid, 0, 0);
+    advance(ROOM_TICK_MS * 1000);
+    size_t from_hidden = fake_peer_n_sent(bd);
+    simulcast_frames(100, 7, 7, &pli_from);
+    assert_int_equal(collect(bd, BV.ssrc, from_hidden), 0);
+    assert_true(collect(bd, BA.ssrc, from_hidden) >= 100);
+    e = event_after(ev0, "alice", SFU_EV_LAYERS);
+    assert_non_null(e);
+    assert_string_equal(e->ev->text, "");
+    assert_true(e->at_us - t_hide >= LAYERS_FEWER_US);
+
+    /* shown, large */
+    ev0 = W.n_ev;
+    int64_t t_show = fake_clock_now();
+    size_t up_from = fake_peer_n_sent(PA.up);
+    set_view("bob", BV.mid, 1280, 720);
+    simulcast_frames(10, 7, 7, &pli_from);
+    e = event_after(ev0, "alice", SFU_EV_LAYERS);
+    assert_non_null(e);
+    assert_string_equal(e->ev->text, "q,h,f");
+    assert_true(e->at_us - t_show <= ROOM_TICK_MS * 1000);
+    rtcp_seen s[8];
+    assert_int_equal(rtcp_sent(PA.up, up_from, RTCP_K_PLI, SL[2].ssrc, s, 8), 1);
+    collect(bd, BV.ssrc, from_hidden);
+    check_one_layer(2);
+    check_continuity(bd, BV.ssrc, from, true);
+}
+
+/* The smallest tile takes the lowest layer that covers it: 300x170 -> q (320x180). */
+static void test_views_small_tile(void **state)
+{
+    (void)state;
+    size_t pli_from;
+    peer *bd = simulcast_flowing(&pli_from);
+    size_t from = fake_peer_n_sent(bd);
+    set_view("bob", BV.mid, 300, 170);
+    simulcast_frames(30, 7, 7, &pli_from);
+    check_continuity(bd, BV.ssrc, from, true);
+    check_switch(2, 0);
+}
+
+/* A one-stream video: hidden, bob gets none of it while alice's audio goes on; shown again, alice is
+ * asked for a keyframe and bob's video resumes with it, its numbering unbroken. */
+static void test_views_hidden_single(void **state)
+{
+    (void)state;
+    peer *bd = two_members(false);
+    size_t from = fake_peer_n_sent(bd);
+    send_frame(&SV, true, 2, 500);
+    for (int i = 0; i < 3; i++) {
+        advance(FRAME_US);
+        send_frame(&SV, false, 2, 500);
+    }
+    set_view("bob", BV.mid, 0, 0);
+    advance(ROOM_TICK_MS * 1000);
+    size_t from_hidden = fake_peer_n_sent(bd);
+    for (int i = 0; i < 20; i++) {
+        send_frame(&SV, false, 2, 500);
+        send_audio(&SA);
+        advance(FRAME_US);
+    }
+    assert_int_equal(collect(bd, BV.ssrc, from_hidden), 0);
+    assert_int_equal(collect(bd, BA.ssrc, from_hidden), 20);
+
+    size_t up_from = fake_peer_n_sent(PA.up), pli_from = up_from;
+    stream *vs[1] = {&SV};
+    set_view("bob", BV.mid, 640, 480);
+    for (int i = 0; i < 10; i++) {
+        answer_plis(&PA, &pli_from, vs, 1);
+        send_frame(&SV, false, 2, 500);
+        advance(FRAME_US);
+    }
+    rtcp_seen s[4];
+    assert_int_equal(rtcp_sent(PA.up, up_from, RTCP_K_PLI, SV.ssrc, s, 4), 1);
+    size_t n = collect(bd, BV.ssrc, from_hidden);
+    assert_true(n >= 2);
+    assert_true(is_keyframe_start(&got.p[0]));
+    check_continuity(bd, BV.ssrc, from, false);
+}
+
+/* ---- 7. pacing ---- */
+
+/* bob took transport-cc, so his packets are paced at ROOM_PACE_FACTOR x his estimate: a keyframe of
+ * 20 x 1200 bytes (far over the pacer's burst) leaves spread over time as the pacing timer runs, in
+ * order, each with his next transport-wide number; alice's audio meanwhile goes at once. */
+static void test_pacing(void **state)
+{
+    (void)state;
+    two_members(true);
+    member *b = mem("bob");
+    peer *bd = b->down;
+    assert_non_null(b->pace);
+    assert_true(BV.ext.twcc != 0);
+    send_frame(&SV, true, 2, 500);
+    send_audio(&SA);
+    advance(300000);
+
+    uint32_t rate = pacer_rate(b->pace);
+    assert_true(rate > 0);
+    size_t from = fake_peer_n_sent(bd);
+    int64_t t0 = fake_clock_now();
+    deliver_frame(&SV, true, 20, 1200);
+    deliver_audio(&SA);
+    fake_loop_end_iteration();
+    size_t first = collect(bd, BV.ssrc, from);
+    assert_true(first >= 1 && first <= 3); /* the burst, no more */
+    assert_int_equal(collect(bd, BA.ssrc, from), 1);
+    assert_int_equal(got.p[0].at_us, t0);
+    assert_non_null(W.r->pace_src); /* the pacing timer was armed */
+
+    for (int i = 0; i < 25; i++) {
+        advance(AUDIO_US);
+        send_audio(&SA);
+        size_t na = collect(bd, BA.ssrc, from);
+        assert_int_equal(got.p[na - 1].at_us, fake_clock_now()); /* audio is not held back */
+    }
+    size_t n = collect(bd, BV.ssrc, from);
+    assert_int_equal(n, 20);
+    int64_t last = got.p[n - 1].at_us;
+    size_t wire = 0;
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(got.p[i].v.seq, (uint16_t)(got.p[0].v.seq + i));
+        if (i)
+            assert_true(got.p[i].at_us >= got.p[i - 1].at_us);
+        wire += got.p[i].v.len + SRTP_SESSION_RTP_MAX_OVERHEAD;
+    }
+    /* spread at the pacing rate (audio shares it), not over PACER_DRAIN_US */
+    assert_true(last - t0 >= (int64_t)((wire - 2 * PACER_BURST_MIN) * 8 * 1000000ull / rate));
+    assert_true(last - t0 <= PACER_DRAIN_US);
+    /* every packet bob got carries his own transport-wide numbers, in sending order */
+    n = collect(bd, 0, from);
+    for (size_t i = 0; i < n; i++) {
+        uint16_t tw, tw0;
+        assert_int_equal(rtp_ext_get_u16(&got.p[i].v, BV.ext.twcc, &tw), 0);
+        assert_int_equal(rtp_ext_get_u16(&got.p[0].v, BV.ext.twcc, &tw0), 0);
+        assert_int_equal(tw, (uint16_t)(tw0 + i));
+    }
+}
+
+int main(void)
+{
+#define ROOM_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        ROOM_TEST(test_forward_rewritten), ROOM_TEST(test_nack_upstream_and_rtx),
+        ROOM_TEST(test_pli_throttled), ROOM_TEST(test_sr_rewritten), ROOM_TEST(test_simulcast_switch),
+        ROOM_TEST(test_views_simulcast),
+        ROOM_TEST(test_views_small_tile), ROOM_TEST(test_views_hidden_single), ROOM_TEST(test_pacing),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
