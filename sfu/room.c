@@ -323,7 +323,9 @@ void room_down_ready(member *m)
         return;
     for (size_t i = 0; i < m->n_fwds; i++) {
         fwd *f = m->fwds[i];
-        if (f->negotiated && f->track->kind == SDP_MEDIA_VIDEO)
+        /* a simulcast video's layer is asked for as it is chosen (layer_select): f->track is its
+         * layer 0, which this receiver may never get */
+        if (f->negotiated && f->track->kind == SDP_MEDIA_VIDEO && !f->track->n_layers)
             forward_request_keyframe(f->track, now);
     }
 }

@@ -1177,6 +1177,27 @@ static void test_simulcast_switch(void **state)
     check_continuity(bd, BV.ssrc, from, true);
 }
 
+/* carol joins while alice's layers flow: she is given the top layer, and the only keyframe asked of
+ * alice for her is that layer's (its PLI on that layer's SSRC), not one of layer 0's. */
+static void test_simulcast_late_receiver(void **state)
+{
+    (void)state;
+    size_t pli_from;
+    simulcast_flowing(&pli_from);
+    room_join(W.r, "carol");
+    size_t up_from = fake_peer_n_sent(PA.up);
+    receive("carol", false);
+    mline cv = offered("carol", SDP_MEDIA_VIDEO, 0);
+    size_t from = fake_peer_n_sent(mem("carol")->down);
+    simulcast_frames(16, 7, 7, &pli_from);
+    rtcp_seen s[8];
+    assert_int_equal(rtcp_sent(PA.up, up_from, RTCP_K_PLI, SL[0].ssrc, s, 8), 0);
+    assert_int_equal(rtcp_sent(PA.up, up_from, RTCP_K_PLI, SL[1].ssrc, s, 8), 0);
+    assert_int_equal(rtcp_sent(PA.up, up_from, RTCP_K_PLI, SL[2].ssrc, s, 8), 1);
+    assert_true(collect(mem("carol")->down, cv.ssrc, from) > 10);
+    check_one_layer(2);
+}
+
 /* ---- 6. video views ---- */
 
 /* bob shows alice's simulcast video in a 640x360 tile: he gets the middle layer (its keyframes say
@@ -1353,7 +1374,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         ROOM_TEST(test_forward_rewritten), ROOM_TEST(test_nack_upstream_and_rtx),
         ROOM_TEST(test_pli_throttled), ROOM_TEST(test_sr_rewritten), ROOM_TEST(test_simulcast_switch),
-        ROOM_TEST(test_views_simulcast),
+        ROOM_TEST(test_simulcast_late_receiver), ROOM_TEST(test_views_simulcast),
         ROOM_TEST(test_views_small_tile), ROOM_TEST(test_views_hidden_single), ROOM_TEST(test_pacing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
