@@ -31,10 +31,9 @@ static sfu_stats *stats_of(member *m)
 
 /* ---- upstream feedback ---- */
 
-static void send_to_publisher(member *m, uint8_t *buf, size_t len)
+static bool send_to_publisher(member *m, uint8_t *buf, size_t len)
 {
-    if (m->up)
-        peer_send_rtcp(m->up, buf, len, ROOM_SCRATCH);
+    return m->up && peer_send_rtcp(m->up, buf, len, ROOM_SCRATCH) == 0;
 }
 
 void forward_request_keyframe(track *t, int64_t now_us)
@@ -51,10 +50,11 @@ void forward_request_keyframe(track *t, int64_t now_us)
     member *m = t->owner;
     uint8_t *buf = m->room->scratch;
     int n = rtcp_build_pli(buf, ROOM_SCRATCH - SRTP_SESSION_RTCP_MAX_OVERHEAD, m->rtcp_ssrc, t->ssrc);
-    if (n > 0) {
-        send_to_publisher(m, buf, (size_t)n);
-        STATS_INC(stats_of(m)->plis_sent);
-    }
+    /* Not sent (the publisher's connection is not up yet): not asked either, or the check above would
+     * hold back the next request for a second. */
+    if (n <= 0 || !send_to_publisher(m, buf, (size_t)n))
+        return;
+    STATS_INC(stats_of(m)->plis_sent);
     t->last_pli_us = now_us;
     t->pli_pending = false;
 }

@@ -1043,6 +1043,40 @@ static void test_pli_throttled(void **state)
         assert_true(s[i].at_us - s[i - 1].at_us >= 1000000);
 }
 
+/* bob's connection comes up before alice's: the keyframe asked for him cannot be sent yet, and does
+ * not count as asked: once alice is connected, bob's PLI reaches her at once (not a second later,
+ * as for a keyframe on its way). */
+static void test_pli_before_publisher_connected(void **state)
+{
+    (void)state;
+    room_join(W.r, "bob");
+    room_join(W.r, "alice");
+    char *offer = load("chromium-offer-sendonly.sdp");
+    size_t from = W.n_ev;
+    room_remote_sdp(W.r, "alice", SFU_PC_UP, offer);
+    assert_non_null(event_after(from, "alice", SFU_EV_ANSWER));
+    mline ov = read_mline(offer, SDP_MEDIA_VIDEO, 0);
+    free(offer);
+    memset(&PA, 0, sizeof(PA));
+    PA.up = mem("alice")->up;
+    mline av = answered("alice", SDP_MEDIA_VIDEO);
+    stream_init(&SV, &PA, &av, ov.ssrc, ov.rtx_ssrc, 1000);
+    receive("bob", false);
+    BV = offered("bob", SDP_MEDIA_VIDEO, 0);
+    assert_int_equal(fake_peer_n_sent(PA.up), 0);
+    assert_int_equal(STATS_GET(W.stats.plis_sent), 0); /* nothing could be sent */
+
+    advance(ROOM_TICK_MS * 1000);
+    fake_peer_set_state(PA.up, PEER_CONNECTED, NULL);
+    send_frame(&SV, false, 2, 500); /* her first keyframe was lost on the way */
+    advance(ROOM_TICK_MS * 1000);
+    uint8_t pli[64];
+    deliver_rtcp(mem("bob")->down, pli, rtcp_build_pli(pli, sizeof(pli), 0xb0b0b0b0u, BV.ssrc));
+    advance(ROOM_PLI_INTERVAL_US + ROOM_TICK_MS * 1000);
+    rtcp_seen s[4];
+    assert_int_equal(rtcp_sent(PA.up, 0, RTCP_K_PLI, SV.ssrc, s, 4), 1);
+}
+
 /* ---- 4. sender reports ---- */
 
 /* alice's sender reports reach bob as his: his SSRC, the RTP timestamp through the same offset as
@@ -1373,7 +1407,8 @@ int main(void)
 #define ROOM_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
         ROOM_TEST(test_forward_rewritten), ROOM_TEST(test_nack_upstream_and_rtx),
-        ROOM_TEST(test_pli_throttled), ROOM_TEST(test_sr_rewritten), ROOM_TEST(test_simulcast_switch),
+        ROOM_TEST(test_pli_throttled), ROOM_TEST(test_pli_before_publisher_connected),
+        ROOM_TEST(test_sr_rewritten), ROOM_TEST(test_simulcast_switch),
         ROOM_TEST(test_simulcast_late_receiver), ROOM_TEST(test_views_simulcast),
         ROOM_TEST(test_views_small_tile), ROOM_TEST(test_views_hidden_single), ROOM_TEST(test_pacing),
     };
