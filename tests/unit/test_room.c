@@ -675,8 +675,8 @@ static peer *two_members(bool twcc)
 }
 
 /* alice publishes Chromium's offer with three simulcast encodings (q, h, f: 320x180, 640x360,
- * 1280x720, each starting with a keyframe); bob receives without transport-cc. */
-static void simulcast_members(void)
+ * 1280x720, each starting with a keyframe); bob receives (with transport-cc or not). */
+static void simulcast_members(bool twcc)
 {
     static const char *const rids[3] = {"q", "h", "f"};
     room_join(W.r, "alice");
@@ -697,7 +697,7 @@ static void simulcast_members(void)
         SL[k].picid = (uint16_t)(100 * k + 5);
         SL[k].key_due = true;
     }
-    receive("bob", false);
+    receive("bob", twcc);
     BA = offered("bob", SDP_MEDIA_AUDIO, 0);
     BV = offered("bob", SDP_MEDIA_VIDEO, 0);
 }
@@ -727,7 +727,7 @@ static void simulcast_frames(int n, unsigned on_mask, unsigned answer_mask, size
  * connection. */
 static peer *simulcast_flowing(size_t *pli_from)
 {
-    simulcast_members();
+    simulcast_members(false);
     *pli_from = 0;
     simulcast_frames(16, 7, 7, pli_from);
     peer *bd = mem("bob")->down;
@@ -889,6 +889,73 @@ static void test_forward_rewritten(void **state)
         assert_int_equal(e.len, 1);
         assert_int_equal(g->v.pkt[e.off], 0x85);
     }
+}
+
+/* One offer at a time on bob's receiving connection: carol publishing while bob's first offer waits
+ * for its answer is offered right after it. Two publishers with the same SSRCs (the same captured
+ * offer) reach bob apart. An answer when no offer waits is refused. alice leaving with packets of
+ * hers waiting for the fan-out: none of them goes out, carol's media goes on, and bob is offered
+ * alice's m-lines inactive. */
+static void test_renegotiation_and_leave(void **state)
+{
+    (void)state;
+    static publisher PC;
+    static stream SC;
+    room_join(W.r, "bob");
+    room_join(W.r, "alice");
+    room_join(W.r, "carol");
+    char *offer = load("chromium-offer-sendonly.sdp");
+    mline ov = read_mline(offer, SDP_MEDIA_VIDEO, 0);
+    publish(&PA, "alice", offer);
+    assert_int_equal(count_events(0, "bob", SFU_EV_OFFER), 1);
+    publish(&PC, "carol", offer);
+    free(offer);
+    assert_int_equal(count_events(0, "bob", SFU_EV_OFFER), 1);
+    receive("bob", false);
+    assert_int_equal(count_events(0, "bob", SFU_EV_OFFER), 2);
+    receive("bob", false);
+    assert_int_equal(count_events(0, "bob", SFU_EV_OFFER), 2);
+    mline b_alice = offered("bob", SDP_MEDIA_VIDEO, 0), b_carol = offered("bob", SDP_MEDIA_VIDEO, 1);
+    assert_int_not_equal(b_alice.ssrc, b_carol.ssrc);
+
+    size_t ev0 = W.n_ev;
+    const event_rec *last_offer = event_after(0, "bob", SFU_EV_OFFER);
+    char *again = browser_answer(last_offer->ev->text, false);
+    room_remote_sdp(W.r, "bob", SFU_PC_DOWN, again);
+    free(again);
+    assert_non_null(event_after(ev0, "bob", SFU_EV_ERROR));
+
+    mline av = answered("alice", SDP_MEDIA_VIDEO), cv = answered("carol", SDP_MEDIA_VIDEO);
+    stream_init(&SV, &PA, &av, ov.ssrc, ov.rtx_ssrc, 1000);
+    stream_init(&SC, &PC, &cv, ov.ssrc, ov.rtx_ssrc, 1000);
+    SC.layer = 1; /* tells carol's packets from alice's */
+    peer *bd = mem("bob")->down;
+    size_t from = fake_peer_n_sent(bd);
+    deliver_frame(&SV, true, 2, 500);
+    deliver_frame(&SC, true, 2, 500);
+    fake_loop_end_iteration();
+    assert_int_equal(collect(bd, b_alice.ssrc, from), 2);
+    assert_int_equal(origin_layer(&got.p[0]), 0);
+    assert_int_equal(collect(bd, b_carol.ssrc, from), 2);
+    assert_int_equal(origin_layer(&got.p[0]), 1);
+
+    from = fake_peer_n_sent(bd);
+    ev0 = W.n_ev;
+    advance(FRAME_US);
+    deliver_frame(&SV, false, 2, 500);
+    deliver_frame(&SC, false, 2, 500);
+    room_leave(W.r, "alice");
+    fake_loop_end_iteration();
+    assert_int_equal(collect(bd, b_alice.ssrc, from), 0);
+    assert_int_equal(collect(bd, b_carol.ssrc, from), 2);
+    const event_rec *o = event_after(ev0, "bob", SFU_EV_OFFER);
+    assert_non_null(o);
+    sdp_session *s = parse(o->ev->text);
+    const sdp_media *gone = sdp_find_mid(s, b_alice.mid), *kept = sdp_find_mid(s, b_carol.mid);
+    assert_true(gone && kept);
+    assert_true(gone->direction == SDP_DIR_INACTIVE || gone->port == 0);
+    assert_int_equal(kept->direction, SDP_DIR_SENDONLY);
+    sdp_free(s);
 }
 
 /* ---- 2. losses ---- */
@@ -1167,7 +1234,7 @@ static void check_one_layer(int layer)
 static void test_simulcast_switch(void **state)
 {
     (void)state;
-    simulcast_members();
+    simulcast_members(false);
     peer *bd = mem("bob")->down;
     size_t pli_from = 0, from = fake_peer_n_sent(bd);
 
@@ -1343,6 +1410,45 @@ static void test_views_hidden_single(void **state)
     check_continuity(bd, BV.ssrc, from, false);
 }
 
+/* alice's browser drops its top encoding (a new offer listing q and h): the SFU frees the layers'
+ * streams while packets of the one bob gets wait in his pacer; they are dropped, not read. */
+static void test_simulcast_renegotiated_while_paced(void **state)
+{
+    (void)state;
+    simulcast_members(true);
+    size_t pli_from = 0;
+    simulcast_frames(20, 7, 7, &pli_from);
+    member *b = mem("bob");
+    assert_non_null(b->pace);
+    int cur = b->fwds[0]->track->kind == SDP_MEDIA_VIDEO ? b->fwds[0]->ls.current : b->fwds[1]->ls.current;
+    assert_true(cur >= 1); /* a layer with a stream of its own */
+    deliver_frame(&SL[cur], true, 20, 1200);
+    fake_loop_end_iteration();
+    assert_true(pacer_queued(b->pace) > 10);
+
+    char *offer = load("chromium-offer-simulcast.sdp");
+    sdp_session *s = parse(offer);
+    free(offer);
+    sdp_media *m = s->media[1];
+    size_t w = 0;
+    for (size_t i = 0; i < m->n_attrs; i++) {
+        if (!strcmp(m->attrs[i].name, "rid") && !strcmp(m->attrs[i].value, "f send"))
+            continue;
+        if (!strcmp(m->attrs[i].name, "simulcast"))
+            m->attrs[i].value = sdp_strdup(s, "send q;h");
+        m->attrs[w++] = m->attrs[i];
+    }
+    m->n_attrs = w;
+    offer = build(s);
+    size_t ev0 = W.n_ev;
+    room_remote_sdp(W.r, "alice", SFU_PC_UP, offer);
+    free(offer);
+    assert_non_null(event_after(ev0, "alice", SFU_EV_ANSWER));
+    assert_int_equal(video_track("alice")->n_layers, 2);
+    advance(500000);
+    assert_int_equal(pacer_queued(b->pace), 0);
+}
+
 /* ---- 7. pacing ---- */
 
 /* bob took transport-cc, so his packets are paced at ROOM_PACE_FACTOR x his estimate: a keyframe of
@@ -1402,6 +1508,25 @@ static void test_pacing(void **state)
     }
 }
 
+/* alice leaves while her packets wait in bob's pacer: they are dropped, not sent (nor read after
+ * their track was freed), and the pacer empties. */
+static void test_leave_while_paced(void **state)
+{
+    (void)state;
+    peer *bd = two_members(true);
+    member *b = mem("bob");
+    send_frame(&SV, true, 2, 500);
+    advance(300000);
+    deliver_frame(&SV, true, 20, 1200);
+    fake_loop_end_iteration();
+    assert_true(pacer_queued(b->pace) > 10);
+    size_t from = fake_peer_n_sent(bd);
+    room_leave(W.r, "alice");
+    advance(500000);
+    assert_int_equal(collect(bd, 0, from), 0);
+    assert_int_equal(pacer_queued(b->pace), 0);
+}
+
 int main(void)
 {
 #define ROOM_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1411,6 +1536,8 @@ int main(void)
         ROOM_TEST(test_sr_rewritten), ROOM_TEST(test_simulcast_switch),
         ROOM_TEST(test_simulcast_late_receiver), ROOM_TEST(test_views_simulcast),
         ROOM_TEST(test_views_small_tile), ROOM_TEST(test_views_hidden_single), ROOM_TEST(test_pacing),
+        ROOM_TEST(test_renegotiation_and_leave), ROOM_TEST(test_leave_while_paced),
+        ROOM_TEST(test_simulcast_renegotiated_while_paced),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
