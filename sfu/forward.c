@@ -150,8 +150,10 @@ static bool layer_pass(fwd *f, const fanout_pkt *p, uint8_t *out, int64_t now_us
         }
         return false;
     }
-    if (a == LS_SWITCHED)
-        rewrite_resync(&f->rw); /* a new layer, or the same one after a pause: a new segment */
+    if (a == LS_SWITCHED) { /* a new layer, or the same one after a pause: a new segment */
+        rewrite_resync(&f->rw);
+        vp8_munge_resync(&f->vp8);
+    }
     if (p->vp8_ok &&
         vp8_munge_forward(&f->vp8, p->v.ssrc, out + p->v.payload_off, p->v.payload_len, &p->vp8) < 0)
         return false;

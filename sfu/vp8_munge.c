@@ -108,6 +108,11 @@ int vp8_munge_forward(struct vp8_munge *m, uint32_t src, uint8_t *payload, size_
     return 0;
 }
 
+void vp8_munge_resync(struct vp8_munge *m)
+{
+    m->started = 0;
+}
+
 void vp8_munge_drop(struct vp8_munge *m, uint32_t src, const struct rtp_vp8 *d)
 {
     if (!is_current(m, src, d) || !d->has_picid || !m->bits)

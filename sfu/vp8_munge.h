@@ -59,6 +59,11 @@ void vp8_munge_init(struct vp8_munge *m);
  * older than the history can map (do not forward it). */
 int vp8_munge_forward(struct vp8_munge *m, uint32_t src, uint8_t *payload, size_t len, const struct rtp_vp8 *d);
 
+/* The next forwarded packet starts a new source even if it is the current one's, and follows the
+ * last picture sent: the same stream resumed after a pause, its numbers moved on by any amount
+ * meanwhile (by over half the picture id space, an unwrap would take them for older ones). */
+void vp8_munge_resync(struct vp8_munge *m);
+
 /* Notes a packet of source `src` that the SFU drops on purpose (all packets of a picture share its
  * temporal layer, so the whole picture goes). */
 void vp8_munge_drop(struct vp8_munge *m, uint32_t src, const struct rtp_vp8 *d);

@@ -1358,6 +1358,29 @@ static void test_views_simulcast(void **state)
     check_continuity(bd, BV.ssrc, from, true);
 }
 
+/* bob hides alice's video for a long time (about 11 minutes at 30 pictures/s: more than half the
+ * 15-bit picture id space) and shows it again at the same size, on the same layer: his video resumes
+ * at a keyframe, its numbering continued, not held back as "older" than what he got before. */
+static void test_views_hidden_long(void **state)
+{
+    (void)state;
+    size_t pli_from;
+    peer *bd = simulcast_flowing(&pli_from);
+    set_view("bob", BV.mid, 0, 0);
+    simulcast_frames(10, 7, 7, &pli_from);
+    for (unsigned k = 0; k < 3; k++) { /* the pictures of those minutes, which bob did not get */
+        SL[k].picid = (uint16_t)((SL[k].picid + 20000) & 0x7fff);
+        SL[k].tl0 = (uint8_t)(SL[k].tl0 + 123);
+    }
+    simulcast_frames(10, 7, 7, &pli_from);
+    size_t from = fake_peer_n_sent(bd);
+    set_view("bob", BV.mid, 1280, 720);
+    simulcast_frames(20, 7, 7, &pli_from);
+    collect(bd, BV.ssrc, from);
+    check_one_layer(2);
+    check_continuity(bd, BV.ssrc, 0, true);
+}
+
 /* The smallest tile takes the lowest layer that covers it: 300x170 -> q (320x180). */
 static void test_views_small_tile(void **state)
 {
@@ -1535,7 +1558,8 @@ int main(void)
         ROOM_TEST(test_pli_throttled), ROOM_TEST(test_pli_before_publisher_connected),
         ROOM_TEST(test_sr_rewritten), ROOM_TEST(test_simulcast_switch),
         ROOM_TEST(test_simulcast_late_receiver), ROOM_TEST(test_views_simulcast),
-        ROOM_TEST(test_views_small_tile), ROOM_TEST(test_views_hidden_single), ROOM_TEST(test_pacing),
+        ROOM_TEST(test_views_small_tile), ROOM_TEST(test_views_hidden_single),
+        ROOM_TEST(test_views_hidden_long), ROOM_TEST(test_pacing),
         ROOM_TEST(test_renegotiation_and_leave), ROOM_TEST(test_leave_while_paced),
         ROOM_TEST(test_simulcast_renegotiated_while_paced),
     };

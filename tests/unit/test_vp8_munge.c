@@ -107,7 +107,8 @@ static void test_first_source_unchanged(void **state)
     }
 }
 
-/* A switch to another layer at its keyframe: every number continues from the last one sent. */
+/* A switch to another layer at its keyframe, or back to the same one after a pause: every number
+ * continues from the last one sent. */
 static void test_switch_continues_numbering(void **state)
 {
     (void)state;
@@ -134,6 +135,16 @@ static void test_switch_continues_numbering(void **state)
     assert_int_equal(o.picid, (105 + 2000) & 0x7fff);
     assert_int_equal(o.tl0picidx, (15 + 2000) & 0xff);
     assert_int_equal(o.keyidx, 9);
+    /* A resumed after a pause, its ids moved on by more than half their space: held back as older,
+     * unless resynchronized, and then it continues too */
+    pkt_t resumed = make(pic(4000 + 20000, 99 + 200, 0, 1, 1));
+    struct vp8_munge held = m;
+    assert_int_equal(vp8_munge_forward(&held, 0xa, resumed.b, resumed.len, &resumed.d), -ESTALE);
+    vp8_munge_resync(&m);
+    o = fwd(&m, 0xa, pic(4000 + 20000, 99 + 200, 0, 1, 1));
+    assert_int_equal(o.picid, (106 + 2000) & 0x7fff);
+    assert_int_equal(o.tl0picidx, (16 + 2000) & 0xff);
+    assert_int_equal(o.keyidx, 10);
 }
 
 /* L1T3 (TIDs 0 2 1 2 0 2 1 2 ...), the top temporal layer dropped: the forwarded pictures are
