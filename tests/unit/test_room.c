@@ -1472,6 +1472,90 @@ static void test_simulcast_renegotiated_while_paced(void **state)
     assert_int_equal(pacer_queued(b->pace), 0);
 }
 
+/* ---- bandwidth ---- */
+
+/* bob's browser's transport-cc feedback on every RTP packet the SFU sent him since his packet
+ * number *from: each arrived when it was sent, except every lose_every-th (0: none) lost. */
+static void twcc_feedback(peer *bd, size_t *from, unsigned lose_every)
+{
+    static uint8_t fb_count;
+    static struct rtcp_twcc_arrival arr[1024];
+    size_t n = collect(bd, 0, *from), k = 0;
+    *from = fake_peer_n_sent(bd);
+    for (size_t i = 0; i < n; i++) {
+        uint16_t tw;
+        assert_int_equal(rtp_ext_get_u16(&got.p[i].v, BV.ext.twcc, &tw), 0);
+        if (!lose_every || i % lose_every)
+            arr[k++] = (struct rtcp_twcc_arrival){tw, got.p[i].at_us};
+    }
+    for (size_t done = 0, used = 0; done < k; done += used) {
+        uint8_t buf[1200];
+        int len = rtcp_build_twcc(buf, sizeof(buf), 0xb0b0b0b0u, BV.ssrc, fb_count++, arr + done, k - done, &used);
+        deliver_rtcp(bd, buf, len);
+    }
+}
+
+/* simulcast_frames for `us`, bob's browser sending transport-cc feedback every 100 ms. */
+static void frames_with_feedback(int64_t us, unsigned lose_every, size_t *pli_from, size_t *fb_from)
+{
+    peer *bd = mem("bob")->down;
+    for (int64_t t = 0; t < us; t += 3 * FRAME_US) {
+        simulcast_frames(3, 7, 7, pli_from);
+        twcc_feedback(bd, fb_from, lose_every);
+    }
+}
+
+/* bob's link starts losing half of what it is sent: his estimate falls and he is moved to a lower
+ * layer (never up meanwhile; at its keyframe, numbering continued), then his video is paused and he
+ * is told (video-paused "bandwidth"), his audio going on. Once the losses stop his estimate grows back and the video
+ * resumes at a keyframe, and he is told. */
+static void test_bandwidth_layers_and_pause(void **state)
+{
+    (void)state;
+    simulcast_members(true);
+    peer *bd = mem("bob")->down;
+    size_t pli_from = 0, fb_from = 0;
+    frames_with_feedback(1000000, 0, &pli_from, &fb_from);
+    size_t from = fake_peer_n_sent(bd);
+    assert_int_equal(origin_layer(&got.p[collect(bd, BV.ssrc, 0) - 1]), 2);
+
+    size_t ev0 = W.n_ev;
+    frames_with_feedback(4000000, 2, &pli_from, &fb_from);
+    const event_rec *paused = event_after(ev0, "bob", SFU_EV_PAUSED);
+    assert_non_null(paused);
+    assert_string_equal(paused->ev->text, "bandwidth");
+    assert_string_equal(paused->ev->mid, BV.mid);
+    assert_int_equal(paused->ev->pc, SFU_PC_DOWN);
+    assert_int_equal(count_events(ev0, "bob", SFU_EV_PAUSED), 1);
+    size_t n = collect(bd, BV.ssrc, from);
+    int seen[3] = {0};
+    for (size_t i = 0; i < n; i++) {
+        int l = origin_layer(&got.p[i]);
+        seen[l]++;
+        if (i)
+            assert_true(l <= origin_layer(&got.p[i - 1])); /* only down */
+    }
+    assert_true(seen[2] > 0 && seen[0] + seen[1] > 0); /* down a layer before the pause */
+    check_continuity(bd, BV.ssrc, 0, true);
+    size_t after = fake_peer_n_sent(bd);
+    simulcast_frames(30, 7, 7, &pli_from);
+    assert_int_equal(collect(bd, BV.ssrc, after), 0);
+    assert_int_equal(collect(bd, BA.ssrc, after), 30);
+
+    ev0 = W.n_ev;
+    after = fake_peer_n_sent(bd);
+    for (int i = 0; i < 40 && !event_after(ev0, "bob", SFU_EV_PAUSED); i++)
+        frames_with_feedback(1000000, 0, &pli_from, &fb_from);
+    const event_rec *resumed = event_after(ev0, "bob", SFU_EV_PAUSED);
+    assert_non_null(resumed);
+    assert_string_equal(resumed->ev->text, "");
+    frames_with_feedback(500000, 0, &pli_from, &fb_from);
+    assert_true(collect(bd, BV.ssrc, after) > 0);
+    assert_true(is_keyframe_start(&got.p[0]));
+    assert_true(got.p[0].at_us >= resumed->at_us);
+    check_continuity(bd, BV.ssrc, 0, true);
+}
+
 /* ---- 7. pacing ---- */
 
 /* bob took transport-cc, so his packets are paced at ROOM_PACE_FACTOR x his estimate: a keyframe of
@@ -1559,7 +1643,8 @@ int main(void)
         ROOM_TEST(test_sr_rewritten), ROOM_TEST(test_simulcast_switch),
         ROOM_TEST(test_simulcast_late_receiver), ROOM_TEST(test_views_simulcast),
         ROOM_TEST(test_views_small_tile), ROOM_TEST(test_views_hidden_single),
-        ROOM_TEST(test_views_hidden_long), ROOM_TEST(test_pacing),
+        ROOM_TEST(test_views_hidden_long),
+        ROOM_TEST(test_bandwidth_layers_and_pause), ROOM_TEST(test_pacing),
         ROOM_TEST(test_renegotiation_and_leave), ROOM_TEST(test_leave_while_paced),
         ROOM_TEST(test_simulcast_renegotiated_while_paced),
     };
