@@ -460,6 +460,11 @@ static void send_rtx(stream *s, uint16_t seq)
     uint8_t pkt[RTP_MAX_PACKET + 2];
     int n = rtp_rtx_wrap(pkt, sizeof(pkt), &v, (uint8_t)s->sdp.rtx_pt, s->rtx_seq++, s->rtx_ssrc);
     assert_true(n > 0);
+    if (s->sdp.ext.twcc) { /* a packet of its own on the transport: its own transport-wide number */
+        struct rtp_view rv;
+        assert_int_equal(rtp_parse(&rv, pkt, (size_t)n), 0);
+        assert_int_equal(rtp_ext_set_u16(pkt, &rv, s->sdp.ext.twcc, s->pub->twcc_seq++), 0);
+    }
     fake_peer_deliver(s->pub->up, pkt, (size_t)n);
     fake_loop_end_iteration();
 }
@@ -556,6 +561,10 @@ typedef struct {
     uint16_t nacked[64];
     size_t n_nacked;
     struct rtcp_sr_info sr;
+    struct rtcp_report_block rb[8]; /* RR */
+    unsigned n_rb;
+    uint16_t twcc_base, twcc_count; /* transport-cc: the packets described, whether each arrived */
+    bool twcc_received[256];
 } rtcp_seen;
 
 /* The RTCP packets of `kind` sent to p from its sent packet number `from` on, about media_ssrc (0:
@@ -584,6 +593,17 @@ static size_t rtcp_sent(peer *p, size_t from, enum rtcp_kind kind, uint32_t medi
             r->media_ssrc = pk.media_ssrc;
             if (pk.kind == RTCP_K_SR)
                 r->sr = pk.u.sr.info;
+            for (unsigned k = 0; pk.kind == RTCP_K_RR && k < pk.count && r->n_rb < 8; k++)
+                assert_int_equal(rtcp_pkt_report_block(&pk, k, &r->rb[r->n_rb++]), 0);
+            if (pk.kind == RTCP_K_TWCC) {
+                struct rtcp_twcc_iter ti;
+                struct rtcp_twcc_status st;
+                r->twcc_base = pk.u.twcc.base_seq;
+                r->twcc_count = pk.u.twcc.status_count;
+                rtcp_twcc_iter_init(&pk.u.twcc, &ti);
+                for (unsigned k = 0; rtcp_twcc_next(&ti, &st) > 0 && k < 256; k++)
+                    r->twcc_received[k] = st.symbol != RTCP_TWCC_NOT_RECEIVED;
+            }
             for (unsigned k = 0; pk.kind == RTCP_K_NACK && k < pk.u.nack.n_items; k++) {
                 struct rtcp_nack_item item;
                 uint16_t seqs[17];
@@ -1051,6 +1071,63 @@ static void test_nack_upstream_and_rtx(void **state)
     }
     assert_int_equal(STATS_GET(W.stats.retransmissions), 2);
     assert_int_equal(STATS_GET(W.stats.nacks_received), 3);
+}
+
+/* What alice is told of what she sends: transport-cc feedback every tick (each of her transport-wide
+ * numbers, received or not), and once a second a receiver report per stream whose loss counts what
+ * never came (a loss repaired by RTX is no loss; repeats of packets that came do not hide losses),
+ * and no REMB (she negotiated transport-cc). */
+static void test_feedback_to_publisher(void **state)
+{
+    (void)state;
+    two_members(false);
+    advance(ROOM_TICK_MS * 1000); /* the first reports, of nothing yet */
+    size_t up_from = fake_peer_n_sent(PA.up);
+    uint16_t first_tw = PA.twcc_seq, first_seq = SV.seq;
+    send_frame(&SV, true, 4, 600);
+    uint16_t repaired = (uint16_t)(SV.seq + 1), lost_tw = (uint16_t)(PA.twcc_seq + 1);
+    deliver_frame_lossy(&SV, false, 4, 600, 1u << 1 | 1u << 3); /* two lost, one repaired */
+    fake_loop_end_iteration();
+    send_rtx(&SV, repaired);
+    for (int i = 0; i < 3; i++) /* repeats of packets that came (probe padding does so) */
+        send_rtx(&SV, (uint16_t)(first_seq + i));
+    for (int i = 0; i < 3; i++) {
+        advance(FRAME_US);
+        send_frame(&SV, false, 4, 600);
+    }
+    uint16_t last_seq = (uint16_t)(SV.seq - 1);
+    advance(ROOM_TICK_MS * 1000);
+
+    static rtcp_seen tw[64];
+    size_t n = rtcp_sent(PA.up, up_from, RTCP_K_TWCC, 0, tw, 64);
+    assert_true(n >= 1);
+    unsigned received = 0, lost = 0;
+    for (size_t i = 0; i < n; i++)
+        for (unsigned k = 0; k < tw[i].twcc_count; k++) {
+            uint16_t seq = (uint16_t)(tw[i].twcc_base + k);
+            assert_true((uint16_t)(seq - first_tw) < (uint16_t)(PA.twcc_seq - first_tw));
+            received += tw[i].twcc_received[k];
+            lost += !tw[i].twcc_received[k];
+            if (seq == lost_tw || seq == (uint16_t)(lost_tw + 2))
+                assert_false(tw[i].twcc_received[k]);
+        }
+    assert_int_equal(received + lost, (uint16_t)(PA.twcc_seq - first_tw));
+    assert_int_equal(lost, 2); /* on the transport, the repaired one was lost too: its RTX is another packet */
+
+    advance(1000000);
+    static rtcp_seen rr[64];
+    n = rtcp_sent(PA.up, up_from, RTCP_K_RR, 0, rr, 64);
+    assert_true(n >= 1);
+    const rtcp_seen *last = &rr[n - 1];
+    assert_int_equal(last->ssrc, mem("alice")->rtcp_ssrc);
+    const struct rtcp_report_block *vb = NULL;
+    for (unsigned k = 0; k < last->n_rb; k++)
+        if (last->rb[k].ssrc == SV.ssrc)
+            vb = &last->rb[k];
+    assert_non_null(vb);
+    assert_int_equal(vb->cum_lost, 1);
+    assert_int_equal((uint16_t)vb->ext_high_seq, last_seq);
+    assert_int_equal(rtcp_sent(PA.up, 0, RTCP_K_REMB, 0, rr, 64), 0);
 }
 
 /* ---- 3. keyframe requests ---- */
@@ -1639,6 +1716,7 @@ int main(void)
 #define ROOM_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
         ROOM_TEST(test_forward_rewritten), ROOM_TEST(test_nack_upstream_and_rtx),
+        ROOM_TEST(test_feedback_to_publisher),
         ROOM_TEST(test_pli_throttled), ROOM_TEST(test_pli_before_publisher_connected),
         ROOM_TEST(test_sr_rewritten), ROOM_TEST(test_simulcast_switch),
         ROOM_TEST(test_simulcast_late_receiver), ROOM_TEST(test_views_simulcast),
