@@ -460,11 +460,12 @@ static void send_rtx(stream *s, uint16_t seq)
     uint8_t pkt[RTP_MAX_PACKET + 2];
     int n = rtp_rtx_wrap(pkt, sizeof(pkt), &v, (uint8_t)s->sdp.rtx_pt, s->rtx_seq++, s->rtx_ssrc);
     assert_true(n > 0);
-    if (s->sdp.ext.twcc) { /* a packet of its own on the transport: its own transport-wide number */
-        struct rtp_view rv;
-        assert_int_equal(rtp_parse(&rv, pkt, (size_t)n), 0);
+    struct rtp_view rv;
+    assert_int_equal(rtp_parse(&rv, pkt, (size_t)n), 0);
+    if (s->sdp.ext.twcc) /* a packet of its own on the transport: its own transport-wide number */
         assert_int_equal(rtp_ext_set_u16(pkt, &rv, s->sdp.ext.twcc, s->pub->twcc_seq++), 0);
-    }
+    if (s->rid && s->sdp.ext.rid) /* a simulcast layer's RTX says repaired-rid, not rid */
+        assert_int_equal(rtp_ext_set_id(pkt, &rv, s->sdp.ext.rid, s->sdp.ext.rrid), 0);
     fake_peer_deliver(s->pub->up, pkt, (size_t)n);
     fake_loop_end_iteration();
 }
@@ -671,17 +672,23 @@ static mline answered(const char *user, sdp_media_kind kind)
     return read_mline(a->ev->text, kind, 0);
 }
 
-/* Returns bob's receiving connection. alice publishes Chromium's audio + video offer, with the ids of audio-level and mid, and of
- * abs-send-time and transport-cc, swapped (so that each maps to another id towards bob); bob
- * receives both (taking transport-cc or not); every connection is up. Alice's sequence numbers start
- * just below the wrap. */
+/* Chromium's audio + video offer with the ids of audio-level and mid, and of abs-send-time and
+ * transport-cc, swapped (so that each maps to another id towards a receiver). */
+static char *swapped_offer(void)
+{
+    char *offer = load("chromium-offer-sendonly.sdp");
+    offer = swap_ext(offer, SDP_EXT_URI_AUDIO_LEVEL, SDP_EXT_URI_MID);
+    return swap_ext(offer, SDP_EXT_URI_ABS_SEND_TIME, SDP_EXT_URI_TWCC);
+}
+
+/* Returns bob's receiving connection. alice publishes swapped_offer(); bob receives both tracks
+ * (taking transport-cc or not); every connection is up. Alice's sequence numbers start just below
+ * the wrap. */
 static peer *two_members(bool twcc)
 {
     room_join(W.r, "alice");
     room_join(W.r, "bob");
-    char *offer = load("chromium-offer-sendonly.sdp");
-    offer = swap_ext(offer, SDP_EXT_URI_AUDIO_LEVEL, SDP_EXT_URI_MID);
-    offer = swap_ext(offer, SDP_EXT_URI_ABS_SEND_TIME, SDP_EXT_URI_TWCC);
+    char *offer = swapped_offer();
     publish(&PA, "alice", offer);
     mline oa = read_mline(offer, SDP_MEDIA_AUDIO, 0), ov = read_mline(offer, SDP_MEDIA_VIDEO, 0);
     free(offer);
@@ -976,6 +983,83 @@ static void test_renegotiation_and_leave(void **state)
     assert_true(gone->direction == SDP_DIR_INACTIVE || gone->port == 0);
     assert_int_equal(kept->direction, SDP_DIR_SENDONLY);
     sdp_free(s);
+}
+
+/* Candidates both ways (the SFU's under the first m-line's mid, the browser's to the right
+ * connection); a connection failing is told to its browser, and nothing more is sent on it. */
+static void test_transport_events(void **state)
+{
+    (void)state;
+    peer *bd = two_members(false);
+    size_t ev0 = W.n_ev;
+    fake_peer_candidate(PA.up, "candidate:1 1 udp 2130706431 192.0.2.1 40002 typ host");
+    fake_peer_candidate(PA.up, "");
+    assert_int_equal(count_events(ev0, "alice", SFU_EV_CANDIDATE), 2);
+    const event_rec *e = event_after(ev0, "alice", SFU_EV_CANDIDATE);
+    assert_int_equal(e->ev->pc, SFU_PC_UP);
+    assert_string_equal(e->ev->mid, SA.sdp.mid);
+    assert_string_equal(e->ev->text, "");
+    room_remote_candidate(W.r, "bob", SFU_PC_DOWN, "candidate:1 1 udp 2130706431 198.51.100.7 50000 typ host");
+    room_remote_candidate(W.r, "alice", SFU_PC_UP, "");
+    assert_int_equal(fake_peer_n_remote_candidates(bd), 1);
+    assert_int_equal(fake_peer_n_remote_candidates(PA.up), 1);
+
+    fake_peer_set_state(bd, PEER_FAILED, "ICE failed or consent lost");
+    e = event_after(ev0, "bob", SFU_EV_FAILED);
+    assert_non_null(e);
+    assert_int_equal(e->ev->pc, SFU_PC_DOWN);
+    assert_string_equal(e->ev->text, "ICE failed or consent lost");
+    size_t from = fake_peer_n_sent(bd);
+    send_frame(&SV, true, 2, 500);
+    send_audio(&SA);
+    advance(1000000);
+    assert_int_equal(fake_peer_n_sent(bd), from);
+    assert_int_equal(fake_peer_refused(bd), 0); /* not even tried */
+    fake_peer_set_state(PA.up, PEER_FAILED, NULL);
+    e = event_after(ev0, "alice", SFU_EV_FAILED);
+    assert_non_null(e);
+    assert_int_equal(e->ev->pc, SFU_PC_UP);
+    assert_true(e->ev->text[0] != '\0');
+}
+
+/* alice's camera changes (a new offer, the video with another SSRC): her m-line keeps its track (bob
+ * is offered nothing new), the old SSRC is forgotten in her SRTP state and no longer forwarded, and
+ * bob's stream goes on with the new source: his SSRC, his numbering continued. */
+static void test_publisher_new_ssrc(void **state)
+{
+    (void)state;
+    peer *bd = two_members(false);
+    size_t from = fake_peer_n_sent(bd);
+    for (int i = 0; i < 2; i++, advance(FRAME_US))
+        send_frame(&SV, i == 0, 2, 500);
+    char *offer = swapped_offer();
+    sdp_session *s = parse(offer);
+    free(offer);
+    sdp_media *m = s->media[1];
+    uint32_t old = SV.ssrc, fresh = old ^ 0x5a5a5a5au;
+    assert_int_equal(m->ssrcs[0].ssrc, old);
+    m->ssrcs[0].ssrc = fresh;
+    m->ssrc_groups[0].ssrcs[0] = fresh;
+    offer = build(s);
+    size_t ev0 = W.n_ev;
+    room_remote_sdp(W.r, "alice", SFU_PC_UP, offer);
+    free(offer);
+    assert_non_null(event_after(ev0, "alice", SFU_EV_ANSWER));
+    assert_int_equal(count_events(ev0, "bob", SFU_EV_OFFER), 0);
+    assert_true(fake_peer_forgot(PA.up, old));
+
+    send_frame(&SV, false, 1, 500); /* a late packet of the old source */
+    assert_int_equal(STATS_GET(W.stats.dropped_unknown_ssrc), 1);
+    SV.ssrc = fresh;
+    SV.seq = 30000;
+    SV.picid = 1;
+    for (int i = 0; i < 4; i++) {
+        advance(FRAME_US);
+        send_frame(&SV, i == 0, 2, 500);
+    }
+    check_continuity(bd, BV.ssrc, from, false);
+    assert_int_equal(got.n, 4 + 8);
+    assert_int_equal(origin_seq(&got.p[4]), 30000);
 }
 
 /* ---- 2. losses ---- */
@@ -1376,6 +1460,32 @@ static void test_simulcast_late_receiver(void **state)
     check_one_layer(2);
 }
 
+/* A loss on alice's top layer: she is NACKed on that layer's SSRC, and her RTX for it (an SSRC the SFU
+ * learns from its mid and repaired-rid extensions) reaches bob in place. */
+static void test_simulcast_rtx(void **state)
+{
+    (void)state;
+    size_t pli_from;
+    peer *bd = simulcast_flowing(&pli_from);
+    size_t up_from = fake_peer_n_sent(PA.up), from = fake_peer_n_sent(bd);
+    uint16_t lost = (uint16_t)(SL[2].seq + 1);
+    deliver_frame(&SL[0], false, 1, 600);
+    deliver_frame_lossy(&SL[2], false, 3, 600, 1u << 1);
+    fake_loop_end_iteration();
+    advance(ROOM_TICK_MS * 1000);
+    rtcp_seen nk[8];
+    assert_int_equal(rtcp_sent(PA.up, up_from, RTCP_K_NACK, SL[2].ssrc, nk, 8), 1);
+    assert_int_equal(nk[0].nacked[0], lost);
+    assert_int_equal(rtcp_sent(PA.up, up_from, RTCP_K_NACK, 0, nk, 8), 1);
+    send_rtx(&SL[2], lost);
+    assert_int_equal(video_track("alice")->layers[2]->rtx_ssrc, SL[2].rtx_ssrc);
+    size_t n = collect(bd, BV.ssrc, from);
+    assert_int_equal(n, 3);
+    assert_int_equal(origin_seq(&got.p[2]), lost);
+    assert_int_equal(got.p[2].v.seq, (uint16_t)(got.p[0].v.seq + 1));
+    assert_int_equal(STATS_GET(W.stats.dropped_unknown_ssrc), 0);
+}
+
 /* ---- 6. video views ---- */
 
 /* bob shows alice's simulcast video in a 640x360 tile: he gets the middle layer (its keyframes say
@@ -1715,11 +1825,13 @@ int main(void)
 {
 #define ROOM_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
-        ROOM_TEST(test_forward_rewritten), ROOM_TEST(test_nack_upstream_and_rtx),
+        ROOM_TEST(test_forward_rewritten), ROOM_TEST(test_transport_events),
+        ROOM_TEST(test_publisher_new_ssrc), ROOM_TEST(test_nack_upstream_and_rtx),
         ROOM_TEST(test_feedback_to_publisher),
         ROOM_TEST(test_pli_throttled), ROOM_TEST(test_pli_before_publisher_connected),
         ROOM_TEST(test_sr_rewritten), ROOM_TEST(test_simulcast_switch),
-        ROOM_TEST(test_simulcast_late_receiver), ROOM_TEST(test_views_simulcast),
+        ROOM_TEST(test_simulcast_late_receiver),
+        ROOM_TEST(test_simulcast_rtx), ROOM_TEST(test_views_simulcast),
         ROOM_TEST(test_views_small_tile), ROOM_TEST(test_views_hidden_single),
         ROOM_TEST(test_views_hidden_long),
         ROOM_TEST(test_bandwidth_layers_and_pause), ROOM_TEST(test_pacing),
