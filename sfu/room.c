@@ -456,8 +456,7 @@ static void handle_up_offer(member *m, const char *text)
         room_emit(r, m, SFU_EV_ERROR, SFU_PC_UP, NULL, why);
         return;
     }
-    bool first = !m->up;
-    if (first) {
+    if (!m->up) {
         m->up = peer_new(&r->env.peer, false, &up_cbs, m);
         m->up_sess_id = ((uint64_t)g_random_int() << 31) | g_random_int();
         m->rtcp_ssrc = random_ssrc();
@@ -468,6 +467,9 @@ static void handle_up_offer(member *m, const char *text)
         sdp_free(offer);
         return;
     }
+    /* The offer that sets the transport up is the first one answered: one refused before left the
+     * peer new (its transport never applied, nor gathered). */
+    bool first = peer_get_state(m->up) == PEER_NEW;
     sdp_local local;
     peer_local(m->up, &local);
     local.sess_id = m->up_sess_id;

@@ -1062,6 +1062,37 @@ static void test_publisher_new_ssrc(void **state)
     assert_int_equal(origin_seq(&got.p[4]), 30000);
 }
 
+/* alice's first offer is refused (no DTLS fingerprint); her next one is answered and sets her
+ * publishing connection up as a first one would: the browser's transport applied, gathering
+ * started, candidates under her first mid. */
+static void test_refused_offer_then_good_one(void **state)
+{
+    (void)state;
+    room_join(W.r, "alice");
+    char *good = swapped_offer();
+    sdp_session *s = parse(good);
+    for (size_t i = 0; i < s->n_media; i++)
+        s->media[i]->transport.fingerprint.len = 0;
+    s->transport.fingerprint.len = 0;
+    char *bad = build(s);
+    size_t ev0 = W.n_ev;
+    room_remote_sdp(W.r, "alice", SFU_PC_UP, bad);
+    free(bad);
+    assert_non_null(event_after(ev0, "alice", SFU_EV_ERROR));
+    assert_null(event_after(ev0, "alice", SFU_EV_ANSWER));
+
+    ev0 = W.n_ev;
+    room_remote_sdp(W.r, "alice", SFU_PC_UP, good);
+    free(good);
+    assert_null(event_after(ev0, "alice", SFU_EV_ERROR));
+    assert_non_null(event_after(ev0, "alice", SFU_EV_ANSWER));
+    peer *up = mem("alice")->up;
+    assert_non_null(fake_peer_remote(up));
+    assert_true(fake_peer_gathering(up));
+    fake_peer_candidate(up, "");
+    assert_string_equal(event_after(ev0, "alice", SFU_EV_CANDIDATE)->ev->mid, "0");
+}
+
 /* ---- 2. losses ---- */
 
 /* Upstream: a gap in alice's sequence numbers makes the SFU NACK her, NACK_TRIES times
@@ -1568,6 +1599,37 @@ static void test_views_hidden_long(void **state)
     check_continuity(bd, BV.ssrc, 0, true);
 }
 
+/* The only receiver hides alice's video: after 3 s alice is told no layer is needed, and her browser
+ * stops every encoding. Shown again, she is told at once to send them all; her encoders restart
+ * (each with a keyframe), and bob gets the top layer again. */
+static void test_views_all_layers_off(void **state)
+{
+    (void)state;
+    size_t pli_from;
+    peer *bd = simulcast_flowing(&pli_from);
+    size_t ev0 = W.n_ev;
+    set_view("bob", BV.mid, 0, 0);
+    while (!event_after(ev0, "alice", SFU_EV_LAYERS))
+        simulcast_frames(1, 7, 7, &pli_from);
+    assert_string_equal(event_after(ev0, "alice", SFU_EV_LAYERS)->ev->text, "");
+    simulcast_frames(60, 0, 0, &pli_from); /* 2 s of audio only */
+
+    ev0 = W.n_ev;
+    size_t from = fake_peer_n_sent(bd);
+    set_view("bob", BV.mid, 1280, 720);
+    advance(ROOM_TICK_MS * 1000);
+    const event_rec *e = event_after(ev0, "alice", SFU_EV_LAYERS);
+    assert_non_null(e);
+    assert_string_equal(e->ev->text, "q,h,f");
+    for (unsigned k = 0; k < 3; k++)
+        SL[k].key_due = true;
+    simulcast_frames(20, 7, 7, &pli_from);
+    assert_true(collect(bd, BV.ssrc, from) > 20);
+    check_one_layer(2);
+    assert_true(got.p[0].at_us - e->at_us <= 200000);
+    check_continuity(bd, BV.ssrc, 0, true);
+}
+
 /* The smallest tile takes the lowest layer that covers it: 300x170 -> q (320x180). */
 static void test_views_small_tile(void **state)
 {
@@ -1826,7 +1888,8 @@ int main(void)
 #define ROOM_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
         ROOM_TEST(test_forward_rewritten), ROOM_TEST(test_transport_events),
-        ROOM_TEST(test_publisher_new_ssrc), ROOM_TEST(test_nack_upstream_and_rtx),
+        ROOM_TEST(test_publisher_new_ssrc),
+        ROOM_TEST(test_refused_offer_then_good_one), ROOM_TEST(test_nack_upstream_and_rtx),
         ROOM_TEST(test_feedback_to_publisher),
         ROOM_TEST(test_pli_throttled), ROOM_TEST(test_pli_before_publisher_connected),
         ROOM_TEST(test_sr_rewritten), ROOM_TEST(test_simulcast_switch),
@@ -1834,6 +1897,7 @@ int main(void)
         ROOM_TEST(test_simulcast_rtx), ROOM_TEST(test_views_simulcast),
         ROOM_TEST(test_views_small_tile), ROOM_TEST(test_views_hidden_single),
         ROOM_TEST(test_views_hidden_long),
+        ROOM_TEST(test_views_all_layers_off),
         ROOM_TEST(test_bandwidth_layers_and_pause), ROOM_TEST(test_pacing),
         ROOM_TEST(test_renegotiation_and_leave), ROOM_TEST(test_leave_while_paced),
         ROOM_TEST(test_simulcast_renegotiated_while_paced),
