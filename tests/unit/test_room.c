@@ -1,6 +1,7 @@
 /* test_room.c - the room's packet path (sfu/room.c, sfu/forward.c, sfu/layers.c) end to end without
- * sockets: negotiation, forwarding with rewriting, upstream NACKs and RTX answers, PLI throttling,
- * sender report rewriting, simulcast layer switches, video views and pacing.
+ * sockets: negotiation and renegotiation, transport events, forwarding with rewriting, upstream
+ * NACKs and RTX answers, feedback to publishers, PLI throttling, sender report rewriting, simulcast
+ * layer switches, video views, a receiver's bandwidth estimate, pacing, members leaving mid-flight.
  *
  * The transport is tests/unit/fake_peer.c (fake_peer.h): what the room sends is recorded in plain
  * text, what it receives is handed to the callbacks it registered. Time is virtual (room_env.clock_us
