@@ -453,7 +453,7 @@ static void send_audio(stream *s)
 /* The publisher retransmits packet seq on its RTX stream (RFC 4588), in its own iteration. */
 static void send_rtx(stream *s, uint16_t seq)
 {
-    size_t len;
+    size_t len = 0;
     const uint8_t *orig = sent_by(s, seq, &len);
     assert_non_null(orig);
     struct rtp_view v;
@@ -547,7 +547,7 @@ static bool is_keyframe_start(const got_pkt *g)
 /* The packet of s that a forwarded packet came from (its origin tag), parsed in s's history. */
 static struct rtp_view source_of(const stream *s, const got_pkt *g)
 {
-    size_t len;
+    size_t len = 0;
     struct rtp_view v;
     const uint8_t *orig = sent_by(s, origin_seq(g), &len);
     assert_non_null(orig);
@@ -810,7 +810,7 @@ static void set_view(const char *user, const char *mid, uint16_t w, uint16_t h)
 {
     sfu_view v;
     memset(&v, 0, sizeof(v));
-    snprintf(v.mid, sizeof(v.mid), "%s", mid);
+    assert_true(g_strlcpy(v.mid, mid, sizeof(v.mid)) < sizeof(v.mid));
     v.width = w;
     v.height = h;
     room_video_views(W.r, user, &v, 1);
