@@ -36,6 +36,7 @@
 #define LOSS_LEARN_US 2000000        /* ... and tells the inherent loss until this long after it */
 #define REMB_VALID_US 5000000
 #define DECREASE_MIN_INTERVAL_US 200000
+#define PROBE_AFTER_LOSS_US 3000000 /* a probe raises a loss-limited estimate this long after a decrease */
 #define PROBE_OUTCOME_US 500000      /* a probe's feedback is in after this */
 
 static double clamp(double v, double lo, double hi)
@@ -302,7 +303,7 @@ static void loss_update(bwe *b, int64_t now_us)
 }
 
 /* Probe packets in this feedback: the rate at which the packets sent during the cluster arrived. */
-static void probe_update(bwe *b, const twcc_result *r, size_t n)
+static void probe_update(bwe *b, const twcc_result *r, size_t n, int64_t now_us)
 {
     int64_t first_send = INT64_MAX, last_send = INT64_MIN;
     unsigned probes = 0;
@@ -345,11 +346,13 @@ static void probe_update(bwe *b, const twcc_result *r, size_t n)
     if (rate > send_rate)
         rate = send_rate; /* it cannot have arrived faster than it was sent */
     double next = clamp(0.95 * rate, b->min_bps, b->max_bps);
-    if (next > b->delay_bps) {
+    if (next > b->delay_bps)
         b->delay_bps = next;
-        if (b->loss_bps < next)
-            b->loss_bps = next;
-    }
+    /* also when only loss held it, once no loss has been seen for a while: the link carried the
+     * probe (a policer lets a probe's burst through its bucket, so right after losses a probe
+     * says little) */
+    if (next > b->loss_bps && (!b->loss_cut_us || now_us - b->loss_cut_us >= PROBE_AFTER_LOSS_US))
+        b->loss_bps = next;
 }
 
 void bwe_on_feedback(bwe *b, const twcc_result *r, size_t n, int64_t now_us)
@@ -366,7 +369,7 @@ void bwe_on_feedback(bwe *b, const twcc_result *r, size_t n, int64_t now_us)
     acked_update(b);
     rate_update(b, now_us);
     loss_update(b, now_us);
-    probe_update(b, r, n);
+    probe_update(b, r, n, now_us);
     double t = b->delay_bps < b->loss_bps ? b->delay_bps : b->loss_bps;
     b->target_bps = clamp(t, b->min_bps, b->max_bps);
 }
