@@ -36,6 +36,10 @@
 #define LOSS_LEARN_US 2000000        /* ... and tells the inherent loss until this long after it */
 #define REMB_VALID_US 5000000
 #define DECREASE_MIN_INTERVAL_US 200000
+#define CEILING_HOLD_US 4000000     /* after loss, the estimate stays under what got through ... */
+#define CEILING_HOLD_MAX_US 8000000 /* ... doubled up to this when the loss comes back soon */
+#define CEILING_SHARE 0.95          /* ... this share of it */
+#define CEILING_CHECK_US 1000000    /* ... unless loss goes on from this long after the decrease */
 #define PROBE_AFTER_LOSS_US 3000000 /* a probe raises a loss-limited estimate this long after a decrease */
 #define PROBE_OUTCOME_US 500000      /* a probe's feedback is in after this */
 
@@ -261,6 +265,23 @@ static void rate_update(bwe *b, int64_t now_us)
  *  - between the thresholds GCC holds, which leaves a sender just above a policer losing up to 10 %
  *    for good; here it comes down to the acknowledged rate (what did get through), at most once a
  *    second (LOSS_BACKOFF x it: a policer lets a burst through above its rate). */
+/* Loss came with what got through measured at acked_bps: a policer (or a full link) passes that
+ * much and no more, whatever probes say (a policer's bucket lets a probe's burst through, and a
+ * rate above it for seconds before it drops anything). So for a while the estimate stays under it:
+ * CEILING_HOLD_US, twice as long (up to CEILING_HOLD_MAX_US) each time the loss comes back soon
+ * after a hold ended. */
+static void set_ceiling(bwe *b, int64_t now_us)
+{
+    if (b->acked_bps <= 0)
+        return;
+    bool again = b->ceiling_until_us && now_us - b->ceiling_until_us < 2 * b->ceiling_hold_us;
+    b->ceiling_hold_us = !again ? CEILING_HOLD_US
+                         : 2 * b->ceiling_hold_us > CEILING_HOLD_MAX_US ? CEILING_HOLD_MAX_US
+                                                                       : 2 * b->ceiling_hold_us;
+    b->ceiling_bps = b->acked_bps;
+    b->ceiling_until_us = now_us + b->ceiling_hold_us;
+}
+
 static void loss_update(bwe *b, int64_t now_us)
 {
     if (b->loss_total < LOSS_MIN_PACKETS)
@@ -278,6 +299,9 @@ static void loss_update(bwe *b, int64_t now_us)
     int64_t since_cut = now_us - b->loss_cut_us;
     if (b->loss_cut_us && since_cut >= LOSS_AFTER_CUT_US && since_cut < LOSS_LEARN_US)
         b->inherent_loss += 0.5 * (p - b->inherent_loss); /* what sending less did not end */
+    if (b->loss_cut_us && since_cut >= CEILING_CHECK_US && since_cut < CEILING_CHECK_US + LOSS_LEARN_US &&
+        p > LOSS_LOW)
+        b->ceiling_until_us = 0; /* sending less did not end the loss: it does not mark a limit */
     else if (p < b->inherent_loss)
         b->inherent_loss += 0.01 * (p - b->inherent_loss);
     double excess = p - b->inherent_loss;
@@ -288,15 +312,24 @@ static void loss_update(bwe *b, int64_t now_us)
         double next = b->loss_bps * (1 - 0.5 * excess);
         b->loss_bps = next < acked ? next : acked;
         b->loss_cut_us = now_us;
+        set_ceiling(b, now_us);
     } else if (excess > LOSS_LOW) {
         if (since_cut >= LOSS_INCREASE_US && acked < b->loss_bps) {
             b->loss_bps = acked;
             b->loss_cut_us = now_us;
+            set_ceiling(b, now_us);
         }
     } else if (b->loss_bps < b->delay_bps && now_us - b->last_loss_increase_us >= LOSS_INCREASE_US) {
+        double before = b->loss_bps;
         b->loss_bps = b->loss_bps * 1.08 + 1000;
         if (b->loss_bps > b->delay_bps)
             b->loss_bps = b->delay_bps;
+        /* no growth far above what is sent (as for the delay-based estimate): a sender held below
+         * a policer by its layers' sizes would otherwise grow it untested until a layer switch up
+         * sends far more at once; probes find more room */
+        double cap = 1.5 * b->acked_bps + 10000;
+        if (b->acked_bps > 0 && b->loss_bps > cap)
+            b->loss_bps = before > cap ? before : cap;
         b->last_loss_increase_us = now_us;
     }
     b->loss_bps = clamp(b->loss_bps, b->min_bps, b->max_bps);
@@ -383,6 +416,8 @@ void bwe_on_remb(bwe *b, uint64_t bps, int64_t now_us)
 uint32_t bwe_target(const bwe *b, int64_t now_us)
 {
     double t = b->target_bps;
+    if (b->ceiling_until_us && now_us < b->ceiling_until_us && t > CEILING_SHARE * b->ceiling_bps)
+        t = CEILING_SHARE * b->ceiling_bps > b->min_bps ? CEILING_SHARE * b->ceiling_bps : b->min_bps;
     if (b->remb_bps > 0 && now_us - b->remb_us < REMB_VALID_US && b->remb_bps < t)
         t = b->remb_bps > b->min_bps ? b->remb_bps : b->min_bps;
     return (uint32_t)t;

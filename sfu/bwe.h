@@ -23,14 +23,20 @@
  *    10 % rule goes no higher than that either. The loss a link has whatever the rate (radio) is
  *    not congestion: what is still lost in the 2 s after a decrease (had it been congestion, the
  *    decrease would have ended it) is learned as the link's inherent loss (quickly; it fades
- *    slowly when windows show less), and the thresholds apply to the loss above it.
+ *    slowly when windows show less), and the thresholds apply to the loss above it. After a
+ *    decrease for loss, the acknowledged rate then (what a policer or a full link let through) is
+ *    a ceiling: the estimate stays under 95 % of it for 4 s (8 s when the loss comes back soon
+ *    after), whatever probes say; a policer's bucket lets a probe through, and a rate above it for
+ *    seconds before it drops anything. Loss still there 1 s after the decrease lifts it. Growth is
+ *    no more than 1.5 x the acknowledged rate + 10 kbit/s, as for the delay-based estimate.
  *
  * Probing: an estimate can only grow as fast as 8 %/s from what is actually sent. When the caller
  * wants more than the estimate (e.g. a higher simulcast layer), bwe_probe_rate says when to send a
  * short cluster (BWE_PROBE_MS) of padding or repeated packets at 1.1 x what it wants (at most twice
  * the estimate), marked as probes in twcc_history; when their feedback shows the link carried them
- * without overuse or loss, the delay-based estimate jumps to 95 % of the rate at which they
- * arrived. A probe that neither brings the estimate to what was wanted nor raises it by a fifth
+ * without overuse or loss, the estimate jumps to 95 % of the rate at which they arrived (the
+ * loss-based one too, 3 s after its last decrease). The sender spreads a cluster over its length:
+ * the arrivals of a burst say nothing on a path without a queue. A probe that neither brings the estimate to what was wanted nor raises it by a fifth
  * doubles the time to the next one (BWE_PROBE_INTERVAL_MS up to BWE_PROBE_BACKOFF_MAX_MS): a link that is simply full is
  * not probed every second.
  *
@@ -101,6 +107,8 @@ typedef struct bwe {
     double last_loss;  /* fraction of the last loss interval */
     double inherent_loss; /* loss that sending less did not end (0..1) */
     int64_t loss_cut_us;  /* last decrease for loss (0: none) */
+    double ceiling_bps;   /* what got through when loss came (bwe.c set_ceiling) */
+    int64_t ceiling_until_us, ceiling_hold_us;
     /* receiver's cap */
     double remb_bps; /* 0: none */
     int64_t remb_us;

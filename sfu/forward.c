@@ -23,6 +23,7 @@
 #define REMB_BPS 2500000      /* the most a publisher is asked to send when transport-cc is off */
 #define PROBE_MIN_PACKETS 10  /* a probe cluster's arrival rate needs a few packets */
 #define PROBE_PADDING 255      /* bytes of one RTX padding packet */
+#define PROBE_MAX_PACKETS 128  /* the most one probe cluster sends */
 
 static sfu_stats *stats_of(member *m)
 {
@@ -266,11 +267,15 @@ static bool pace_hold(fwd *f, const fanout_pkt *p, int64_t now_us)
     return true;
 }
 
+static bool probe_step(member *sub, int64_t now_us);
+
 bool forward_pace(room *r, int64_t now)
 {
     bool waiting = false;
     for (size_t i = 0; i < r->n_members; i++) {
         member *m = r->members[i];
+        if (m->probe_bps)
+            waiting = probe_step(m, now) || waiting;
         if (!m->pace || !pacer_queued(m->pace))
             continue;
         if (!m->down || peer_get_state(m->down) != PEER_CONNECTED) {
@@ -775,7 +780,7 @@ static size_t retransmit(fwd *f, uint16_t out_seq, int64_t now_us, int probe)
     }
     if (peer_send_rtp_roc(f->sub->down, out, n, ROOM_SCRATCH, roc) != 0)
         return 0;
-    if (f->sub->pace)
+    if (f->sub->pace && !probe)
         pacer_sent(f->sub->pace, n + SRTP_SESSION_RTP_MAX_OVERHEAD, now_us);
     if (probe)
         STATS_INC(stats_of(f->sub)->probe_packets);
@@ -940,8 +945,6 @@ static size_t send_padding(fwd *f, int64_t now_us)
     size_t n = (size_t)hl + PROBE_PADDING;
     if (peer_send_rtp_roc(sub->down, out, n, ROOM_SCRATCH, f->rtx_roc) != 0)
         return 0;
-    if (sub->pace)
-        pacer_sent(sub->pace, n + SRTP_SESSION_RTP_MAX_OVERHEAD, now_us);
     if (++f->rtx_seq == 0)
         f->rtx_roc++;
     STATS_INC(stats_of(sub)->probe_packets);
@@ -951,7 +954,8 @@ static size_t send_padding(fwd *f, int64_t now_us)
 /* Sends a probe cluster towards sub at rate_bps for BWE_PROBE_MS (at least PROBE_MIN_PACKETS, so
  * that its arrival rate can be measured): repeats of the newest packets of the video it gets at
  * the highest layer (RTX when negotiated), or RTX padding when none is at hand; marked as probes. */
-void forward_send_probe(member *sub, uint32_t rate_bps, int64_t now_us)
+/* The video of sub's whose packets make its probes: the one at the highest layer. */
+static fwd *probe_fwd(member *sub)
 {
     fwd *best = NULL;
     for (size_t i = 0; i < sub->n_fwds; i++) {
@@ -960,21 +964,60 @@ void forward_send_probe(member *sub, uint32_t rate_bps, int64_t now_us)
             (!best || f->ls.current > best->ls.current))
             best = f;
     }
-    if (!best)
-        return;
-    size_t want = (size_t)rate_bps / 8 * BWE_PROBE_MS / 1000, sent = 0;
-    uint16_t newest = (uint16_t)best->rw.out_max;
-    for (unsigned k = 0; (sent < want || k < PROBE_MIN_PACKETS) && k < 64; k++) {
+    return best;
+}
+
+/* Sends what is due of sub's probe cluster by now: its rate times the time since it started (and
+ * one packet ahead), repeats of the newest packets of the video at the highest layer (RTX when
+ * negotiated), or RTX padding when none is at hand; marked as probes. Returns whether the cluster
+ * goes on. */
+static bool probe_step(member *sub, int64_t now_us)
+{
+    fwd *best = probe_fwd(sub);
+    int64_t elapsed = now_us - sub->probe_start_us;
+    if (!best || !sub->down || peer_get_state(sub->down) != PEER_CONNECTED) {
+        sub->probe_bps = 0;
+        return false;
+    }
+    size_t due = (size_t)((double)sub->probe_bps / 8 * (double)(elapsed > 0 ? elapsed : 0) / 1e6) + PROBE_PADDING;
+    bool sent_any = false;
+    while ((sub->probe_sent < due || (elapsed >= BWE_PROBE_MS * 1000 && sub->probe_packets < PROBE_MIN_PACKETS)) &&
+           sub->probe_packets < PROBE_MAX_PACKETS) {
+        uint16_t newest = (uint16_t)best->rw.out_max;
         size_t n = best->ls.current >= 0 || !best->track->n_layers
-                       ? retransmit(best, (uint16_t)(newest - k % 16), now_us, 1)
+                       ? retransmit(best, (uint16_t)(newest - sub->probe_packets % 16), now_us, 1)
                        : 0;
         if (n == 0)
             n = send_padding(best, now_us);
         if (n == 0)
             break;
-        sent += n;
+        sub->probe_sent += n;
+        sub->probe_packets++;
+        sent_any = true;
     }
-    peer_flush(sub->down);
+    if (sent_any)
+        peer_flush(sub->down);
+    if (elapsed >= BWE_PROBE_MS * 1000 && sub->probe_packets >= PROBE_MIN_PACKETS)
+        sub->probe_bps = 0;
+    if (sub->probe_packets >= PROBE_MAX_PACKETS)
+        sub->probe_bps = 0;
+    return sub->probe_bps != 0;
+}
+
+/* A probe cluster towards sub at rate_bps for BWE_PROBE_MS (at least PROBE_MIN_PACKETS, so that
+ * its arrival rate can be measured), sent a slice every ROOM_PACE_TICK_MS: spread over the
+ * cluster, its arrivals tell the rate the path carried (a burst at once says nothing on a path
+ * without a queue, and overruns a policer). Not counted by the pacer: it is on top of the media. */
+void forward_send_probe(member *sub, uint32_t rate_bps, int64_t now_us)
+{
+    if (sub->probe_bps)
+        return; /* one at a time */
+    sub->probe_bps = rate_bps;
+    sub->probe_start_us = now_us;
+    sub->probe_sent = 0;
+    sub->probe_packets = 0;
+    if (probe_step(sub, now_us))
+        pace_arm(sub->room);
 }
 
 void forward_tick(room *r, int64_t now_us)

@@ -147,6 +147,9 @@ struct member {
     int64_t last_alloc_us;
     pacer *pace;                   /* owned, with tx_hist: what waits to be sent to this receiver
                                     * (paced_pkt items) */
+    uint32_t probe_bps;            /* a probe cluster being sent (forward.c); 0: none */
+    int64_t probe_start_us;
+    size_t probe_sent, probe_packets;
 };
 
 /* A packet that arrived in this loop iteration, to be sent to the track's subscribers at its end. */
