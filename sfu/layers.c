@@ -4,7 +4,8 @@
  * A receiver's videos: a hidden one (the browser said so) gets nothing; a simulcast one gets, at
  * most, the lowest layer at least as large as the browser shows it (the layers' sizes are read
  * from their keyframes), and within that whatever its bandwidth estimate allows (allocate.h, every
- * ROOM_ALLOC_US), or, when the receiver has no estimate (no transport-cc), the highest layer sent.
+ * ROOM_ALLOC_US; the tile shown largest gets its better layer first), or, when the receiver has no
+ * estimate (no transport-cc), the highest layer sent.
  * A video the estimate cannot carry even at its lowest layer is paused, and the browser is told
  * (and told again when it resumes). A single-stream video is forwarded as it comes unless hidden:
  * it has nothing lower to fall back to, so it is a fixed share of the budget, like audio.
@@ -134,7 +135,8 @@ static void allocate_layers(member *sub, int64_t now_us)
             a->audio_bps = f->ls.target < 0 ? 0 : t->bps; /* forwarded as it comes: a fixed share */
         } else {
             a->video = 1;
-            a->priority = 1;
+            /* the tile shown largest first (equal tiles take turns): its area in units of 4096 px */
+            a->priority = 1 + ((uint32_t)f->view_w * f->view_h >> 12);
             a->max_layer = view_cap(f);
             if (f->down_us && now_us - f->down_us < f->hold_us && f->ls.target >= 0 && f->ls.target < a->max_layer)
                 a->max_layer = f->ls.target; /* held after a step down */

@@ -196,6 +196,21 @@ export function smallCamera() {
     gum(c && c.video ? { ...c, video: { ...(typeof c.video === 'object' ? c.video : {}), width: 320, height: 240, frameRate: 15 } } : c);
 }
 
+/**
+ * Init script (a string, for Playwright and puppeteer alike): the fake camera at width x height and
+ * 15 fps, whatever the page asks for (rtc.js then chooses its simulcast layers from that size).
+ * @param {number} width @param {number} height
+ */
+export function camera(width, height) {
+  const install = (w, h) => {
+    if (!navigator.mediaDevices) return; // a page that is no secure context (about:blank)
+    const gum = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+    navigator.mediaDevices.getUserMedia = (c) =>
+      gum(c && c.video ? { ...c, video: { width: w, height: h, frameRate: 15 } } : c);
+  };
+  return `(${install})(${Number(width)}, ${Number(height)});`;
+}
+
 /** A new meeting id from the server at baseUrl. */
 export async function createMeeting(baseUrl) {
   const res = await fetch(`${baseUrl}/api/create-meeting`);

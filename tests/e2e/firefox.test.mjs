@@ -25,7 +25,7 @@ import test, { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from '../lib/server.mjs';
 import {
-  launchBrowser, launchFirefox, byTestId, visible, smallCamera, createMeeting, received,
+  launchBrowser, launchFirefox, byTestId, visible, smallCamera, camera, createMeeting, received,
 } from './browser.mjs';
 import { eventually, sleep } from '../lib/wait.mjs';
 
@@ -38,22 +38,6 @@ before(async () => {
 after(async () => {
   if (server) await server.stop();
 });
-
-/** Init script: a 960x540 camera at 15 fps (three simulcast layers in rtc.js: 240, 480, 960 wide). */
-function camera540() {
-  if (!navigator.mediaDevices) return; // a page that is no secure context (about:blank)
-  const gum = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
-  navigator.mediaDevices.getUserMedia = (c) =>
-    gum(c && c.video ? { ...c, video: { width: 960, height: 540, frameRate: 15 } } : c);
-}
-
-/** Init script: a 320x180 camera at 15 fps (below rtc.js's 270 lines: one stream, no simulcast). */
-function camera180() {
-  if (!navigator.mediaDevices) return; // a page that is no secure context (about:blank)
-  const gum = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
-  navigator.mediaDevices.getUserMedia = (c) =>
-    gum(c && c.video ? { ...c, video: { width: 320, height: 180, frameRate: 15 } } : c);
-}
 
 async function firefox(t, name, initScript) {
   const b = await launchFirefox({ name, initScript });
@@ -181,7 +165,7 @@ test('Firefox publishing simulcast with a simulcast Chromium: each decodes and h
   // A large window: Chromium's tile of Firefox is over 704 pixels wide, so the SFU needs Firefox's
   // 1280-wide layer for it (a smaller tile is served by the 640-wide one, and Firefox is told to stop
   // encoding the top one: checked at the end).
-  const cr = await chromium(t, 'Crow', camera540, { width: 1920, height: 1080 });
+  const cr = await chromium(t, 'Crow', camera(960, 540), { width: 1920, height: 1080 });
   await join(ff, id, 'Fox');
   const s0 = await sample(ff.page);
   await join(cr, id, 'Crow');
@@ -244,7 +228,7 @@ test('Firefox publishing simulcast with a simulcast Chromium: each decodes and h
 
 test('Firefox publishing one stream (320x180 camera) with a small-camera Chromium: each decodes and hears the other', async (t) => {
   const id = await createMeeting(server.url);
-  const ff = await firefox(t, 'Fern', camera180);
+  const ff = await firefox(t, 'Fern', camera(320, 180));
   const cr = await chromium(t, 'Cass', smallCamera);
   await join(ff, id, 'Fern');
   await join(cr, id, 'Cass');

@@ -10,7 +10,7 @@
 import test, { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from '../lib/server.mjs';
-import { launchBrowser, byTestId, createMeeting as newMeeting, received as inbound } from './browser.mjs';
+import { launchBrowser, byTestId, camera, createMeeting as newMeeting, received as inbound } from './browser.mjs';
 import { eventually, sleep } from '../lib/wait.mjs';
 import { udpPolice } from '../lib/nft.mjs';
 
@@ -24,15 +24,8 @@ after(async () => {
   if (server) await server.stop();
 });
 
-/** Init script: a 960x540 camera at 15 fps (three simulcast layers: 240x135, 480x270, 960x540). */
-function camera540() {
-  const gum = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
-  navigator.mediaDevices.getUserMedia = (c) =>
-    gum(c && c.video ? { ...c, video: { width: 960, height: 540, frameRate: 15 } } : c);
-}
-
 async function person(t, name) {
-  const b = await launchBrowser({ name, initScript: camera540, extraArgs: ['--autoplay-policy=no-user-gesture-required'] });
+  const b = await launchBrowser({ name, initScript: camera(960, 540), extraArgs: ['--autoplay-policy=no-user-gesture-required'] });
   t.after(() => b.close());
   return b;
 }
@@ -144,13 +137,6 @@ test('a simulcast publisher: the receiver gets the top layer, follows it down an
   assert.deepEqual(errs, [], errs.join('\n'));
 });
 
-/** Init script: a 640x360 camera at 15 fps (two simulcast layers: 320x180 and 640x360). */
-function camera360() {
-  const gum = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
-  navigator.mediaDevices.getUserMedia = (c) =>
-    gum(c && c.video ? { ...c, video: { width: 640, height: 360, frameRate: 15 } } : c);
-}
-
 /** Per remote participant (by name), what the page receives of their video. */
 async function remoteVideo(page) {
   const r = await inbound(page);
@@ -193,7 +179,7 @@ test('a policed receiver gets lower layers and keeps decoding while the others k
   const names = ['Ada', 'Bo', 'Cy'];
   const people = {};
   for (const name of names) {
-    people[name] = await launchBrowser({ name, initScript: camera360, extraArgs: ['--autoplay-policy=no-user-gesture-required'] });
+    people[name] = await launchBrowser({ name, initScript: camera(640, 360), extraArgs: ['--autoplay-policy=no-user-gesture-required'] });
     t.after(() => people[name].close());
   }
   for (const name of names) await join(people[name], id, name);
@@ -338,7 +324,7 @@ test('a link that cannot carry even the lowest layer: the video is paused, the t
   const names = ['Wes', 'Xia'];
   const people = {};
   for (const name of names) {
-    people[name] = await launchBrowser({ name, initScript: camera360, extraArgs: ['--autoplay-policy=no-user-gesture-required'] });
+    people[name] = await launchBrowser({ name, initScript: camera(640, 360), extraArgs: ['--autoplay-policy=no-user-gesture-required'] });
     t.after(() => people[name].close());
   }
   for (const name of names) await join(people[name], id, name);
