@@ -15,11 +15,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench/frames.h"
 #include "bench/media.h"
+#include "bench/police.h"
 #include "bench/probe.h"
 #include "bench/rxstats.h"
 #include "bench/sdp_client.h"
+#include "bench/twcc_rx.h"
+#include "sfu/rtcp.h"
 #include "sfu/rtp.h"
+#include "sfu/twcc_history.h"
 
 int bench_selftest(void);
 
@@ -30,6 +35,15 @@ static int passed, failed;
         if (cond) {                                                                     \
             passed++;                                                                   \
         } else {                                                                        \
+            failed++;                                                                   \
+            fprintf(stderr, "self-test: %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+        }                                                                               \
+    } while (0)
+
+/* A check inside a loop: counted only when it fails. */
+#define CHECK_QUIET(cond)                                                               \
+    do {                                                                                \
+        if (!(cond)) {                                                                  \
             failed++;                                                                   \
             fprintf(stderr, "self-test: %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
         }                                                                               \
@@ -158,6 +172,252 @@ static void test_media(void)
     CHECK(bench_media_retransmit(&vt, (uint16_t)(mv.last_seq + 1), &twcc, out, sizeof(out)) < 0);
     bench_media_track_free(&vt);
     bench_media_track_free(&at);
+}
+
+/* ---- transport-cc feedback of a receiver ---- */
+
+/* Parses one feedback packet into results through the SFU's own sent-packet history. */
+static size_t sfu_reads(twcc_history *h, const uint8_t *buf, int len, twcc_result *out, size_t cap)
+{
+    struct rtcp_iter it;
+    struct rtcp_pkt p;
+    if (len <= 0)
+        return 0;
+    rtcp_iter_init(&it, buf, (size_t)len);
+    if (rtcp_iter_next(&it, &p) != 1 || p.kind != RTCP_K_TWCC)
+        return 0;
+    return twcc_history_on_feedback(h, &p.u.twcc, out, cap);
+}
+
+static void test_twcc_rx(void)
+{
+    static bench_twcc_rx r;
+    static twcc_history h;
+    static twcc_result res[256];
+    uint8_t buf[1200];
+    bench_twcc_rx_init(&r);
+    twcc_history_init(&h);
+    /* the SFU sends numbers 0..9 (its history starts at 0); 2, 3 and 7 are lost on the way */
+    for (int i = 0; i < 10; i++)
+        twcc_history_on_send(&h, 1000 * i, 1000, 0);
+    static const int64_t at[10] = {5000, 6000, -1, -1, 9000, 10000, 11500, -1, 13000, 14000};
+    for (int i = 0; i < 6; i++)
+        if (at[i] >= 0)
+            bench_twcc_rx_on_packet(&r, (uint16_t)i, at[i]);
+    int len = bench_twcc_rx_feedback(&r, buf, sizeof(buf), 1, 2);
+    size_t n = sfu_reads(&h, buf, len, res, 256);
+    CHECK(n == 6 && res[0].seq == 0 && res[5].seq == 5);
+    CHECK(n == 6 && res[2].recv_us < 0 && res[3].recv_us < 0 && res[4].recv_us - res[1].recv_us == 3000);
+    CHECK(bench_twcc_rx_feedback(&r, buf, sizeof(buf), 1, 2) == 0); /* nothing new */
+    /* 6 arrives, 7 is lost, 8 and 9 arrive: the next feedback starts at 6 */
+    for (int i = 6; i < 10; i++)
+        if (at[i] >= 0)
+            bench_twcc_rx_on_packet(&r, (uint16_t)i, at[i]);
+    bench_twcc_rx_on_packet(&r, 3, 15000); /* too late: reported lost already */
+    len = bench_twcc_rx_feedback(&r, buf, sizeof(buf), 1, 2);
+    n = sfu_reads(&h, buf, len, res, 256);
+    CHECK(n == 4 && res[0].seq == 6 && res[1].recv_us < 0 && res[3].recv_us - res[0].recv_us == 2500);
+    CHECK(r.late == 1 && r.feedbacks == 2 && buf[19] == 1);
+    /* losses before the first arrival of a feedback are reported (a policer's burst of drops) */
+    for (int i = 10; i < 20; i++)
+        twcc_history_on_send(&h, 1000 * i, 1000, 0);
+    bench_twcc_rx_on_packet(&r, 15, 20000);
+    len = bench_twcc_rx_feedback(&r, buf, sizeof(buf), 1, 2);
+    n = sfu_reads(&h, buf, len, res, 256);
+    CHECK(n == 6 && res[0].seq == 10 && res[0].recv_us < 0 && res[4].recv_us < 0 && res[5].recv_us >= 0);
+    /* across the 16-bit wrap, split over several packets when the buffer is small: every number
+     * is described once, in order */
+    bench_twcc_rx_init(&r);
+    uint16_t seq = 65500;
+    for (int i = 0; i < 100; i++, seq++)
+        if (i % 7 != 3)
+            bench_twcc_rx_on_packet(&r, seq, 100000 + 3000 * i);
+    uint32_t next = 65500, statuses = 0, lost = 0;
+    int packets = 0;
+    while ((len = bench_twcc_rx_feedback(&r, buf, 40, 1, 2)) > 0) {
+        struct rtcp_iter it;
+        struct rtcp_pkt p;
+        rtcp_iter_init(&it, buf, (size_t)len);
+        CHECK(rtcp_iter_next(&it, &p) == 1 && p.u.twcc.base_seq == (uint16_t)next);
+        struct rtcp_twcc_iter ti;
+        struct rtcp_twcc_status st;
+        rtcp_twcc_iter_init(&p.u.twcc, &ti);
+        while (rtcp_twcc_next(&ti, &st) == 1) {
+            statuses++;
+            lost += st.symbol == RTCP_TWCC_NOT_RECEIVED;
+        }
+        next += p.u.twcc.status_count;
+        packets++;
+    }
+    CHECK(packets > 2 && statuses == 100 && lost == 14);
+    /* a gap longer than the window: the oldest numbers are never described */
+    bench_twcc_rx_init(&r);
+    bench_twcc_rx_on_packet(&r, 0, 0);
+    bench_twcc_rx_on_packet(&r, BENCH_TWCC_RX_WINDOW + 10, 1000);
+    CHECK(r.skipped == 11 && bench_twcc_rx_feedback(&r, buf, sizeof(buf), 1, 2) > 0);
+}
+
+/* ---- the policer ---- */
+
+static void test_police(void)
+{
+    static bench_police p;
+    /* 800 kbit/s = 100000 bytes/s, 10000 bytes of burst; 1000-byte packets at twice the rate for 10 s */
+    bench_police_init(&p, 800, 10000);
+    for (int64_t t = 0; t < 10000000; t += 5000)
+        bench_police_pass(&p, 1000, t);
+    CHECK(p.passed + p.dropped == 2000);
+    CHECK(p.passed_bytes <= 100000 * 10 + 10000 && p.passed_bytes >= 100000 * 10 + 10000 - 1000 - 500);
+    /* under the rate nothing is dropped */
+    bench_police_init(&p, 800, 10000);
+    for (int64_t t = 0; t < 10000000; t += 20000)
+        CHECK_QUIET(bench_police_pass(&p, 1000, t));
+    CHECK(p.dropped == 0 && p.passed == 500);
+    /* a burst: a full bucket lets 10 of 12 back-to-back packets through, then refills at the rate */
+    bench_police_init(&p, 800, 10000);
+    unsigned ok = 0;
+    for (int i = 0; i < 12; i++)
+        ok += bench_police_pass(&p, 1000, 1000000);
+    CHECK(ok == 10 && p.dropped == 2);
+    CHECK(!bench_police_pass(&p, 1000, 1000000 + 9999) && bench_police_pass(&p, 1000, 1000000 + 10000));
+    /* a bucket smaller than a packet would drop everything: it holds one 1500-byte packet at least */
+    bench_police_init(&p, 100, 10);
+    CHECK(bench_police_pass(&p, 1500, 0));
+}
+
+/* ---- frames, decoder and freezes ---- */
+
+/* A synthetic L1T3 (temporal pattern 0 2 1 2, Y on the two frames after a TL0) or single-layer VP8
+ * stream: frame k of `packets` packets at 30 fps. */
+typedef struct fgen {
+    uint16_t seq;
+    int picid;
+    uint8_t tl0;
+    int k;
+    bool temporal;
+    int layer;
+    int pos; /* place in the temporal pattern: 0 at a keyframe */
+} fgen;
+
+static fgen fgen_at(uint16_t seq, int picid, uint8_t tl0, bool temporal, int layer)
+{
+    return (fgen){seq, picid, tl0, 0, temporal, layer, 0};
+}
+
+static int64_t ftime(int k)
+{
+    return 1000000 + (int64_t)k * 33333;
+}
+
+/* Builds frame g->k's packets into out[0..packets); returns its arrival time. */
+static int64_t next_frame(fgen *g, bool key, int packets, bench_frame_pkt *out)
+{
+    static const int pattern[4] = {0, 2, 1, 2};
+    if (key)
+        g->pos = 0;
+    int tid = g->temporal ? pattern[g->pos % 4] : -1;
+    if (tid == 0 && g->k > 0)
+        g->tl0++;
+    for (int i = 0; i < packets; i++)
+        out[i] = (bench_frame_pkt){g->seq++, i == packets - 1, i == 0, key && i == 0, g->picid, tid, g->tl0,
+                                   g->temporal && tid > 0 && g->pos % 4 != 3, g->layer};
+    g->pos++;
+    g->picid = (g->picid + 1) & 0x7fff;
+    return ftime(g->k++);
+}
+
+/* n frames of 2 packets, a keyframe first if key_first; frame drop_frame loses packet 1 (-1: none). */
+static void feed(bench_frames *f, fgen *g, int n, bool key_first, int drop_frame)
+{
+    for (int i = 0; i < n; i++) {
+        bench_frame_pkt p[2];
+        int k = g->k;
+        int64_t t = next_frame(g, key_first && i == 0, 2, p);
+        bench_frames_on_packet(f, &p[0], t);
+        if (k != drop_frame)
+            bench_frames_on_packet(f, &p[1], t + 100);
+    }
+}
+
+static void test_frames(void)
+{
+    static bench_frames f;
+    /* no loss: every frame decoded, no freeze, all the time on layer 1 */
+    bench_frames_init(&f);
+    fgen g = fgen_at(65000, 32760, 200, true, 1);
+    bench_frames_window_start(&f, ftime(0));
+    feed(&f, &g, 60, true, -1);
+    bench_frames_window_end(&f, ftime(60));
+    CHECK(f.win.decoded[2] == 60 && f.win.freezes == 0 && f.win.skipped == 0 && f.win.switches == 0);
+    CHECK(f.win.shown_us[2] >= ftime(60) - ftime(0) - 200 && bench_frames_layer(&f) == 1);
+    /* a TL2 frame lost costs that picture only; a TL1 frame lost costs it and the TL2 after it */
+    bench_frames_init(&f);
+    g = fgen_at(0, 0, 0, true, 0);
+    bench_frames_window_start(&f, ftime(0));
+    feed(&f, &g, 8, true, -1);
+    feed(&f, &g, 4, false, 9);  /* frame 9: TL2 */
+    feed(&f, &g, 5, false, 14); /* frame 14: TL1, 15 (TL2, not a sync frame) depends on it */
+    bench_frames_window_end(&f, ftime(17));
+    CHECK(f.win.decoded[1] == 14 && f.win.skipped == 3 && f.win.freezes == 0);
+    CHECK(!bench_frames_stuck(&f, ftime(17)));
+    /* a TL0 frame lost: nothing decodes until a keyframe; stuck after 200 ms; one freeze */
+    bench_frames_init(&f);
+    g = fgen_at(100, 5, 9, true, 0);
+    bench_frames_window_start(&f, ftime(0));
+    feed(&f, &g, 4, true, -1);
+    feed(&f, &g, 12, false, 4); /* frame 4: TL0 */
+    CHECK(f.decoded_total == 4 && bench_frames_stuck(&f, ftime(15)) && f.win.stuck == 1);
+    feed(&f, &g, 4, true, -1);  /* the keyframe asked for: frame 16 */
+    bench_frames_window_end(&f, ftime(20));
+    CHECK(f.decoded_total == 8 && f.win.freezes == 1 && f.win.skipped == 12 && !bench_frames_stuck(&f, ftime(20)));
+    CHECK(f.win.longest_freeze_us == ftime(16) - ftime(3) && f.win.freeze_us == f.win.longest_freeze_us);
+    /* the same loss repaired 50 ms later (RTX): the waiting frames decode at once, no freeze */
+    bench_frames_init(&f);
+    g = fgen_at(0, 0, 0, true, 0);
+    bench_frames_window_start(&f, ftime(0));
+    feed(&f, &g, 4, true, -1);
+    bench_frame_pkt p[2];
+    int64_t t = next_frame(&g, false, 2, p); /* frame 4, TL0: its second packet comes late */
+    bench_frames_on_packet(&f, &p[0], t);
+    feed(&f, &g, 2, false, -1);
+    CHECK(f.decoded_total == 4);
+    bench_frames_on_packet(&f, &p[1], t + 50000);
+    feed(&f, &g, 4, false, -1);
+    bench_frames_window_end(&f, ftime(11));
+    CHECK(f.decoded_total == 11 && f.win.freezes == 0 && f.win.skipped == 0);
+    /* a switch to layer 2 at its keyframe, then back to layer 0 */
+    bench_frames_init(&f);
+    g = fgen_at(0, 0, 0, true, 1);
+    bench_frames_window_start(&f, ftime(0));
+    feed(&f, &g, 10, true, -1);
+    g.layer = 2;
+    feed(&f, &g, 10, true, -1);
+    g.layer = 0;
+    feed(&f, &g, 10, true, -1);
+    bench_frames_window_end(&f, ftime(30));
+    CHECK(f.win.decoded[1] == 10 && f.win.decoded[2] == 10 && f.win.decoded[3] == 10 && f.win.switches == 2);
+    CHECK(bench_frames_layer(&f) == 0 && f.win.shown_us[3] >= 9 * 33333 && f.win.shown_us[3] <= 10 * 33333);
+    /* a single stream without temporal layers: any loss stops it until a keyframe; a freeze still
+     * open at the end of the window counts up to it */
+    bench_frames_init(&f);
+    g = fgen_at(0, 0, 0, false, -1);
+    feed(&f, &g, 5, true, -1);
+    bench_frames_window_start(&f, ftime(5));
+    feed(&f, &g, 30, false, 10);
+    bench_frames_window_end(&f, ftime(35));
+    CHECK(f.decoded_total == 10 && f.win.decoded[0] == 5 && f.win.freezes == 1);
+    CHECK(f.win.longest_freeze_us == ftime(35) - ftime(9) - 100);
+    /* picture ids wrap (15 bits) and frames arriving out of order are put together */
+    bench_frames_init(&f);
+    g = fgen_at(65530, 0x7ffe, 0, true, 0);
+    bench_frame_pkt a[2], b[2];
+    int64_t ta = next_frame(&g, true, 2, a), tb = next_frame(&g, false, 2, b);
+    bench_frames_on_packet(&f, &b[1], tb);
+    bench_frames_on_packet(&f, &a[1], ta);
+    bench_frames_on_packet(&f, &b[0], tb);
+    bench_frames_on_packet(&f, &a[0], tb + 10);
+    feed(&f, &g, 6, false, -1);
+    CHECK(f.decoded_total == 8);
 }
 
 static sdp_local fake_local(const char *ufrag)
@@ -308,6 +568,9 @@ int bench_selftest(void)
     test_hist();
     test_rxseq();
     test_media();
+    test_twcc_rx();
+    test_police();
+    test_frames();
     test_sdp_up();
     test_sdp_down();
     test_metrics();
