@@ -51,6 +51,20 @@ static int layer_index(int layer)
     return layer >= 0 && layer < BENCH_FRAMES_LAYERS - 1 ? layer + 1 : 0;
 }
 
+/* The shortest gap that is a freeze: BENCH_FRAMES_GAP_US, and W3C webrtc-stats' threshold over the
+ * recent intervals between decoded frames. */
+static int64_t freeze_threshold(const bench_frames *f)
+{
+    int64_t t = BENCH_FRAMES_GAP_US;
+    if (f->n_intervals) {
+        int64_t avg = f->interval_sum / f->n_intervals;
+        int64_t w3c = 3 * avg > avg + 150000 ? 3 * avg : avg + 150000;
+        if (w3c > t)
+            t = w3c;
+    }
+    return t;
+}
+
 /* Time from the previous decoded frame (or the window's start) to now: on screen, a freeze if long. */
 static void account_until(bench_frames *f, int64_t now_us)
 {
@@ -62,7 +76,7 @@ static void account_until(bench_frames *f, int64_t now_us)
         return;
     if (f->have_decoded)
         f->win.shown_us[layer_index(f->last_layer)] += gap;
-    if (gap >= BENCH_FRAMES_GAP_US) {
+    if (gap >= freeze_threshold(f)) {
         f->win.freezes++;
         f->win.freeze_us += gap;
         if (gap > f->win.longest_freeze_us)
@@ -77,8 +91,18 @@ static void decode(bench_frames *f, bench_frame_slot *s, int64_t now_us)
         f->win.decoded[layer_index(s->layer)]++;
         if (f->have_decoded && s->layer != f->last_layer)
             f->win.switches++;
-        if (f->have_decoded)
+        if (f->have_decoded && !s->key)
             f->win.skipped += (uint64_t)(pic_diff(s->picid, f->last_picid) - 1);
+    }
+    if (f->have_decoded) {
+        int64_t iv = now_us - f->last_decode_us;
+        if (f->n_intervals == BENCH_FRAMES_AVG)
+            f->interval_sum -= f->intervals[f->interval_pos];
+        else
+            f->n_intervals++;
+        f->intervals[f->interval_pos] = iv;
+        f->interval_sum += iv;
+        f->interval_pos = (f->interval_pos + 1) % BENCH_FRAMES_AVG;
     }
     f->decoded_total++;
     s->done = true;

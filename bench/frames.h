@@ -23,9 +23,13 @@
  *
  * Over a window (bench_frames_window_start/end) it counts decoded frames and the time shown per
  * layer (from each decoded frame to the next, or to the end of the window), layer switches,
- * pictures never decoded, and freezes: gaps of at least BENCH_FRAMES_GAP_US without a decoded
- * frame (from the previous decoded frame, or the start of the window, to the next one, or the
- * end of the window), their count, total and longest.
+ * pictures lost (picture ids passed over before a decoded frame that is not a keyframe: the
+ * non-reference frames that did not make it; a gap before a keyframe may be a pause or a switch,
+ * so it is not counted), and freezes: gaps without a decoded frame (from the previous decoded
+ * frame, or the start of the window, to the next one, or the end of the window) of at least
+ * BENCH_FRAMES_GAP_US and at least the W3C webrtc-stats freeze threshold (3x the average of the
+ * last BENCH_FRAMES_AVG intervals between decoded frames, or that average + 150 ms), so that the
+ * lower frame rate of a lower temporal layer is not a freeze; their count, total and longest.
  *
  * Pure: no I/O, no clock (callers pass now_us), no allocation; one per received video track,
  * used by one thread.
@@ -37,7 +41,8 @@
 #include <stdint.h>
 
 #define BENCH_FRAMES_RING 128          /* frames in flight, by picture id (4 s at 30 fps) */
-#define BENCH_FRAMES_GAP_US 200000     /* a gap this long between decoded frames is a freeze */
+#define BENCH_FRAMES_GAP_US 200000     /* a gap this long between decoded frames may be a freeze */
+#define BENCH_FRAMES_AVG 30            /* intervals averaged for the W3C freeze threshold */
 #define BENCH_FRAMES_STUCK_US 200000   /* complete frames waiting this long for a reference: stuck */
 #define BENCH_FRAMES_LAYERS 4          /* index 0: a single stream; 1..3: simulcast layers 0..2 */
 
@@ -67,7 +72,7 @@ typedef struct bench_frames_stats {
     uint64_t decoded[BENCH_FRAMES_LAYERS];   /* frames decoded, per layer */
     int64_t shown_us[BENCH_FRAMES_LAYERS];   /* time each layer was on screen */
     uint64_t switches;                       /* decoded frames of another layer than the previous */
-    uint64_t skipped;                        /* picture ids passed over without being decoded */
+    uint64_t skipped;                        /* pictures lost: passed over before a decoded delta frame */
     uint64_t freezes;                        /* gaps >= BENCH_FRAMES_GAP_US */
     int64_t freeze_us, longest_freeze_us;
     uint64_t stuck;                          /* times the decoder got stuck (bench_frames_stuck) */
@@ -86,6 +91,9 @@ typedef struct bench_frames {
     uint8_t last_tl0;          /* TL0PICIDX of the last decoded TL0 frame (or keyframe) */
     bool have_tl1;
     uint8_t tl1_tl0;           /* TL0PICIDX of the last decoded TL1 frame */
+    int64_t intervals[BENCH_FRAMES_AVG]; /* the last intervals between decoded frames */
+    int64_t interval_sum;
+    unsigned n_intervals, interval_pos;
     int64_t stuck_since;       /* 0: not stuck */
     bool stuck_counted;
     /* window */

@@ -47,6 +47,8 @@ void bench_twcc_rx_on_packet(bench_twcc_rx *r, uint16_t seq, int64_t now_us)
             r->skipped += (uint64_t)(first - r->next);
             r->next = first;
         }
+        *slot(r, ext) = now_us; /* the slot held a number a window older */
+        return;
     }
     int64_t *a = slot(r, ext);
     if (*a < 0)
