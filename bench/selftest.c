@@ -10,6 +10,7 @@
  *   - the /metrics parser.
  * Prints one line per failed check and "N passed, M failed"; returns 0 when all passed.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,7 +122,8 @@ static void sink(void *ud, const uint8_t *pkt, size_t len)
     if (rtp_parse(&v, pkt, len) < 0)
         return;
     int64_t t;
-    if (bench_stamp_read(rtp_payload(&v), v.payload_len, &t) < 0)
+    int layer = 99;
+    if (bench_stamp_read(rtp_payload(&v), v.payload_len, &t, &layer) < 0 || layer != -1)
         m->bad_stamp++;
     if (v.pt == BENCH_PT_VP8) {
         struct rtp_vp8 vp8;
@@ -460,6 +462,98 @@ static void test_frames(void)
     CHECK(f.decoded_total == 8);
 }
 
+/* What a simulcast layer's packets carry: per frame, its temporal layer, TL0PICIDX, Y and N; per
+ * packet, mid and rid while not acknowledged; the layer's tag in the stamp. */
+typedef struct layer_sink {
+    size_t packets, frames, keyframes, with_rid, with_mid, bad;
+    uint64_t bytes;
+    int tids[16];
+    uint8_t tl0[16];
+    bool sync[16], non_ref[16];
+    uint16_t width;
+} layer_sink;
+
+static void layer_sink_fn(void *ud, const uint8_t *pkt, size_t len)
+{
+    layer_sink *m = ud;
+    struct rtp_view v;
+    struct rtp_vp8 vp8;
+    struct rtp_ext e;
+    int64_t t;
+    int layer;
+    if (rtp_parse(&v, pkt, len) < 0 || rtp_vp8_parse(rtp_payload(&v), v.payload_len, &vp8) < 0 ||
+        bench_stamp_read(rtp_payload(&v), v.payload_len, &t, &layer) < 0 || layer != 2 || !vp8.has_tid ||
+        !vp8.has_tl0) {
+        m->bad++;
+        return;
+    }
+    m->packets++;
+    m->bytes += v.payload_len;
+    if (rtp_ext_find(&v, BENCH_EXT_RID, &e) == 0 && e.len == 1 && v.pkt[e.off] == 'f')
+        m->with_rid++;
+    m->with_mid += rtp_ext_find(&v, BENCH_EXT_MID, &e) == 0;
+    if (!vp8.start)
+        return;
+    if (m->frames < 16) {
+        m->tids[m->frames] = vp8.tid;
+        m->tl0[m->frames] = vp8.tl0picidx;
+        m->sync[m->frames] = vp8.layer_sync;
+        m->non_ref[m->frames] = vp8.non_ref;
+    }
+    m->frames++;
+    m->keyframes += vp8.keyframe;
+    if (vp8.keyframe)
+        m->width = vp8.width;
+}
+
+static void test_media_layer(void)
+{
+    static bench_media_track t;
+    sdp_ext_ids ext = {.mid = BENCH_EXT_MID, .abs_send_time = BENCH_EXT_ABS_SEND_TIME, .twcc = BENCH_EXT_TWCC,
+                       .rid = BENCH_EXT_RID, .rrid = BENCH_EXT_RRID};
+    CHECK(bench_media_track_init(&t, SDP_MEDIA_VIDEO, BENCH_PT_VP8, BENCH_PT_VP8_RTX, 4444, 5555, "1", &ext,
+                                 1700000, 30, 1024, 11) == 0);
+    bench_media_set_simulcast(&t, 2, "f", 1280, 720);
+    bench_media_set_temporal(&t, 3);
+    layer_sink m = {0};
+    uint16_t twcc = 0;
+    bench_media_start(&t, 0);
+    for (int64_t now = 0; now < 10000000; now += 5000) {
+        if (now == 5000000)
+            bench_media_ids_acked(&t);
+        bench_media_poll(&t, now, &twcc, layer_sink_fn, &m);
+    }
+    CHECK(m.bad == 0 && m.frames == 300 && m.keyframes == 1 && m.width == 1280);
+    /* L1T3 from the keyframe on: 0 2 1 2 0 ..., TL0PICIDX up at each TL0 frame, Y on the two frames
+     * after a TL0 frame, N on TL2 frames */
+    static const int tids[8] = {0, 2, 1, 2, 0, 2, 1, 2};
+    bool pattern = true;
+    for (int i = 0; i < 8; i++)
+        pattern = pattern && m.tids[i] == tids[i] && m.tl0[i] == (uint8_t)(m.tl0[0] + i / 4) &&
+                  m.sync[i] == (i % 4 == 1 || i % 4 == 2) && m.non_ref[i] == (tids[i] == 2);
+    CHECK(pattern);
+    /* the layer's rate with the TL0 frames larger (1.6x) than the others (0.8x) */
+    CHECK(near((double)m.bytes * 8 / 10.0, 1700000, 0.08));
+    /* mid and rid until the SFU's report showed it knows the SSRC */
+    CHECK(m.with_rid == m.with_mid && m.with_rid > m.packets / 3 && m.with_rid < m.packets * 2 / 3);
+    /* RTX: mid and repaired-rtp-stream-id, never rtp-stream-id; the original comes back from it */
+    uint8_t out[1500];
+    uint16_t seq = (uint16_t)(t.seq - 1);
+    int n = bench_media_retransmit(&t, seq, &twcc, out, sizeof(out));
+    struct rtp_view v;
+    struct rtp_ext e;
+    CHECK(n > 0 && rtp_parse(&v, out, (size_t)n) == 0 && v.ssrc == 5555 && v.pt == BENCH_PT_VP8_RTX);
+    CHECK(n > 0 && rtp_ext_find(&v, BENCH_EXT_RRID, &e) == 0 && e.len == 1 && out[e.off] == 'f');
+    CHECK(n > 0 && rtp_ext_find(&v, BENCH_EXT_MID, &e) == 0 && rtp_ext_find(&v, BENCH_EXT_RID, &e) == -ENOENT);
+    uint16_t tw;
+    CHECK(n > 0 && rtp_ext_get_u16(&v, BENCH_EXT_TWCC, &tw) == 0 && tw == (uint16_t)(twcc - 1));
+    int64_t sent;
+    int layer;
+    CHECK(n > 0 && rtp_rtx_unwrap(out, (size_t)n, BENCH_PT_VP8, 4444) > 0 && rtp_parse(&v, out, (size_t)n - 2) == 0 &&
+          v.seq == seq && bench_stamp_read(rtp_payload(&v), v.payload_len, &sent, &layer) == 0 && layer == 2);
+    bench_media_track_free(&t);
+}
+
 static sdp_local fake_local(const char *ufrag)
 {
     sdp_local l;
@@ -477,7 +571,7 @@ static sdp_local fake_local(const char *ufrag)
 static void test_sdp_up(void)
 {
     sdp_local bench = fake_local("benc"), sfu = fake_local("sfuu");
-    bench_pub_params p = {7, 100, 200, 201, "cname", "stream"};
+    bench_pub_params p = {7, 100, 200, 201, "cname", "stream", NULL, 0};
     char *offer = bench_sdp_publish_offer(&bench, &p);
     sdp_session *o = NULL, *answer = NULL;
     static sdp_up_result res;
@@ -504,6 +598,29 @@ static void test_sdp_up(void)
     free(offer);
     sdp_free(o);
     sdp_free(answer);
+
+    /* simulcast: Chromium's form (rid send lines, simulcast:send, no a=ssrc), received by the SFU */
+    static const char *const rids[3] = {"q", "h", "f"};
+    bench_pub_params ps = {8, 100, 0, 0, "cname", "stream", rids, 3};
+    offer = bench_sdp_publish_offer(&bench, &ps);
+    o = answer = NULL;
+    const char *video = offer ? strstr(offer, "m=video") : NULL;
+    CHECK(video && strstr(video, "a=simulcast:send q;h;f\r\n") && strstr(video, "a=rid:h send\r\n") &&
+          !strstr(video, "a=ssrc"));
+    CHECK(offer && sdp_parse(offer, strlen(offer), &o, NULL) == 0);
+    CHECK(o && sdp_answer_upstream(o, &sfu, &answer, &res) == 0);
+    v = &res.media[1];
+    CHECK(v->accepted && v->n_rids == 3 && !strcmp(v->rids[0], "q") && !strcmp(v->rids[2], "f") &&
+          v->ext.rid == BENCH_EXT_RID && v->ext.rrid == BENCH_EXT_RRID && v->n_ssrcs == 0);
+    atext = answer ? sdp_build_alloc(answer, NULL) : NULL;
+    CHECK(atext && bench_sdp_read_up_answer(atext, strlen(atext), &ua) == 0);
+    CHECK(ua.video.accepted && ua.video.n_rids == 3 && !strcmp(ua.video.rids[0], "q") &&
+          !strcmp(ua.video.rids[1], "h") && !strcmp(ua.video.rids[2], "f") && ua.video.ext.rid == BENCH_EXT_RID &&
+          ua.video.ext.rrid == BENCH_EXT_RRID && ua.audio.n_rids == 0);
+    free(atext);
+    free(offer);
+    sdp_free(o);
+    sdp_free(answer);
 }
 
 static sdp_down_track down_track(const char *mid, sdp_media_kind kind, uint32_t ssrc, uint32_t rtx)
@@ -525,8 +642,8 @@ static sdp_down_track down_track(const char *mid, sdp_media_kind kind, uint32_t 
 }
 
 /* One downstream offer/answer round; returns the number of active tracks the bench saw. */
-static size_t down_round(sdp_down *d, const sdp_local *sfu, const sdp_local *bench, bench_sdp_rx_track *tracks,
-                         size_t *n)
+static size_t down_round(sdp_down *d, const sdp_local *sfu, const sdp_local *bench, bool twcc,
+                         bench_sdp_rx_track *tracks, size_t *n)
 {
     sdp_session *offer = NULL, *ans = NULL;
     static sdp_remote_transport remote, seen;
@@ -534,7 +651,7 @@ static size_t down_round(sdp_down *d, const sdp_local *sfu, const sdp_local *ben
     size_t active = 0;
     *n = 0;
     CHECK(sdp_down_offer(d, sfu, &offer) == 0 && (otext = sdp_build_alloc(offer, NULL)) != NULL);
-    CHECK(otext && bench_sdp_answer_down(otext, strlen(otext), bench, &atext, &remote, tracks, 8, n) == 0);
+    CHECK(otext && bench_sdp_answer_down(otext, strlen(otext), bench, twcc, &atext, &remote, tracks, 8, n) == 0);
     CHECK(remote.dtls_client && !strcmp(remote.ice_ufrag, "sfuu"));
     CHECK(atext && sdp_parse(atext, strlen(atext), &ans, NULL) == 0);
     CHECK(ans && sdp_down_apply_answer(d, ans, &seen) == 0);
@@ -557,7 +674,7 @@ static void test_sdp_down(void)
     bench_sdp_rx_track tracks[8];
     size_t n;
     CHECK(d && sdp_down_set_tracks(d, tr, 2) == 0);
-    CHECK(d && down_round(d, &sfu, &bench, tracks, &n) == 2 && n == 2);
+    CHECK(d && down_round(d, &sfu, &bench, true, tracks, &n) == 2 && n == 2);
     CHECK(tracks[1].kind == SDP_MEDIA_VIDEO && tracks[1].ssrc == 600 && tracks[1].rtx_ssrc == 601 &&
           tracks[1].pt == BENCH_PT_VP8 && tracks[1].rtx_pt == BENCH_PT_VP8_RTX && tracks[1].fb_nack &&
           tracks[1].fb_pli && !strcmp(tracks[1].stream_id, "user1"));
@@ -568,11 +685,23 @@ static void test_sdp_down(void)
     /* the video track leaves, a new one arrives: a port-0 m-line and an added one */
     sdp_down_track tr2[2] = {tr[0], down_track("v2", SDP_MEDIA_VIDEO, 700, 701)};
     CHECK(d && sdp_down_set_tracks(d, tr2, 2) == 0);
-    CHECK(d && down_round(d, &sfu, &bench, tracks, &n) == 2 && n == 3);
+    CHECK(d && down_round(d, &sfu, &bench, true, tracks, &n) == 2 && n == 3);
     CHECK(!tracks[1].active && tracks[2].active && tracks[2].ssrc == 700);
     s = d ? sdp_down_find(d, "v2") : NULL;
     CHECK(s && s->accepted && s->rtx_accepted);
     sdp_down_free(d);
+
+    /* transport-cc offered: answered with its id, or left out (--no-transport-cc) */
+    sdp_ext_ids tw = {.audio_level = 1, .abs_send_time = 2, .twcc = 3};
+    for (int on = 0; on < 2; on++) {
+        d = sdp_down_new(100, &tw);
+        CHECK(d && sdp_down_set_tracks(d, tr, 2) == 0);
+        CHECK(d && down_round(d, &sfu, &bench, on, tracks, &n) == 2 && n == 2);
+        CHECK(tracks[1].twcc_ext == (on ? 3 : 0) && tracks[0].twcc_ext == (on ? 3 : 0));
+        s = d ? sdp_down_find(d, "v1") : NULL;
+        CHECK(s && s->ext.twcc == (on ? 3 : 0) && s->answer_codec.fb_twcc == (bool)on);
+        sdp_down_free(d);
+    }
 }
 
 static void test_metrics(void)
@@ -608,6 +737,7 @@ int bench_selftest(void)
     test_hist();
     test_rxseq();
     test_media();
+    test_media_layer();
     test_twcc_rx();
     test_police();
     test_frames();
