@@ -593,6 +593,8 @@ static void class_row(const char *label, const json_t *cls[2], const char *key, 
 {
     printf("    %-40s", label);
     for (int i = 0; i < 2; i++) {
+        if (!cls[i])
+            continue;
         char c[96] = "";
         const json_t *v = cls[i] ? json_object_get(cls[i], key) : NULL;
         if (sub) {
@@ -607,7 +609,7 @@ static void class_row(const char *label, const json_t *cls[2], const char *key, 
         } else {
             cell(c, sizeof(c), v, decimals);
         }
-        printf(" %-30s", cls[i] ? c : "");
+        printf(i ? " %s" : " %-30s", c);
     }
     printf("\n");
 }
@@ -622,9 +624,13 @@ static void receivers_table(const json_t *j)
     const json_t *police = G("scenario", "police");
     char head[2][64];
     for (int i = 0; i < 2; i++)
-        snprintf(head[i], sizeof(head[i]), "%s (%lld)", i ? "not policed" : "policed",
+        snprintf(head[i], sizeof(head[i]), "%s (%lld)", !cls[0] ? "all" : i ? "not policed" : "policed",
                  (long long)json_integer_value(json_object_get(cls[i], "receivers")));
-    printf("  receivers in the window%-18s %-30s %-30s\n", "", cls[0] ? head[0] : "", head[1]);
+    printf("  receivers in the window%-18s", "");
+    for (int i = 0; i < 2; i++)
+        if (cls[i])
+            printf(i ? " %s" : " %-30s", head[i]);
+    printf("\n");
     if (cls[0] && json_is_object(police))
         printf("    %-40s %lld kbit/s, %lld ms burst\n", "policer",
                (long long)json_integer_value(json_object_get(police, "kbps")),
