@@ -57,6 +57,14 @@ typedef struct bench_config {
     bool kernel_floor; /* --kernel-floor: measure bench/floor.h instead of a server */
     bool floor_one_socket; /* --floor-one-socket */
     bool floor_busy_receiver; /* --floor-busy-receiver */
+    bool simulcast;         /* --simulcast: publishers send three layers q/h/f */
+    unsigned temporal_layers; /* --temporal-layers: 1..3 (default 3 with --simulcast, else 1) */
+    unsigned police_kbps;   /* --police-kbps: policed receivers' downstream rate (0: none) */
+    int police_count;       /* --police-count: policed receivers per room (-1: half of them) */
+    unsigned police_burst_ms; /* --police-burst-ms: the policer's bucket, in ms at its rate */
+    bool transport_cc;      /* receivers answer transport-cc and send its feedback (--no-transport-cc) */
+    unsigned twcc_interval_ms; /* --twcc-interval-ms: between two feedbacks of a receiver */
+    uint32_t seed;          /* --seed: the synthetic media's random parts (0: random) */
 } bench_config;
 
 /* Counters of one worker: written by that worker only, read by main at any time. */
@@ -87,7 +95,9 @@ typedef struct bench_config {
     X(twcc_received, "transport-cc feedback received by publishers")                      \
     X(rr_received, "receiver reports received by publishers")                             \
     X(sr_received, "sender reports received by receivers")                                \
-    X(keyframes_sent, "keyframes sent")
+    X(keyframes_sent, "keyframes sent")                                                   \
+    X(twcc_sent, "transport-cc feedback packets sent by receivers")                       \
+    X(police_dropped, "packets dropped by the receivers' policers")
 
 typedef struct bench_counters {
 #define BENCH_COUNTER_DECLARE(name, help) _Atomic uint64_t name;
@@ -114,6 +124,7 @@ typedef struct bench_worker {
     bench_hist lag;          /* how late each tick ran, µs (the bench's own health); worker thread only */
     int64_t last_tick_us;
     bool stopping;           /* no more media or feedback; worker thread only */
+    bool window;             /* the measured window is running; worker thread only */
     uint8_t scratch[BENCH_SCRATCH];
 } bench_worker;
 

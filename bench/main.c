@@ -59,7 +59,17 @@ static void usage(FILE *f)
             "                     --webinar M traffic on loopback (bench/floor.h), with --duration, --bitrate,\n"
             "                     --fps and --json\n"
             "  --floor-one-socket with --kernel-floor: all from one socket with sendmmsg (a worker-wide socket)\n"
-            "  --floor-busy-receiver with --kernel-floor: the receiving thread never sleeps (no wake-ups)\n");
+            "  --floor-busy-receiver with --kernel-floor: the receiving thread never sleeps (no wake-ups)\n"
+            "  --simulcast        publishers send video as three layers q/h/f (150/1700, 500/1700 and 1 x --bitrate;\n"
+            "                     320x180, 640x360, 1280x720), as Chromium does for a 720p camera\n"
+            "  --temporal-layers T  VP8 temporal layers per stream, 1..3 (default 3 with --simulcast, else 1)\n"
+            "  --police-kbps K    police the downstream of some receivers to K kbit/s (a token bucket in front of\n"
+            "                     everything they receive)\n"
+            "  --police-count N   receivers policed per room (default: half of them, at least one)\n"
+            "  --police-burst-ms B  the policer's bucket, in ms at its rate (default 100)\n"
+            "  --no-transport-cc  receivers leave transport-cc out of their answers and send no feedback\n"
+            "  --twcc-interval-ms I  between two transport-cc feedbacks of a receiver (default 50)\n"
+            "  --seed S           fixes the synthetic media's random parts (frame sizes, audio sizes); 0: random\n");
 }
 
 static int parse_url(bench_config *c)
@@ -95,11 +105,17 @@ static int parse_options(int argc, char **argv, bench_config *c)
         {"quiet", no_argument, NULL, 'q'},            {"self-test", no_argument, NULL, 'T'},
         {"kernel-floor", no_argument, NULL, 'K'},     {"floor-one-socket", no_argument, NULL, 'O'},
         {"floor-busy-receiver", no_argument, NULL, 'B'}, {"help", no_argument, NULL, 'h'},
+        {"simulcast", no_argument, NULL, 'S'},        {"temporal-layers", required_argument, NULL, 'L'},
+        {"police-kbps", required_argument, NULL, 'P'}, {"police-count", required_argument, NULL, 'C'},
+        {"police-burst-ms", required_argument, NULL, 'U'}, {"no-transport-cc", no_argument, NULL, 'N'},
+        {"twcc-interval-ms", required_argument, NULL, 'I'}, {"seed", required_argument, NULL, 'E'},
         {NULL, 0, NULL, 0},
     };
     *c = (bench_config){.mode = BENCH_MODE_MEETING, .participants = 3, .rooms = 1, .duration_s = 20,
                         .bitrate_kbps = 1000, .fps = 30, .join_rate = 20, .workers = 1, .settle_s = 2,
-                        .join_timeout_s = 20};
+                        .join_timeout_s = 20, .police_count = -1, .police_burst_ms = 100, .transport_cc = true,
+                        .twcc_interval_ms = 50};
+    int temporal = 0, police_count = -1;
     snprintf(c->url, sizeof(c->url), "http://127.0.0.1:3000");
     snprintf(c->ip, sizeof(c->ip), "127.0.0.1");
     int opt;
@@ -124,14 +140,26 @@ static int parse_options(int argc, char **argv, bench_config *c)
         case 'K': c->kernel_floor = true; break;
         case 'O': c->floor_one_socket = true; break;
         case 'B': c->floor_busy_receiver = true; break;
+        case 'S': c->simulcast = true; break;
+        case 'L': temporal = atoi(optarg); break;
+        case 'P': c->police_kbps = (unsigned)atoi(optarg); break;
+        case 'C': police_count = atoi(optarg); break;
+        case 'U': c->police_burst_ms = (unsigned)atoi(optarg); break;
+        case 'N': c->transport_cc = false; break;
+        case 'I': c->twcc_interval_ms = (unsigned)atoi(optarg); break;
+        case 'E': c->seed = (uint32_t)strtoul(optarg, NULL, 0); break;
         case 'h': usage(stdout); exit(0);
         default: return -1;
         }
     }
     if (optind != argc || parse_url(c) < 0 || c->participants < 1 || c->rooms < 1 || c->duration_s <= 0 ||
         c->bitrate_kbps < 10 || c->fps < 1 || c->fps > 120 || c->join_rate <= 0 || c->workers < 1 ||
-        c->workers > 64 || c->settle_s < 0 || c->join_timeout_s <= 0)
+        c->workers > 64 || c->settle_s < 0 || c->join_timeout_s <= 0 || temporal < 0 ||
+        temporal > BENCH_MEDIA_MAX_TEMPORAL || police_count < -1 || (police_count >= 0 && !c->police_kbps) ||
+        c->police_burst_ms < 1 || c->police_burst_ms > 10000 || c->twcc_interval_ms < 5 || c->twcc_interval_ms > 1000)
         return -1;
+    c->temporal_layers = temporal ? (unsigned)temporal : c->simulcast ? 3 : 1;
+    c->police_count = police_count;
     return 0;
 }
 
@@ -202,10 +230,23 @@ static void stop_media(bench_worker *w)
     w->stopping = true;
 }
 
-static void reset_delay(bench_worker *w)
+/* The window starts: delay histograms restart, and each receiver's window statistics. */
+static void window_start(bench_worker *w)
 {
     bench_hist_reset(&w->delay);
     bench_hist_reset(&w->lag);
+    int64_t now = g_get_monotonic_time();
+    w->window = true;
+    for (guint i = 0; i < w->sessions->len; i++)
+        bench_session_window(w->sessions->pdata[i], true, now);
+}
+
+static void window_end(bench_worker *w)
+{
+    int64_t now = g_get_monotonic_time();
+    w->window = false;
+    for (guint i = 0; i < w->sessions->len; i++)
+        bench_session_window(w->sessions->pdata[i], false, now);
 }
 
 static void close_sessions(bench_worker *w)
@@ -270,14 +311,24 @@ static int plan_sessions(bench_run *run)
     for (int r = 0; r < c->rooms; r++)
         meeting_id(ids[r]);
     size_t k = 0;
+    /* the first receivers of each room are policed */
+    int receivers = c->mode == BENCH_MODE_MEETING ? (c->participants > 1 ? c->participants : 0) : c->participants;
+    int policed = !c->police_kbps ? 0 : c->police_count >= 0 ? c->police_count : (receivers / 2 ? receivers / 2 : 1);
+    uint32_t burst = (uint32_t)((uint64_t)c->police_kbps * 125 * c->police_burst_ms / 1000);
     for (int i = 0; i < per_room; i++) {
         for (int r = 0; r < c->rooms; r++, k++) {
             bool pub = c->mode == BENCH_MODE_MEETING || i == 0;
             bool recv = c->mode == BENCH_MODE_MEETING ? c->participants > 1 : i > 0;
-            run->sessions[k] = bench_session_new(&run->workers[k % (size_t)run->n_workers], r, i, ids[r], pub, recv);
-            if (!run->sessions[k]) {
+            bench_session *s = bench_session_new(&run->workers[k % (size_t)run->n_workers], r, i, ids[r], pub, recv);
+            run->sessions[k] = s;
+            if (!s) {
                 free(ids);
                 return -1;
+            }
+            int rank = c->mode == BENCH_MODE_MEETING ? i : i - 1;
+            if (recv && rank < policed) {
+                s->policed = true;
+                bench_police_init(&s->police, c->police_kbps, burst);
             }
         }
     }
@@ -332,10 +383,11 @@ static void run_phases(bench_run *run, bench_results *res)
         wait_until(run, now_s() + 0.05, t0, &last, &next_line);
     }
     wait_until(run, now_s() + c->settle_s, t0, &last, &next_line);
-    bench_run_on_workers(run, reset_delay);
+    bench_run_on_workers(run, window_start);
     bench_snapshot_take(run, &res->start);
     wait_until(run, res->start.t_s + c->duration_s, t0, &last, &next_line);
     bench_snapshot_take(run, &res->end);
+    bench_run_on_workers(run, window_end);
 }
 
 static void merge_hists(bench_run *run, bench_results *res)

@@ -14,16 +14,17 @@
 #define KEYFRAME_FACTOR 4.0
 #define MAX_CATCH_UP 5
 #define AUDIO_PERIOD_US 20000
-#define VP8_DESC_LEN 4
+#define VP8_DESC_LEN 4      /* X, I: 15-bit picture id */
+#define VP8_DESC_T_LEN 6    /* ... and L, T: TL0PICIDX, TID/Y/KEYIDX */
 #define VP8_TAG_LEN 3
 #define VP8_KEY_HDR_LEN 7 /* start code + width + height */
 
-void bench_stamp_write(uint8_t *payload, size_t len, int64_t send_us)
+void bench_stamp_write(uint8_t *payload, size_t len, int64_t send_us, int layer)
 {
     if (len < BENCH_STAMP_LEN)
         return;
     uint8_t *p = payload + len - BENCH_STAMP_LEN;
-    uint32_t magic = BENCH_STAMP_MAGIC;
+    uint32_t magic = BENCH_STAMP_MAGIC << 8 | (uint32_t)(layer < 0 ? BENCH_STAMP_SINGLE : '0' + layer);
     for (int i = 0; i < 4; i++)
         p[i] = (uint8_t)(magic >> (24 - 8 * i));
     uint64_t v = (uint64_t)send_us;
@@ -31,14 +32,16 @@ void bench_stamp_write(uint8_t *payload, size_t len, int64_t send_us)
         p[4 + i] = (uint8_t)(v >> (56 - 8 * i));
 }
 
-int bench_stamp_read(const uint8_t *payload, size_t len, int64_t *send_us)
+int bench_stamp_read(const uint8_t *payload, size_t len, int64_t *send_us, int *layer)
 {
     if (len < BENCH_STAMP_LEN)
         return -1;
     const uint8_t *p = payload + len - BENCH_STAMP_LEN;
-    uint32_t magic = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-    if (magic != BENCH_STAMP_MAGIC)
+    uint32_t magic = (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
+    if (magic != BENCH_STAMP_MAGIC || (p[3] != BENCH_STAMP_SINGLE && (p[3] < '0' || p[3] > '9')))
         return -1;
+    if (layer)
+        *layer = p[3] == BENCH_STAMP_SINGLE ? -1 : p[3] - '0';
     uint64_t v = 0;
     for (int i = 0; i < 8; i++)
         v = v << 8 | p[4 + i];
@@ -75,6 +78,10 @@ int bench_media_track_init(bench_media_track *t, sdp_media_kind kind, uint8_t pt
     snprintf(t->mid, sizeof(t->mid), "%s", mid ? mid : "");
     if (ext)
         t->ext = *ext;
+    t->layer = -1;
+    t->width = 640;
+    t->height = 480;
+    t->n_temporal = 1;
     if (fps == 0)
         fps = 30;
     t->period_us = kind == SDP_MEDIA_AUDIO ? AUDIO_PERIOD_US : 1000000 / (int64_t)fps;
@@ -101,6 +108,24 @@ void bench_media_track_free(bench_media_track *t)
     t->cache_len = t->cache_seq = NULL;
 }
 
+void bench_media_set_simulcast(bench_media_track *t, int layer, const char *rid, uint16_t width, uint16_t height)
+{
+    t->layer = layer;
+    snprintf(t->rid, sizeof(t->rid), "%s", rid ? rid : "");
+    t->width = width;
+    t->height = height;
+}
+
+void bench_media_set_temporal(bench_media_track *t, unsigned n)
+{
+    t->n_temporal = n < 1 ? 1 : n > BENCH_MEDIA_MAX_TEMPORAL ? BENCH_MEDIA_MAX_TEMPORAL : n;
+}
+
+void bench_media_ids_acked(bench_media_track *t)
+{
+    t->ids_acked = true;
+}
+
 void bench_media_start(bench_media_track *t, int64_t now_us)
 {
     t->running = true;
@@ -121,12 +146,19 @@ uint32_t bench_media_rtp_ts(const bench_media_track *t, int64_t now_us)
 
 /* ---- packet assembly ---- */
 
-static size_t build_exts(const bench_media_track *t, int64_t now_us, uint16_t tseq, struct rtp_ext_elem *e,
-                         uint8_t abs[3], uint8_t tw[2], uint8_t *level)
+#define MAX_EXTS 5
+
+/* The extension elements of a media packet (rtx = false) or of a simulcast layer's RTX packet. */
+static size_t build_exts(const bench_media_track *t, bool rtx, int64_t now_us, uint16_t tseq,
+                         struct rtp_ext_elem e[MAX_EXTS], uint8_t abs[3], uint8_t tw[2], uint8_t *level)
 {
     size_t n = 0;
-    if (t->ext.mid && t->mid[0])
+    bool ids = t->layer < 0 || rtx || !t->ids_acked;
+    if (t->ext.mid && t->mid[0] && ids)
         e[n++] = (struct rtp_ext_elem){t->ext.mid, (uint8_t)strlen(t->mid), (const uint8_t *)t->mid};
+    uint8_t rid_id = t->layer < 0 || !ids ? 0 : rtx ? t->ext.rrid : t->ext.rid;
+    if (rid_id && t->rid[0])
+        e[n++] = (struct rtp_ext_elem){rid_id, (uint8_t)strlen(t->rid), (const uint8_t *)t->rid};
     if (t->ext.abs_send_time) {
         uint32_t v = (uint32_t)(((uint64_t)now_us << 18) / 1000000u) & 0xffffffu;
         abs[0] = (uint8_t)(v >> 16);
@@ -151,9 +183,9 @@ static size_t build_exts(const bench_media_track *t, int64_t now_us, uint16_t ts
 static uint8_t *begin_packet(bench_media_track *t, bool marker, uint32_t ts, int64_t now_us, uint16_t *twcc_seq,
                              int *hl)
 {
-    struct rtp_ext_elem e[4];
+    struct rtp_ext_elem e[MAX_EXTS];
     uint8_t abs[3], tw[2], level;
-    size_t n_ext = build_exts(t, now_us, *twcc_seq, e, abs, tw, &level);
+    size_t n_ext = build_exts(t, false, now_us, *twcc_seq, e, abs, tw, &level);
     if (t->ext.twcc)
         (*twcc_seq)++;
     struct rtp_hdr h = {t->pt, marker, t->seq, ts, t->ssrc, n_ext ? e : NULL, n_ext};
@@ -174,9 +206,27 @@ static void finish_packet(bench_media_track *t, uint8_t *slot, size_t len, size_
     emit(ud, slot, len);
 }
 
-static size_t frame_size(bench_media_track *t, bool key)
+/* The temporal layer of the frame at pattern position pos (L1T2: 0 1, L1T3: 0 2 1 2). */
+static unsigned temporal_id(const bench_media_track *t, unsigned pos)
 {
-    double avg = t->avg_frame_bytes;
+    static const uint8_t t3[4] = {0, 2, 1, 2};
+    return t->n_temporal >= 3 ? t3[pos % 4] : t->n_temporal == 2 ? pos % 2 : 0;
+}
+
+/* A frame of temporal layer tid is this many average frames (libwebrtc's rate split per layer over
+ * the share of frames it has). */
+static double temporal_factor(const bench_media_track *t, unsigned tid)
+{
+    if (t->n_temporal >= 3)
+        return tid == 0 ? 1.6 : 0.8;
+    if (t->n_temporal == 2)
+        return tid == 0 ? 1.2 : 0.8;
+    return 1.0;
+}
+
+static size_t frame_size(bench_media_track *t, bool key, unsigned tid)
+{
+    double avg = t->avg_frame_bytes * (key ? 1.0 : temporal_factor(t, tid));
     double size;
     if (key) {
         size = avg * KEYFRAME_FACTOR;
@@ -187,7 +237,7 @@ static size_t frame_size(bench_media_track *t, bool key)
         size = planned - repay;
         t->debt -= repay;
     }
-    double max = (double)BENCH_MEDIA_MAX_FRAME_PACKETS * (BENCH_MEDIA_MAX_PAYLOAD - VP8_DESC_LEN);
+    double max = (double)BENCH_MEDIA_MAX_FRAME_PACKETS * (BENCH_MEDIA_MAX_PAYLOAD - VP8_DESC_T_LEN);
     if (size > max)
         size = max;
     if (size < 64)
@@ -195,8 +245,8 @@ static size_t frame_size(bench_media_track *t, bool key)
     return (size_t)size;
 }
 
-/* The VP8 frame tag (RFC 6386 9.1) and, on keyframes, the start code and 640x480. */
-static size_t write_frame_header(uint8_t *p, bool key, size_t frame_bytes)
+/* The VP8 frame tag (RFC 6386 9.1) and, on keyframes, the start code and the size. */
+static size_t write_frame_header(const bench_media_track *t, uint8_t *p, bool key, size_t frame_bytes)
 {
     uint32_t first_part = (uint32_t)(frame_bytes / 4) & 0x7ffffu;
     p[0] = (uint8_t)((key ? 0 : 1) | (1u << 4) | ((first_part & 7u) << 5));
@@ -204,9 +254,26 @@ static size_t write_frame_header(uint8_t *p, bool key, size_t frame_bytes)
     p[2] = (uint8_t)(first_part >> 11);
     if (!key)
         return VP8_TAG_LEN;
-    static const uint8_t start[VP8_KEY_HDR_LEN] = {0x9d, 0x01, 0x2a, 640 & 0xff, 640 >> 8, 480 & 0xff, 480 >> 8};
+    const uint8_t start[VP8_KEY_HDR_LEN] = {0x9d, 0x01, 0x2a, (uint8_t)t->width, (uint8_t)(t->width >> 8),
+                                            (uint8_t)t->height, (uint8_t)(t->height >> 8)};
     memcpy(p + VP8_TAG_LEN, start, sizeof(start));
     return VP8_TAG_LEN + VP8_KEY_HDR_LEN;
+}
+
+/* The payload descriptor (RFC 7741 4.2) of one packet of the frame; returns its length. */
+static size_t write_descriptor(const bench_media_track *t, uint8_t *p, bool first, unsigned tid, bool sync)
+{
+    bool temporal = t->n_temporal > 1;
+    bool non_ref = temporal && tid + 1 == t->n_temporal;
+    p[0] = (uint8_t)(0x80 | (non_ref ? 0x20 : 0) | (first ? 0x10 : 0)); /* X, N, S, PID 0 */
+    p[1] = temporal ? 0xe0 : 0x80;                                     /* I (+ L, T) */
+    p[2] = (uint8_t)(0x80 | (t->picid >> 8));
+    p[3] = (uint8_t)t->picid;
+    if (!temporal)
+        return VP8_DESC_LEN;
+    p[4] = t->tl0picidx;
+    p[5] = (uint8_t)(tid << 6 | (sync ? 0x20 : 0)); /* TID, Y, KEYIDX 0 */
+    return VP8_DESC_T_LEN;
 }
 
 static size_t send_frame(bench_media_track *t, int64_t sched_us, int64_t now_us, uint16_t *twcc_seq,
@@ -214,8 +281,18 @@ static size_t send_frame(bench_media_track *t, int64_t sched_us, int64_t now_us,
 {
     bool key = t->key_wanted;
     t->key_wanted = false;
-    size_t bytes = frame_size(t, key);
-    size_t chunk_max = BENCH_MEDIA_MAX_PAYLOAD - VP8_DESC_LEN;
+    if (key)
+        t->pattern_pos = 0;
+    unsigned tid = temporal_id(t, t->pattern_pos);
+    /* TL1 and TL2 frames that reference only the TL0 frame: all of L1T2's, the first two after a
+     * TL0 frame in L1T3's */
+    bool sync = tid > 0 && (t->n_temporal == 2 || t->pattern_pos % 4 != 3);
+    if (tid == 0 && t->frames > 0)
+        t->tl0picidx++;
+    t->pattern_pos++;
+    size_t desc_len = t->n_temporal > 1 ? VP8_DESC_T_LEN : VP8_DESC_LEN;
+    size_t bytes = frame_size(t, key, tid);
+    size_t chunk_max = BENCH_MEDIA_MAX_PAYLOAD - desc_len;
     size_t n = (bytes + chunk_max - 1) / chunk_max;
     uint32_t ts = bench_media_rtp_ts(t, sched_us);
     t->last_ts = ts;
@@ -226,18 +303,14 @@ static size_t send_frame(bench_media_track *t, int64_t sched_us, int64_t now_us,
         if (!slot)
             return i;
         uint8_t *p = slot + hl;
-        p[0] = 0x80 | (i == 0 ? 0x10 : 0); /* X, S, PID 0 */
-        p[1] = 0x80;                       /* I: picture id present */
-        p[2] = (uint8_t)(0x80 | (t->picid >> 8));
-        p[3] = (uint8_t)t->picid;
-        size_t off = VP8_DESC_LEN;
+        size_t off = write_descriptor(t, p, i == 0, tid, sync);
         if (i == 0)
-            off += write_frame_header(p + off, key, bytes);
-        size_t plen = VP8_DESC_LEN + chunk;
+            off += write_frame_header(t, p + off, key, bytes);
+        size_t plen = desc_len + chunk;
         if (plen < off + BENCH_STAMP_LEN)
             plen = off + BENCH_STAMP_LEN;
         memset(p + off, (int)(t->picid & 0xff), plen - off - BENCH_STAMP_LEN);
-        bench_stamp_write(p, plen, now_us);
+        bench_stamp_write(p, plen, now_us, t->layer);
         finish_packet(t, slot, (size_t)hl + plen, plen, emit, ud);
     }
     t->picid = (uint16_t)((t->picid + 1) & 0x7fff);
@@ -260,7 +333,7 @@ static size_t send_audio(bench_media_track *t, int64_t sched_us, int64_t now_us,
     uint8_t *p = slot + hl;
     p[0] = 0x78; /* Opus TOC: config 15 (hybrid FB 20 ms), mono, one frame */
     memset(p + 1, 0x33, plen - 1 - BENCH_STAMP_LEN);
-    bench_stamp_write(p, plen, now_us);
+    bench_stamp_write(p, plen, now_us, -1);
     finish_packet(t, slot, (size_t)hl + plen, plen, emit, ud);
     t->frames++;
     return 1;
@@ -282,6 +355,31 @@ size_t bench_media_poll(bench_media_track *t, int64_t now_us, uint16_t *twcc_seq
     return n;
 }
 
+/* RTX (RFC 4588) of a simulcast layer's packet v: a header of its own with mid and
+ * repaired-rtp-stream-id (and the transport-wide number), then the original seq and payload. */
+static int layer_rtx(bench_media_track *t, const struct rtp_view *v, uint16_t *twcc_seq, uint8_t *out, size_t cap)
+{
+    struct rtp_ext_elem e[MAX_EXTS];
+    uint8_t abs[3], tw[2], level;
+    size_t n_ext = build_exts(t, true, 0, *twcc_seq, e, abs, tw, &level);
+    /* abs-send-time, when negotiated, is the original's: leave it out of the repair */
+    size_t k = 0;
+    for (size_t i = 0; i < n_ext; i++)
+        if (e[i].id != t->ext.abs_send_time)
+            e[k++] = e[i];
+    struct rtp_hdr h = {(uint8_t)t->rtx_pt, v->marker, t->rtx_seq, v->ts, t->rtx_ssrc, k ? e : NULL, k};
+    int hl = rtp_write_header(out, cap, &h);
+    if (hl < 0 || (size_t)hl + 2 + v->payload_len > cap)
+        return -ENOBUFS;
+    out[hl] = (uint8_t)(v->seq >> 8);
+    out[hl + 1] = (uint8_t)v->seq;
+    memcpy(out + hl + 2, rtp_payload(v), v->payload_len);
+    if (t->ext.twcc)
+        (*twcc_seq)++;
+    t->rtx_seq++;
+    return hl + 2 + (int)v->payload_len;
+}
+
 int bench_media_retransmit(bench_media_track *t, uint16_t seq, uint16_t *twcc_seq, uint8_t *out, size_t cap)
 {
     size_t idx = seq % t->cache_slots;
@@ -295,6 +393,12 @@ int bench_media_retransmit(bench_media_track *t, uint16_t seq, uint16_t *twcc_se
     if (rtp_parse(&v, orig, len) < 0)
         return -ENOENT;
     int n;
+    if (t->rtx_pt >= 0 && t->layer >= 0) {
+        n = layer_rtx(t, &v, twcc_seq, out, cap);
+        if (n > 0)
+            t->retransmitted++;
+        return n;
+    }
     if (t->rtx_pt >= 0) {
         n = rtp_rtx_wrap(out, cap, &v, (uint8_t)t->rtx_pt, t->rtx_seq, t->rtx_ssrc);
         if (n < 0)

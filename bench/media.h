@@ -2,24 +2,33 @@
  * send time inside, and the small send cache that answers NACKs.
  *
  * Pure code: no I/O, no clock (callers pass `now_us`, CLOCK_MONOTONIC microseconds), no locks;
- * allocation only in bench_media_track_init (the send cache). One bench_media_track per sent track,
- * used by one thread.
+ * allocation only in bench_media_track_init (the send cache). One bench_media_track per sent
+ * stream (a track, or one simulcast layer of it), used by one thread.
  *
  * Video (VP8, RFC 7741): frames at `fps`, sizes so that the average matches `bitrate_bps` (a
  * keyframe is 4x an average frame, and the next frames are smaller until that debt is paid, like an
  * encoder's rate control; +-20 % noise otherwise). A frame is split into packets of at most
- * BENCH_MEDIA_MAX_PAYLOAD bytes of equal size; each packet starts with a 4-byte payload descriptor
- * (X=1, S on the first packet, PID 0, I=1 with a 15-bit picture id); the first packet of a frame then
- * has the VP8 frame tag (P=0 on keyframes, plus the start code and 640x480 on keyframes); the
- * marker bit is set on the last packet. A keyframe is sent first and whenever one is requested
- * (PLI/FIR: bench_media_request_keyframe).
+ * BENCH_MEDIA_MAX_PAYLOAD bytes of equal size; each packet starts with the payload descriptor
+ * (X=1, S on the first packet, PID 0, I=1 with a 15-bit picture id; with temporal layers also
+ * L and T: TL0PICIDX, TID, Y, and N on the top layer's frames, which nothing references); the first
+ * packet of a frame then has the VP8 frame tag (P=0 on keyframes, plus the start code and the size
+ * on keyframes: 640x480, or the simulcast layer's); the marker bit is set on the last packet. A
+ * keyframe is sent first and whenever one is requested (PLI/FIR: bench_media_request_keyframe).
+ * Temporal layers (bench_media_set_temporal, L1T2 or L1T3 as libwebrtc sends them): the pattern
+ * TL0 TL1 (T2) or TL0 TL2 TL1 TL2 (T3) restarts at each keyframe; frame sizes follow libwebrtc's
+ * rate split (T3: 40 % TL0, 20 % TL1, 40 % TL2 so a TL0 frame is 1.6x the average and the others
+ * 0.8x; T2: 60/40, 1.2x and 0.8x); Y (layer sync) on the frames that reference only the TL0 frame.
  * Audio (Opus): one packet every 20 ms, 80..160 bytes of payload, timestamp + 960.
  *
- * Every payload ends with a 12-byte stamp: the magic BENCH_STAMP_MAGIC (4 bytes) and the send time
- * (8 bytes, big-endian CLOCK_MONOTONIC microseconds), so a receiver on the same machine measures
- * the one-way delay. Header extensions (one-byte form): sdes:mid, abs-send-time, transport-wide-cc
- * (the sequence comes from the caller's per-connection counter) and, for audio, ssrc-audio-level;
- * an id of 0 leaves the extension out.
+ * Every payload ends with a 12-byte stamp: the magic "VMB" (3 bytes), a tag (1 byte: 'T' for a
+ * single stream, '0' + layer for a simulcast layer) and the send time (8 bytes, big-endian
+ * CLOCK_MONOTONIC microseconds), so a receiver on the same machine measures the one-way delay and
+ * sees which layer it gets. Header extensions (one-byte form): sdes:mid, abs-send-time,
+ * transport-wide-cc (the sequence comes from the caller's per-connection counter), for audio
+ * ssrc-audio-level, and for a simulcast layer (bench_media_set_simulcast) rtp-stream-id with its
+ * rid; an id of 0 leaves the extension out. A simulcast layer, like libwebrtc, writes mid and rid
+ * only until the receiver's reports show it knows the SSRC (bench_media_ids_acked); its RTX packets
+ * always carry mid and repaired-rtp-stream-id (RFC 8852), so an RTX SSRC can be learnt from any.
  *
  * Every sent packet (plain RTP, before SRTP) is kept in a ring of `cache_slots` packets; a NACKed
  * seq found there is sent again as RTX (RFC 4588, on rtx_pt/rtx_ssrc when negotiated) or as is.
@@ -36,13 +45,17 @@
 #define BENCH_MEDIA_MAX_PAYLOAD 1100 /* video payload bytes per packet (descriptor included) */
 #define BENCH_MEDIA_MAX_PACKET 1280  /* largest plain RTP packet built here */
 #define BENCH_MEDIA_MAX_FRAME_PACKETS 64
+#define BENCH_MEDIA_MAX_TEMPORAL 3
 #define BENCH_STAMP_LEN 12
-#define BENCH_STAMP_MAGIC 0x564d4254u /* "VMBT" */
+#define BENCH_STAMP_MAGIC 0x564d42u /* "VMB", then the tag */
+#define BENCH_STAMP_SINGLE 'T'     /* the tag of a single stream; a simulcast layer's is '0' + layer */
 
-/* Writes the stamp into the last BENCH_STAMP_LEN bytes of a payload of len bytes (len >= 12). */
-void bench_stamp_write(uint8_t *payload, size_t len, int64_t send_us);
-/* Reads it: 0 and *send_us, or -1 when the payload is too short or has no stamp. */
-int bench_stamp_read(const uint8_t *payload, size_t len, int64_t *send_us);
+/* Writes the stamp into the last BENCH_STAMP_LEN bytes of a payload of len bytes (len >= 12);
+ * layer: the simulcast layer, -1 for a single stream. */
+void bench_stamp_write(uint8_t *payload, size_t len, int64_t send_us, int layer);
+/* Reads it: 0, *send_us and *layer (may be NULL; -1 for a single stream), or -1 when the payload is
+ * too short or has no stamp. */
+int bench_stamp_read(const uint8_t *payload, size_t len, int64_t *send_us, int *layer);
 
 /* One packet handed to the caller: plain RTP, valid only during the callback. */
 typedef void (*bench_media_emit)(void *ud, const uint8_t *pkt, size_t len);
@@ -57,6 +70,15 @@ typedef struct bench_media_track {
     uint32_t clock_rate;
     char mid[16];
     sdp_ext_ids ext;         /* ids to write; 0 = leave out */
+    /* simulcast: this stream is one layer of the track */
+    int layer;               /* -1: a single stream */
+    char rid[8];
+    bool ids_acked;          /* the receiver knows the SSRC: no more mid/rid on media packets */
+    uint16_t width, height;  /* on keyframes */
+    /* temporal layers */
+    unsigned n_temporal;     /* 1: no temporal layer fields */
+    unsigned pattern_pos;    /* place in the temporal pattern (0: TL0, at each keyframe) */
+    uint8_t tl0picidx;
     /* pacing */
     bool running;
     int64_t start_us;        /* first frame; timestamps count from here */
@@ -83,6 +105,12 @@ typedef struct bench_media_track {
 int bench_media_track_init(bench_media_track *t, sdp_media_kind kind, uint8_t pt, int rtx_pt, uint32_t ssrc,
                            uint32_t rtx_ssrc, const char *mid, const sdp_ext_ids *ext, unsigned bitrate_bps,
                            unsigned fps, size_t cache_slots, uint32_t seed);
+/* Makes t simulcast layer `layer` (0 = lowest) with this rid (at most 7 bytes) and keyframe size. */
+void bench_media_set_simulcast(bench_media_track *t, int layer, const char *rid, uint16_t width, uint16_t height);
+/* Temporal layers: 1 (none), 2 or 3. */
+void bench_media_set_temporal(bench_media_track *t, unsigned n);
+/* The receiver reported on this SSRC: a simulcast layer stops writing mid and rid. */
+void bench_media_ids_acked(bench_media_track *t);
 /* Frees the cache; the struct may be reused after init. NULL is a no-op. */
 void bench_media_track_free(bench_media_track *t);
 

@@ -173,10 +173,18 @@ static json_t *hist_json(const bench_hist *h)
 static json_t *scenario_json(const bench_run *run)
 {
     const bench_config *c = &run->cfg;
-    return json_pack("{s:s, s:i, s:i, s:f, s:i, s:i, s:f, s:i, s:s}", "mode",
-                     c->mode == BENCH_MODE_MEETING ? "meeting" : "webinar", "participants", c->participants,
-                     "rooms", c->rooms, "duration_s", c->duration_s, "bitrate_kbps", (int)c->bitrate_kbps, "fps",
-                     (int)c->fps, "join_rate", c->join_rate, "bench_workers", c->workers, "url", c->url);
+    json_t *j = json_pack("{s:s, s:i, s:i, s:f, s:i, s:i, s:f, s:i, s:s}", "mode",
+                          c->mode == BENCH_MODE_MEETING ? "meeting" : "webinar", "participants", c->participants,
+                          "rooms", c->rooms, "duration_s", c->duration_s, "bitrate_kbps", (int)c->bitrate_kbps, "fps",
+                          (int)c->fps, "join_rate", c->join_rate, "bench_workers", c->workers, "url", c->url);
+    json_object_update_new(j, json_pack("{s:b, s:i, s:b, s:i, s:I}", "simulcast", c->simulcast, "temporal_layers",
+                                        (int)c->temporal_layers, "transport_cc", c->transport_cc,
+                                        "twcc_interval_ms", (int)c->twcc_interval_ms, "seed", (json_int_t)c->seed));
+    json_object_set_new(j, "police",
+                        c->police_kbps ? json_pack("{s:i, s:i, s:i}", "kbps", (int)c->police_kbps, "burst_ms",
+                                                   (int)c->police_burst_ms, "per_room", c->police_count)
+                                       : json_null());
+    return j;
 }
 
 static json_t *server_json(const bench_run *run, const bench_results *r, double dt)
@@ -253,6 +261,8 @@ static json_t *bench_json(const bench_results *r, double dt)
     WIN(retransmissions_sent);
     WIN(plis_received);
     WIN(keyframes_sent);
+    WIN(twcc_sent);
+    WIN(police_dropped);
 #undef WIN
     return j;
 }
@@ -296,8 +306,49 @@ static json_t *ms_or_null(int64_t t, int64_t from)
     return t && from ? json_real((double)(t - from) / 1000.0) : json_null();
 }
 
+/* The name of frames.h's layer index: "single" (no simulcast) or the layer's rid. */
+static const char *layer_name(int index)
+{
+    return index == 0 ? "single" : bench_session_rid((unsigned)index - 1);
+}
+
+/* One value per layer that has any, by name. */
+static json_t *per_layer_json(const double v[BENCH_FRAMES_LAYERS], double scale)
+{
+    json_t *o = json_object();
+    for (int i = 0; i < BENCH_FRAMES_LAYERS; i++)
+        if (v[i] > 0)
+            json_object_set_new(o, layer_name(i), json_real(round(v[i] * scale * 1000.0) / 1000.0));
+    return o;
+}
+
+/* A received video track in the window: what its decoder would have shown. */
+static json_t *track_window_json(const bench_rx_track *t, double dt)
+{
+    const bench_frames_stats *w = &t->frames.win;
+    double frames[BENCH_FRAMES_LAYERS], shown[BENCH_FRAMES_LAYERS], decoded = 0;
+    for (int i = 0; i < BENCH_FRAMES_LAYERS; i++) {
+        frames[i] = (double)w->decoded[i];
+        shown[i] = (double)w->shown_us[i] / 1e6;
+        decoded += frames[i];
+    }
+    int layer = bench_frames_layer(&t->frames);
+    uint64_t exp = t->win_end.expected - t->win_start.expected, uniq = t->win_end.unique - t->win_start.unique;
+    json_t *o = json_pack("{s:o, s:o, s:f, s:I, s:I, s:I, s:f, s:f, s:I}", "frames", per_layer_json(frames, 1),
+                          "shown_s", per_layer_json(shown, 1), "fps", decoded / dt, "switches",
+                          (json_int_t)w->switches, "skipped", (json_int_t)w->skipped, "freezes",
+                          (json_int_t)w->freezes, "freeze_s", (double)w->freeze_us / 1e6, "longest_freeze_ms",
+                          (double)w->longest_freeze_us / 1e3, "stuck", (json_int_t)w->stuck);
+    json_object_update_new(o, json_pack("{s:s?, s:f, s:f, s:I}", "layer_end",
+                                        layer >= -1 ? layer_name(layer + 1) : NULL, "loss_percent",
+                                        loss_pct(exp, uniq), "kbit_per_s",
+                                        (double)(t->win_end.bytes - t->win_start.bytes) * 8 / dt / 1000,
+                                        "plis", (json_int_t)(t->win_end.plis - t->win_start.plis)));
+    return o;
+}
+
 /* One entry per session: its times (ms from its start) and what arrived on each received track. */
-static json_t *detail_json(const bench_run *run)
+static json_t *detail_json(const bench_run *run, double dt)
 {
     json_t *arr = json_array();
     for (size_t i = 0; i < run->n_sessions; i++) {
@@ -311,6 +362,8 @@ static json_t *detail_json(const bench_run *run)
                                   t->sdp.kind == SDP_MEDIA_AUDIO ? "audio" : "video", "from", t->sdp.stream_id,
                                   "packets", (json_int_t)t->packets, "bytes", (json_int_t)t->bytes, "expected",
                                   (json_int_t)t->seq.expected, "unique", (json_int_t)t->seq.unique);
+            if (t->sdp.kind == SDP_MEDIA_VIDEO)
+                json_object_set_new(o, "window", track_window_json(t, dt));
             json_object_update_new(o, json_pack("{s:I, s:I, s:I, s:I, s:b, s:I}", "duplicates",
                                                 (json_int_t)t->seq.duplicates, "reordered", (json_int_t)t->seq.reordered,
                                                 "recovered", (json_int_t)t->seq.recovered, "nacked",
@@ -330,14 +383,120 @@ static json_t *detail_json(const bench_run *run)
                                                ms_or_null(s->t_first_media, s->t_start), "ready",
                                                ms_or_null(s->t_ready, s->t_start)));
         json_object_set_new(o, "offers_answered", json_integer(s->offers_answered));
-        json_object_set_new(o, "sent", json_pack("{s:I, s:I, s:I}", "packets",
-                                                 (json_int_t)(s->audio.packets + s->video.packets), "keyframes",
-                                                 (json_int_t)s->video.keyframes, "retransmitted",
-                                                 (json_int_t)(s->audio.retransmitted + s->video.retransmitted)));
+        uint64_t packets = s->audio.packets, keyframes = 0, retransmitted = s->audio.retransmitted;
+        for (unsigned k = 0; k < s->n_video; k++) {
+            packets += s->video[k].packets;
+            keyframes += s->video[k].keyframes;
+            retransmitted += s->video[k].retransmitted;
+        }
+        json_object_set_new(o, "sent", json_pack("{s:I, s:I, s:I}", "packets", (json_int_t)packets, "keyframes",
+                                                 (json_int_t)keyframes, "retransmitted", (json_int_t)retransmitted));
+        if (s->receives)
+            json_object_set_new(o, "policed",
+                                s->policed ? json_pack("{s:I, s:I}", "dropped",
+                                                       (json_int_t)(s->police_dropped1 - s->police_dropped0), "seen",
+                                                       (json_int_t)(s->police_seen1 - s->police_seen0))
+                                           : json_false());
         json_object_set_new(o, "tracks", tracks);
         json_array_append_new(arr, o);
     }
     return arr;
+}
+
+/* The receivers of one class (policed or not) in the window. */
+typedef struct rx_class {
+    unsigned receivers, video_tracks, tracks_at[BENCH_FRAMES_LAYERS], no_frame;
+    double frames[BENCH_FRAMES_LAYERS], shown[BENCH_FRAMES_LAYERS];
+    uint64_t expected, unique, bytes, switches, skipped, freezes, stuck, plis, police_dropped, police_seen;
+    int64_t freeze_us, longest_us;
+} rx_class;
+
+static void class_add(rx_class *c, const bench_session *s)
+{
+    c->receivers++;
+    c->police_dropped += s->police_dropped1 - s->police_dropped0;
+    c->police_seen += s->police_seen1 - s->police_seen0;
+    for (size_t k = 0; k < s->n_rx; k++) {
+        const bench_rx_track *t = &s->rx[k];
+        if (!t->sdp.active)
+            continue;
+        c->expected += t->win_end.expected - t->win_start.expected;
+        c->unique += t->win_end.unique - t->win_start.unique;
+        c->bytes += t->win_end.bytes - t->win_start.bytes;
+        c->plis += t->win_end.plis - t->win_start.plis;
+        if (t->sdp.kind != SDP_MEDIA_VIDEO)
+            continue;
+        const bench_frames_stats *w = &t->frames.win;
+        c->video_tracks++;
+        for (int i = 0; i < BENCH_FRAMES_LAYERS; i++) {
+            c->frames[i] += (double)w->decoded[i];
+            c->shown[i] += (double)w->shown_us[i] / 1e6;
+        }
+        int layer = bench_frames_layer(&t->frames);
+        if (layer >= -1)
+            c->tracks_at[layer + 1]++;
+        else
+            c->no_frame++;
+        c->switches += w->switches;
+        c->skipped += w->skipped;
+        c->freezes += w->freezes;
+        c->stuck += w->stuck;
+        c->freeze_us += w->freeze_us;
+        if (w->longest_freeze_us > c->longest_us)
+            c->longest_us = w->longest_freeze_us;
+    }
+}
+
+/* Shares in percent of the total, per layer. */
+static json_t *shares_json(const double v[BENCH_FRAMES_LAYERS])
+{
+    double sum = 0;
+    for (int i = 0; i < BENCH_FRAMES_LAYERS; i++)
+        sum += v[i];
+    return per_layer_json(v, sum > 0 ? 100.0 / sum : 0);
+}
+
+static json_t *class_json(const rx_class *c, double dt)
+{
+    double frames = 0, at[BENCH_FRAMES_LAYERS];
+    for (int i = 0; i < BENCH_FRAMES_LAYERS; i++) {
+        frames += c->frames[i];
+        at[i] = c->tracks_at[i];
+    }
+    double tracks = c->video_tracks ? c->video_tracks : 1;
+    json_t *o = json_pack("{s:I, s:I, s:o, s:o, s:o, s:I}", "receivers", (json_int_t)c->receivers, "video_tracks",
+                          (json_int_t)c->video_tracks, "frames_percent", shares_json(c->frames), "shown_percent",
+                          shares_json(c->shown), "tracks_at_end", per_layer_json(at, 1), "tracks_without_frames",
+                          (json_int_t)c->no_frame);
+    json_object_update_new(o, json_pack("{s:f, s:f, s:f, s:f, s:f, s:f}", "fps_per_track", frames / dt / tracks,
+                                        "switches_per_track", (double)c->switches / tracks, "skipped_percent",
+                                        frames + (double)c->skipped > 0 ? 100.0 * (double)c->skipped / (frames + (double)c->skipped) : 0,
+                                        "loss_percent", loss_pct(c->expected, c->unique), "police_drop_percent",
+                                        c->police_seen ? 100.0 * (double)c->police_dropped / (double)c->police_seen : 0,
+                                        "kbit_per_s_per_receiver",
+                                        c->receivers ? (double)c->bytes * 8 / dt / 1000 / c->receivers : 0));
+    json_object_set_new(o, "freezes", json_pack("{s:I, s:f, s:f, s:f, s:I}", "count", (json_int_t)c->freezes,
+                                                 "total_s", (double)c->freeze_us / 1e6, "per_track_s",
+                                                 (double)c->freeze_us / 1e6 / tracks, "longest_ms",
+                                                 (double)c->longest_us / 1e3, "stuck", (json_int_t)c->stuck));
+    json_object_set_new(o, "plis", json_integer((json_int_t)c->plis));
+    return o;
+}
+
+/* The receivers by class: "policed" (with --police-kbps) and "unpoliced", each over the window. */
+static json_t *receivers_json(const bench_run *run, double dt)
+{
+    rx_class cls[2];
+    memset(cls, 0, sizeof(cls));
+    for (size_t i = 0; i < run->n_sessions; i++) {
+        const bench_session *s = run->sessions[i];
+        if (s->receives)
+            class_add(&cls[s->policed], s);
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "unpoliced", class_json(&cls[0], dt));
+    json_object_set_new(o, "policed", cls[1].receivers ? class_json(&cls[1], dt) : json_null());
+    return o;
 }
 
 json_t *bench_report_json(bench_run *run, const bench_results *r)
@@ -368,7 +527,18 @@ json_t *bench_report_json(bench_run *run, const bench_results *r)
     json_object_set_new(j, "bench", bench_json(r, dt));
     json_object_set_new(j, "machine", machine_json(r, dt));
     json_object_set_new(j, "totals", totals_json(&r->end.b));
-    json_object_set_new(j, "per_session", detail_json(run));
+    /* what the bench's own transports dropped over the run (SRTP/SRTCP failures, before keys, unparsable) */
+    uint64_t srtp = 0, not_ready = 0, malformed = 0;
+    for (int i = 0; i < run->n_workers; i++) {
+        srtp += STATS_GET(run->workers[i].peer_stats.dropped_bad_srtp);
+        not_ready += STATS_GET(run->workers[i].peer_stats.dropped_not_ready);
+        malformed += STATS_GET(run->workers[i].peer_stats.dropped_malformed);
+    }
+    json_object_set_new(json_object_get(j, "totals"), "transport_dropped",
+                        json_pack("{s:I, s:I, s:I}", "bad_srtp", (json_int_t)srtp, "not_ready", (json_int_t)not_ready,
+                                  "malformed", (json_int_t)malformed));
+    json_object_set_new(j, "receivers", receivers_json(run, dt));
+    json_object_set_new(j, "per_session", detail_json(run, dt));
     return j;
 }
 
@@ -399,6 +569,88 @@ static void row(const char *label, const json_t *a, const json_t *b, const json_
 }
 
 #define G(obj, key) json_object_get(json_object_get(j, obj), key)
+
+/* "q 12 / h 88" from an object of numbers by layer name; "-" when empty. */
+static void layers_cell(char *out, size_t cap, const json_t *o, int decimals)
+{
+    const char *name;
+    json_t *v;
+    size_t len = 0;
+    out[0] = '\0';
+    json_object_foreach((json_t *)o, name, v) {
+        int n = snprintf(out + len, cap - len, "%s%s %.*f", len ? " / " : "", name, decimals, json_number_value(v));
+        if (n < 0 || (size_t)n >= cap - len)
+            break;
+        len += (size_t)n;
+    }
+    if (!len)
+        snprintf(out, cap, "-");
+}
+
+/* One line of the receivers' table: the two classes side by side. key: a number, or an object of
+ * numbers by layer; with sub, the numbers sub[0..] of the object at key, separated by " / ". */
+static void class_row(const char *label, const json_t *cls[2], const char *key, const char *const *sub, int decimals)
+{
+    printf("    %-40s", label);
+    for (int i = 0; i < 2; i++) {
+        if (!cls[i])
+            continue;
+        char c[96] = "";
+        const json_t *v = cls[i] ? json_object_get(cls[i], key) : NULL;
+        if (sub) {
+            size_t len = 0;
+            for (int k = 0; sub[k] && len < sizeof(c); k++) {
+                char x[32];
+                cell(x, sizeof(x), json_object_get(v, sub[k]), decimals);
+                len += (size_t)snprintf(c + len, sizeof(c) - len, "%s%s", k ? " / " : "", x);
+            }
+        } else if (json_is_object(v)) {
+            layers_cell(c, sizeof(c), v, decimals);
+        } else {
+            cell(c, sizeof(c), v, decimals);
+        }
+        printf(i ? " %s" : " %-30s", c);
+    }
+    printf("\n");
+}
+
+/* What the receivers got in the window, policed and not. */
+static void receivers_table(const json_t *j)
+{
+    const json_t *rx = json_object_get(j, "receivers");
+    const json_t *cls[2] = {json_object_get(rx, "policed"), json_object_get(rx, "unpoliced")};
+    if (json_is_null(cls[0]))
+        cls[0] = NULL;
+    const json_t *police = G("scenario", "police");
+    char head[2][64];
+    for (int i = 0; i < 2; i++)
+        snprintf(head[i], sizeof(head[i]), "%s (%lld)", !cls[0] ? "all" : i ? "not policed" : "policed",
+                 (long long)json_integer_value(json_object_get(cls[i], "receivers")));
+    printf("  receivers in the window%-18s", "");
+    for (int i = 0; i < 2; i++)
+        if (cls[i])
+            printf(i ? " %s" : " %-30s", head[i]);
+    printf("\n");
+    if (cls[0] && json_is_object(police))
+        printf("    %-40s %lld kbit/s, %lld ms burst\n", "policer",
+               (long long)json_integer_value(json_object_get(police, "kbps")),
+               (long long)json_integer_value(json_object_get(police, "burst_ms")));
+    class_row("received (kbit/s per receiver)", cls, "kbit_per_s_per_receiver", NULL, 0);
+    class_row("video shown per layer (% of time)", cls, "shown_percent", NULL, 1);
+    class_row("frames decoded per layer (%)", cls, "frames_percent", NULL, 1);
+    class_row("layer at the end (video tracks)", cls, "tracks_at_end", NULL, 0);
+    class_row("decoded fps per video track", cls, "fps_per_track", NULL, 1);
+    class_row("layer switches per video track", cls, "switches_per_track", NULL, 1);
+    class_row("loss after repair (%)", cls, "loss_percent", NULL, 2);
+    class_row("dropped by the policer (%)", cls, "police_drop_percent", NULL, 2);
+    class_row("delta frames lost (%)", cls, "skipped_percent", NULL, 2);
+    static const char *const count[] = {"count", "stuck", NULL}, *const secs[] = {"total_s", "per_track_s", NULL},
+                             *const longest[] = {"longest_ms", NULL};
+    class_row("freezes / times the decoder was stuck", cls, "freezes", count, 0);
+    class_row("freezes: total / per video track (s)", cls, "freezes", secs, 2);
+    class_row("longest freeze (ms)", cls, "freezes", longest, 0);
+    class_row("PLIs sent", cls, "plis", NULL, 0);
+}
 
 void bench_report_table(const json_t *j)
 {
@@ -447,6 +699,9 @@ void bench_report_table(const json_t *j)
     row("NACKed seqs sent / retransmissions got", G("bench", "nacks_sent"), G("bench", "rx_recovered"), NULL, 0);
     row("PLIs sent by receivers / keyframes sent", G("bench", "plis_sent"), G("bench", "keyframes_sent"), NULL,
         0);
+    row("transport-cc feedback sent / policer drops", G("bench", "twcc_sent"), G("bench", "police_dropped"), NULL, 0);
+    if (json_integer_value(G("sessions", "subscribers")) > 0 || json_integer_value(G("sessions", "planned")) > 1)
+        receivers_table(j);
     fflush(stdout);
 }
 

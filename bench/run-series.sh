@@ -3,7 +3,7 @@
 # on loopback inside a private network namespace (unshare -n), so no packet leaves the machine.
 #
 #   bench/run-series.sh [--duration S] [--join-rate J] [--only "webinar:50 meeting:4"] [--out DIR]
-#                       [--idle-wait S] [--no-build] [--perf] [--nic-like]
+#                       [--idle-wait S] [--no-build] [--perf] [--nic-like] [--server BIN] [--bench-args "ARGS"]
 #
 # Series: webinars of 50, 100, 200 and 400 subscribers, meetings of 4, 8 and 12 participants (one room
 # each, 1000 kbit/s video at 30 fps per publisher). A fresh server is started for every scenario (so its
@@ -23,6 +23,8 @@
 # wakes it, so the server pays for the bench's receive side. This pins the server to CPU 0 and the bench
 # to CPU 1 and steers loopback receive processing to CPU 1 (RPS, in a private sysfs of the namespace),
 # as a real NIC would leave it to the receiving machine. Report both figures.
+# --server BIN runs another server binary (e.g. an older commit's release build, for an A/B with the
+# same bench); --bench-args adds bench options to every scenario (e.g. "--simulcast", "--no-transport-cc").
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -35,6 +37,8 @@ build=1
 perf=0
 idle_wait=0
 nic_like=0
+server_bin=""
+bench_args=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) duration="$2"; shift 2 ;;
@@ -45,7 +49,9 @@ while [ $# -gt 0 ]; do
     --perf) perf=1; shift ;;
     --idle-wait) idle_wait="$2"; shift 2 ;;
     --nic-like) nic_like=1; shift ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    --server) server_bin="$(realpath "$2")"; shift 2 ;;
+    --bench-args) bench_args="$2"; shift 2 ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
     *) echo "run-series.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -60,6 +66,8 @@ if [ "${VM_BENCH_NETNS:-}" != 1 ]; then
   args=(--duration "$duration" --join-rate "$join_rate" --out "$out" --idle-wait "$idle_wait" --no-build)
   [ -n "$only" ] && args+=(--only "$only")
   [ "$perf" = 1 ] && args+=(--perf)
+  [ -n "$server_bin" ] && args+=(--server "$server_bin")
+  [ -n "$bench_args" ] && args+=(--bench-args "$bench_args")
   if [ "$nic_like" = 1 ]; then
     [ "$(nproc)" -ge 2 ] || { echo "run-series.sh: --nic-like needs two CPUs" >&2; exit 2; }
     args+=(--nic-like)
@@ -76,8 +84,9 @@ if [ "$nic_like" = 1 ]; then
   bench_cpu=(taskset -c 1)
 fi
 
-server_bin="$root/build-release/videomeet"
+server_bin="${server_bin:-$root/build-release/videomeet}"
 bench_bin="$root/build-release/videomeet-bench"
+read -r -a extra_args <<<"$bench_args"
 for b in "$server_bin" "$bench_bin"; do
   [ -x "$b" ] || { echo "run-series.sh: $b is missing (run without --no-build)" >&2; exit 2; }
 done
@@ -132,7 +141,7 @@ run_one() {
   fi
   local rc=0
   "${bench_cpu[@]}" "$bench_bin" --url "http://127.0.0.1:$port" --"$kind" "$n" --duration "$duration" --join-rate "$join_rate" \
-    --server-pid "$sp" --json "$out/$name.json" >"$out/$name.log" 2>&1 || rc=$?
+    --server-pid "$sp" --json "$out/$name.json" "${extra_args[@]}" >"$out/$name.log" 2>&1 || rc=$?
   if [ -n "$pp" ]; then
     kill -INT "$pp" 2>/dev/null || true; wait "$pp" 2>/dev/null || true
     perf report -i "$out/perf-$name.data" --no-children --percent-limit 0.7 --stdio -g none \

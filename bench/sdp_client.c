@@ -48,6 +48,8 @@ static void read_ext(const sdp_media *m, sdp_ext_ids *e)
     e->audio_level = (uint8_t)sdp_media_extmap_id(m, SDP_EXT_URI_AUDIO_LEVEL);
     e->abs_send_time = (uint8_t)sdp_media_extmap_id(m, SDP_EXT_URI_ABS_SEND_TIME);
     e->twcc = (uint8_t)sdp_media_extmap_id(m, SDP_EXT_URI_TWCC);
+    e->rid = (uint8_t)sdp_media_extmap_id(m, SDP_EXT_URI_RID);
+    e->rrid = (uint8_t)sdp_media_extmap_id(m, SDP_EXT_URI_RRID);
 }
 
 static int read_transport(const sdp_session *s, sdp_remote_transport *r)
@@ -77,7 +79,7 @@ static int read_transport(const sdp_session *s, sdp_remote_transport *r)
 
 /* ---- up: the publisher's offer ---- */
 
-static int add_exts(sdp_session *s, sdp_media *m, bool audio)
+static int add_exts(sdp_session *s, sdp_media *m, bool audio, bool simulcast)
 {
     int rc = 0;
     if (audio)
@@ -88,7 +90,26 @@ static int add_exts(sdp_session *s, sdp_media *m, bool audio)
         rc = sdp_media_add_extmap(s, m, BENCH_EXT_TWCC, SDP_DIR_NONE, SDP_EXT_URI_TWCC, NULL);
     if (rc == 0)
         rc = sdp_media_add_extmap(s, m, BENCH_EXT_MID, SDP_DIR_NONE, SDP_EXT_URI_MID, NULL);
+    if (rc == 0 && simulcast)
+        rc = sdp_media_add_extmap(s, m, BENCH_EXT_RID, SDP_DIR_NONE, SDP_EXT_URI_RID, NULL);
+    if (rc == 0 && simulcast)
+        rc = sdp_media_add_extmap(s, m, BENCH_EXT_RRID, SDP_DIR_NONE, SDP_EXT_URI_RRID, NULL);
     return rc;
+}
+
+/* a=rid:<rid> send per layer and a=simulcast:send <rid>;<rid>;... (RFC 8851, 8853) */
+static int add_simulcast(sdp_session *s, sdp_media *m, const bench_pub_params *p)
+{
+    char list[BENCH_MAX_RIDS * (BENCH_RID_LEN + 1) + 8] = "send ";
+    size_t len = strlen(list);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < p->n_rids && i < BENCH_MAX_RIDS; i++) {
+        char line[BENCH_RID_LEN + 8];
+        snprintf(line, sizeof(line), "%.*s send", BENCH_RID_LEN, p->rids[i]);
+        rc = sdp_add_attr(s, m, "rid", line);
+        len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%.*s", i ? ";" : "", BENCH_RID_LEN, p->rids[i]);
+    }
+    return rc == 0 ? sdp_add_attr(s, m, "simulcast", list) : rc;
 }
 
 static int add_audio(sdp_session *s, const sdp_local *l, const bench_pub_params *p)
@@ -100,7 +121,7 @@ static int add_audio(sdp_session *s, const sdp_local *l, const bench_pub_params 
     if (rc == 0)
         rc = sdp_set_str(s, &m->mid, BENCH_MID_AUDIO);
     if (rc == 0)
-        rc = add_exts(s, m, true);
+        rc = add_exts(s, m, true, false);
     m->direction = SDP_DIR_SENDONLY;
     m->rtcp_rsize = true;
     if (rc == 0)
@@ -127,7 +148,7 @@ static int add_video(sdp_session *s, const sdp_local *l, const bench_pub_params 
     if (rc == 0)
         rc = sdp_set_str(s, &m->mid, BENCH_MID_VIDEO);
     if (rc == 0)
-        rc = add_exts(s, m, false);
+        rc = add_exts(s, m, false, p->n_rids > 0);
     m->direction = SDP_DIR_SENDONLY;
     m->rtcp_rsize = true;
     static const char *const fb[][2] = {
@@ -147,6 +168,8 @@ static int add_video(sdp_session *s, const sdp_local *l, const bench_pub_params 
         rc = sdp_media_add_rtpmap(s, m, BENCH_PT_VP8_RTX, "rtx", 90000, 0);
     if (rc == 0)
         rc = sdp_media_add_fmtp(s, m, BENCH_PT_VP8_RTX, "apt=96");
+    if (p->n_rids > 0)
+        return rc == 0 ? add_simulcast(s, m, p) : rc;
     if (rc == 0)
         rc = sdp_media_add_ssrc_group(s, m, "FID", (uint32_t[]){p->video_ssrc, p->video_rtx_ssrc}, 2);
     if (rc == 0)
@@ -193,6 +216,15 @@ static void read_sent(const sdp_media *m, bench_sdp_sent *out)
     out->pt = (uint8_t)pt;
     out->rtx_pt = find_rtx(m, pt);
     read_ext(m, &out->ext);
+    for (size_t i = 0; i < m->n_attrs && out->n_rids < BENCH_MAX_RIDS; i++) {
+        const char *v = m->attrs[i].value, *sp = v ? strchr(v, ' ') : NULL;
+        size_t n = sp ? (size_t)(sp - v) : 0;
+        if (strcmp(m->attrs[i].name, "rid") == 0 && n > 0 && n <= BENCH_RID_LEN && strncmp(sp + 1, "recv", 4) == 0 &&
+            (sp[5] == '\0' || sp[5] == ' ')) {
+            memcpy(out->rids[out->n_rids], v, n);
+            out->rids[out->n_rids++][n] = '\0';
+        }
+    }
 }
 
 int bench_sdp_read_up_answer(const char *text, size_t len, bench_sdp_up_answer *out)
@@ -217,7 +249,7 @@ int bench_sdp_read_up_answer(const char *text, size_t len, bench_sdp_up_answer *
 
 /* ---- down: answering the SFU's offer ---- */
 
-static int copy_codecs(sdp_session *a, sdp_media *am, const sdp_media *om)
+static int copy_codecs(sdp_session *a, sdp_media *am, const sdp_media *om, bool transport_cc)
 {
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < om->n_fmts; i++)
@@ -228,10 +260,14 @@ static int copy_codecs(sdp_session *a, sdp_media *am, const sdp_media *om)
     }
     for (size_t i = 0; rc == 0 && i < om->n_fmtps; i++)
         rc = sdp_media_add_fmtp(a, am, om->fmtps[i].pt, om->fmtps[i].params);
-    for (size_t i = 0; rc == 0 && i < om->n_rtcp_fbs; i++)
-        rc = sdp_media_add_rtcp_fb(a, am, om->rtcp_fbs[i].pt, om->rtcp_fbs[i].type, om->rtcp_fbs[i].param);
-    for (size_t i = 0; rc == 0 && i < om->n_extmaps; i++)
-        rc = sdp_media_add_extmap(a, am, om->extmaps[i].id, SDP_DIR_NONE, om->extmaps[i].uri, NULL);
+    for (size_t i = 0; rc == 0 && i < om->n_rtcp_fbs; i++) {
+        if (transport_cc || strcmp(om->rtcp_fbs[i].type, "transport-cc") != 0)
+            rc = sdp_media_add_rtcp_fb(a, am, om->rtcp_fbs[i].pt, om->rtcp_fbs[i].type, om->rtcp_fbs[i].param);
+    }
+    for (size_t i = 0; rc == 0 && i < om->n_extmaps; i++) {
+        if (transport_cc || strcmp(om->extmaps[i].uri, SDP_EXT_URI_TWCC) != 0)
+            rc = sdp_media_add_extmap(a, am, om->extmaps[i].id, SDP_DIR_NONE, om->extmaps[i].uri, NULL);
+    }
     return rc;
 }
 
@@ -242,7 +278,7 @@ static sdp_direction answer_direction(sdp_direction offered)
                : SDP_DIR_INACTIVE;
 }
 
-static void read_rx_track(const sdp_media *om, bench_sdp_rx_track *t)
+static void read_rx_track(const sdp_media *om, bool transport_cc, bench_sdp_rx_track *t)
 {
     memset(t, 0, sizeof(*t));
     snprintf(t->mid, sizeof(t->mid), "%s", om->mid ? om->mid : "");
@@ -255,6 +291,8 @@ static void read_rx_track(const sdp_media *om, bench_sdp_rx_track *t)
     t->rtx_pt = find_rtx(om, pt);
     t->fb_nack = sdp_media_has_rtcp_fb(om, pt, "nack", NULL);
     t->fb_pli = sdp_media_has_rtcp_fb(om, pt, "nack", "pli");
+    if (transport_cc && sdp_media_has_rtcp_fb(om, pt, "transport-cc", NULL))
+        t->twcc_ext = (uint8_t)sdp_media_extmap_id(om, SDP_EXT_URI_TWCC);
     t->ssrc = om->ssrcs[0].ssrc;
     for (size_t i = 0; i < om->n_ssrc_groups; i++) {
         const sdp_ssrc_group *g = &om->ssrc_groups[i];
@@ -268,7 +306,7 @@ static void read_rx_track(const sdp_media *om, bench_sdp_rx_track *t)
     t->active = true;
 }
 
-static int answer_mline(sdp_session *a, sdp_group *g, const sdp_media *om, const sdp_local *l)
+static int answer_mline(sdp_session *a, sdp_group *g, const sdp_media *om, const sdp_local *l, bool transport_cc)
 {
     sdp_media *am = sdp_add_media(a, om->kind, om->media, om->proto);
     if (!am)
@@ -289,10 +327,10 @@ static int answer_mline(sdp_session *a, sdp_group *g, const sdp_media *om, const
         rc = sdp_group_add_mid(a, g, om->mid);
     am->direction = answer_direction(om->direction);
     am->rtcp_rsize = om->rtcp_rsize;
-    return rc == 0 ? copy_codecs(a, am, om) : rc;
+    return rc == 0 ? copy_codecs(a, am, om, transport_cc) : rc;
 }
 
-int bench_sdp_answer_down(const char *offer, size_t len, const sdp_local *local, char **answer,
+int bench_sdp_answer_down(const char *offer, size_t len, const sdp_local *local, bool transport_cc, char **answer,
                           sdp_remote_transport *remote, bench_sdp_rx_track *tracks, size_t max_tracks,
                           size_t *n_tracks)
 {
@@ -313,9 +351,9 @@ int bench_sdp_answer_down(const char *offer, size_t len, const sdp_local *local,
         a->sess_version = o->sess_version;
     }
     for (size_t i = 0; rc == 0 && i < o->n_media; i++) {
-        rc = answer_mline(a, g, o->media[i], local);
+        rc = answer_mline(a, g, o->media[i], local, transport_cc);
         if (i < max_tracks)
-            read_rx_track(o->media[i], &tracks[(*n_tracks)++]);
+            read_rx_track(o->media[i], transport_cc, &tracks[(*n_tracks)++]);
     }
     if (rc == 0 && !(*answer = sdp_build_alloc(a, NULL)))
         rc = SDP_ERR_NOMEM;

@@ -10,16 +10,22 @@
  *   - the /metrics parser.
  * Prints one line per failed check and "N passed, M failed"; returns 0 when all passed.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench/frames.h"
 #include "bench/media.h"
+#include "bench/police.h"
 #include "bench/probe.h"
 #include "bench/rxstats.h"
 #include "bench/sdp_client.h"
+#include "bench/twcc_rx.h"
+#include "sfu/rtcp.h"
 #include "sfu/rtp.h"
+#include "sfu/twcc_history.h"
 
 int bench_selftest(void);
 
@@ -30,6 +36,15 @@ static int passed, failed;
         if (cond) {                                                                     \
             passed++;                                                                   \
         } else {                                                                        \
+            failed++;                                                                   \
+            fprintf(stderr, "self-test: %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+        }                                                                               \
+    } while (0)
+
+/* A check inside a loop: counted only when it fails. */
+#define CHECK_QUIET(cond)                                                               \
+    do {                                                                                \
+        if (!(cond)) {                                                                  \
             failed++;                                                                   \
             fprintf(stderr, "self-test: %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
         }                                                                               \
@@ -107,7 +122,8 @@ static void sink(void *ud, const uint8_t *pkt, size_t len)
     if (rtp_parse(&v, pkt, len) < 0)
         return;
     int64_t t;
-    if (bench_stamp_read(rtp_payload(&v), v.payload_len, &t) < 0)
+    int layer = 99;
+    if (bench_stamp_read(rtp_payload(&v), v.payload_len, &t, &layer) < 0 || layer != -1)
         m->bad_stamp++;
     if (v.pt == BENCH_PT_VP8) {
         struct rtp_vp8 vp8;
@@ -160,6 +176,384 @@ static void test_media(void)
     bench_media_track_free(&at);
 }
 
+/* ---- transport-cc feedback of a receiver ---- */
+
+/* Parses one feedback packet into results through the SFU's own sent-packet history. */
+static size_t sfu_reads(twcc_history *h, const uint8_t *buf, int len, twcc_result *out, size_t cap)
+{
+    struct rtcp_iter it;
+    struct rtcp_pkt p;
+    if (len <= 0)
+        return 0;
+    rtcp_iter_init(&it, buf, (size_t)len);
+    if (rtcp_iter_next(&it, &p) != 1 || p.kind != RTCP_K_TWCC)
+        return 0;
+    return twcc_history_on_feedback(h, &p.u.twcc, out, cap);
+}
+
+static void test_twcc_rx(void)
+{
+    static bench_twcc_rx r;
+    static twcc_history h;
+    static twcc_result res[256];
+    uint8_t buf[1200];
+    bench_twcc_rx_init(&r);
+    twcc_history_init(&h);
+    /* the SFU sends numbers 0..9 (its history starts at 0); 2, 3 and 7 are lost on the way */
+    for (int i = 0; i < 10; i++)
+        twcc_history_on_send(&h, 1000 * i, 1000, 0);
+    static const int64_t at[10] = {5000, 6000, -1, -1, 9000, 10000, 11500, -1, 13000, 14000};
+    for (int i = 0; i < 6; i++)
+        if (at[i] >= 0)
+            bench_twcc_rx_on_packet(&r, (uint16_t)i, at[i]);
+    int len = bench_twcc_rx_feedback(&r, buf, sizeof(buf), 1, 2);
+    size_t n = sfu_reads(&h, buf, len, res, 256);
+    CHECK(n == 6 && res[0].seq == 0 && res[5].seq == 5);
+    CHECK(n == 6 && res[2].recv_us < 0 && res[3].recv_us < 0 && res[4].recv_us - res[1].recv_us == 3000);
+    CHECK(bench_twcc_rx_feedback(&r, buf, sizeof(buf), 1, 2) == 0); /* nothing new */
+    /* 6 arrives, 7 is lost, 8 and 9 arrive: the next feedback starts at 6 */
+    for (int i = 6; i < 10; i++)
+        if (at[i] >= 0)
+            bench_twcc_rx_on_packet(&r, (uint16_t)i, at[i]);
+    bench_twcc_rx_on_packet(&r, 3, 15000); /* too late: reported lost already */
+    len = bench_twcc_rx_feedback(&r, buf, sizeof(buf), 1, 2);
+    n = sfu_reads(&h, buf, len, res, 256);
+    CHECK(n == 4 && res[0].seq == 6 && res[1].recv_us < 0 && res[3].recv_us - res[0].recv_us == 2500);
+    CHECK(r.late == 1 && r.feedbacks == 2 && buf[19] == 1);
+    /* losses before the first arrival of a feedback are reported (a policer's burst of drops) */
+    for (int i = 10; i < 20; i++)
+        twcc_history_on_send(&h, 1000 * i, 1000, 0);
+    bench_twcc_rx_on_packet(&r, 15, 20000);
+    len = bench_twcc_rx_feedback(&r, buf, sizeof(buf), 1, 2);
+    n = sfu_reads(&h, buf, len, res, 256);
+    CHECK(n == 6 && res[0].seq == 10 && res[0].recv_us < 0 && res[4].recv_us < 0 && res[5].recv_us >= 0);
+    /* across the 16-bit wrap, split over several packets when the buffer is small: every number
+     * is described once, in order */
+    bench_twcc_rx_init(&r);
+    uint16_t seq = 65500;
+    for (int i = 0; i < 100; i++, seq++)
+        if (i % 7 != 3)
+            bench_twcc_rx_on_packet(&r, seq, 100000 + 3000 * i);
+    uint32_t next = 65500, statuses = 0, lost = 0;
+    int packets = 0;
+    while ((len = bench_twcc_rx_feedback(&r, buf, 40, 1, 2)) > 0) {
+        struct rtcp_iter it;
+        struct rtcp_pkt p;
+        rtcp_iter_init(&it, buf, (size_t)len);
+        CHECK(rtcp_iter_next(&it, &p) == 1 && p.u.twcc.base_seq == (uint16_t)next);
+        struct rtcp_twcc_iter ti;
+        struct rtcp_twcc_status st;
+        rtcp_twcc_iter_init(&p.u.twcc, &ti);
+        while (rtcp_twcc_next(&ti, &st) == 1) {
+            statuses++;
+            lost += st.symbol == RTCP_TWCC_NOT_RECEIVED;
+        }
+        next += p.u.twcc.status_count;
+        packets++;
+    }
+    CHECK(packets > 2 && statuses == 100 && lost == 14);
+    /* a long run, many windows' worth, one feedback per 10 packets: every arrival time comes back as
+     * it was recorded (to the 250 us tick), none from a slot's previous use */
+    bench_twcc_rx_init(&r);
+    bool times_ok = true;
+    int64_t first = -1;
+    for (int i = 0; i < 5 * BENCH_TWCC_RX_WINDOW; i++) {
+        bench_twcc_rx_on_packet(&r, (uint16_t)(40000 + i), 7000000 + 1000 * (int64_t)i);
+        if (i % 10 != 9)
+            continue;
+        len = bench_twcc_rx_feedback(&r, buf, sizeof(buf), 1, 2);
+        struct rtcp_iter it;
+        struct rtcp_pkt p;
+        rtcp_iter_init(&it, buf, len > 0 ? (size_t)len : 0);
+        times_ok = times_ok && len > 0 && rtcp_iter_next(&it, &p) == 1 && p.u.twcc.status_count == 10;
+        struct rtcp_twcc_iter ti;
+        struct rtcp_twcc_status st;
+        rtcp_twcc_iter_init(&p.u.twcc, &ti);
+        for (int k = i - 9; times_ok && rtcp_twcc_next(&ti, &st) == 1; k++) {
+            if (first < 0)
+                first = st.arrival_us; /* the receiver's clock starts at its first arrival */
+            times_ok = st.symbol != RTCP_TWCC_NOT_RECEIVED && st.arrival_us - first == 1000 * (int64_t)k;
+        }
+    }
+    CHECK(times_ok);
+    /* a gap longer than the window: the oldest numbers are never described */
+    bench_twcc_rx_init(&r);
+    bench_twcc_rx_on_packet(&r, 0, 0);
+    bench_twcc_rx_on_packet(&r, BENCH_TWCC_RX_WINDOW + 10, 1000);
+    CHECK(r.skipped == 11 && bench_twcc_rx_feedback(&r, buf, sizeof(buf), 1, 2) > 0);
+}
+
+/* ---- the policer ---- */
+
+static void test_police(void)
+{
+    static bench_police p;
+    /* 800 kbit/s = 100000 bytes/s, 10000 bytes of burst; 1000-byte packets at twice the rate for 10 s */
+    bench_police_init(&p, 800, 10000);
+    for (int64_t t = 0; t < 10000000; t += 5000)
+        bench_police_pass(&p, 1000, t);
+    CHECK(p.passed + p.dropped == 2000);
+    CHECK(p.passed_bytes <= 100000 * 10 + 10000 && p.passed_bytes >= 100000 * 10 + 10000 - 1000 - 500);
+    /* under the rate nothing is dropped */
+    bench_police_init(&p, 800, 10000);
+    for (int64_t t = 0; t < 10000000; t += 20000)
+        CHECK_QUIET(bench_police_pass(&p, 1000, t));
+    CHECK(p.dropped == 0 && p.passed == 500);
+    /* a burst: a full bucket lets 10 of 12 back-to-back packets through, then refills at the rate */
+    bench_police_init(&p, 800, 10000);
+    unsigned ok = 0;
+    for (int i = 0; i < 12; i++)
+        ok += bench_police_pass(&p, 1000, 1000000);
+    CHECK(ok == 10 && p.dropped == 2);
+    CHECK(!bench_police_pass(&p, 1000, 1000000 + 9999) && bench_police_pass(&p, 1000, 1000000 + 10000));
+    /* a bucket smaller than a packet would drop everything: it holds one 1500-byte packet at least */
+    bench_police_init(&p, 100, 10);
+    CHECK(bench_police_pass(&p, 1500, 0));
+}
+
+/* ---- frames, decoder and freezes ---- */
+
+/* A synthetic L1T3 (temporal pattern 0 2 1 2, Y on the two frames after a TL0) or single-layer VP8
+ * stream: frame k of `packets` packets at 30 fps. */
+typedef struct fgen {
+    uint16_t seq;
+    int picid;
+    uint8_t tl0;
+    int k;
+    bool temporal;
+    int layer;
+    int pos; /* place in the temporal pattern: 0 at a keyframe */
+} fgen;
+
+static fgen fgen_at(uint16_t seq, int picid, uint8_t tl0, bool temporal, int layer)
+{
+    return (fgen){seq, picid, tl0, 0, temporal, layer, 0};
+}
+
+static int64_t ftime(int k)
+{
+    return 1000000 + (int64_t)k * 33333;
+}
+
+/* Builds frame g->k's packets into out[0..packets); returns its arrival time. */
+static int64_t next_frame(fgen *g, bool key, int packets, bench_frame_pkt *out)
+{
+    static const int pattern[4] = {0, 2, 1, 2};
+    if (key)
+        g->pos = 0;
+    int tid = g->temporal ? pattern[g->pos % 4] : -1;
+    if (tid == 0 && g->k > 0)
+        g->tl0++;
+    for (int i = 0; i < packets; i++)
+        out[i] = (bench_frame_pkt){g->seq++, i == packets - 1, i == 0, key && i == 0, g->picid, tid, g->tl0,
+                                   g->temporal && tid > 0 && g->pos % 4 != 3, g->layer};
+    g->pos++;
+    g->picid = (g->picid + 1) & 0x7fff;
+    return ftime(g->k++);
+}
+
+/* n frames of 2 packets, a keyframe first if key_first; frame drop_frame loses packet 1 (-1: none). */
+static void feed(bench_frames *f, fgen *g, int n, bool key_first, int drop_frame)
+{
+    for (int i = 0; i < n; i++) {
+        bench_frame_pkt p[2];
+        int k = g->k;
+        int64_t t = next_frame(g, key_first && i == 0, 2, p);
+        bench_frames_on_packet(f, &p[0], t);
+        if (k != drop_frame)
+            bench_frames_on_packet(f, &p[1], t + 100);
+    }
+}
+
+static void test_frames(void)
+{
+    static bench_frames f;
+    /* no loss: every frame decoded, no freeze, all the time on layer 1 */
+    bench_frames_init(&f);
+    fgen g = fgen_at(65000, 32760, 200, true, 1);
+    bench_frames_window_start(&f, ftime(0));
+    feed(&f, &g, 60, true, -1);
+    bench_frames_window_end(&f, ftime(60));
+    CHECK(f.win.decoded[2] == 60 && f.win.freezes == 0 && f.win.skipped == 0 && f.win.switches == 0);
+    CHECK(f.win.shown_us[2] >= ftime(60) - ftime(0) - 200 && bench_frames_layer(&f) == 1);
+    /* a TL2 frame lost costs that picture only; a TL1 frame lost costs it and the TL2 after it */
+    bench_frames_init(&f);
+    g = fgen_at(0, 0, 0, true, 0);
+    bench_frames_window_start(&f, ftime(0));
+    feed(&f, &g, 8, true, -1);
+    feed(&f, &g, 4, false, 9);  /* frame 9: TL2 */
+    feed(&f, &g, 5, false, 14); /* frame 14: TL1, 15 (TL2, not a sync frame) depends on it */
+    bench_frames_window_end(&f, ftime(17));
+    CHECK(f.win.decoded[1] == 14 && f.win.skipped == 3 && f.win.freezes == 0);
+    CHECK(!bench_frames_stuck(&f, ftime(17)));
+    /* a TL0 frame lost: nothing decodes until a keyframe; stuck after 200 ms; one freeze */
+    bench_frames_init(&f);
+    g = fgen_at(100, 5, 9, true, 0);
+    bench_frames_window_start(&f, ftime(0));
+    feed(&f, &g, 4, true, -1);
+    feed(&f, &g, 12, false, 4); /* frame 4: TL0 */
+    CHECK(f.decoded_total == 4 && bench_frames_stuck(&f, ftime(15)) && f.win.stuck == 1);
+    feed(&f, &g, 4, true, -1);  /* the keyframe asked for: frame 16 */
+    bench_frames_window_end(&f, ftime(20));
+    /* (the pictures before a keyframe are not counted lost: a pause or a switch looks the same) */
+    CHECK(f.decoded_total == 8 && f.win.freezes == 1 && f.win.skipped == 0 && !bench_frames_stuck(&f, ftime(20)));
+    CHECK(f.win.longest_freeze_us == ftime(16) - ftime(3) && f.win.freeze_us == f.win.longest_freeze_us);
+    /* the same loss repaired 50 ms later (RTX): the waiting frames decode at once, no freeze */
+    bench_frames_init(&f);
+    g = fgen_at(0, 0, 0, true, 0);
+    bench_frames_window_start(&f, ftime(0));
+    feed(&f, &g, 4, true, -1);
+    bench_frame_pkt p[2];
+    int64_t t = next_frame(&g, false, 2, p); /* frame 4, TL0: its second packet comes late */
+    bench_frames_on_packet(&f, &p[0], t);
+    feed(&f, &g, 2, false, -1);
+    CHECK(f.decoded_total == 4);
+    bench_frames_on_packet(&f, &p[1], t + 50000);
+    feed(&f, &g, 4, false, -1);
+    bench_frames_window_end(&f, ftime(11));
+    CHECK(f.decoded_total == 11 && f.win.freezes == 0 && f.win.skipped == 0);
+    /* a switch to layer 2 at its keyframe, then back to layer 0 */
+    bench_frames_init(&f);
+    g = fgen_at(0, 0, 0, true, 1);
+    bench_frames_window_start(&f, ftime(0));
+    feed(&f, &g, 10, true, -1);
+    g.layer = 2;
+    feed(&f, &g, 10, true, -1);
+    g.layer = 0;
+    feed(&f, &g, 10, true, -1);
+    bench_frames_window_end(&f, ftime(30));
+    CHECK(f.win.decoded[1] == 10 && f.win.decoded[2] == 10 && f.win.decoded[3] == 10 && f.win.switches == 2);
+    CHECK(bench_frames_layer(&f) == 0 && f.win.shown_us[3] >= 9 * 33333 && f.win.shown_us[3] <= 10 * 33333);
+    /* a single stream without temporal layers: any loss stops it until a keyframe; a freeze still
+     * open at the end of the window counts up to it */
+    bench_frames_init(&f);
+    g = fgen_at(0, 0, 0, false, -1);
+    feed(&f, &g, 5, true, -1);
+    bench_frames_window_start(&f, ftime(5));
+    feed(&f, &g, 30, false, 10);
+    bench_frames_window_end(&f, ftime(35));
+    CHECK(f.decoded_total == 10 && f.win.decoded[0] == 5 && f.win.freezes == 1);
+    CHECK(f.win.longest_freeze_us == ftime(35) - ftime(9) - 100);
+    /* a lower frame rate is not a freeze (W3C: 3x the average interval): frames 267 ms apart (a TL0
+     * frame rate), then one 700 ms late (under 3 x 267), then one 1.3 s late */
+    bench_frames_init(&f);
+    g = fgen_at(0, 0, 0, false, -1);
+    int64_t at = 0;
+    for (int i = 0; i < 42; i++) {
+        bench_frame_pkt one[1];
+        next_frame(&g, i == 0, 1, one);
+        at += i == 40 ? 700000 : i == 41 ? 1300000 : 266667;
+        if (i == 32)
+            bench_frames_window_start(&f, at);
+        bench_frames_on_packet(&f, one, at);
+    }
+    bench_frames_window_end(&f, at);
+    CHECK(f.decoded_total == 42 && f.win.freezes == 1 && f.win.longest_freeze_us == 1300000);
+    /* picture ids wrap (15 bits) and frames arriving out of order are put together */
+    bench_frames_init(&f);
+    g = fgen_at(65530, 0x7ffe, 0, true, 0);
+    bench_frame_pkt a[2], b[2];
+    int64_t ta = next_frame(&g, true, 2, a), tb = next_frame(&g, false, 2, b);
+    bench_frames_on_packet(&f, &b[1], tb);
+    bench_frames_on_packet(&f, &a[1], ta);
+    bench_frames_on_packet(&f, &b[0], tb);
+    bench_frames_on_packet(&f, &a[0], tb + 10);
+    feed(&f, &g, 6, false, -1);
+    CHECK(f.decoded_total == 8);
+}
+
+/* What a simulcast layer's packets carry: per frame, its temporal layer, TL0PICIDX, Y and N; per
+ * packet, mid and rid while not acknowledged; the layer's tag in the stamp. */
+typedef struct layer_sink {
+    size_t packets, frames, keyframes, with_rid, with_mid, bad;
+    uint64_t bytes;
+    int tids[16];
+    uint8_t tl0[16];
+    bool sync[16], non_ref[16];
+    uint16_t width;
+} layer_sink;
+
+static void layer_sink_fn(void *ud, const uint8_t *pkt, size_t len)
+{
+    layer_sink *m = ud;
+    struct rtp_view v;
+    struct rtp_vp8 vp8;
+    struct rtp_ext e;
+    int64_t t;
+    int layer;
+    if (rtp_parse(&v, pkt, len) < 0 || rtp_vp8_parse(rtp_payload(&v), v.payload_len, &vp8) < 0 ||
+        bench_stamp_read(rtp_payload(&v), v.payload_len, &t, &layer) < 0 || layer != 2 || !vp8.has_tid ||
+        !vp8.has_tl0) {
+        m->bad++;
+        return;
+    }
+    m->packets++;
+    m->bytes += v.payload_len;
+    if (rtp_ext_find(&v, BENCH_EXT_RID, &e) == 0 && e.len == 1 && v.pkt[e.off] == 'f')
+        m->with_rid++;
+    m->with_mid += rtp_ext_find(&v, BENCH_EXT_MID, &e) == 0;
+    if (!vp8.start)
+        return;
+    if (m->frames < 16) {
+        m->tids[m->frames] = vp8.tid;
+        m->tl0[m->frames] = vp8.tl0picidx;
+        m->sync[m->frames] = vp8.layer_sync;
+        m->non_ref[m->frames] = vp8.non_ref;
+    }
+    m->frames++;
+    m->keyframes += vp8.keyframe;
+    if (vp8.keyframe)
+        m->width = vp8.width;
+}
+
+static void test_media_layer(void)
+{
+    static bench_media_track t;
+    sdp_ext_ids ext = {.mid = BENCH_EXT_MID, .abs_send_time = BENCH_EXT_ABS_SEND_TIME, .twcc = BENCH_EXT_TWCC,
+                       .rid = BENCH_EXT_RID, .rrid = BENCH_EXT_RRID};
+    CHECK(bench_media_track_init(&t, SDP_MEDIA_VIDEO, BENCH_PT_VP8, BENCH_PT_VP8_RTX, 4444, 5555, "1", &ext,
+                                 1700000, 30, 1024, 11) == 0);
+    bench_media_set_simulcast(&t, 2, "f", 1280, 720);
+    bench_media_set_temporal(&t, 3);
+    layer_sink m = {0};
+    uint16_t twcc = 0;
+    bench_media_start(&t, 0);
+    for (int64_t now = 0; now < 10000000; now += 5000) {
+        if (now == 5000000)
+            bench_media_ids_acked(&t);
+        bench_media_poll(&t, now, &twcc, layer_sink_fn, &m);
+    }
+    CHECK(m.bad == 0 && m.frames == 300 && m.keyframes == 1 && m.width == 1280);
+    /* L1T3 from the keyframe on: 0 2 1 2 0 ..., TL0PICIDX up at each TL0 frame, Y on the two frames
+     * after a TL0 frame, N on TL2 frames */
+    static const int tids[8] = {0, 2, 1, 2, 0, 2, 1, 2};
+    bool pattern = true;
+    for (int i = 0; i < 8; i++)
+        pattern = pattern && m.tids[i] == tids[i] && m.tl0[i] == (uint8_t)(m.tl0[0] + i / 4) &&
+                  m.sync[i] == (i % 4 == 1 || i % 4 == 2) && m.non_ref[i] == (tids[i] == 2);
+    CHECK(pattern);
+    /* the layer's rate with the TL0 frames larger (1.6x) than the others (0.8x) */
+    CHECK(near((double)m.bytes * 8 / 10.0, 1700000, 0.08));
+    /* mid and rid until the SFU's report showed it knows the SSRC */
+    CHECK(m.with_rid == m.with_mid && m.with_rid > m.packets / 3 && m.with_rid < m.packets * 2 / 3);
+    /* RTX: mid and repaired-rtp-stream-id, never rtp-stream-id; the original comes back from it */
+    uint8_t out[1500];
+    uint16_t seq = (uint16_t)(t.seq - 1);
+    int n = bench_media_retransmit(&t, seq, &twcc, out, sizeof(out));
+    struct rtp_view v;
+    struct rtp_ext e;
+    CHECK(n > 0 && rtp_parse(&v, out, (size_t)n) == 0 && v.ssrc == 5555 && v.pt == BENCH_PT_VP8_RTX);
+    CHECK(n > 0 && rtp_ext_find(&v, BENCH_EXT_RRID, &e) == 0 && e.len == 1 && out[e.off] == 'f');
+    CHECK(n > 0 && rtp_ext_find(&v, BENCH_EXT_MID, &e) == 0 && rtp_ext_find(&v, BENCH_EXT_RID, &e) == -ENOENT);
+    uint16_t tw;
+    CHECK(n > 0 && rtp_ext_get_u16(&v, BENCH_EXT_TWCC, &tw) == 0 && tw == (uint16_t)(twcc - 1));
+    int64_t sent;
+    int layer;
+    CHECK(n > 0 && rtp_rtx_unwrap(out, (size_t)n, BENCH_PT_VP8, 4444) > 0 && rtp_parse(&v, out, (size_t)n - 2) == 0 &&
+          v.seq == seq && bench_stamp_read(rtp_payload(&v), v.payload_len, &sent, &layer) == 0 && layer == 2);
+    bench_media_track_free(&t);
+}
+
 static sdp_local fake_local(const char *ufrag)
 {
     sdp_local l;
@@ -177,7 +571,7 @@ static sdp_local fake_local(const char *ufrag)
 static void test_sdp_up(void)
 {
     sdp_local bench = fake_local("benc"), sfu = fake_local("sfuu");
-    bench_pub_params p = {7, 100, 200, 201, "cname", "stream"};
+    bench_pub_params p = {7, 100, 200, 201, "cname", "stream", NULL, 0};
     char *offer = bench_sdp_publish_offer(&bench, &p);
     sdp_session *o = NULL, *answer = NULL;
     static sdp_up_result res;
@@ -204,6 +598,29 @@ static void test_sdp_up(void)
     free(offer);
     sdp_free(o);
     sdp_free(answer);
+
+    /* simulcast: Chromium's form (rid send lines, simulcast:send, no a=ssrc), received by the SFU */
+    static const char *const rids[3] = {"q", "h", "f"};
+    bench_pub_params ps = {8, 100, 0, 0, "cname", "stream", rids, 3};
+    offer = bench_sdp_publish_offer(&bench, &ps);
+    o = answer = NULL;
+    const char *video = offer ? strstr(offer, "m=video") : NULL;
+    CHECK(video && strstr(video, "a=simulcast:send q;h;f\r\n") && strstr(video, "a=rid:h send\r\n") &&
+          !strstr(video, "a=ssrc"));
+    CHECK(offer && sdp_parse(offer, strlen(offer), &o, NULL) == 0);
+    CHECK(o && sdp_answer_upstream(o, &sfu, &answer, &res) == 0);
+    v = &res.media[1];
+    CHECK(v->accepted && v->n_rids == 3 && !strcmp(v->rids[0], "q") && !strcmp(v->rids[2], "f") &&
+          v->ext.rid == BENCH_EXT_RID && v->ext.rrid == BENCH_EXT_RRID && v->n_ssrcs == 0);
+    atext = answer ? sdp_build_alloc(answer, NULL) : NULL;
+    CHECK(atext && bench_sdp_read_up_answer(atext, strlen(atext), &ua) == 0);
+    CHECK(ua.video.accepted && ua.video.n_rids == 3 && !strcmp(ua.video.rids[0], "q") &&
+          !strcmp(ua.video.rids[1], "h") && !strcmp(ua.video.rids[2], "f") && ua.video.ext.rid == BENCH_EXT_RID &&
+          ua.video.ext.rrid == BENCH_EXT_RRID && ua.audio.n_rids == 0);
+    free(atext);
+    free(offer);
+    sdp_free(o);
+    sdp_free(answer);
 }
 
 static sdp_down_track down_track(const char *mid, sdp_media_kind kind, uint32_t ssrc, uint32_t rtx)
@@ -225,8 +642,8 @@ static sdp_down_track down_track(const char *mid, sdp_media_kind kind, uint32_t 
 }
 
 /* One downstream offer/answer round; returns the number of active tracks the bench saw. */
-static size_t down_round(sdp_down *d, const sdp_local *sfu, const sdp_local *bench, bench_sdp_rx_track *tracks,
-                         size_t *n)
+static size_t down_round(sdp_down *d, const sdp_local *sfu, const sdp_local *bench, bool twcc,
+                         bench_sdp_rx_track *tracks, size_t *n)
 {
     sdp_session *offer = NULL, *ans = NULL;
     static sdp_remote_transport remote, seen;
@@ -234,7 +651,7 @@ static size_t down_round(sdp_down *d, const sdp_local *sfu, const sdp_local *ben
     size_t active = 0;
     *n = 0;
     CHECK(sdp_down_offer(d, sfu, &offer) == 0 && (otext = sdp_build_alloc(offer, NULL)) != NULL);
-    CHECK(otext && bench_sdp_answer_down(otext, strlen(otext), bench, &atext, &remote, tracks, 8, n) == 0);
+    CHECK(otext && bench_sdp_answer_down(otext, strlen(otext), bench, twcc, &atext, &remote, tracks, 8, n) == 0);
     CHECK(remote.dtls_client && !strcmp(remote.ice_ufrag, "sfuu"));
     CHECK(atext && sdp_parse(atext, strlen(atext), &ans, NULL) == 0);
     CHECK(ans && sdp_down_apply_answer(d, ans, &seen) == 0);
@@ -257,7 +674,7 @@ static void test_sdp_down(void)
     bench_sdp_rx_track tracks[8];
     size_t n;
     CHECK(d && sdp_down_set_tracks(d, tr, 2) == 0);
-    CHECK(d && down_round(d, &sfu, &bench, tracks, &n) == 2 && n == 2);
+    CHECK(d && down_round(d, &sfu, &bench, true, tracks, &n) == 2 && n == 2);
     CHECK(tracks[1].kind == SDP_MEDIA_VIDEO && tracks[1].ssrc == 600 && tracks[1].rtx_ssrc == 601 &&
           tracks[1].pt == BENCH_PT_VP8 && tracks[1].rtx_pt == BENCH_PT_VP8_RTX && tracks[1].fb_nack &&
           tracks[1].fb_pli && !strcmp(tracks[1].stream_id, "user1"));
@@ -268,11 +685,23 @@ static void test_sdp_down(void)
     /* the video track leaves, a new one arrives: a port-0 m-line and an added one */
     sdp_down_track tr2[2] = {tr[0], down_track("v2", SDP_MEDIA_VIDEO, 700, 701)};
     CHECK(d && sdp_down_set_tracks(d, tr2, 2) == 0);
-    CHECK(d && down_round(d, &sfu, &bench, tracks, &n) == 2 && n == 3);
+    CHECK(d && down_round(d, &sfu, &bench, true, tracks, &n) == 2 && n == 3);
     CHECK(!tracks[1].active && tracks[2].active && tracks[2].ssrc == 700);
     s = d ? sdp_down_find(d, "v2") : NULL;
     CHECK(s && s->accepted && s->rtx_accepted);
     sdp_down_free(d);
+
+    /* transport-cc offered: answered with its id, or left out (--no-transport-cc) */
+    sdp_ext_ids tw = {.audio_level = 1, .abs_send_time = 2, .twcc = 3};
+    for (int on = 0; on < 2; on++) {
+        d = sdp_down_new(100, &tw);
+        CHECK(d && sdp_down_set_tracks(d, tr, 2) == 0);
+        CHECK(d && down_round(d, &sfu, &bench, on, tracks, &n) == 2 && n == 2);
+        CHECK(tracks[1].twcc_ext == (on ? 3 : 0) && tracks[0].twcc_ext == (on ? 3 : 0));
+        s = d ? sdp_down_find(d, "v1") : NULL;
+        CHECK(s && s->ext.twcc == (on ? 3 : 0) && s->answer_codec.fb_twcc == (bool)on);
+        sdp_down_free(d);
+    }
 }
 
 static void test_metrics(void)
@@ -308,6 +737,10 @@ int bench_selftest(void)
     test_hist();
     test_rxseq();
     test_media();
+    test_media_layer();
+    test_twcc_rx();
+    test_police();
+    test_frames();
     test_sdp_up();
     test_sdp_down();
     test_metrics();

@@ -152,8 +152,12 @@ static void on_joined(bench_session *s, json_t *msg)
     peer_local(s->up, &local);
     char cname[80];
     snprintf(cname, sizeof(cname), "bench-%s", s->user_id);
-    bench_pub_params p = {((uint64_t)g_random_int() << 30) ^ g_random_int(), s->audio.ssrc, s->video.ssrc,
-                          s->video.rtx_ssrc, cname, "bench-stream"};
+    const char *rids[BENCH_MAX_RIDS];
+    size_t n_rids = 0;
+    for (unsigned k = 0; s->w->run->cfg.simulcast && k < s->n_video; k++)
+        rids[n_rids++] = s->video[k].rid;
+    bench_pub_params p = {((uint64_t)g_random_int() << 30) ^ g_random_int(), s->audio.ssrc, s->video[0].ssrc,
+                          s->video[0].rtx_ssrc, cname, "bench-stream", rids, n_rids};
     char *sdp = bench_sdp_publish_offer(&local, &p);
     if (!sdp) {
         bench_session_fail(s, "cannot build the offer");
@@ -193,6 +197,9 @@ static void update_rx_tracks(bench_session *s, const bench_sdp_rx_track *t, size
             nt[i] = *old;
         } else {
             bench_rxseq_init(&nt[i].seq);
+            bench_frames_init(&nt[i].frames);
+            if (s->w->window)
+                bench_frames_window_start(&nt[i].frames, now);
             nt[i].sub_us = t[i].active && s->down_connected ? now : 0;
         }
         nt[i].sdp = t[i];
@@ -216,8 +223,8 @@ static void on_down_offer(bench_session *s, const char *sdp)
     sdp_remote_transport *remote = calloc(1, sizeof(*remote));
     char *answer = NULL;
     size_t n = 0;
-    int rc = (tracks && remote) ? bench_sdp_answer_down(sdp, strlen(sdp), &local, &answer, remote, tracks,
-                                                        BENCH_MAX_RX_TRACKS, &n)
+    int rc = (tracks && remote) ? bench_sdp_answer_down(sdp, strlen(sdp), &local, s->w->run->cfg.transport_cc,
+                                                        &answer, remote, tracks, BENCH_MAX_RX_TRACKS, &n)
                                 : -1;
     if (rc == 0 && first && peer_set_remote(s->down, remote) < 0)
         rc = -1;
@@ -229,6 +236,9 @@ static void on_down_offer(bench_session *s, const char *sdp)
             snprintf(s->down_first_mid, sizeof(s->down_first_mid), "%s", n ? tracks[0].mid : "");
         }
         update_rx_tracks(s, tracks, n, now);
+        for (size_t i = 0; i < n && !s->twcc_ext; i++)
+            if (tracks[i].active)
+                s->twcc_ext = tracks[i].twcc_ext; /* one id for the whole BUNDLE */
         send_json(s, json_pack("{s:s, s:s, s:s}", "type", "answer", "pc", "down", "sdp", answer));
         s->offers_answered++;
         if (first)
@@ -364,6 +374,7 @@ bench_session *bench_session_new(bench_worker *w, int room, int index, const cha
     s->publishes = publishes;
     s->receives = receives;
     s->rtcp_ssrc = nonzero_random();
+    bench_twcc_rx_init(&s->twcc);
     return s;
 }
 

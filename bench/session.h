@@ -20,12 +20,20 @@
 #include <stdint.h>
 
 #include "bench/bench.h"
+#include "bench/frames.h"
 #include "bench/media.h"
+#include "bench/police.h"
 #include "bench/rxstats.h"
 #include "bench/sdp_client.h"
+#include "bench/twcc_rx.h"
 #include "bench/ws.h"
 
 #define BENCH_MAX_RX_TRACKS 256
+
+/* Totals of a received track at the start and the end of the window. */
+typedef struct bench_rx_mark {
+    uint64_t expected, unique, bytes, plis;
+} bench_rx_mark;
 
 /* One m-line of the down connection and what arrived on it. */
 typedef struct bench_rx_track {
@@ -35,6 +43,8 @@ typedef struct bench_rx_track {
     bool got_key;
     int64_t last_pli_us;
     uint64_t packets, bytes, nacked, plis; /* RTP packets and bytes (RTX included), seqs NACKed, PLIs */
+    bench_frames frames;   /* video: what a decoder would show */
+    bench_rx_mark win_start, win_end;
 } bench_rx_track;
 
 struct bench_session {
@@ -52,8 +62,10 @@ struct bench_session {
     bool up_connected, down_connected;
     /* times, g_get_monotonic_time() µs; 0 = not yet */
     int64_t t_start, t_open, t_joined, t_up_connected, t_down_connected, t_first_offer, t_first_media, t_ready;
-    /* publishing */
-    bench_media_track audio, video;
+    /* publishing: audio, and video as one stream or as simulcast layers (lowest first) */
+    bench_media_track audio, video[BENCH_MAX_RIDS];
+    unsigned n_video;
+    bool video_taken[BENCH_MAX_RIDS]; /* the SFU's answer receives this layer */
     bool media_init;
     bool audio_on, video_on;  /* the SFU's answer accepted the track */
     uint16_t twcc_seq;
@@ -64,6 +76,12 @@ struct bench_session {
     size_t n_rx;
     char down_first_mid[SDP_MAX_MID + 1];
     unsigned offers_answered;
+    uint8_t twcc_ext;       /* transport-wide-cc id on the down connection (0: no transport-cc) */
+    bench_twcc_rx twcc;     /* arrivals, for the transport-cc feedback */
+    int64_t next_twcc_us;
+    bool policed;
+    bench_police police;    /* when policed: in front of everything received on down */
+    uint64_t police_dropped0, police_dropped1, police_seen0, police_seen1; /* at the window's start, end */
 };
 
 /* A session that has not started (no I/O yet). NULL when out of memory. */
@@ -80,6 +98,12 @@ void bench_session_close(bench_session *s);
 
 /* Worker thread: media, NACKs and PLIs due at now_us for every session of w. */
 void bench_worker_tick(bench_worker *w, int64_t now_us);
+
+/* The rid of simulcast layer `layer` ("q", "h", "f"). */
+const char *bench_session_rid(unsigned layer);
+
+/* Worker thread: the window starts (start true) or ends at now_us for s's receive statistics. */
+void bench_session_window(bench_session *s, bool start, int64_t now_us);
 
 /* The callbacks to give bench_ws_start: each event is handed to the session's worker. */
 extern const bench_ws_callbacks bench_session_ws_callbacks;

@@ -1,18 +1,27 @@
 /* session_rtp.c - the packet paths of a bench session (see session_rtp.h).
  *
- * Out (publisher): the worker tick polls the two synthetic tracks (bench/media.h); each packet is
- * copied into the worker's scratch buffer (room for the SRTP tag) and sent on the up peer. A sender
- * report (SR per track + SDES CNAME) goes out every second. RTCP from the SFU: NACKs are answered
- * from the track's send cache (RTX when negotiated), PLI/FIR ask the video track for a keyframe,
- * REMB, transport-cc and receiver reports are counted.
+ * Out (publisher): the worker tick polls the synthetic streams (bench/media.h): audio, and video as
+ * one stream or, with --simulcast, as three layers q/h/f (Chromium's 720p ladder: 150/1700 and
+ * 500/1700 of --bitrate, and --bitrate; 320x180, 640x360, 1280x720; L1T3 by default). Each packet
+ * is copied into the worker's scratch buffer (room for the SRTP tag) and sent on the up peer. A
+ * sender report (SR per stream + SDES CNAME) goes out every second. RTCP from the SFU: NACKs are
+ * answered from the stream's send cache (RTX when negotiated), PLI/FIR ask the stream of that SSRC
+ * (one layer) for a keyframe, a receiver report block about a layer's SSRC stops its mid/rid, REMB
+ * and transport-cc are counted.
  *
- * In (receiver): each RTP packet is parsed in libnice's buffer (already decrypted in place by the
- * peer), matched to its m-line by SSRC (RTX is unwrapped in place), and fed to the track's sequence
- * tracker; first-time packets give a one-way delay sample from the stamp at the end of the payload;
- * the first VP8 keyframe after the subscription gives the keyframe delay. The tick sends generic
- * NACKs for gaps (bench_rxseq's schedule: 10 ms after the gap, then every 25 ms, 10 tries, 1 s at
- * most) where the offer asked for nack, and a PLI when a subscribed video track has shown no keyframe
- * for 500 ms (again every 500 ms), like a browser. No allocation on these paths.
+ * In (receiver): with --police-kbps a policed receiver's token bucket (bench/police.h) sees every
+ * packet first and drops what exceeds it, before anything else below sees it, as a policer on the
+ * wire would. Each RTP packet is parsed in libnice's buffer (already decrypted in place by the
+ * peer); its transport-wide number is recorded with its arrival time (bench/twcc_rx.h); it is
+ * matched to its m-line by SSRC (RTX is unwrapped in place), and fed to the track's sequence
+ * tracker; first-time packets give a one-way delay sample from the stamp at the end of the payload,
+ * and video ones go to the track's frame assembler and decoder model (bench/frames.h); the first
+ * VP8 keyframe after the subscription gives the keyframe delay. The tick sends transport-cc feedback
+ * every --twcc-interval-ms where transport-cc was negotiated, generic NACKs for gaps (bench_rxseq's
+ * schedule: 10 ms after the gap, then every 25 ms, 10 tries, 1 s at most) where the offer asked for
+ * nack, and a PLI when a subscribed video track has shown no keyframe for 500 ms or its decoder is
+ * stuck (complete frames waiting 200 ms for a lost reference), again every 500 ms, like a browser.
+ * No allocation on these paths.
  */
 #include "bench/session_rtp.h"
 
@@ -28,6 +37,14 @@
 #define VIDEO_CACHE_SLOTS 1024
 #define AUDIO_CACHE_SLOTS 128
 #define NACK_BATCH 64
+#define TWCC_BURST 8 /* feedback packets one tick may send for one receiver */
+
+/* Simulcast layers, lowest first: rid, share of --bitrate, keyframe size (Chromium's 720p ladder). */
+static const struct {
+    const char *rid;
+    unsigned num, den;
+    uint16_t width, height;
+} layers[BENCH_MAX_RIDS] = {{"q", 150, 1700, 320, 180}, {"h", 500, 1700, 640, 360}, {"f", 1, 1, 1280, 720}};
 
 static const bench_nack_policy nack_policy = {
     .first_delay_us = 10000,
@@ -47,20 +64,45 @@ static uint32_t random_ssrc(void)
     return v;
 }
 
+/* The random parts of stream k of s: fixed by --seed, else random. */
+static uint32_t media_seed(const bench_session *s, unsigned k)
+{
+    uint32_t seed = s->w->run->cfg.seed;
+    if (!seed)
+        return g_random_int();
+    uint32_t x = seed ^ (uint32_t)s->room * 0x9e3779b1u ^ (uint32_t)s->index * 0x85ebca6bu ^ (k + 1) * 0xc2b2ae35u;
+    return x ? x : 1;
+}
+
 int bench_session_media_init(bench_session *s)
 {
     const bench_config *cfg = &s->w->run->cfg;
     sdp_ext_ids ea = {.mid = BENCH_EXT_MID, .audio_level = BENCH_EXT_AUDIO_LEVEL, .abs_send_time = BENCH_EXT_ABS_SEND_TIME, .twcc = BENCH_EXT_TWCC};
     sdp_ext_ids ev = ea;
     ev.audio_level = 0;
-    int rc = bench_media_track_init(&s->audio, SDP_MEDIA_AUDIO, BENCH_PT_OPUS, -1, random_ssrc(), 0, BENCH_MID_AUDIO,
-                                    &ea, 0, 0, AUDIO_CACHE_SLOTS, g_random_int());
-    if (rc == 0)
-        rc = bench_media_track_init(&s->video, SDP_MEDIA_VIDEO, BENCH_PT_VP8, BENCH_PT_VP8_RTX, random_ssrc(),
-                                    random_ssrc(), BENCH_MID_VIDEO, &ev, cfg->bitrate_kbps * 1000u, cfg->fps,
-                                    VIDEO_CACHE_SLOTS, g_random_int());
     s->media_init = true;
+    int rc = bench_media_track_init(&s->audio, SDP_MEDIA_AUDIO, BENCH_PT_OPUS, -1, random_ssrc(), 0, BENCH_MID_AUDIO,
+                                    &ea, 0, 0, AUDIO_CACHE_SLOTS, media_seed(s, 0));
+    s->n_video = cfg->simulcast ? BENCH_MAX_RIDS : 1;
+    for (unsigned k = 0; rc == 0 && k < s->n_video; k++) {
+        bench_media_track *t = &s->video[k];
+        unsigned kbps = cfg->simulcast ? cfg->bitrate_kbps * layers[k].num / layers[k].den : cfg->bitrate_kbps;
+        rc = bench_media_track_init(t, SDP_MEDIA_VIDEO, BENCH_PT_VP8, BENCH_PT_VP8_RTX, random_ssrc(), random_ssrc(),
+                                    BENCH_MID_VIDEO, &ev, kbps * 1000u, cfg->fps, VIDEO_CACHE_SLOTS,
+                                    media_seed(s, k + 1));
+        if (rc == 0 && cfg->simulcast)
+            bench_media_set_simulcast(t, (int)k, layers[k].rid, layers[k].width, layers[k].height);
+        if (rc == 0)
+            bench_media_set_temporal(t, cfg->temporal_layers);
+    }
+    if (rc < 0)
+        s->n_video = 0;
     return rc;
+}
+
+const char *bench_session_rid(unsigned layer)
+{
+    return layer < BENCH_MAX_RIDS ? layers[layer].rid : "?";
 }
 
 void bench_session_media_apply(bench_session *s, const bench_sdp_sent *audio, const bench_sdp_sent *video)
@@ -71,11 +113,23 @@ void bench_session_media_apply(bench_session *s, const bench_sdp_sent *audio, co
         s->audio.pt = audio->pt;
         s->audio.ext = audio->ext;
     }
-    if (video->accepted) {
-        s->video.pt = video->pt;
-        s->video.rtx_pt = video->rtx_pt;
-        s->video.ext = video->ext;
-        s->video.ext.audio_level = 0;
+    if (!video->accepted)
+        return;
+    if (s->w->run->cfg.simulcast && video->n_rids == 0) {
+        bench_session_fail(s, "the SFU's answer does not receive simulcast");
+        s->video_on = false;
+        return;
+    }
+    for (unsigned k = 0; k < s->n_video; k++) {
+        bench_media_track *t = &s->video[k];
+        t->pt = video->pt;
+        t->rtx_pt = video->rtx_pt;
+        t->ext = video->ext;
+        t->ext.audio_level = 0;
+        bool taken = !s->w->run->cfg.simulcast;
+        for (size_t i = 0; i < video->n_rids && !taken; i++)
+            taken = !strcmp(video->rids[i], t->rid);
+        s->video_taken[k] = taken; /* a layer the SFU does not take is never started */
     }
 }
 
@@ -83,8 +137,9 @@ void bench_session_media_start(bench_session *s, int64_t now_us)
 {
     if (s->audio_on)
         bench_media_start(&s->audio, now_us);
-    if (s->video_on)
-        bench_media_start(&s->video, now_us);
+    for (unsigned k = 0; s->video_on && k < s->n_video; k++)
+        if (s->video_taken[k])
+            bench_media_start(&s->video[k], now_us);
     s->next_sr_us = now_us + SR_INTERVAL_US / 2;
 }
 
@@ -93,7 +148,8 @@ void bench_session_media_free(bench_session *s)
     if (!s->media_init)
         return;
     bench_media_track_free(&s->audio);
-    bench_media_track_free(&s->video);
+    for (unsigned k = 0; k < BENCH_MAX_RIDS; k++)
+        bench_media_track_free(&s->video[k]);
     s->media_init = false;
 }
 
@@ -119,9 +175,8 @@ static void send_sr(bench_session *s, int64_t now_us)
     uint8_t *buf = s->w->scratch;
     size_t cap = BENCH_SCRATCH - SRTP_SESSION_RTCP_MAX_OVERHEAD, n = 0;
     uint64_t ntp = rtcp_ntp_from_unix_us((uint64_t)g_get_real_time());
-    bench_media_track *tracks[2] = {&s->audio, &s->video};
-    for (int i = 0; i < 2; i++) {
-        bench_media_track *t = tracks[i];
+    for (unsigned i = 0; i <= s->n_video; i++) {
+        bench_media_track *t = i ? &s->video[i - 1] : &s->audio;
         if (!t->running)
             continue;
         struct rtcp_sr_info sr = {t->ssrc, ntp, bench_media_rtp_ts(t, now_us), (uint32_t)t->packets,
@@ -132,7 +187,7 @@ static void send_sr(bench_session *s, int64_t now_us)
     }
     char cname[80];
     int cl = snprintf(cname, sizeof(cname), "bench-%s", s->user_id);
-    int r = n ? rtcp_build_sdes_cname(buf + n, cap - n, s->audio_on ? s->audio.ssrc : s->video.ssrc, cname,
+    int r = n ? rtcp_build_sdes_cname(buf + n, cap - n, s->audio_on ? s->audio.ssrc : s->video[0].ssrc, cname,
                                       (size_t)cl)
               : -1;
     if (r > 0)
@@ -143,11 +198,14 @@ static void tick_publisher(bench_session *s, int64_t now_us)
 {
     if (!s->up_connected)
         return;
-    uint64_t keys = s->video.keyframes;
     bench_media_poll(&s->audio, now_us, &s->twcc_seq, emit_up, s);
-    bench_media_poll(&s->video, now_us, &s->twcc_seq, emit_up, s);
-    if (s->video.keyframes != keys)
-        STATS_ADD(s->w->c.keyframes_sent, s->video.keyframes - keys);
+    for (unsigned k = 0; k < s->n_video; k++) {
+        bench_media_track *t = &s->video[k];
+        uint64_t keys = t->keyframes;
+        bench_media_poll(t, now_us, &s->twcc_seq, emit_up, s);
+        if (t->keyframes != keys)
+            STATS_ADD(s->w->c.keyframes_sent, t->keyframes - keys);
+    }
     if (now_us >= s->next_sr_us) {
         s->next_sr_us = now_us + SR_INTERVAL_US;
         send_sr(s, now_us);
@@ -156,12 +214,14 @@ static void tick_publisher(bench_session *s, int64_t now_us)
 
 /* ---- feedback to the publisher ---- */
 
+/* The stream sent with this (media) SSRC. */
 static bench_media_track *sent_track(bench_session *s, uint32_t ssrc)
 {
     if (s->audio_on && ssrc == s->audio.ssrc)
         return &s->audio;
-    if (s->video_on && ssrc == s->video.ssrc)
-        return &s->video;
+    for (unsigned k = 0; s->video_on && k < s->n_video; k++)
+        if (s->video[k].running && ssrc == s->video[k].ssrc)
+            return &s->video[k];
     return NULL;
 }
 
@@ -188,8 +248,21 @@ static void on_nack(bench_session *s, const struct rtcp_pkt *p)
 static void on_keyframe_request(bench_session *s, uint32_t ssrc)
 {
     STATS_INC(s->w->c.plis_received);
-    if (s->video_on && ssrc == s->video.ssrc)
-        bench_media_request_keyframe(&s->video);
+    bench_media_track *t = sent_track(s, ssrc);
+    if (t && t->kind == SDP_MEDIA_VIDEO)
+        bench_media_request_keyframe(t);
+}
+
+/* A receiver report: the SFU knows the SSRCs it reports on (a layer stops sending mid and rid). */
+static void on_report(bench_session *s, const struct rtcp_pkt *p)
+{
+    STATS_INC(s->w->c.rr_received);
+    for (unsigned i = 0; i < p->count; i++) {
+        struct rtcp_report_block rb;
+        bench_media_track *t = rtcp_pkt_report_block(p, i, &rb) == 0 ? sent_track(s, rb.ssrc) : NULL;
+        if (t && t->layer >= 0)
+            bench_media_ids_acked(t);
+    }
 }
 
 void bench_session_up_rtcp(void *ud, uint8_t *buf, size_t len, int64_t now_us)
@@ -223,7 +296,7 @@ void bench_session_up_rtcp(void *ud, uint8_t *buf, size_t len, int64_t now_us)
             STATS_INC(s->w->c.twcc_received);
             break;
         case RTCP_K_RR:
-            STATS_INC(s->w->c.rr_received);
+            on_report(s, &p);
             break;
         default:
             break;
@@ -261,35 +334,57 @@ static void count_result(bench_worker *w, bench_rx_result res, bool rtx)
         STATS_INC(w->c.rx_reordered);
 }
 
-/* Delay and keyframe samples of a packet that arrived for the first time. */
+/* Delay and keyframe samples of a packet that arrived for the first time, and its frame. */
 static void sample(bench_session *s, bench_rx_track *t, const struct rtp_view *v, bool rtx, int64_t now_us)
 {
     bench_worker *w = s->w;
     const uint8_t *pl = rtp_payload(v);
     int64_t sent;
-    if (!rtx && bench_stamp_read(pl, v->payload_len, &sent) == 0 && sent <= now_us)
+    int layer = -1;
+    bool stamped = bench_stamp_read(pl, v->payload_len, &sent, &layer) == 0;
+    if (!rtx && stamped && sent <= now_us)
         bench_hist_add(&w->delay, (uint64_t)(now_us - sent));
-    if (t->sdp.kind != SDP_MEDIA_VIDEO || t->got_key)
-        return;
     struct rtp_vp8 vp8;
-    if (rtp_vp8_parse(pl, v->payload_len, &vp8) == 0 && vp8.keyframe) {
+    if (t->sdp.kind != SDP_MEDIA_VIDEO || rtp_vp8_parse(pl, v->payload_len, &vp8) < 0)
+        return;
+    bench_frame_pkt fp = {v->seq, v->marker, vp8.start && vp8.pid == 0, vp8.keyframe,
+                          vp8.has_picid ? vp8.picid : -1, vp8.has_tid ? vp8.tid : -1, vp8.tl0picidx,
+                          vp8.layer_sync, layer};
+    bench_frames_on_packet(&t->frames, &fp, now_us);
+    if (!t->got_key && vp8.keyframe) {
         t->got_key = true;
         if (t->sub_us)
             bench_hist_add(&w->keyframe, (uint64_t)(now_us > t->sub_us ? now_us - t->sub_us : 0));
     }
 }
 
+/* What the receiver's policer lets through (everything when it is not policed). */
+static bool policed_pass(bench_session *s, size_t len, int64_t now_us)
+{
+    if (!s->policed || bench_police_pass(&s->police, len + BENCH_POLICE_OVERHEAD, now_us))
+        return true;
+    STATS_INC(s->w->c.police_dropped);
+    return false;
+}
+
 void bench_session_down_rtp(void *ud, uint8_t *buf, size_t len, int64_t now_us)
 {
     bench_session *s = ud;
     bench_worker *w = s->w;
-    if (w->stopping)
+    if (w->stopping || !policed_pass(s, len, now_us))
         return;
     STATS_INC(w->c.rtp_received);
     STATS_ADD(w->c.rtp_bytes_received, len);
     struct rtp_view v;
     bool rtx = false;
-    bench_rx_track *t = rtp_parse(&v, buf, len) == 0 ? rx_track(s, v.ssrc, &rtx) : NULL;
+    if (rtp_parse(&v, buf, len) < 0) {
+        STATS_INC(w->c.rx_unknown);
+        return;
+    }
+    uint16_t tseq;
+    if (s->twcc_ext && rtp_ext_get_u16(&v, s->twcc_ext, &tseq) == 0)
+        bench_twcc_rx_on_packet(&s->twcc, tseq, now_us);
+    bench_rx_track *t = rx_track(s, v.ssrc, &rtx);
     if (!t) {
         STATS_INC(w->c.rx_unknown);
         return;
@@ -319,6 +414,8 @@ void bench_session_down_rtp(void *ud, uint8_t *buf, size_t len, int64_t now_us)
 void bench_session_down_rtcp(void *ud, uint8_t *buf, size_t len, int64_t now_us)
 {
     bench_session *s = ud;
+    if (!policed_pass(s, len, now_us))
+        return;
     struct rtcp_iter it;
     struct rtcp_pkt p;
     rtcp_iter_init(&it, buf, len);
@@ -346,8 +443,10 @@ static void send_feedback(bench_session *s, bench_rx_track *t, int64_t now_us)
             }
         }
     }
-    if (t->sdp.kind == SDP_MEDIA_VIDEO && t->sdp.fb_pli && !t->got_key && t->sub_us &&
-        now_us - t->sub_us >= PLI_WAIT_US && now_us - t->last_pli_us >= PLI_WAIT_US) {
+    if (t->sdp.kind != SDP_MEDIA_VIDEO || !t->sdp.fb_pli || !t->sub_us || now_us - t->last_pli_us < PLI_WAIT_US)
+        return;
+    bool no_key = !t->got_key && now_us - t->sub_us >= PLI_WAIT_US;
+    if (no_key || bench_frames_stuck(&t->frames, now_us)) {
         int len = rtcp_build_pli(buf, cap, s->rtcp_ssrc, t->sdp.ssrc);
         if (len > 0) {
             send_rtcp(s, s->down, (size_t)len);
@@ -355,6 +454,27 @@ static void send_feedback(bench_session *s, bench_rx_track *t, int64_t now_us)
             t->last_pli_us = now_us;
             t->plis++;
         }
+    }
+}
+
+/* Transport-cc feedback of everything received since the last one (every --twcc-interval-ms). */
+static void send_twcc(bench_session *s, int64_t now_us)
+{
+    if (now_us < s->next_twcc_us)
+        return;
+    int64_t interval = (int64_t)s->w->run->cfg.twcc_interval_ms * 1000;
+    s->next_twcc_us = now_us - s->next_twcc_us < interval ? s->next_twcc_us + interval : now_us + interval;
+    uint32_t media_ssrc = 0;
+    for (size_t k = 0; k < s->n_rx && !media_ssrc; k++)
+        if (s->rx[k].sdp.active)
+            media_ssrc = s->rx[k].sdp.ssrc;
+    for (int i = 0; i < TWCC_BURST; i++) {
+        int len = bench_twcc_rx_feedback(&s->twcc, s->w->scratch, BENCH_SCRATCH - SRTP_SESSION_RTCP_MAX_OVERHEAD,
+                                         s->rtcp_ssrc, media_ssrc);
+        if (len <= 0)
+            break;
+        send_rtcp(s, s->down, (size_t)len);
+        STATS_INC(s->w->c.twcc_sent);
     }
 }
 
@@ -374,10 +494,37 @@ void bench_worker_tick(bench_worker *w, int64_t now_us)
         if (s->publishes)
             tick_publisher(s, now_us);
         if (s->down_connected) {
+            if (s->twcc_ext)
+                send_twcc(s, now_us);
             for (size_t k = 0; k < s->n_rx; k++) {
                 if (s->rx[k].sdp.active)
                     send_feedback(s, &s->rx[k], now_us);
             }
         }
+    }
+}
+
+static void mark(const bench_rx_track *t, bench_rx_mark *m)
+{
+    *m = (bench_rx_mark){t->seq.expected, t->seq.unique, t->bytes, t->plis};
+}
+
+void bench_session_window(bench_session *s, bool start, int64_t now_us)
+{
+    for (size_t k = 0; k < s->n_rx; k++) {
+        bench_rx_track *t = &s->rx[k];
+        mark(t, start ? &t->win_start : &t->win_end);
+        if (start)
+            bench_frames_window_start(&t->frames, now_us);
+        else
+            bench_frames_window_end(&t->frames, now_us);
+    }
+    uint64_t seen = s->police.passed + s->police.dropped;
+    if (start) {
+        s->police_dropped0 = s->police.dropped;
+        s->police_seen0 = seen;
+    } else {
+        s->police_dropped1 = s->police.dropped;
+        s->police_seen1 = seen;
     }
 }

@@ -705,10 +705,10 @@ static int twcc_encode(uint8_t *buf, size_t cap, const struct twcc_enc *e)
 }
 
 /* How many arrivals can share one feedback: seqs strictly increasing within 65535
- * statuses, deltas within a signed 16-bit count of 250 us ticks. */
+ * statuses from the base, deltas within a signed 16-bit count of 250 us ticks. */
 static size_t twcc_max_arrivals(const struct twcc_enc *e, size_t n)
 {
-    uint32_t span = 0;
+    uint32_t span = enc_ofs(e, 0);
     for (size_t i = 1; i < n; i++) {
         uint16_t step = (uint16_t)(e->arr[i].seq - e->arr[i - 1].seq);
         int64_t d = enc_delta(e, i);
@@ -726,18 +726,30 @@ int rtcp_build_twcc(uint8_t *buf, size_t cap, uint32_t sender_ssrc, uint32_t med
 {
     if (consumed)
         *consumed = 0;
-    if (!arr || n == 0 || arr[0].arrival_us < 0)
+    if (!arr || n == 0)
+        return -EINVAL;
+    return rtcp_build_twcc_from(buf, cap, sender_ssrc, media_ssrc, fb_count, arr[0].seq, arr, n,
+                                consumed);
+}
+
+int rtcp_build_twcc_from(uint8_t *buf, size_t cap, uint32_t sender_ssrc, uint32_t media_ssrc,
+                         uint8_t fb_count, uint16_t base_seq, const struct rtcp_twcc_arrival *arr,
+                         size_t n, size_t *consumed)
+{
+    if (consumed)
+        *consumed = 0;
+    if (!arr || n == 0 || arr[0].arrival_us < 0 || (uint16_t)(arr[0].seq - base_seq) >= 0x8000)
         return -EINVAL;
     if (!buf || cap < 24)
         return -ENOBUFS;
     if (cap > 4u * 65536)
         cap = 4u * 65536;
     int64_t ref = arr[0].arrival_us / 64000;
-    struct twcc_enc e = { arr, 0, arr[0].seq, ref * 256 };
+    struct twcc_enc e = { arr, 0, base_seq, ref * 256 };
     size_t hi = twcc_max_arrivals(&e, n), lo = 1;
     wr32(buf + 4, sender_ssrc);
     wr32(buf + 8, media_ssrc);
-    wr16(buf + 12, arr[0].seq);
+    wr16(buf + 12, base_seq);
     wr24(buf + 16, (uint32_t)ref & 0xffffffu);
     buf[19] = fb_count;
     /* Largest k that fits; the encoded size grows with k, verify the final choice. */

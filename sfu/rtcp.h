@@ -220,6 +220,13 @@ struct rtcp_twcc_arrival {
 int rtcp_build_twcc(uint8_t *buf, size_t cap, uint32_t sender_ssrc, uint32_t media_ssrc,
                     uint8_t fb_count, const struct rtcp_twcc_arrival *arr, size_t n,
                     size_t *consumed);
+/* The same with the first status at base_seq (a receiver's feedback, section 3.1: base_seq is
+ * the first packet not described by its previous feedback), so that packets lost before the
+ * first arrival are reported too. arr[0].seq must be base_seq or after it (less than 32768
+ * on); -EINVAL otherwise. */
+int rtcp_build_twcc_from(uint8_t *buf, size_t cap, uint32_t sender_ssrc, uint32_t media_ssrc,
+                         uint8_t fb_count, uint16_t base_seq, const struct rtcp_twcc_arrival *arr,
+                         size_t n, size_t *consumed);
 
 /* ---- NACK helpers ---- */
 /* Pack lost sequence numbers (increasing, wrap-aware; duplicates allowed) into FCI

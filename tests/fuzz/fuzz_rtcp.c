@@ -1,7 +1,7 @@
 /*
  * fuzz_rtcp.c - libFuzzer target for sfu/rtcp.[ch]: iterate a compound packet, read
  * every typed view, sub-list and sub-iterator, rebuild what can be rebuilt (NACK items,
- * transport-cc arrivals, SR, REMB) and parse the rebuilt packet again, checking that
+ * transport-cc arrivals from the packet's own base, SR, REMB) and parse the rebuilt packet again, checking that
  * the round trip preserves the values. Violations trap.
  */
 #include <stddef.h>
@@ -35,13 +35,17 @@ static void twcc(const struct rtcp_pkt *p)
     CHECK(count == p->u.twcc.status_count);
     if (n == 0)
         return;
+    /* from the packet's own base when it is close enough (leading losses kept), else the first arrival */
+    uint16_t base = p->u.twcc.base_seq;
+    if ((uint16_t)(arr[0].seq - base) >= 0x8000)
+        base = arr[0].seq;
     size_t used = 0;
-    int len = rtcp_build_twcc(out, sizeof(out), 1, 2, 3, arr, n, &used);
+    int len = rtcp_build_twcc_from(out, sizeof(out), 1, 2, 3, base, arr, n, &used);
     CHECK(len > 0 && used >= 1 && used <= n);
     struct rtcp_iter ri;
     struct rtcp_pkt q;
     rtcp_iter_init(&ri, out, (size_t)len);
-    CHECK(rtcp_iter_next(&ri, &q) == 1 && q.kind == RTCP_K_TWCC);
+    CHECK(rtcp_iter_next(&ri, &q) == 1 && q.kind == RTCP_K_TWCC && q.u.twcc.base_seq == base);
     size_t a = 0;
     rtcp_twcc_iter_init(&q.u.twcc, &it);
     while (rtcp_twcc_next(&it, &st) == 1) {

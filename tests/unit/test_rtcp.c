@@ -574,6 +574,73 @@ static void test_twcc_build(void **state)
     assert_int_equal(rtcp_build_twcc(buf, sizeof(buf), 1, 2, 0, arr, 0, &used), -EINVAL);
 }
 
+/* A receiver's feedback starts where its previous one ended: packets lost before the first
+ * arrival are reported as not received, across the seq wrap, and the split over several
+ * packets goes on from the base each time. */
+static void test_twcc_build_from(void **state)
+{
+    (void)state;
+    static const struct rtcp_twcc_arrival arr[] = {
+        { 2, 5000000 }, { 3, 5000500 }, { 9, 5020000 }, { 10, 5020250 },
+    };
+    uint8_t buf[256];
+    size_t used = 0;
+    /* base 65530: 65530..65535 and 0, 1 lost, then 2 3 received, 4..8 lost, 9 10 received */
+    int len = rtcp_build_twcc_from(buf, sizeof(buf), 1, 2, 3, 65530, arr, 4, &used);
+    assert_true(len > 0 && len % 4 == 0);
+    assert_int_equal(used, 4);
+    struct rtcp_iter it;
+    struct rtcp_pkt p;
+    rtcp_iter_init(&it, buf, (size_t)len);
+    assert_int_equal(rtcp_iter_next(&it, &p), 1);
+    assert_int_equal(p.kind, RTCP_K_TWCC);
+    assert_int_equal(p.u.twcc.base_seq, 65530);
+    assert_int_equal(p.u.twcc.status_count, 17);
+    assert_int_equal(p.u.twcc.fb_count, 3);
+    struct rtcp_twcc_iter ti;
+    struct rtcp_twcc_status st;
+    rtcp_twcc_iter_init(&p.u.twcc, &ti);
+    size_t a = 0;
+    unsigned lost = 0, n = 0;
+    while (rtcp_twcc_next(&ti, &st) == 1) {
+        assert_int_equal(st.seq, (uint16_t)(65530 + n));
+        n++;
+        if (a < 4 && st.seq == arr[a].seq) {
+            assert_int_not_equal(st.symbol, RTCP_TWCC_NOT_RECEIVED);
+            assert_int_equal(st.arrival_us, arr[a].arrival_us / 250 * 250);
+            a++;
+        } else {
+            assert_int_equal(st.symbol, RTCP_TWCC_NOT_RECEIVED);
+            lost++;
+        }
+    }
+    assert_int_equal(n, 17);
+    assert_int_equal(a, 4);
+    assert_int_equal(lost, 13);
+    /* the same arrivals from their own first seq give rtcp_build_twcc's bytes */
+    uint8_t same[256];
+    size_t used2;
+    int len2 = rtcp_build_twcc(same, sizeof(same), 1, 2, 3, arr, 4, &used2);
+    assert_int_equal(rtcp_build_twcc_from(buf, sizeof(buf), 1, 2, 3, 2, arr, 4, &used), len2);
+    assert_memory_equal(buf, same, (size_t)len2);
+    /* a small buffer: the first packet keeps the base, the caller goes on from the next arrival */
+    len = rtcp_build_twcc_from(buf, 24, 1, 2, 0, 65530, arr, 4, &used);
+    assert_true(len > 0 && len <= 24);
+    assert_int_equal(used, 2); /* one chunk for the 10 statuses up to seq 3, two deltas */
+    assert_int_equal(buf[12] << 8 | buf[13], 65530);
+    /* a base after the first arrival, or 32768 or more before it, is refused */
+    assert_int_equal(rtcp_build_twcc_from(buf, sizeof(buf), 1, 2, 0, 3, arr, 4, &used), -EINVAL);
+    assert_int_equal(rtcp_build_twcc_from(buf, sizeof(buf), 1, 2, 0, (uint16_t)(2 - 0x8000), arr, 4, &used),
+                     -EINVAL);
+    /* just under: 32767 statuses lost, then the arrivals */
+    len = rtcp_build_twcc_from(buf, sizeof(buf), 1, 2, 0, (uint16_t)(2 - 0x7fff), arr, 4, &used);
+    assert_true(len > 0);
+    assert_int_equal(used, 4);
+    rtcp_iter_init(&it, buf, (size_t)len);
+    assert_int_equal(rtcp_iter_next(&it, &p), 1);
+    assert_int_equal(p.u.twcc.status_count, 0x7fff + 9);
+}
+
 /* Exact encoder output for three small feedbacks, worked out by hand from the draft:
  * which chunk kind is chosen, the 1- vs 2-byte delta choice, and the padding. */
 static void test_twcc_build_exact(void **state)
@@ -735,6 +802,7 @@ int main(void)
         cmocka_unit_test(test_nack_pack),
         cmocka_unit_test(test_twcc_build),
         cmocka_unit_test(test_twcc_build_exact),
+        cmocka_unit_test(test_twcc_build_from),
         cmocka_unit_test(test_sr_rewrite_and_ntp),
         cmocka_unit_test(test_rx_stats_loss),
         cmocka_unit_test(test_rx_stats_jitter),
