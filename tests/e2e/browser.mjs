@@ -211,6 +211,20 @@ export function camera(width, height) {
   return `(${install})(${Number(width)}, ${Number(height)});`;
 }
 
+/**
+ * Turns the top simulcast encoding of the page's camera on or off, as a browser does when its
+ * uplink cannot carry it (Playwright and puppeteer pages alike).
+ * @param {any} page @param {boolean} active
+ */
+export async function setTopEncoding(page, active) {
+  await page.evaluate(async (on) => {
+    const sender = window.videomeet.rtc.senders.video.sender;
+    const p = sender.getParameters();
+    p.encodings[p.encodings.length - 1].active = on;
+    await sender.setParameters(p);
+  }, active);
+}
+
 /** A new meeting id from the server at baseUrl. */
 export async function createMeeting(baseUrl) {
   const res = await fetch(`${baseUrl}/api/create-meeting`);

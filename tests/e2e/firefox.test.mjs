@@ -25,7 +25,7 @@ import test, { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from '../lib/server.mjs';
 import {
-  launchBrowser, launchFirefox, byTestId, visible, smallCamera, camera, createMeeting, received,
+  launchBrowser, launchFirefox, byTestId, visible, smallCamera, camera, createMeeting, received, setTopEncoding,
 } from './browser.mjs';
 import { eventually, sleep } from '../lib/wait.mjs';
 
@@ -122,15 +122,6 @@ function sendRates(a, b) {
   const s = (b.at - a.at) / 1000;
   return Object.fromEntries(Object.keys(b.e).sort().map((rid) => [rid,
     `${b.e[rid].width}x${b.e[rid].height} ${(((b.e[rid].bytes - (a.e[rid]?.bytes || 0)) * 8) / s / 1000).toFixed(0)} kbit/s`]));
-}
-
-async function setTopEncoding(page, active) {
-  await page.evaluate(async (on) => {
-    const sender = window.videomeet.rtc.senders.video.sender;
-    const p = sender.getParameters();
-    p.encodings[p.encodings.length - 1].active = on;
-    await sender.setParameters(p);
-  }, active);
 }
 
 /** The state of the <video> in `username`'s tile on `page`. */

@@ -10,7 +10,7 @@
 import test, { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from '../lib/server.mjs';
-import { launchBrowser, byTestId, camera, createMeeting as newMeeting, received as inbound } from './browser.mjs';
+import { launchBrowser, byTestId, camera, createMeeting as newMeeting, received as inbound, setTopEncoding } from './browser.mjs';
 import { eventually, sleep } from '../lib/wait.mjs';
 import { udpPolice } from '../lib/nft.mjs';
 
@@ -66,15 +66,6 @@ async function received(page) {
     });
     return out;
   });
-}
-
-async function setTopEncoding(page, active) {
-  await page.evaluate(async (on) => {
-    const sender = window.videomeet.rtc.senders.video.sender;
-    const p = sender.getParameters();
-    p.encodings[p.encodings.length - 1].active = on;
-    await sender.setParameters(p);
-  }, active);
 }
 
 async function metric(name) {
