@@ -299,14 +299,21 @@ static gboolean pace_run(gpointer data)
     return G_SOURCE_REMOVE;
 }
 
-void forward_forget_fwd(fwd *f)
+/* Marks what waits in pc for fwd f, or of stream t, as gone (pace_send_front then drops it). */
+static void pace_forget(pacer *pc, const fwd *f, const track *t)
 {
-    pacer *pc = f->sub->pace;
     for (size_t i = 0; pc && i < pacer_queued(pc); i++) {
         paced_pkt *e = pacer_item(pc, i);
-        if (e->f == f)
+        if (f && e->f == f)
             e->f = NULL;
+        if (t && e->p.track == t)
+            e->p.track = NULL;
     }
+}
+
+void forward_forget_fwd(fwd *f)
+{
+    pace_forget(f->sub->pace, f, NULL);
 }
 
 /* The packets of one track in a fan-out batch: sorted[first .. first + n). */
@@ -454,14 +461,8 @@ void forward_forget_track(track *t)
     for (size_t i = 0; i < r->n_fanout; i++)
         if (r->fanout[i].track == t)
             r->fanout[i].track = NULL;
-    for (size_t k = 0; k < r->n_members; k++) {
-        pacer *pc = r->members[k]->pace;
-        for (size_t i = 0; pc && i < pacer_queued(pc); i++) {
-            paced_pkt *e = pacer_item(pc, i);
-            if (e->p.track == t)
-                e->p.track = NULL;
-        }
-    }
+    for (size_t k = 0; k < r->n_members; k++)
+        pace_forget(r->members[k]->pace, NULL, t);
 }
 
 /* The first packet of a keyframe, for the codecs the SFU negotiates. */
@@ -951,9 +952,6 @@ static size_t send_padding(fwd *f, int64_t now_us)
     return n;
 }
 
-/* Sends a probe cluster towards sub at rate_bps for BWE_PROBE_MS (at least PROBE_MIN_PACKETS, so
- * that its arrival rate can be measured): repeats of the newest packets of the video it gets at
- * the highest layer (RTX when negotiated), or RTX padding when none is at hand; marked as probes. */
 /* The video of sub's whose packets make its probes: the one at the highest layer. */
 static fwd *probe_fwd(member *sub)
 {
@@ -997,9 +995,8 @@ static bool probe_step(member *sub, int64_t now_us)
     }
     if (sent_any)
         peer_flush(sub->down);
-    if (elapsed >= BWE_PROBE_MS * 1000 && sub->probe_packets >= PROBE_MIN_PACKETS)
-        sub->probe_bps = 0;
-    if (sub->probe_packets >= PROBE_MAX_PACKETS)
+    if ((elapsed >= BWE_PROBE_MS * 1000 && sub->probe_packets >= PROBE_MIN_PACKETS) ||
+        sub->probe_packets >= PROBE_MAX_PACKETS)
         sub->probe_bps = 0;
     return sub->probe_bps != 0;
 }
