@@ -65,37 +65,45 @@ void bwe_init(bwe *b, const bwe_config *cfg)
 
 /* ---- acknowledged rate ----------------------------------------------------------------------- */
 
+static unsigned acked_tail(const bwe *b)
+{
+    return (b->acked_pos + BWE_ACKED_MAX - b->acked_in) % BWE_ACKED_MAX;
+}
+
 static void acked_add(bwe *b, int64_t recv_us, uint32_t size)
 {
+    if (b->acked_in == BWE_ACKED_MAX) { /* the oldest one is overwritten: it leaves the window */
+        b->acked_bytes -= b->acked_size[b->acked_pos];
+        b->acked_in--;
+    }
     b->acked_recv[b->acked_pos] = recv_us;
     b->acked_size[b->acked_pos] = size;
     b->acked_pos = (b->acked_pos + 1) % BWE_ACKED_MAX;
-    if (b->acked_n < BWE_ACKED_MAX)
-        b->acked_n++;
+    b->acked_in++;
+    b->acked_bytes += size;
+    if (b->acked_in == 1 || recv_us > b->acked_newest)
+        b->acked_newest = recv_us;
 }
 
 /* Bytes that arrived in the last 500 ms before the newest arrival, over that window (or over the
- * span seen so far, once it is at least 100 ms). */
+ * span seen so far, once it is at least 100 ms). Arrivals leave the window in the order they were
+ * reported (a reordered one leaves with its neighbours), so each is added and taken away once: no
+ * rescan per feedback. */
 static void acked_update(bwe *b)
 {
-    if (b->acked_n == 0)
-        return;
-    int64_t newest = INT64_MIN, oldest = INT64_MAX;
-    for (unsigned i = 0; i < b->acked_n; i++)
-        if (b->acked_recv[i] > newest)
-            newest = b->acked_recv[i];
-    uint64_t bytes = 0;
-    for (unsigned i = 0; i < b->acked_n; i++) {
-        if (b->acked_recv[i] > newest - ACKED_WINDOW_US) {
-            bytes += b->acked_size[i];
-            if (b->acked_recv[i] < oldest)
-                oldest = b->acked_recv[i];
-        }
+    while (b->acked_in > 0) {
+        unsigned tail = acked_tail(b);
+        if (b->acked_recv[tail] > b->acked_newest - ACKED_WINDOW_US)
+            break;
+        b->acked_bytes -= b->acked_size[tail];
+        b->acked_in--;
     }
-    int64_t span = newest - oldest;
+    if (b->acked_in == 0)
+        return;
+    int64_t span = b->acked_newest - b->acked_recv[acked_tail(b)];
     if (span < 100000)
         return;
-    b->acked_bps = (double)bytes * 8.0 * 1e6 / (double)(span > ACKED_WINDOW_US ? ACKED_WINDOW_US : span);
+    b->acked_bps = (double)b->acked_bytes * 8.0 * 1e6 / (double)(span > ACKED_WINDOW_US ? ACKED_WINDOW_US : span);
 }
 
 /* ---- delay trend and overuse detector -------------------------------------------------------- */

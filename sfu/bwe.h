@@ -94,10 +94,13 @@ typedef struct bwe {
     double delay_bps;
     int64_t last_change_us;
     double avg_max_kbps, var_max_kbps; /* of the acknowledged rate at decreases (-1: none) */
-    /* acknowledged rate */
+    /* acknowledged rate: arrivals in the order reported, the window's sum kept as they come and go */
     int64_t acked_recv[BWE_ACKED_MAX];
     uint32_t acked_size[BWE_ACKED_MAX];
-    unsigned acked_n, acked_pos;
+    unsigned acked_pos;   /* where the next arrival goes */
+    unsigned acked_in;    /* arrivals in the window: the acked_in before acked_pos */
+    uint64_t acked_bytes; /* their bytes */
+    int64_t acked_newest; /* latest arrival time seen */
     double acked_bps; /* 0: not measured yet */
     /* loss-based */
     double loss_bps;

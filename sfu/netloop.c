@@ -5,8 +5,9 @@
  *
  * A child is driven with GLib's steps for external loops. When it goes idle: g_main_context_prepare()
  * and _query() give its fds (registered in epoll, tagged with the child) and its timeout (kept as a
- * deadline). When one of its fds fires, its deadline passes or it was touched: poll(0) on its own few
- * fds for their revents, g_main_context_check() and _dispatch(), then prepare + query again. Children
+ * deadline). When one of its fds fires, its deadline passes or it was touched: its fds' revents are
+ * what epoll said of them in this wake-up (poll(0) on its own few fds only when more of them fired
+ * than the child keeps), g_main_context_check() and _dispatch(), then prepare + query again. Children
  * are acquired by the parent's thread for their life and made with G_MAIN_CONTEXT_FLAGS_OWNERLESS_POLLING,
  * so a source attached to one from any code wakes its GWakeup fd, which is among its fds.
  *
@@ -43,6 +44,7 @@
                                * sends each subscriber's queue at once, so few are queued at a time */
 #define QUEUE_MAX 64u      /* queued datagrams per child */
 #define EPOLL_BATCH 256
+#define READY_MAX 4        /* fds of one child that epoll reported in one wake-up, kept for its run */
 
 typedef struct netloop netloop;
 
@@ -57,6 +59,10 @@ struct netloop_child {
     gint max_prio;
     gint64 deadline;            /* monotonic µs of the next timeout, G_MAXINT64 for none */
     bool dirty;                 /* run at the next pass */
+    uint8_t n_ready;            /* epoll's report of this wake-up: fds and their events */
+    bool ready_overflow;        /* more than READY_MAX fired: ask poll(0) */
+    int ready_fd[READY_MAX];
+    uint32_t ready_ev[READY_MAX];
     bool dispatching, dead;
     /* output queue: one destination */
     int q_fd;
@@ -357,7 +363,7 @@ static void sync_epoll(netloop_child *c)
         int fd = c->fds[i].fd;
         if (fd < 0 || events_of(c->fds, i, fd)) /* handled at its first listing */
             continue;
-        struct epoll_event ev = {.events = epoll_events(events_of(c->fds, c->nfds, fd)), .data.ptr = c};
+        struct epoll_event ev = {.events = epoll_events(events_of(c->fds, c->nfds, fd)), .data.fd = fd};
         bool mine = fd < l->fd_owner_cap && l->fd_owner[fd] == c;
         /* A number another child registered was closed and reused (epoll dropped it then): take it over. */
         if (epoll_ctl(l->epfd, mine ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) < 0) {
@@ -408,15 +414,47 @@ static void child_release(netloop_child *c)
     free(c);
 }
 
+/* GLib's revents for what epoll reported of an fd listed with `events`. */
+static gushort revents_of(uint32_t ep, gushort events)
+{
+    gushort r = 0;
+    if (ep & EPOLLIN)
+        r |= G_IO_IN;
+    if (ep & EPOLLOUT)
+        r |= G_IO_OUT;
+    if (ep & EPOLLPRI)
+        r |= G_IO_PRI;
+    r &= events;
+    if (ep & EPOLLERR)
+        r |= G_IO_ERR;
+    if (ep & EPOLLHUP)
+        r |= G_IO_HUP;
+    return r;
+}
+
+/* Fills the revents of the child's fds: from epoll's report of this wake-up (an fd it did not report
+ * has nothing now; if it has since, epoll reports it at the next wake-up), or from poll(0) when the
+ * report did not fit. */
+static void child_revents(netloop_child *c)
+{
+    for (gint i = 0; i < c->nfds; i++) {
+        c->fds[i].revents = 0;
+        for (unsigned k = 0; k < c->n_ready && !c->ready_overflow; k++)
+            if (c->ready_fd[k] == c->fds[i].fd)
+                c->fds[i].revents = revents_of(c->ready_ev[k], c->fds[i].events);
+    }
+    if (c->ready_overflow && c->nfds > 0 && poll((struct pollfd *)c->fds, (nfds_t)c->nfds, 0) < 0)
+        for (gint i = 0; i < c->nfds; i++)
+            c->fds[i].revents = 0;
+    c->n_ready = 0;
+    c->ready_overflow = false;
+}
+
 static void child_run(netloop_child *c)
 {
     netloop *l = c->loop;
     c->dirty = false;
-    for (gint i = 0; i < c->nfds; i++)
-        c->fds[i].revents = 0;
-    if (c->nfds > 0 && poll((struct pollfd *)c->fds, (nfds_t)c->nfds, 0) < 0)
-        for (gint i = 0; i < c->nfds; i++)
-            c->fds[i].revents = 0;
+    child_revents(c);
     STATS_INC(l->child_runs);
     c->dispatching = true;
     if (g_main_context_check(c->ctx, c->max_prio, c->fds, c->nfds))
@@ -489,8 +527,19 @@ static gboolean loop_dispatch(GSource *s, GSourceFunc cb, gpointer data)
     STATS_INC(l->wakeups);
     struct epoll_event ev[EPOLL_BATCH];
     int n = epoll_wait(l->epfd, ev, EPOLL_BATCH, 0);
-    for (int i = 0; i < n; i++)
-        ((netloop_child *)ev[i].data.ptr)->dirty = true;
+    for (int i = 0; i < n; i++) {
+        int fd = ev[i].data.fd;
+        netloop_child *c = fd >= 0 && fd < l->fd_owner_cap ? l->fd_owner[fd] : NULL;
+        if (!c)
+            continue;
+        c->dirty = true;
+        if (c->n_ready < READY_MAX) {
+            c->ready_fd[c->n_ready] = fd;
+            c->ready_ev[c->n_ready++] = ev[i].events;
+        } else {
+            c->ready_overflow = true;
+        }
+    }
     l->any_dirty = false;
     l->in_dispatch = true;
     gint64 now = g_get_monotonic_time();

@@ -23,7 +23,9 @@
 #include <stdint.h>
 
 #define PACER_BURST_MIN 2500   /* bytes the bucket holds at least: two full packets */
-#define PACER_BURST_US 5000    /* ... or this much of the rate */
+#define PACER_BURST_US 40000   /* ... or this much of the rate: a video frame at the rate the estimate
+                                * allows leaves at once (a packet that waits is sent on its own later,
+                                * a send call more), a keyframe or a burst of many videos is spread */
 #define PACER_DRAIN_US 500000  /* what waits leaves within about this */
 
 typedef struct pacer pacer;

@@ -10,7 +10,9 @@
  *
  * Sequence numbers are 16 bits on the wire and unwrapped here (64 bits); a packet is remembered
  * until TWCC_HISTORY_SIZE newer ones have been sent. A feedback describing a packet we do not
- * remember (too old, never sent, or reported twice) skips it. Pure: no allocation, no clock, no
+ * remember (too old, never sent, or reported twice) skips it. An entry is 12 bytes (written for every
+ * packet sent, so the ring is kept small): send times are kept to the microsecond modulo 2^32 and
+ * taken back relative to the latest send, so a packet is described right until ~71 minutes later. Pure: no allocation, no clock, no
  * I/O; one struct per receiving connection, used by one thread.
  */
 #ifndef VM_SFU_TWCC_HISTORY_H
@@ -32,16 +34,18 @@ typedef struct twcc_result {
     uint8_t probe;    /* sent to probe the link (padding or a repeat) */
 } twcc_result;
 
+enum { TWCC_SENT_USED = 1, TWCC_SENT_PROBE = 2, TWCC_SENT_REPORTED = 4 };
+
 typedef struct twcc_sent {
-    int64_t seq; /* -1: free */
-    int64_t send_us;
-    uint32_t size;
-    uint8_t probe;
-    uint8_t reported;
+    uint32_t seq_lo;  /* low 32 bits of the unwrapped number (with TWCC_SENT_USED) */
+    uint32_t send_lo; /* send time, µs modulo 2^32 */
+    uint16_t size;    /* bytes, at most 65535 */
+    uint8_t flags;    /* TWCC_SENT_* */
 } twcc_sent;
 
 typedef struct twcc_history {
     int64_t next_seq;             /* unwrapped number of the next packet sent */
+    int64_t last_send_us;         /* when the latest one was sent */
     int64_t last_fb_max;          /* highest unwrapped seq a feedback described (-1: none) */
     twcc_sent slots[TWCC_HISTORY_SIZE];
 } twcc_history;

@@ -88,6 +88,33 @@ static void test_history_matches_feedback(void **state)
     assert_int_equal(twcc_history_on_feedback(&h, &fb, r, 4), 4);
 }
 
+/* Send times are kept modulo 2^32 µs (~71 min) and taken back exactly across that wrap, on a clock
+ * far from zero; a size above 16 bits is kept as 65535. */
+static void test_history_send_time_wrap(void **state)
+{
+    (void)state;
+    static twcc_history h;
+    twcc_history_init(&h);
+    const int64_t t0 = 5 * (INT64_C(1) << 32) - 20000; /* 20 ms before a wrap of the low 32 bits */
+    for (int i = 0; i < 8; i++)
+        twcc_history_on_send(&h, t0 + i * 5000, i == 7 ? 100000 : 1200, 0);
+    struct rtcp_twcc_arrival arr[8];
+    for (int i = 0; i < 8; i++)
+        arr[i] = (struct rtcp_twcc_arrival){(uint16_t)i, 1000000 + i * 5000};
+    uint8_t buf[256];
+    size_t used = 0;
+    int len = rtcp_build_twcc(buf, sizeof(buf), 1, 2, 0, arr, 8, &used);
+    assert_true(len > 0);
+    struct rtcp_twcc fb;
+    parse_feedback(buf, (size_t)len, &fb);
+    twcc_result r[8];
+    assert_int_equal(twcc_history_on_feedback(&h, &fb, r, 8), 8);
+    for (int i = 0; i < 8; i++) {
+        assert_int_equal(r[i].send_us, t0 + i * 5000);
+        assert_int_equal(r[i].size, i == 7 ? 65535 : 1200);
+    }
+}
+
 /* ---- the simulation -------------------------------------------------------------------------- */
 
 #define SIM_MAX_PKTS 200000
@@ -458,6 +485,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_history_matches_feedback),
+        cmocka_unit_test(test_history_send_time_wrap),
         cmocka_unit_test(test_link_drops_and_recovers),
         cmocka_unit_test(test_policer_found_by_loss),
         cmocka_unit_test(test_application_limited),

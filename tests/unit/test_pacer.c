@@ -49,8 +49,15 @@ static void test_empty_sends_at_once(void **state)
     pacer_free(p);
 }
 
-/* A keyframe of 40 packets at 1 Mbit/s: a burst of PACER_BURST_MIN goes at once, the rest at the
- * rate (1200 bytes every 9.6 ms), in order. */
+/* The bucket's depth at a rate, as pacer.h says: PACER_BURST_MIN bytes, or PACER_BURST_US of the rate. */
+static double burst_at(double rate_bps)
+{
+    double b = rate_bps / 8.0 * PACER_BURST_US / 1e6;
+    return b > PACER_BURST_MIN ? b : PACER_BURST_MIN;
+}
+
+/* A keyframe of 40 packets at 1 Mbit/s: a burst (PACER_BURST_US of the rate) goes at once, the rest at
+ * the rate (1200 bytes every 9.6 ms), in order. */
 static void test_burst_is_spread(void **state)
 {
     (void)state;
@@ -67,20 +74,26 @@ static void test_burst_is_spread(void **state)
         assert_non_null(it);
         it->id = id++;
     }
-    assert_int_equal(sent_now, 3); /* 2500 bytes of budget: the third one takes it below zero */
-    assert_int_equal(pacer_queued(p), 37);
-    assert_int_equal(pacer_queued_bytes(p), 37 * 1200);
+    /* packets go while the budget is above zero: the last one takes it below */
+    int expect_now = 0;
+    for (double b = burst_at(1000000); b > 0; b -= 1200)
+        expect_now++;
+    assert_int_equal(sent_now, expect_now);
+    assert_true(expect_now >= 3 && expect_now < 40);
+    assert_int_equal(pacer_queued(p), 40 - expect_now);
+    assert_int_equal(pacer_queued_bytes(p), (40 - expect_now) * 1200);
     int next = 0;
     int64_t last = 0;
     /* nothing more in the first ms: the budget is in debt */
     assert_int_equal(serve(p, now, now, 1200, &next, &last), 0);
     int n = serve(p, now + 1000, now + 1000000, 1200, &next, &last);
-    assert_int_equal(n, 37);
+    assert_int_equal(n, 40 - expect_now);
     assert_int_equal(pacer_queued(p), 0);
     assert_int_equal(pacer_queued_bytes(p), 0);
-    /* 40 x 1200 bytes at 1 Mbit/s is 384 ms, less the initial burst */
+    /* 40 x 1200 bytes at 1 Mbit/s is 384 ms, less the initial burst (within a packet) */
     int64_t took = last - now;
-    assert_true(took >= 330000 && took <= 380000);
+    int64_t burst_us = (int64_t)(burst_at(1000000) * 8.0);
+    assert_true(took >= 384000 - burst_us - 9600 && took <= 384000 - burst_us + 9600);
     pacer_free(p);
 }
 
@@ -123,19 +136,21 @@ static void test_debt(void **state)
     pacer *p = pacer_new(8, sizeof(item), 800000); /* 100 bytes per ms */
     int64_t now = 1000;
     assert_true(pacer_may_send(p, now));
-    pacer_sent(p, 2500 + 1000, now); /* 1000 bytes of debt: 10 ms */
+    pacer_sent(p, (size_t)burst_at(800000) + 1000, now); /* 1000 bytes of debt: 10 ms */
     item *it = pacer_push(p, 1000);
     it->id = 0;
     assert_null(pacer_due(p, now + 9000));
     assert_non_null(pacer_due(p, now + 11000));
     pacer_pop(p);
     pacer_sent(p, 1000, now + 11000);
-    /* a 1 MB burst: the debt stops at 4 bursts + 200 ms of the rate (30000 bytes = 300 ms) */
+    /* a 1 MB burst: the debt stops at 4 bursts + 200 ms of the rate (100 bytes per ms) */
     pacer_sent(p, 1000000, now + 11000);
     it = pacer_push(p, 1000);
     it->id = 1;
-    assert_null(pacer_due(p, now + 11000 + 300000));
-    assert_non_null(pacer_due(p, now + 11000 + 302000));
+    int64_t floor_us = (int64_t)((4 * burst_at(800000) + 20000) / 100 * 1000);
+    assert_true(floor_us < 1000000); /* far less than the 1 MB */
+    assert_null(pacer_due(p, now + 11000 + floor_us - 1000));
+    assert_non_null(pacer_due(p, now + 11000 + floor_us + 2000));
     pacer_free(p);
 }
 
@@ -173,7 +188,7 @@ static void test_rate_change(void **state)
     pacer *p = pacer_new(8, sizeof(item), 8000000); /* 1000 bytes per ms */
     int64_t now = 1000;
     assert_true(pacer_may_send(p, now));
-    pacer_sent(p, 5000 + 5000, now); /* the burst (5 ms of 8 Mbit/s) and 5 ms of debt at the old rate */
+    pacer_sent(p, (size_t)burst_at(8000000) + 5000, now); /* the burst and 5 ms of debt at the old rate */
     pacer_set_rate(p, 800000, now + 2000); /* after 2 ms: 3000 bytes owed, now at 100 bytes per ms */
     item *it = pacer_push(p, 1000);
     it->id = 0;
