@@ -371,6 +371,10 @@ static void prefetch_ahead(const room *r, size_t idx)
             __builtin_prefetch(m->down);
         if (m->fwds)
             __builtin_prefetch(m->fwds);
+        if (m->pace)
+            __builtin_prefetch(m->pace);
+        if (m->tx_hist)
+            __builtin_prefetch(m->tx_hist);
     }
     if (idx + 2 < n) {
         const member *m = fanout_member(r, idx + 2);
@@ -378,6 +382,8 @@ static void prefetch_ahead(const room *r, size_t idx)
             peer_prefetch(m->down, 0);
         for (size_t k = 0; k < m->n_fwds; k++)
             __builtin_prefetch(m->fwds[k]);
+        if (m->tx_hist)
+            twcc_history_prefetch(m->tx_hist);
     }
     if (idx + 1 < n) {
         const member *m = fanout_member(r, idx + 1);

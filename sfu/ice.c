@@ -124,6 +124,13 @@ static void on_recv(NiceAgent *agent, guint stream_id, guint component_id, guint
     (void)stream_id;
     (void)component_id;
     sfu_ice *ice = data;
+    /* This runs in the dispatch of libnice's socket source, in the agent's own context, which only
+     * sfu/netloop.c iterates, never from inside a dispatch. GLib takes a source's fds out of the poll
+     * set and puts them back around each dispatch unless it may recurse, and each time signals the
+     * context's wake-up fd: two system calls per packet and a wake-up. Let it recurse. */
+    GSource *src = g_main_current_source();
+    if (src && !g_source_get_can_recurse(src))
+        g_source_set_can_recurse(src, TRUE);
     if (ice->cbs.on_packet && len > 0)
         ice->cbs.on_packet(ice->ud, (uint8_t *)buf, len);
 }

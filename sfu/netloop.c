@@ -62,6 +62,7 @@ struct netloop_child {
     uint8_t n_ready;            /* epoll's report of this wake-up: fds and their events */
     bool ready_overflow;        /* more than READY_MAX fired: ask poll(0) */
     int ready_fd[READY_MAX];
+    int wakeup_fd;              /* the context's own GWakeup fd (-1: not known) */
     uint32_t ready_ev[READY_MAX];
     bool dispatching, dead;
     /* output queue: one destination */
@@ -457,9 +458,19 @@ static void child_run(netloop_child *c)
     child_revents(c);
     STATS_INC(l->child_runs);
     c->dispatching = true;
-    if (g_main_context_check(c->ctx, c->max_prio, c->fds, c->nfds))
+    bool dispatched = g_main_context_check(c->ctx, c->max_prio, c->fds, c->nfds);
+    if (dispatched)
         g_main_context_dispatch(c->ctx);
     c->dispatching = false;
+    /* GLib signals a context's wake-up fd whenever it blocks and unblocks a source's fds around its
+     * dispatch: twice per packet libnice receives. What the dispatch changed is seen by the prepare
+     * and query below, so that signal is taken here (one read) instead of running the child again
+     * at the next wake-up. A signal from elsewhere after this read still wakes it. */
+    if (dispatched && c->wakeup_fd >= 0) {
+        uint64_t v;
+        ssize_t r = read(c->wakeup_fd, &v, sizeof(v));
+        (void)r;
+    }
     if (c->dead) {
         child_release(c);
         return;
@@ -592,6 +603,10 @@ static netloop *loop_for(GMainContext *parent)
     l->tasks_tail = &l->tasks;
     l->epfd_tag = g_source_add_unix_fd(&l->source, epfd, G_IO_IN);
     g_source_set_name(&l->source, "netloop");
+    /* Not blocked around its dispatch (nothing iterates the parent from inside it): GLib would take
+     * the epoll fd out of the parent's poll set and put it back, signalling the parent's wake-up fd
+     * twice per wake-up. */
+    g_source_set_can_recurse(&l->source, TRUE);
     g_source_attach(&l->source, parent);
     g_source_unref(&l->source); /* the parent context holds it */
     registry_set(parent, l);
@@ -627,6 +642,7 @@ netloop_child *netloop_child_new(GMainContext *parent)
     c->index = l->n_children;
     l->children[l->n_children++] = c;
     child_prepare(c);
+    c->wakeup_fd = c->nfds == 1 ? c->fds[0].fd : -1; /* a new context polls its wake-up fd alone */
     return c;
 }
 

@@ -55,6 +55,13 @@ void twcc_history_init(twcc_history *h);
 /* Records one packet being sent now; returns the 16-bit sequence number to write into it. */
 uint16_t twcc_history_on_send(twcc_history *h, int64_t now_us, uint32_t size, int probe);
 
+/* Brings the entry the next send writes into the cache ahead of time (the fan-out calls it for the
+ * receivers it serves next: one ring per receiver, each written once per batch). */
+static inline void twcc_history_prefetch(const twcc_history *h)
+{
+    __builtin_prefetch(&h->slots[h->next_seq % TWCC_HISTORY_SIZE], 1);
+}
+
 /* Results for the packets one feedback describes, in sequence order, into out[0..cap); returns
  * how many were written. Packets not remembered are skipped. */
 size_t twcc_history_on_feedback(twcc_history *h, const struct rtcp_twcc *fb, twcc_result *out, size_t cap);
