@@ -431,6 +431,11 @@ uint32_t bwe_target(const bwe *b, int64_t now_us)
     return (uint32_t)t;
 }
 
+bool bwe_loss_limited(const bwe *b, int64_t now_us)
+{
+    return b->loss_cut_us && now_us - b->loss_cut_us < (int64_t)BWE_LOSS_LIMITED_MS * 1000;
+}
+
 uint32_t bwe_acked(const bwe *b)
 {
     return (uint32_t)b->acked_bps;

@@ -47,6 +47,7 @@
 #ifndef VM_SFU_BWE_H
 #define VM_SFU_BWE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -136,6 +137,12 @@ uint32_t bwe_target(const bwe *b, int64_t now_us);
 
 /* The acknowledged rate over the last 500 ms of arrivals (0 before enough were seen). */
 uint32_t bwe_acked(const bwe *b);
+
+/* Whether loss limited the estimate lately: a decrease for loss in the last BWE_LOSS_LIMITED_MS.
+ * Then the link is likely to drop (a policer, a full queue) rather than delay what goes beyond the
+ * estimate, and the sender should not burst above it. */
+#define BWE_LOSS_LIMITED_MS 10000
+bool bwe_loss_limited(const bwe *b, int64_t now_us);
 
 /* Last loss fraction (0..1) seen by the loss-based part. */
 double bwe_loss(const bwe *b);

@@ -155,8 +155,13 @@ static void allocate_layers(member *sub, int64_t now_us)
     }
     uint32_t budget = bwe_target(&sub->est, now_us);
     allocate(at, n, budget);
+    /* Paced a little above the estimate, so that what the allocation chose (a rate a bit above the
+     * estimate's share, a keyframe) leaves without building a queue here; at the estimate itself
+     * while loss limits it: a policer drops whatever goes over its rate once its bucket is empty,
+     * and right after a decrease for loss it is. */
     if (sub->pace)
-        pacer_set_rate(sub->pace, (uint32_t)(budget * ROOM_PACE_FACTOR), now_us);
+        pacer_set_rate(sub->pace, (uint32_t)(budget * (bwe_loss_limited(&sub->est, now_us) ? 1.0 : ROOM_PACE_FACTOR)),
+                       now_us);
     for (size_t i = 0; i < n; i++) {
         if (!at[i].video)
             continue;

@@ -388,6 +388,7 @@ static void test_policer_found_by_loss(void **state)
     run(s, 0, 10000000, sample_target, &st);
     uint64_t dropped0 = s->dropped, delivered0 = s->delivered;
     run(s, 10000000, 30000000, sample_target, &st);
+    assert_true(bwe_loss_limited(&s->est, 30000000)); /* the policer's loss limits it */
     double loss = (double)(s->dropped - dropped0) / (double)(s->dropped - dropped0 + s->delivered - delivered0);
     /* the policer goes: an uncongested link with a queue of its own */
     s->policer = false;
@@ -402,6 +403,8 @@ static void test_policer_found_by_loss(void **state)
     assert_true(mean(&st, 0) > 650000 && mean(&st, 0) < 880000);
     assert_true(loss < 0.06);
     assert_true(st.first_above_us > 0 && st.first_above_us - 30000000 <= 10000000);
+    run(s, 40000000, 30000000 + BWE_LOSS_LIMITED_MS * 1000, NULL, NULL);
+    assert_false(bwe_loss_limited(&s->est, 30000000 + BWE_LOSS_LIMITED_MS * 1000)); /* no loss since */
     free(s);
 }
 
@@ -442,6 +445,7 @@ static void test_application_limited(void **state)
     uint32_t t = bwe_target(&s->est, 20000000);
     print_message("    sending 300 kbit/s on a 50 Mbit/s link: estimate %u kbit/s (started at 1000)\n", t / 1000);
     assert_true(t >= 300000 && t <= 1050000); /* it did not run away, and was not lowered either */
+    assert_false(bwe_loss_limited(&s->est, 20000000)); /* no loss, ever */
     free(s);
     s = sim_new(fat, false, 300000, true);
     bwe_init(&s->est, &(bwe_config){.start_bps = 200000});
