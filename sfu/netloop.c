@@ -62,7 +62,6 @@ struct netloop_child {
     uint8_t n_ready;            /* epoll's report of this wake-up: fds and their events */
     bool ready_overflow;        /* more than READY_MAX fired: ask poll(0) */
     int ready_fd[READY_MAX];
-    int wakeup_fd;              /* the context's own GWakeup fd (-1: not known) */
     uint32_t ready_ev[READY_MAX];
     bool dispatching, dead;
     /* output queue: one destination */
@@ -458,19 +457,9 @@ static void child_run(netloop_child *c)
     child_revents(c);
     STATS_INC(l->child_runs);
     c->dispatching = true;
-    bool dispatched = g_main_context_check(c->ctx, c->max_prio, c->fds, c->nfds);
-    if (dispatched)
+    if (g_main_context_check(c->ctx, c->max_prio, c->fds, c->nfds))
         g_main_context_dispatch(c->ctx);
     c->dispatching = false;
-    /* GLib signals a context's wake-up fd whenever it blocks and unblocks a source's fds around its
-     * dispatch: twice per packet libnice receives. What the dispatch changed is seen by the prepare
-     * and query below, so that signal is taken here (one read) instead of running the child again
-     * at the next wake-up. A signal from elsewhere after this read still wakes it. */
-    if (dispatched && c->wakeup_fd >= 0) {
-        uint64_t v;
-        ssize_t r = read(c->wakeup_fd, &v, sizeof(v));
-        (void)r;
-    }
     if (c->dead) {
         child_release(c);
         return;
@@ -642,7 +631,6 @@ netloop_child *netloop_child_new(GMainContext *parent)
     c->index = l->n_children;
     l->children[l->n_children++] = c;
     child_prepare(c);
-    c->wakeup_fd = c->nfds == 1 ? c->fds[0].fd : -1; /* a new context polls its wake-up fd alone */
     return c;
 }
 
