@@ -194,6 +194,7 @@ vm_signaling *signaling_new(const vm_config *cfg)
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->cond, NULL);
     g_queue_init(&s->events);
+    port_budget_init(&s->ports, cfg->rtc_min_port, cfg->rtc_max_port);
     atomic_init(&s->stop, false);
     return s;
 }
@@ -219,6 +220,9 @@ int signaling_start(vm_signaling *s, sfu *media)
     bool v6 = s->cfg->bind_family == AF_INET6;
     LOG_I("signaling listening on %s%s%s:%d, web root %s", v6 ? "[" : "", addr, v6 ? "]" : "", s->cfg->port,
           s->cfg->web_root);
+    if (media)
+        LOG_I("media: UDP ports %d-%d carry %zu participant(s) across all meetings (%d ports each)",
+              s->cfg->rtc_min_port, s->cfg->rtc_max_port, port_budget_capacity(&s->ports), PORTS_PER_PARTICIPANT);
     return 0;
 }
 
