@@ -67,6 +67,16 @@ fi
 echo "docker-check: docker build"
 docker build -q -t videomeet:check . >"$work/build.log" 2>&1 || { tail -n 30 "$work/build.log" >&2; broken "docker build"; }
 
+# The image's media range: the UDP ports it exposes are exactly RTC_MIN_PORT..RTC_MAX_PORT of its
+# environment (a participant whose port is outside the published range would get no media).
+img_env="$(docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' videomeet:check)"
+img_min="$(sed -n 's/^RTC_MIN_PORT=//p' <<<"$img_env")"; img_max="$(sed -n 's/^RTC_MAX_PORT=//p' <<<"$img_env")"
+exposed="$(docker inspect -f '{{range $p, $_ := .Config.ExposedPorts}}{{println $p}}{{end}}' videomeet:check | sed -n 's,/udp$,,p' | sort -n)"
+[ -n "$img_min" ] && [ -n "$img_max" ] && [ "$(head -n 1 <<<"$exposed")" = "$img_min" ] &&
+  [ "$(tail -n 1 <<<"$exposed")" = "$img_max" ] && [ "$(wc -l <<<"$exposed")" = $((img_max - img_min + 1)) ] ||
+  broken "EXPOSE'd UDP ports ($(head -n 1 <<<"$exposed")-$(tail -n 1 <<<"$exposed")) are not RTC_MIN_PORT-RTC_MAX_PORT ($img_min-$img_max)"
+echo "docker-check: media ports $img_min-$img_max exposed: $(( (img_max - img_min + 1) / 2 )) participants"
+
 port=$((20000 + RANDOM % 20000))
 rtc_min=$((41000 + RANDOM % 2000 * 10))
 docker run -d --name "$name" --network host -e PORT="$port" -e BIND_ADDRESS=127.0.0.1 -e RTC_IPS=127.0.0.1 \
@@ -80,6 +90,8 @@ grep -qi "<!doctype html" <<<"$page" || broken "no web app at /"
 config="$(curl -fsS "http://127.0.0.1:$port/api/config")" || broken "GET /api/config failed"
 grep -q '"iceServers"' <<<"$config" || broken "no /api/config"
 [ "$(docker inspect -f '{{.Config.User}}' "$name")" = videomeet ] || broken "the server does not run as the videomeet user"
+metrics="$(curl -fsS "http://127.0.0.1:$port/metrics")" || broken "GET /metrics failed"
+grep -q '^videomeet_rtc_ports_available 10$' <<<"$metrics" || broken "/metrics does not show the 10 ports of RTC_MIN_PORT..RTC_MAX_PORT"
 echo "docker-check: HTTP ok on PORT=$port ($health)"
 
 if [ -n "$bench" ]; then

@@ -42,6 +42,7 @@ struct peer {
     bool ice_connected;
     GQueue early; /* of GBytes: DTLS datagrams sent before ICE connected, owned */
     bool freeing; /* peer_free is closing DTLS: its state change is ours, not news */
+    bool holds_ports; /* gathered: its sockets hold ports of the range (stats->ports_in_use) */
 };
 
 static void set_state(peer *p, peer_state st, const char *why)
@@ -252,6 +253,8 @@ void peer_free(peer *p)
     if (!p)
         return;
     STATS_ADD(p->env.stats->peers[p->state], (uint64_t)-1);
+    if (p->holds_ports)
+        STATS_ADD(p->env.stats->ports_in_use, (uint64_t)-1);
     if (p->dtls_timer) {
         g_source_destroy(p->dtls_timer);
         g_source_unref(p->dtls_timer);
@@ -315,7 +318,16 @@ int peer_set_remote(peer *p, const sdp_remote_transport *remote)
 
 int peer_gather(peer *p)
 {
-    return sfu_ice_gather(p->ice);
+    if (sfu_ice_gather(p->ice) < 0) {
+        /* libnice binds the host candidates' sockets here, and fails only when it could bind
+         * none: every port of the range taken on every ICE address (or no usable address) */
+        STATS_INC(p->env.stats->ports_exhausted);
+        return -1;
+    }
+    if (!p->holds_ports)
+        STATS_INC(p->env.stats->ports_in_use);
+    p->holds_ports = true;
+    return 0;
 }
 
 int peer_add_candidate(peer *p, const char *candidate)

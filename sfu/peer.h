@@ -58,7 +58,8 @@ void peer_local(const peer *p, sdp_local *out);
  * expected certificate fingerprint. Returns 0, or -1 when it cannot be used. */
 int peer_set_remote(peer *p, const sdp_remote_transport *remote);
 /* Starts gathering: candidates come through on_candidate, "" last. Call it after the SDP that
- * carries peer_local() was handed to the browser. Returns 0 or -1. */
+ * carries peer_local() was handed to the browser. Returns 0, or -1 when no socket could be bound
+ * (no free port in the range on any ICE address): the transport is of no use then. */
 int peer_gather(peer *p);
 /* A trickled candidate from the browser ("" = end of candidates). Returns 0 or -1. */
 int peer_add_candidate(peer *p, const char *candidate);

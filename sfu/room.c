@@ -330,10 +330,22 @@ void room_down_ready(member *m)
     }
 }
 
+/* The member's connection pc could bind no UDP port: signaling is told, and takes the member out
+ * of the meeting (room_leave); until then it is left alone. */
+static void member_no_ports(member *m, sfu_pc pc)
+{
+    m->no_ports = true;
+    LOG_W("sfu %s: %s: no free UDP port in the RTC port range for its %s connection", m->room->meeting_id,
+          m->user_id, pc == SFU_PC_UP ? "publishing" : "receiving");
+    room_emit(m->room, m, SFU_EV_NO_PORTS, pc, NULL, "no free UDP port for media on the server");
+}
+
 /* Offers the member's downstream connection again if its tracks changed. */
 static void member_update_down(member *m)
 {
     room *r = m->room;
+    if (m->no_ports)
+        return;
     if (m->down_pending) {
         m->down_dirty = true;
         return;
@@ -402,8 +414,8 @@ static void member_update_down(member *m)
     room_emit(r, m, SFU_EV_OFFER, SFU_PC_DOWN, NULL, text);
     free(text);
     sdp_free(offer);
-    if (first)
-        peer_gather(m->down);
+    if (first && peer_gather(m->down) < 0)
+        member_no_ports(m, SFU_PC_DOWN);
 }
 
 static void update_others(room *r, member *except)
@@ -493,11 +505,14 @@ static void handle_up_offer(member *m, const char *text)
     }
     room_emit(r, m, SFU_EV_ANSWER, SFU_PC_UP, NULL, out);
     free(out);
+    if (first && peer_gather(m->up) < 0) {
+        free(res);
+        member_no_ports(m, SFU_PC_UP); /* its tracks are not offered to anybody */
+        return;
+    }
     bool changed = apply_up_tracks(m, res);
     free(res);
     LOG_I("sfu %s: %s publishes %zu track(s)", r->meeting_id, m->user_id, m->n_tracks);
-    if (first)
-        peer_gather(m->up);
     if (changed)
         update_others(r, m);
 }
@@ -651,7 +666,7 @@ void room_leave(room *r, const char *user_id)
 void room_remote_sdp(room *r, const char *user_id, sfu_pc pc, const char *sdp)
 {
     member *m = member_find(r, user_id);
-    if (!m)
+    if (!m || m->no_ports)
         return;
     if (pc == SFU_PC_UP)
         handle_up_offer(m, sdp);
@@ -680,7 +695,7 @@ void room_video_views(room *r, const char *user_id, const sfu_view *views, size_
 void room_remote_candidate(room *r, const char *user_id, sfu_pc pc, const char *cand)
 {
     member *m = member_find(r, user_id);
-    peer *p = !m ? NULL : pc == SFU_PC_UP ? m->up : m->down;
+    peer *p = !m || m->no_ports ? NULL : pc == SFU_PC_UP ? m->up : m->down;
     if (p)
         peer_add_candidate(p, cand);
 }

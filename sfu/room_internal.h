@@ -141,6 +141,8 @@ struct member {
     bool down_pending;             /* an offer waits for its answer */
     bool down_dirty;               /* tracks changed meanwhile: offer again after the answer */
     bool down_gathering;
+    bool no_ports;                 /* a connection got no UDP port (SFU_EV_NO_PORTS told): the member
+                                    * waits to be taken out; its SDP and candidates are ignored */
     /* downstream bandwidth (transport-cc on the receiving connection, when the browser took it) */
     twcc_history *tx_hist;         /* owned; NULL until transport-cc is negotiated downstream */
     bwe est;

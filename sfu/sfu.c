@@ -282,6 +282,8 @@ void sfu_stats_total(sfu *s, sfu_stats *out)
         for (int k = 0; k <= SFU_FWD_DELAY_BUCKETS; k++)
             STATS_ADD(out->fwd_delay[k], STATS_GET(w->fwd_delay[k]));
         STATS_ADD(out->fwd_delay_sum_us, STATS_GET(w->fwd_delay_sum_us));
+        STATS_ADD(out->ports_in_use, STATS_GET(w->ports_in_use));
+        STATS_ADD(out->ports_exhausted, STATS_GET(w->ports_exhausted));
     }
 }
 

@@ -42,6 +42,10 @@ typedef enum {
                        * receives, comma-separated ("" = none): the others may stop encoding */
     SFU_EV_PAUSED,    /* pc DOWN, mid: a video the browser receives; text: "bandwidth" when the SFU
                        * stopped forwarding it for lack of bandwidth, "" when it resumed */
+    SFU_EV_NO_PORTS,  /* text: why. The connection pc got no UDP port of RTC_MIN_PORT..RTC_MAX_PORT
+                       * (libnice could bind none: the range is used up, by us or by another program,
+                       * or no ICE address is usable). The participant's media is dead: signaling
+                       * takes it out of the meeting; meanwhile the room ignores its SDP and candidates. */
 } sfu_event_kind;
 
 /* How the browser shows one video it receives: the size of its element in device pixels, or

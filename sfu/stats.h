@@ -48,6 +48,9 @@ typedef struct {
     _Atomic uint64_t dtls_dropped[DTLS_DROP_REASONS]; /* received DTLS records dropped, by reason */
     _Atomic uint64_t fwd_delay[SFU_FWD_DELAY_BUCKETS + 1]; /* per bucket (not cumulative); last: above all */
     _Atomic uint64_t fwd_delay_sum_us;
+    _Atomic uint64_t ports_in_use;   /* gauge: ICE transports holding ports of the RTC range (one on each
+                                      * ICE address); peer.c keeps it */
+    _Atomic uint64_t ports_exhausted; /* transports that could bind no port of the range (peer_gather) */
 } sfu_stats;
 
 /* Single-writer increment: no locked instruction. */

@@ -1,6 +1,7 @@
 /* config.c - environment variables to vm_config (see config.h). */
 #include "signaling/config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -76,6 +77,21 @@ static char *build_ice_servers(config_getenv_fn env)
     return s;
 }
 
+/* The address family of BIND_ADDRESS: 0 when empty (every address), AF_INET or AF_INET6 for a
+ * literal, -1 for anything else (a host or interface name would be resolved or matched by the HTTP
+ * library in ways the log line could not promise). */
+static int bind_family(const char *addr)
+{
+    unsigned char buf[sizeof(struct in6_addr)];
+    if (!addr[0])
+        return 0;
+    if (inet_pton(AF_INET, addr, buf) == 1)
+        return AF_INET;
+    if (inet_pton(AF_INET6, addr, buf) == 1)
+        return AF_INET6;
+    return -1;
+}
+
 static int load_rtc(vm_config *cfg, config_getenv_fn env, char *err, size_t errlen)
 {
     const char *ips = env("RTC_IPS");
@@ -132,6 +148,12 @@ int config_load(vm_config *cfg, config_getenv_fn env, const char *default_web_ro
     if (copy_str(env, "BIND_ADDRESS", "", cfg->bind_address, sizeof(cfg->bind_address), err, errlen) ||
         copy_str(env, "WEB_ROOT", default_web_root, cfg->web_root, sizeof(cfg->web_root), err, errlen))
         return -1;
+    cfg->bind_family = bind_family(cfg->bind_address);
+    if (cfg->bind_family < 0) {
+        snprintf(err, errlen, "BIND_ADDRESS must be an IPv4 or IPv6 address, or empty for all (got '%s')",
+                 cfg->bind_address);
+        return -1;
+    }
     const char *lvl = env("LOG_LEVEL");
     cfg->log_level = lvl && *lvl ? vm_log_parse_level(lvl) : VM_LOG_INFO;
     if (cfg->log_level < 0) {

@@ -14,7 +14,9 @@
 
 typedef struct {
     int port;                       /* PORT: HTTP + WebSocket, default 3000 */
-    char bind_address[64];          /* BIND_ADDRESS: default "" = all interfaces */
+    char bind_address[64];          /* BIND_ADDRESS: an IPv4 or IPv6 literal; default "" = all
+                                       addresses, IPv4 and IPv6 */
+    int bind_family;                /* AF_INET or AF_INET6 for a literal, 0 for "" */
     char web_root[512];             /* WEB_ROOT: static files of the web app */
     size_t max_participants;        /* MAX_PARTICIPANTS: per meeting, default 50 */
     size_t max_meetings;            /* MAX_MEETINGS: default 10000 */

@@ -183,6 +183,30 @@ static void net_metrics(GString *out, sfu *media)
     g_free(k);
 }
 
+/* The UDP port range: its size, what the participants are charged (2 each), what the SFU's ICE
+ * transports hold, and the joins and connections that found it used up (ports.h). */
+static void port_metrics(GString *out, struct vm_signaling *s, const sfu_stats *st)
+{
+    g_string_append_printf(
+        out,
+        "# HELP videomeet_rtc_ports_available UDP ports in RTC_MIN_PORT..RTC_MAX_PORT (2 per participant).\n"
+        "# TYPE videomeet_rtc_ports_available gauge\nvideomeet_rtc_ports_available %zu\n"
+        "# HELP videomeet_rtc_ports_reserved Ports charged to the participants in meetings (2 each); a join "
+        "that would go over videomeet_rtc_ports_available is refused.\n"
+        "# TYPE videomeet_rtc_ports_reserved gauge\nvideomeet_rtc_ports_reserved %zu\n"
+        "# HELP videomeet_rtc_ports_in_use Ports of the range held by the SFU's ICE transports now, once per "
+        "transport (each holds one on every ICE address).\n"
+        "# TYPE videomeet_rtc_ports_in_use gauge\nvideomeet_rtc_ports_in_use %llu\n"
+        "# HELP videomeet_port_range_exhausted_total Participants turned away for want of UDP ports: joins "
+        "refused (stage join), connections that could bind no port (stage gather).\n"
+        "# TYPE videomeet_port_range_exhausted_total counter\n"
+        "videomeet_port_range_exhausted_total{stage=\"join\"} %llu\n"
+        "videomeet_port_range_exhausted_total{stage=\"gather\"} %llu\n",
+        s->ports.size, port_budget_reserved(registry_participant_count(s->reg)),
+        (unsigned long long)STATS_GET(st->ports_in_use), (unsigned long long)s->ports.refused,
+        (unsigned long long)STATS_GET(st->ports_exhausted));
+}
+
 /* Prometheus text exposition format 0.0.4. */
 static int route_metrics(struct vm_signaling *s, vm_conn *c, struct lws *wsi)
 {
@@ -205,6 +229,7 @@ static int route_metrics(struct vm_signaling *s, vm_conn *c, struct lws *wsi)
                            (unsigned long long)STATS_GET(st.name));
         SFU_STATS_FIELDS(METRIC)
 #undef METRIC
+        port_metrics(out, s, &st);
         g_string_append(out, "# HELP videomeet_peer_connections WebRTC connections by state.\n"
                              "# TYPE videomeet_peer_connections gauge\n");
         static const char *const states[4] = {"new", "connecting", "connected", "failed"};

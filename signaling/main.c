@@ -4,9 +4,11 @@
  */
 #include <glib.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "signaling/config.h"
 #include "sfu/log.h"
@@ -63,7 +65,9 @@ int main(int argc, char **argv)
         config_free(&cfg);
         return 1;
     }
-    LOG_I("videomeet ready on http://localhost:%d", cfg.port);
+    bool v6 = cfg.bind_family == AF_INET6;
+    LOG_I("videomeet ready on http://%s%s%s:%d", v6 ? "[" : "", cfg.bind_family ? cfg.bind_address : "localhost",
+          v6 ? "]" : "", cfg.port);
     int signo = 0;
     sigwait(&set, &signo);
     LOG_I("signal %d: shutting down", signo);

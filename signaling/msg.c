@@ -42,6 +42,7 @@ int msg_error_set(msg_error *err, vm_err code, const char *ref, const char *fmt,
 {
     err->code = code;
     err->ref = ref;
+    err->reason = NULL;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(err->text, sizeof(err->text), fmt, ap);
@@ -364,6 +365,8 @@ char *msg_build_error(const msg_error *err)
                           "message", err->text);
     if (o && err->ref)
         json_object_set_new(o, "ref", json_string(err->ref));
+    if (o && err->reason)
+        json_object_set_new(o, "reason", json_string(err->reason));
     return dump(o);
 }
 

@@ -78,6 +78,7 @@ typedef struct {
 typedef struct {
     vm_err code;
     const char *ref;      /* the message type that caused it, or NULL (static string) */
+    const char *reason;   /* server-busy: which limit ("media-ports", ...), or NULL (static string) */
     char text[160];       /* for people */
 } msg_error;
 
@@ -87,7 +88,7 @@ int msg_parse(const char *buf, size_t len, bool binary, vm_msg *out, msg_error *
 /* Frees what msg_parse allocated in m (the SDP). NULL is a no-op. */
 void msg_clear(vm_msg *m);
 
-/* Fills *err with code, ref and a printf-style text. Returns -(int)code for convenience. */
+/* Fills *err with code, ref and a printf-style text (no reason). Returns -(int)code for convenience. */
 int msg_error_set(msg_error *err, vm_err code, const char *ref, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 

@@ -9,6 +9,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "sfu/log.h"
@@ -130,20 +131,38 @@ static void set_state(struct vm_signaling *s, int state, struct lws_context *ctx
     pthread_mutex_unlock(&s->lock);
 }
 
+/* Where the listener binds. libwebsockets 4.1 opens an IPv6 socket unless told not to, and then
+ * reads an IPv4 literal in `iface` into the wrong bytes of the IPv6 address: the socket ends up on
+ * `::`, every address. So an IPv4 literal gets an IPv4-only socket, an IPv6 literal an IPv6-only
+ * one, and an address the machine does not have fails the start instead of leaving no listener.
+ * Empty: one dual-stack socket on `::`, every IPv4 and IPv6 address. */
+static void listen_options(const vm_config *cfg, struct lws_context_creation_info *info)
+{
+    if (!cfg->bind_family)
+        return;
+    info->iface = cfg->bind_address;
+    info->options |= LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
+    if (cfg->bind_family == AF_INET)
+        info->options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    else
+        info->options |= LWS_SERVER_OPTION_IPV6_V6ONLY_MODIFY | LWS_SERVER_OPTION_IPV6_V6ONLY_VALUE;
+}
+
 static void *thread_main(void *arg)
 {
     struct vm_signaling *s = arg;
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof(info));
     info.port = s->cfg->port;
-    info.iface = s->cfg->bind_address[0] ? s->cfg->bind_address : NULL;
+    listen_options(s->cfg, &info);
     info.protocols = protocols;
     info.user = s;
     info.retry_and_idle_policy = &ws_retry;
     info.timeout_secs = 10;
     s->ctx = lws_create_context(&info);
     if (!s->ctx) {
-        LOG_E("cannot listen on port %d", s->cfg->port);
+        LOG_E("cannot listen on %s port %d", s->cfg->bind_family ? s->cfg->bind_address : "every address",
+              s->cfg->port);
         set_state(s, -1, NULL);
         return NULL;
     }
@@ -175,6 +194,7 @@ vm_signaling *signaling_new(const vm_config *cfg)
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->cond, NULL);
     g_queue_init(&s->events);
+    port_budget_init(&s->ports, cfg->rtc_min_port, cfg->rtc_max_port);
     atomic_init(&s->stop, false);
     return s;
 }
@@ -196,8 +216,13 @@ int signaling_start(vm_signaling *s, sfu *media)
         return -1;
     }
     s->started = true;
-    LOG_I("signaling listening on %s:%d, web root %s", s->cfg->bind_address[0] ? s->cfg->bind_address : "*",
-          s->cfg->port, s->cfg->web_root);
+    const char *addr = s->cfg->bind_family ? s->cfg->bind_address : "*";
+    bool v6 = s->cfg->bind_family == AF_INET6;
+    LOG_I("signaling listening on %s%s%s:%d, web root %s", v6 ? "[" : "", addr, v6 ? "]" : "", s->cfg->port,
+          s->cfg->web_root);
+    if (media)
+        LOG_I("media: UDP ports %d-%d carry %zu participant(s) across all meetings (%d ports each)",
+              s->cfg->rtc_min_port, s->cfg->rtc_max_port, port_budget_capacity(&s->ports), PORTS_PER_PARTICIPANT);
     return 0;
 }
 

@@ -14,6 +14,7 @@
 #include "sfu/sfu.h"
 #include "signaling/config.h"
 #include "signaling/meeting.h"
+#include "signaling/ports.h"
 #include "signaling/ratelimit.h"
 
 /* One queued outgoing WebSocket message; data has LWS_PRE bytes of headroom before the payload. */
@@ -54,6 +55,7 @@ struct vm_signaling {
     size_t ws_count;
     int64_t started_ms;
     sfu *media;                   /* the media plane, not owned; NULL when absent */
+    port_budget ports;            /* RTC_MIN_PORT..RTC_MAX_PORT: joins are checked against it */
     bool started;
     /* start-up handshake with signaling_start(), and the event queue from the media workers */
     pthread_mutex_t lock;

@@ -91,6 +91,15 @@ static void send_error(vm_conn *c, vm_err code, const char *ref, const char *tex
     send_json(c, msg_build_error(&err));
 }
 
+/* server-busy with the limit that was hit (PROTOCOL.md, Errors): reason is a static string. */
+static void send_busy(vm_conn *c, const char *reason, const char *ref, const char *text)
+{
+    msg_error err;
+    msg_error_set(&err, VM_ERR_SERVER_BUSY, ref, "%s", text);
+    err.reason = reason;
+    send_json(c, msg_build_error(&err));
+}
+
 /* Sends a copy of json to every participant of m except `except`; frees json. */
 static void broadcast(vm_meeting *m, const vm_participant *except, char *json)
 {
@@ -124,6 +133,14 @@ static void on_join(struct vm_signaling *s, vm_conn *c, const vm_msg *msg)
         send_error(c, VM_ERR_ALREADY_JOINED, ref, "this connection is already in a meeting");
         return;
     }
+    /* Two UDP ports per participant, across all meetings (ports.h): one more must fit before it is
+     * let in, so that nobody already in loses a connection to a newcomer. */
+    if (s->media && !port_budget_admit(&s->ports, registry_participant_count(s->reg))) {
+        LOG_W("join refused: the %zu participant(s) in meetings hold the UDP port range %d-%d",
+              registry_participant_count(s->reg), s->cfg->rtc_min_port, s->cfg->rtc_max_port);
+        send_busy(c, "media-ports", ref, "the server has no free media ports for another participant");
+        return;
+    }
     vm_participant *p;
     int rc = registry_join(s->reg, msg->meeting_id, msg->username, msg->audio, msg->video, c, vm_now_ms(), &p);
     if (rc == MEETING_E_FULL) {
@@ -131,7 +148,7 @@ static void on_join(struct vm_signaling *s, vm_conn *c, const vm_msg *msg)
         return;
     }
     if (rc < 0) {
-        send_error(c, VM_ERR_SERVER_BUSY, ref, "the server cannot take this meeting now");
+        send_busy(c, rc == MEETING_E_TOO_MANY ? "meetings" : NULL, ref, "the server cannot take this meeting now");
         return;
     }
     c->participant = p;
@@ -243,8 +260,11 @@ void session_open(struct vm_signaling *s, vm_conn *c, struct lws *wsi)
     c->is_ws = true;
     s->ws_count++;
     ratelimit_init(&c->rl, s->cfg->msg_rate, s->cfg->msg_burst, vm_mono_us());
-    if (s->ws_count > s->cfg->max_connections || atomic_load(&s->stop)) {
-        send_error(c, VM_ERR_SERVER_BUSY, NULL, "the server is at its connection limit");
+    if (atomic_load(&s->stop)) {
+        send_busy(c, "shutting-down", NULL, "the server is shutting down");
+        request_close(c, (enum lws_close_status)1013 /* try again later */);
+    } else if (s->ws_count > s->cfg->max_connections) {
+        send_busy(c, "connections", NULL, "the server is at its connection limit");
         request_close(c, (enum lws_close_status)1013 /* try again later */);
     }
 }
@@ -361,6 +381,12 @@ void session_media_event(struct vm_signaling *s, sfu_event *ev)
         send_error(c, VM_ERR_MEDIA_FAILED, NULL, ev->text);
         leave_meeting(s, c, "disconnected");
         request_close(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
+        break;
+    case SFU_EV_NO_PORTS:
+        /* Its media cannot work: out of the meeting, told why; the socket stays open (joining again
+         * is checked like any join), and rejoining at once would not help. */
+        send_busy(c, "media-ports", NULL, ev->text);
+        leave_meeting(s, c, "disconnected");
         break;
     }
     sfu_event_free(ev);

@@ -29,10 +29,13 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Starts the server. `env` adds or overrides environment variables (PORT is chosen here).
- * Resolves to { port, url, wsUrl, proc, output(), stop() } once /healthz answers.
+ * Resolves to { port, url, wsUrl, proc, output(), stop() } once /healthz answers; the URLs are on
+ * BIND_ADDRESS (127.0.0.1 unless `env` names another, or all addresses with '').
  */
 export async function startServer(env = {}) {
   const port = await freePort();
+  const bind = env.BIND_ADDRESS ?? '127.0.0.1';
+  const host = bind === '' ? '127.0.0.1' : bind.includes(':') ? `[${bind}]` : bind;
   const proc = spawn(serverBin, [], {
     env: {
       ...process.env,
@@ -56,7 +59,7 @@ export async function startServer(env = {}) {
     proc.on('exit', (code, signal) => { exited = { code, signal }; resolve(exited); });
   });
 
-  const url = `http://127.0.0.1:${port}`;
+  const url = `http://${host}:${port}`;
   const deadline = Date.now() + 20000;
   for (;;) {
     if (exited) throw new Error(`server exited early (${JSON.stringify(exited)}):\n${out}`);
@@ -85,7 +88,7 @@ export async function startServer(env = {}) {
   }
 
   return {
-    port, url, wsUrl: `ws://127.0.0.1:${port}/ws`, proc,
+    port, url, wsUrl: `ws://${host}:${port}/ws`, proc,
     output: () => out,
     isRunning: () => !exited,
     stop,

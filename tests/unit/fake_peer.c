@@ -38,6 +38,7 @@ static struct netloop loop = {NULL, &loop.head};
 static peer *peers[FAKE_MAX_PEERS];
 static size_t n_peers;
 static int64_t clock_us;
+static bool gather_fails;
 
 /* ---- virtual clock ---- */
 
@@ -105,6 +106,8 @@ int peer_set_remote(peer *p, const sdp_remote_transport *remote)
 
 int peer_gather(peer *p)
 {
+    if (gather_fails)
+        return -1;
     p->gathering = true;
     return 0;
 }
@@ -339,9 +342,15 @@ unsigned fake_peer_refused(const peer *p)
     return p->refused;
 }
 
+void fake_peer_fail_gather(bool fail)
+{
+    gather_fails = fail;
+}
+
 size_t fake_peer_reset(void)
 {
     size_t leaked = n_peers;
+    gather_fails = false;
     while (n_peers)
         peer_free(peers[n_peers - 1]);
     loop.head = NULL;

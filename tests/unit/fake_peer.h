@@ -8,7 +8,8 @@
  *    listed in creation order (fake_peer_count, fake_peer_at).
  *  - peer_local: fixed ICE credentials and certificate fingerprint (FAKE_PEER_UFRAG, ...).
  *  - peer_set_remote, peer_gather, peer_add_candidate, peer_forget_ssrc: recorded; set_remote moves a
- *    new peer to PEER_CONNECTING, as the real one does.
+ *    new peer to PEER_CONNECTING, as the real one does. peer_gather fails (-1, no port could be
+ *    bound) while fake_peer_fail_gather(true) holds.
  *  - peer_send_rtp, peer_send_rtp_roc, peer_send_rtcp: the plaintext packet (what SRTP would protect)
  *    is recorded with the rollover counter given, the virtual time and how many flushes came before
  *    it. Refused (-1, not recorded, counted) unless the peer is connected: the real one has no SRTP
@@ -73,6 +74,8 @@ void fake_peer_set_state(peer *p, peer_state st, const char *why);
 void fake_peer_deliver(peer *p, const uint8_t *buf, size_t len);
 /* A gathered candidate ("" = end of candidates) through on_candidate. */
 void fake_peer_candidate(peer *p, const char *cand);
+/* From now on peer_gather fails (true) or succeeds (false, the default; fake_peer_reset restores it). */
+void fake_peer_fail_gather(bool fail);
 
 /* ---- what was sent ---- */
 size_t fake_peer_n_sent(const peer *p);

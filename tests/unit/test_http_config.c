@@ -7,6 +7,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "signaling/config.h"
 #include "signaling/http_path.h"
@@ -77,6 +78,8 @@ static void test_config_defaults(void **state)
     assert_int_equal(cfg.max_message_bytes, 65536);
     assert_string_equal(cfg.ice_servers_json, "[]");
     assert_int_equal(cfg.rtc_ip_count, 0);
+    assert_string_equal(cfg.bind_address, "");
+    assert_int_equal(cfg.bind_family, 0);
     assert_int_equal(cfg.rtc_min_port, 40000);
     assert_int_equal(cfg.rtc_max_port, 49999);
     assert_true(cfg.workers >= 1);
@@ -114,6 +117,34 @@ static void test_config_values(void **state)
     config_free(&cfg);
 }
 
+static void test_config_bind_address(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *value;
+        int family;
+    } cases[] = {
+        {"127.0.0.1", AF_INET}, {"0.0.0.0", AF_INET}, {"::1", AF_INET6}, {"fd99::1", AF_INET6}, {"::", AF_INET6},
+        {"", 0}, {"localhost", -1}, {"eth0", -1}, {"127.0.0.1:3000", -1}, {"[::1]", -1}, {"10.0.0.256", -1},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *env[] = {"BIND_ADDRESS", cases[i].value, NULL};
+        fake_env = env;
+        vm_config cfg;
+        char err[256] = "";
+        int rc = config_load(&cfg, lookup, "/w", err, sizeof(err));
+        if (cases[i].family < 0) {
+            assert_int_equal(rc, -1);
+            assert_non_null(strstr(err, "BIND_ADDRESS"));
+        } else {
+            assert_int_equal(rc, 0);
+            assert_int_equal(cfg.bind_family, cases[i].family);
+            assert_string_equal(cfg.bind_address, cases[i].value);
+        }
+        config_free(&cfg);
+    }
+}
+
 static void test_config_errors(void **state)
 {
     (void)state;
@@ -137,7 +168,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_paths),          cmocka_unit_test(test_mime),
         cmocka_unit_test(test_config_defaults), cmocka_unit_test(test_config_values),
-        cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_config_bind_address), cmocka_unit_test(test_config_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

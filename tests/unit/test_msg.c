@@ -232,6 +232,13 @@ static void test_builders(void **state)
     s = msg_build_error(&e);
     assert_string_equal(s, "{\"type\":\"error\",\"code\":\"meeting-full\",\"message\":\"full 3\",\"ref\":\"join-meeting\"}");
     free(s);
+    msg_error_set(&e, VM_ERR_SERVER_BUSY, NULL, "no ports");
+    e.reason = "media-ports";
+    expect_built(msg_build_error(&e),
+                 "{\"type\":\"error\",\"code\":\"server-busy\",\"message\":\"no ports\",\"reason\":\"media-ports\"}");
+    msg_error_set(&e, VM_ERR_SERVER_BUSY, "join-meeting", "again"); /* a reused error has no reason left */
+    expect_built(msg_build_error(&e),
+                 "{\"type\":\"error\",\"code\":\"server-busy\",\"message\":\"again\",\"ref\":\"join-meeting\"}");
     expect_built(msg_build_video_layers("1", "q,h"), "{\"type\":\"video-layers\",\"mid\":\"1\",\"rids\":[\"q\",\"h\"]}");
     expect_built(msg_build_video_layers("1", ""), "{\"type\":\"video-layers\",\"mid\":\"1\",\"rids\":[]}");
     expect_built(msg_build_video_paused("4", "bandwidth"),

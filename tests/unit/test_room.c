@@ -1023,6 +1023,53 @@ static void test_transport_events(void **state)
     assert_true(e->ev->text[0] != '\0');
 }
 
+/* A connection that gets no UDP port (libnice could bind none): its member is reported once
+ * (SFU_EV_NO_PORTS, with the connection), left alone until signaling takes it out (its SDP and
+ * candidates ignored, its tracks offered to nobody), and the others go on as before. */
+static void test_no_ports(void **state)
+{
+    (void)state;
+    peer *bd = two_members(false);
+    size_t ev0 = W.n_ev;
+    fake_peer_fail_gather(true);
+    room_join(W.r, "carol"); /* alice publishes: carol's receiving connection is made at once */
+    const event_rec *e = event_after(ev0, "carol", SFU_EV_NO_PORTS);
+    assert_non_null(e);
+    assert_int_equal(e->ev->pc, SFU_PC_DOWN);
+    assert_true(e->ev->text[0] != '\0');
+    char *offer = swapped_offer();
+    room_remote_sdp(W.r, "carol", SFU_PC_UP, offer);
+    room_remote_candidate(W.r, "carol", SFU_PC_DOWN, "candidate:1 1 udp 2130706431 198.51.100.9 50000 typ host");
+    assert_null(event_after(ev0, "carol", SFU_EV_ANSWER));
+    assert_null(mem("carol")->up);
+    assert_int_equal(fake_peer_n_remote_candidates(mem("carol")->down), 0);
+    assert_int_equal(count_events(ev0, "carol", SFU_EV_NO_PORTS), 1);
+
+    fake_peer_fail_gather(false);
+    room_join(W.r, "dave");
+    receive("dave", false);
+    fake_peer_fail_gather(true);
+    size_t ev1 = W.n_ev;
+    room_remote_sdp(W.r, "dave", SFU_PC_UP, offer); /* answered; then no port for it */
+    free(offer);
+    assert_non_null(event_after(ev1, "dave", SFU_EV_ANSWER));
+    e = event_after(ev1, "dave", SFU_EV_NO_PORTS);
+    assert_non_null(e);
+    assert_int_equal(e->ev->pc, SFU_PC_UP);
+    assert_int_equal(mem("dave")->n_tracks, 0);
+    assert_int_equal(count_events(ev1, "bob", SFU_EV_OFFER), 0); /* dave's tracks: offered to nobody */
+    assert_int_equal(count_events(ev1, "alice", SFU_EV_OFFER), 0);
+
+    room_leave(W.r, "carol");
+    room_leave(W.r, "dave");
+    assert_int_equal(W.r->n_members, 2);
+    size_t from = fake_peer_n_sent(bd);
+    send_frame(&SV, true, 2, 500);
+    advance(FRAME_US);
+    check_continuity(bd, BV.ssrc, from, false);
+    assert_int_equal(got.n, 2);
+}
+
 /* alice's camera changes (a new offer, the video with another SSRC): her m-line keeps its track (bob
  * is offered nothing new), the old SSRC is forgotten in her SRTP state and no longer forwarded, and
  * bob's stream goes on with the new source: his SSRC, his numbering continued. */
@@ -1894,7 +1941,7 @@ int main(void)
 #define ROOM_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
         ROOM_TEST(test_forward_rewritten), ROOM_TEST(test_transport_events),
-        ROOM_TEST(test_publisher_new_ssrc),
+        ROOM_TEST(test_publisher_new_ssrc), ROOM_TEST(test_no_ports),
         ROOM_TEST(test_refused_offer_then_good_one), ROOM_TEST(test_nack_upstream_and_rtx),
         ROOM_TEST(test_feedback_to_publisher),
         ROOM_TEST(test_pli_throttled), ROOM_TEST(test_pli_before_publisher_connected),

@@ -42,6 +42,9 @@ const ERROR_TEXT = /** @type {Record<string, string>} */ ({
  * @param {ServerError} err
  */
 function errorText(err) {
+  if (err.code === 'server-busy' && err.reason === 'media-ports') {
+    return 'The server is full: it has no free media connections for another person right now. Try again in a few minutes.';
+  }
   if (err.code === 'too-long' && err.ref === 'join-meeting') return 'That name is too long.';
   if (err.code === 'too-long' && err.ref === 'chat-message') return 'That message is too long.';
   return ERROR_TEXT[err.code] || err.message || 'Something went wrong.';
@@ -669,6 +672,10 @@ class App {
   /** @param {ServerError} err */
   #serverError(err) {
     if (this.joining) return; // #joinNow shows it
+    if (this.page === 'meeting' && err.code === 'server-busy' && !this.signaling.joined) {
+      this.#backToSetup(errorText(err)); // the server took us out (no port for our media)
+      return;
+    }
     this.ui.toast(errorText(err), { kind: 'error', key: err.code });
   }
 
@@ -677,6 +684,14 @@ class App {
    * @param {ServerError} err
    */
   #rejoinFailed(err) {
+    this.#backToSetup(`Could not rejoin the meeting: ${errorText(err)}`);
+  }
+
+  /**
+   * Out of the meeting against the person's will: back to its setup page, saying why.
+   * @param {string} text
+   */
+  #backToSetup(text) {
     if (this.page === 'meeting') {
       this.signaling.close();
       this.#stopRtc();
@@ -688,7 +703,7 @@ class App {
       this.ui.setChatOpen(false);
       this.ui.setReconnecting(false);
       this.#enterSetup(id);
-      this.ui.toast(`Could not rejoin the meeting: ${errorText(err)}`, { kind: 'error', key: 'join' });
+      this.ui.toast(text, { kind: 'error', key: 'join' });
     }
   }
 

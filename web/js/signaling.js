@@ -53,6 +53,7 @@ import { KEEPALIVE, LEAVE_TIMEOUT_MS, reconnectDelay } from './config.js';
  * @property {string} code
  * @property {string} message
  * @property {string} [ref]
+ * @property {string} [reason]  server-busy: the limit hit ('connections', 'shutting-down', 'meetings', 'media-ports')
  */
 /** @typedef {{audio: boolean, video: boolean}} MediaFlags */
 
@@ -303,8 +304,14 @@ export class SignalingClient extends EventTarget {
       return;
     }
     if (msg.type === 'left') this.joined = false;
-    if (msg.type === 'error' && this.reconnecting && msg.code === 'server-busy') {
+    const closesSocket = msg.reason === 'connections' || msg.reason === 'shutting-down';
+    if (msg.type === 'error' && this.reconnecting && msg.code === 'server-busy' && closesSocket) {
       return; // the server closes this socket now; the next try follows by itself
+    }
+    if (msg.type === 'error' && this.joined && !msg.ref && msg.code === 'server-busy' && msg.reason === 'media-ports') {
+      // The server took us out of the meeting (no UDP port for our media): no rejoin, the app decides.
+      this.joined = false;
+      this.session = null;
     }
     if (msg.type === 'error' && this.reconnecting && (!msg.ref || msg.ref === 'join-meeting')) {
       // The rejoin was refused (meeting-full, ...): stop here and let the app decide.
