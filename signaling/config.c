@@ -115,19 +115,22 @@ static int load_turn_public(vm_config *cfg, config_getenv_fn env, char *err, siz
     return 0;
 }
 
-/* TURN_*: the embedded TURN server (TURN_PORT, or the port Railway's TCP proxy forwards to) and the
- * credentials /api/config mints (ice_servers.h). */
+/* TURN_*: the embedded TURN server and the credentials /api/config mints (ice_servers.h). Its port is
+ * the one Railway's TCP proxy forwards to when there is one (the only TCP port reachable from outside
+ * there; it wins over TURN_PORT, which the Docker image sets), else TURN_PORT. */
 static int load_turn(vm_config *cfg, config_getenv_fn env, char *err, size_t errlen)
 {
     long rail_app, port, tls_port, ttl;
     if (get_long(env, "RAILWAY_TCP_APPLICATION_PORT", 0, 0, 65535, &rail_app, err, errlen) ||
-        get_long(env, "TURN_PORT", rail_app, 0, 65535, &port, err, errlen) ||
+        get_long(env, "TURN_PORT", 0, 0, 65535, &port, err, errlen) ||
         get_long(env, "TURN_TLS_PORT", 5349, 1, 65535, &tls_port, err, errlen) ||
         get_long(env, "TURN_TTL_SECONDS", 86400, 60, 30 * 86400, &ttl, err, errlen) ||
         copy_str(env, "TURN_SECRET", "", cfg->turn_secret, sizeof(cfg->turn_secret), err, errlen) ||
         copy_str(env, "TURN_TLS_CERT", "", cfg->turn_tls_cert, sizeof(cfg->turn_tls_cert), err, errlen) ||
         copy_str(env, "TURN_TLS_KEY", "", cfg->turn_tls_key, sizeof(cfg->turn_tls_key), err, errlen))
         return -1;
+    if (rail_app)
+        port = rail_app;
     cfg->turn_port = (int)port;
     cfg->turn_tls_port = (int)tls_port;
     cfg->turn_ttl_s = (int)ttl;
@@ -135,7 +138,7 @@ static int load_turn(vm_config *cfg, config_getenv_fn env, char *err, size_t err
         snprintf(err, errlen, "TURN_TLS_CERT and TURN_TLS_KEY go together");
         return -1;
     }
-    const char *which = env("TURN_PORT") && *env("TURN_PORT") ? "TURN_PORT" : "RAILWAY_TCP_APPLICATION_PORT";
+    const char *which = rail_app ? "RAILWAY_TCP_APPLICATION_PORT" : "TURN_PORT";
     if (port && port == cfg->port) {
         snprintf(err, errlen, "%s (%ld) is PORT: the TURN server needs a port of its own", which, port);
         return -1;

@@ -35,8 +35,8 @@ typedef struct {
     int workers;                    /* WORKERS: media worker threads, default = cores */
     int log_level;                  /* LOG_LEVEL: error|warn|info|debug */
     /* TURN (README, "Media over TCP"): the embedded coturn and the credentials /api/config mints. */
-    int turn_port;                  /* TURN_PORT, default RAILWAY_TCP_APPLICATION_PORT: the embedded
-                                       coturn's TCP port; 0 = no embedded TURN server */
+    int turn_port;                  /* RAILWAY_TCP_APPLICATION_PORT, else TURN_PORT: the embedded coturn's
+                                       TCP port; 0 = no embedded TURN server */
     int turn_tls_port;              /* TURN_TLS_PORT, default 5349: its TLS port, with a certificate */
     char turn_tls_cert[512];        /* TURN_TLS_CERT, TURN_TLS_KEY: PEM files; both or neither */
     char turn_tls_key[512];

@@ -221,11 +221,12 @@ static void test_config_railway(void **state)
     json_decref(ice);
     config_free(&cfg);
 
-    /* TURN_PORT wins over the application port (e.g. to turn the TURN server off with 0) */
-    static const char *const off_env[] = {"RAILWAY_TCP_PROXY_DOMAIN", "x.proxy.rlwy.net", "RAILWAY_TCP_PROXY_PORT",
-                                          "1", "RAILWAY_TCP_APPLICATION_PORT", "3478", "TURN_PORT", "0", NULL};
-    load(&cfg, off_env);
-    assert_int_equal(cfg.turn_port, 0);
+    /* the port the proxy forwards to wins over TURN_PORT (the Docker image's 3478) */
+    static const char *const image_env[] = {"RAILWAY_TCP_PROXY_DOMAIN", "x.proxy.rlwy.net", "RAILWAY_TCP_PROXY_PORT",
+                                            "1", "RAILWAY_TCP_APPLICATION_PORT", "5000", "TURN_PORT", "3478", NULL};
+    load(&cfg, image_env);
+    assert_int_equal(cfg.turn_port, 5000);
+    assert_int_equal(cfg.turn_public_port, 1);
     config_free(&cfg);
     /* a proxy without its port number: the browser's Host is used */
     static const char *const half_env[] = {"RAILWAY_TCP_PROXY_DOMAIN", "x.proxy.rlwy.net",
