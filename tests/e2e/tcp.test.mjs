@@ -9,10 +9,13 @@
 //   the first choice); the TURN URL is the host the page was loaded from, with TURN_PORT;
 // - the TURN server only relays to the SFU: with credentials from /api/config an allocation over
 //   TCP succeeds and a permission towards the SFU's address is granted, towards another address
-//   refused; a tampered or expired credential is refused (tests/lib/turn.mjs speaks TURN).
+//   refused; a tampered or expired credential is refused (tests/lib/turn.mjs speaks TURN);
+// - a TURN server that dies (SIGKILL) is started again by the server and serves again; without
+//   coturn installed the server does not start and says why.
 import test, { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import { startServer, freePort } from '../lib/server.mjs';
 import { eventually } from '../lib/wait.mjs';
 import { turnConnect } from '../lib/turn.mjs';
@@ -80,4 +83,38 @@ test('the TURN server relays to the SFU only, for credentials the server minted 
   assert.equal((await (await connect()).allocate(expired, mint(expired))).code, 401);
   const fresh = `${Math.floor(now) + 600}:x`;
   assert.equal((await (await connect()).allocate(fresh, mint(fresh))).ok, true);
+});
+
+test('the server starts its TURN server again when it dies', async () => {
+  const turnPids = () => fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((pid) => {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return stat.includes('(turnserver)') && Number(fields[1]) === server.proc.pid; // its parent
+    } catch {
+      return false; // gone meanwhile
+    }
+  });
+  const [pid] = turnPids();
+  assert.ok(pid, 'no turnserver child of the server');
+  process.kill(Number(pid), 'SIGKILL');
+  await eventually(() => assert.match(server.output(), /turn: coturn ended by signal 9/), 5000, 50);
+  // started again after 1 s, and it serves: an allocation with fresh credentials succeeds
+  await eventually(async () => {
+    const [again] = turnPids();
+    assert.ok(again && again !== pid, `turnserver pids: ${turnPids()}`);
+    const cfg = await (await fetch(`${server.url}/api/config`)).json();
+    const { username, credential } = cfg.iceServers.find((s) => s.urls[0].startsWith('turn:'));
+    const c = await turnConnect('127.0.0.1', turnPort);
+    try {
+      assert.equal((await c.allocate(username, credential)).ok, true);
+    } finally {
+      await c.close();
+    }
+  }, 10000, 200);
+});
+
+test('without coturn installed, a server asked for a TURN server says so and does not start', async () => {
+  await assert.rejects(startServer({ TURN_PORT: String(await freePort()), PATH: '/nonexistent' }),
+    /exited early \(\{"code":1,"signal":null\}\)[^]*coturn's turnserver is not installed/);
 });
