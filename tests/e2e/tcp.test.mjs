@@ -10,13 +10,19 @@
 // - the TURN server only relays to the SFU: with credentials from /api/config an allocation over
 //   TCP succeeds and a permission towards the SFU's address is granted, towards another address
 //   refused; a tampered or expired credential is refused (tests/lib/turn.mjs speaks TURN);
+// - videomeet-bench --turn: a meeting of 3 bench participants relayed through the TURN server over
+//   TCP (libnice force-relay) connects and gets its media with no loss, and the TURN server (a child
+//   of the server, counted in the server's CPU) did the relaying;
 // - a TURN server that dies (SIGKILL) is started again by the server and serves again; without
 //   coturn installed the server does not start and says why.
 import test, { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { startServer, freePort } from '../lib/server.mjs';
+import { execFile } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { startServer, freePort, serverBin } from '../lib/server.mjs';
 import { eventually } from '../lib/wait.mjs';
 import { turnConnect } from '../lib/turn.mjs';
 import { checkTcpPath, describe } from './tcp-path.mjs';
@@ -117,4 +123,28 @@ test('the server starts its TURN server again when it dies', async () => {
 test('without coturn installed, a server asked for a TURN server says so and does not start', async () => {
   await assert.rejects(startServer({ TURN_PORT: String(await freePort()), PATH: '/nonexistent' }),
     /exited early \(\{"code":1,"signal":null\}\)[^]*coturn's turnserver is not installed/);
+});
+
+test('videomeet-bench runs its participants through the TURN server over TCP', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vm-tcp-bench-'));
+  const json = path.join(dir, 'turn.json');
+  const res = await new Promise((resolve) => {
+    execFile(path.join(path.dirname(serverBin), 'videomeet-bench'), [
+      '--url', server.url, '--meeting', '3', '--duration', '3', '--bitrate', '300', '--fps', '15', '--turn',
+      '--server-pid', String(server.proc.pid), '--quiet', '--json', json,
+    ], { timeout: 90000, env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0:exitcode=66' } },
+    (err, stdout, stderr) => resolve({ code: err ? err.code : 0, stdout, stderr }));
+  });
+  try {
+    assert.equal(res.code, 0, `${res.stdout}\n${res.stderr}`);
+    const r = JSON.parse(fs.readFileSync(json, 'utf8'));
+    console.log(`# bench over TURN/TCP: ${r.sessions.ready}/3 ready, ${Math.round(r.server.rtp_out_per_s)} packets/s ` +
+      `forwarded, loss ${r.bench.loss_percent} %, TURN server ${r.server.cpu_children_percent} % CPU`);
+    assert.equal(r.sessions.ready, 3);
+    assert.ok(r.server.rtp_out_per_s > 0);
+    assert.ok(r.bench.loss_percent < 1, `loss ${r.bench.loss_percent}`);
+    assert.ok(r.server.cpu_children_percent > 0, 'the TURN server relayed nothing');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
