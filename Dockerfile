@@ -1,7 +1,8 @@
-# VideoMeet: one image, one process (signaling + SFU).
+# VideoMeet: one image, one server (signaling + SFU), which runs coturn as its TURN server over TCP.
 #   docker build -t videomeet .
-#   docker run -p 3000:3000 -p 40000-40199:40000-40199/udp -e ANNOUNCED_IP=<public ip> videomeet
-# PORT is honoured (Railway sets it). The same install script as the README's commands is used.
+#   docker run -p 3000:3000 -p 3478:3478 -p 40000-40199:40000-40199/udp -e ANNOUNCED_IP=<public ip> videomeet
+# PORT is honoured (Railway sets it), and Railway's TCP proxy variables (railway.json, README).
+# The same install script as the README's commands is used.
 # Capacity: every participant holds 2 UDP ports of RTC_MIN_PORT..RTC_MAX_PORT, so the default range
 # (200 ports) carries 100 people across all meetings; the next joiner gets `server-busy`. For more,
 # publish a wider range and set RTC_MAX_PORT to match, or use --network host (README, "Docker").
@@ -26,7 +27,8 @@ COPY --from=build /opt/videomeet /opt/videomeet
 ENV PORT=3000 \
     WEB_ROOT=/opt/videomeet/share/videomeet/web \
     RTC_MIN_PORT=40000 \
-    RTC_MAX_PORT=40199
-EXPOSE 3000/tcp 40000-40199/udp
+    RTC_MAX_PORT=40199 \
+    TURN_PORT=3478
+EXPOSE 3000/tcp 3478/tcp 40000-40199/udp
 USER videomeet
 CMD ["/opt/videomeet/bin/videomeet"]

@@ -65,6 +65,10 @@ typedef struct bench_config {
     bool transport_cc;      /* receivers answer transport-cc and send its feedback (--no-transport-cc) */
     unsigned twcc_interval_ms; /* --twcc-interval-ms: between two feedbacks of a receiver */
     uint32_t seed;          /* --seed: the synthetic media's random parts (0: random) */
+    bool turn;              /* --turn: every session relayed through the server's TURN server over TCP */
+    char turn_ip[64];       /* ... as /api/config names it (an IP address), with its credentials */
+    unsigned turn_port;
+    char turn_user[128], turn_pass[64];
 } bench_config;
 
 /* Counters of one worker: written by that worker only, read by main at any time. */

@@ -22,6 +22,7 @@
 #include "bench/session.h"
 #include "bench/ws.h"
 #include "sfu/log.h"
+#include "signaling/ice_servers.h"
 
 int bench_selftest(void);
 
@@ -69,7 +70,8 @@ static void usage(FILE *f)
             "  --police-burst-ms B  the policer's bucket, in ms at its rate (default 100)\n"
             "  --no-transport-cc  receivers leave transport-cc out of their answers and send no feedback\n"
             "  --twcc-interval-ms I  between two transport-cc feedbacks of a receiver (default 50)\n"
-            "  --seed S           fixes the synthetic media's random parts (frame sizes, audio sizes); 0: random\n");
+            "  --seed S           fixes the synthetic media's random parts (frame sizes, audio sizes); 0: random\n"
+            "  --turn             every session relayed over TCP through the TURN server /api/config names (force-relay)\n");
 }
 
 static int parse_url(bench_config *c)
@@ -109,6 +111,7 @@ static int parse_options(int argc, char **argv, bench_config *c)
         {"police-kbps", required_argument, NULL, 'P'}, {"police-count", required_argument, NULL, 'C'},
         {"police-burst-ms", required_argument, NULL, 'U'}, {"no-transport-cc", no_argument, NULL, 'N'},
         {"twcc-interval-ms", required_argument, NULL, 'I'}, {"seed", required_argument, NULL, 'E'},
+        {"turn", no_argument, NULL, 'R'},
         {NULL, 0, NULL, 0},
     };
     *c = (bench_config){.mode = BENCH_MODE_MEETING, .participants = 3, .rooms = 1, .duration_s = 20,
@@ -148,6 +151,7 @@ static int parse_options(int argc, char **argv, bench_config *c)
         case 'N': c->transport_cc = false; break;
         case 'I': c->twcc_interval_ms = (unsigned)atoi(optarg); break;
         case 'E': c->seed = (uint32_t)strtoul(optarg, NULL, 0); break;
+        case 'R': c->turn = true; break;
         case 'h': usage(stdout); exit(0);
         default: return -1;
         }
@@ -279,11 +283,61 @@ static int run_init(bench_run *run)
         w->sessions = g_ptr_array_new();
         w->ips[0] = run->cfg.ip;
         w->ice = (sfu_ice_config){.ips = w->ips, .ip_count = 1};
+        if (run->cfg.turn) {
+            w->ice.turn_ip = run->cfg.turn_ip;
+            w->ice.turn_port = run->cfg.turn_port;
+            w->ice.turn_user = run->cfg.turn_user;
+            w->ice.turn_pass = run->cfg.turn_pass;
+        }
         w->env = (peer_env){worker_context(w->w), run->dtls, run->cert, &w->ice, &w->peer_stats};
     }
     bench_run_on_workers(run, attach_tick);
     run->ws = bench_ws_start(run->cfg.host, run->cfg.port, "/ws", &bench_session_ws_callbacks);
     return run->ws ? 0 : -1;
+}
+
+/* --turn: the TURN-over-TCP entry of the server's /api/config (its credentials are minted for this
+ * request and serve every session of the run). Returns 0, or -1 with the reason printed. */
+static int load_turn(bench_config *c)
+{
+    size_t len = 0;
+    char *body = bench_probe_http_get(c->host, c->port, "/api/config", &len);
+    json_t *cfg = body ? json_loads(body, 0, NULL) : NULL;
+    free(body);
+    json_t *servers = json_object_get(cfg, "iceServers");
+    int rc = -1;
+    for (size_t i = 0; rc < 0 && i < json_array_size(servers); i++) {
+        json_t *e = json_array_get(servers, i);
+        const char *user = json_string_value(json_object_get(e, "username"));
+        const char *pass = json_string_value(json_object_get(e, "credential"));
+        json_t *urls = json_object_get(e, "urls");
+        for (size_t k = 0; rc < 0 && user && pass && k < json_array_size(urls); k++) {
+            const char *url = json_string_value(json_array_get(urls, k));
+            const char *q = url ? strstr(url, "?transport=tcp") : NULL;
+            char hostport[256];
+            int port = 0;
+            if (!q || strncmp(url, "turn:", 5) || (size_t)(q - url - 5) >= sizeof(hostport))
+                continue;
+            memcpy(hostport, url + 5, (size_t)(q - url - 5));
+            hostport[q - url - 5] = '\0';
+            if (ice_host_split(hostport, c->turn_ip, sizeof(c->turn_ip), &port) || !port ||
+                strlen(user) >= sizeof(c->turn_user) || strlen(pass) >= sizeof(c->turn_pass))
+                continue;
+            if (c->turn_ip[0] == '[') { /* an IPv6 address without its brackets for libnice */
+                size_t n = strlen(c->turn_ip);
+                memmove(c->turn_ip, c->turn_ip + 1, n - 2);
+                c->turn_ip[n - 2] = '\0';
+            }
+            c->turn_port = (unsigned)port;
+            snprintf(c->turn_user, sizeof(c->turn_user), "%s", user);
+            snprintf(c->turn_pass, sizeof(c->turn_pass), "%s", pass);
+            rc = 0;
+        }
+    }
+    json_decref(cfg);
+    if (rc < 0)
+        fprintf(stderr, "videomeet-bench: --turn: %s/api/config names no TURN server over TCP\n", c->url);
+    return rc;
 }
 
 /* Meeting ids: 8 characters of the server's alphabet, random per room and run. */
@@ -462,6 +516,8 @@ int main(int argc, char **argv)
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     raise_fd_limit();
+    if (run.cfg.turn && load_turn(&run.cfg) < 0)
+        return 2;
     if (run_init(&run) < 0 || plan_sessions(&run) < 0) {
         fprintf(stderr, "videomeet-bench: cannot start (certificate, workers or WebSocket client)\n");
         return 2;

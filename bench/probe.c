@@ -134,17 +134,17 @@ static int connect_to(const char *host, int port)
     return fd;
 }
 
-int bench_probe_fetch_metrics(const char *host, int port, bench_metrics *out)
+char *bench_probe_http_get(const char *host, int port, const char *path, size_t *body_len)
 {
-    bench_probe_parse_metrics("", 0, out);
     int fd = connect_to(host, port);
     if (fd < 0)
-        return -1;
+        return NULL;
     char req[256];
-    int n = snprintf(req, sizeof(req), "GET /metrics HTTP/1.1\r\nHost: %s:%d\r\nConnection: close\r\n\r\n", host, port);
-    if (send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
+    int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s:%d\r\nConnection: close\r\n\r\n", path, host,
+                     port);
+    if (n < 0 || (size_t)n >= sizeof(req) || send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
         close(fd);
-        return -1;
+        return NULL;
     }
     size_t cap = 65536, len = 0;
     char *buf = malloc(cap);
@@ -161,17 +161,29 @@ int bench_probe_fetch_metrics(const char *host, int port, bench_metrics *out)
     }
     close(fd);
     if (!buf)
-        return -1;
+        return NULL;
     buf[len] = '\0';
     char *body = strstr(buf, "\r\n\r\n");
-    int rc = -1;
-    if (body && !strncmp(buf, "HTTP/1.1 200", 12)) {
-        body += 4;
-        bench_probe_parse_metrics(body, len - (size_t)(body - buf), out);
-        rc = out->ok ? 0 : -1;
+    if (!body || strncmp(buf, "HTTP/1.1 200", 12)) {
+        free(buf);
+        return NULL;
     }
-    free(buf);
-    return rc;
+    body += 4;
+    *body_len = len - (size_t)(body - buf);
+    memmove(buf, body, *body_len + 1);
+    return buf;
+}
+
+int bench_probe_fetch_metrics(const char *host, int port, bench_metrics *out)
+{
+    bench_probe_parse_metrics("", 0, out);
+    size_t len = 0;
+    char *body = bench_probe_http_get(host, port, "/metrics", &len);
+    if (!body)
+        return -1;
+    bench_probe_parse_metrics(body, len, out);
+    free(body);
+    return out->ok ? 0 : -1;
 }
 
 /* CPU time of every live thread of pid from /proc/PID/task/TID/schedstat (nanoseconds on the CPU),
@@ -202,6 +214,35 @@ static double schedstat_cpu(int pid)
     }
     closedir(d);
     return n ? total : -1;
+}
+
+/* CPU seconds of pid's child processes (e.g. the server's TURN server), from the children file of each
+ * of its threads (/proc/PID/task/TID/children); 0 when none. */
+static double children_cpu(int pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/task", pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return 0;
+    double total = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char file[300];
+        snprintf(file, sizeof(file), "/proc/%d/task/%s/children", pid, e->d_name);
+        FILE *f = fopen(file, "r");
+        int child;
+        while (f && fscanf(f, "%d", &child) == 1) {
+            double cpu = schedstat_cpu(child);
+            total += cpu > 0 ? cpu : 0;
+        }
+        if (f)
+            fclose(f);
+    }
+    closedir(d);
+    return total;
 }
 
 static double status_kb(const char *status, const char *key)
@@ -241,6 +282,7 @@ int bench_probe_proc(int pid, bench_proc *out)
         out->hwm_kb = status_kb(buf, "VmHWM:");
         out->threads = (int)status_kb(buf, "Threads:");
     }
+    out->children_cpu_s = children_cpu(pid);
     out->ok = true;
     return 0;
 }

@@ -59,11 +59,15 @@ double bench_probe_hist_quantile(const bench_metrics *a, const bench_metrics *b,
 int bench_probe_parse_metrics(const char *text, size_t len, bench_metrics *out);
 /* GET http://host:port/metrics with a 2 s timeout. Returns 0 (out->ok) or -1. */
 int bench_probe_fetch_metrics(const char *host, int port, bench_metrics *out);
+/* GET http://host:port<path> (2 s timeout): the body of a 200 answer (malloc'd, NUL-terminated, its
+ * length in *body_len), or NULL. */
+char *bench_probe_http_get(const char *host, int port, const char *path, size_t *body_len);
 
 typedef struct bench_proc {
     bool ok;
     double cpu_s;   /* CPU seconds of the whole process: the sum over its live threads of
                        /proc/PID/task/TID/schedstat (ns), else utime + stime of /proc/PID/stat */
+    double children_cpu_s; /* CPU seconds of its live child processes (the server's TURN server) */
     double rss_kb;  /* VmRSS */
     double hwm_kb;  /* VmHWM: peak RSS */
     int threads;

@@ -28,13 +28,13 @@ void bench_snapshot_take(bench_run *run, bench_snapshot *out)
     bench_probe_fetch_metrics(run->cfg.host, run->cfg.port, &out->m);
 }
 
-/* Server CPU seconds between two snapshots: the whole process from /proc, else the media workers
- * from /metrics; -1 when neither is known. */
+/* Server CPU seconds between two snapshots: the whole process and its children (its TURN server)
+ * from /proc, else the media workers from /metrics; -1 when neither is known. */
 static double server_cpu(const bench_snapshot *a, const bench_snapshot *b, const char **source)
 {
     if (a->p.ok && b->p.ok) {
         *source = "proc";
-        return b->p.cpu_s - a->p.cpu_s;
+        return b->p.cpu_s + b->p.children_cpu_s - a->p.cpu_s - a->p.children_cpu_s;
     }
     if (a->m.ok && b->m.ok && a->m.cpu_s >= 0 && b->m.cpu_s >= 0) {
         *source = "metrics-process";
@@ -206,6 +206,11 @@ static json_t *server_json(const bench_run *run, const bench_results *r, double 
     json_object_set_new(j, "cpu_source", json_string(src));
     json_object_set_new(j, "cpu_percent", num_or_null(cpu >= 0 ? 100.0 * cpu / dt : -1));
     json_object_set_new(j, "cpu_us_per_forwarded_packet", num_or_null(cpu >= 0 && out > 0 ? cpu * 1e6 / out : -1));
+    /* of which its child processes: the TURN server relaying the bench's media with --turn */
+    double kids = a->p.ok && b->p.ok ? b->p.children_cpu_s - a->p.children_cpu_s : -1;
+    json_object_set_new(j, "cpu_children_percent", num_or_null(kids >= 0 ? 100.0 * kids / dt : -1));
+    json_object_set_new(j, "cpu_children_us_per_forwarded_packet",
+                        num_or_null(kids >= 0 && out > 0 ? kids * 1e6 / out : -1));
     json_object_set_new(j, "rss_mb", num_or_null(rss_kb >= 0 ? rss_kb / 1024.0 : -1));
     json_object_set_new(j, "rss_baseline_mb", num_or_null(base_kb >= 0 ? base_kb / 1024.0 : -1));
     json_object_set_new(j, "rss_peak_mb", num_or_null(b->p.ok ? b->p.hwm_kb / 1024.0 : -1));

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Builds the Docker image from the Dockerfile and checks that it serves: /healthz, the web app and
 # /api/config on the port PORT names, then a meeting of 3 videomeet-bench participants (real ICE,
-# DTLS-SRTP and forwarding through the container's SFU) with no loss. The container runs on the host's
-# network with its HTTP and ICE addresses on 127.0.0.1 (BIND_ADDRESS, RTC_IPS), so every packet of the
-# check stays on loopback, as the tests' do; only the image build downloads (Debian packages).
+# DTLS-SRTP and forwarding through the container's SFU) with no loss, then the TCP path: the container's
+# TURN server (coturn, started by the server on the port Railway's variables name, as on Railway) carries
+# the media of a Chromium whose UDP is dropped (tests/tools/tcp-path-check.mjs: nftables drops all but
+# TCP to the HTTP and TURN ports for that browser's user id; relayed pairs over TCP, audio and video
+# both ways with a Chromium on UDP). The container runs on the host's network with its HTTP and ICE
+# addresses on 127.0.0.1 (BIND_ADDRESS, RTC_IPS), so every packet of the check stays on loopback, as
+# the tests' do; only the image build downloads (Debian packages).
 #
 #   scripts/docker-check.sh [BENCH_BINARY]     (default: build-test/videomeet-bench, else build-release/)
 #
@@ -78,9 +82,12 @@ exposed="$(docker inspect -f '{{range $p, $_ := .Config.ExposedPorts}}{{println 
 echo "docker-check: media ports $img_min-$img_max exposed: $(( (img_max - img_min + 1) / 2 )) participants"
 
 port=$((20000 + RANDOM % 20000))
+turn=$((port + 1))
 rtc_min=$((41000 + RANDOM % 2000 * 10))
+# Railway's TCP proxy variables, with the "proxy" at the TURN port itself (no TURN_SECRET: one is drawn).
 docker run -d --name "$name" --network host -e PORT="$port" -e BIND_ADDRESS=127.0.0.1 -e RTC_IPS=127.0.0.1 \
-  -e RTC_MIN_PORT="$rtc_min" -e RTC_MAX_PORT=$((rtc_min + 9)) videomeet:check >/dev/null || broken "docker run"
+  -e RTC_MIN_PORT="$rtc_min" -e RTC_MAX_PORT=$((rtc_min + 9)) -e RAILWAY_TCP_APPLICATION_PORT="$turn" \
+  -e RAILWAY_TCP_PROXY_DOMAIN=127.0.0.1 -e RAILWAY_TCP_PROXY_PORT="$turn" videomeet:check >/dev/null || broken "docker run"
 for _ in $(seq 50); do curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
 health="$(curl -fsS "http://127.0.0.1:$port/healthz")" || broken "no /healthz on PORT=$port"
 grep -q '"status":"ok"' <<<"$health" || broken "/healthz said $health"
@@ -89,6 +96,7 @@ page="$(curl -fsS "http://127.0.0.1:$port/")" || broken "GET / failed"
 grep -qi "<!doctype html" <<<"$page" || broken "no web app at /"
 config="$(curl -fsS "http://127.0.0.1:$port/api/config")" || broken "GET /api/config failed"
 grep -q '"iceServers"' <<<"$config" || broken "no /api/config"
+grep -q "\"turn:127.0.0.1:$turn?transport=tcp\"" <<<"$config" || broken "/api/config names no TURN server on $turn: $config"
 [ "$(docker inspect -f '{{.Config.User}}' "$name")" = videomeet ] || broken "the server does not run as the videomeet user"
 metrics="$(curl -fsS "http://127.0.0.1:$port/metrics")" || broken "GET /metrics failed"
 grep -q '^videomeet_rtc_ports_available 10$' <<<"$metrics" || broken "/metrics does not show the 10 ports of RTC_MIN_PORT..RTC_MAX_PORT"
@@ -106,5 +114,14 @@ if [ -n "$bench" ]; then
     process.exit(ok ? 0 : 1);' "$out" || { cat "$work/bench.log" >&2; broken "media through the container"; }
 else
   echo "docker-check: no videomeet-bench built: media not checked"
+fi
+
+if command -v node >/dev/null && [ -x "${VM_CHROMIUM:-/usr/bin/chromium}" ] && [ -d tests/node_modules/playwright-core ]; then
+  for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$turn") 2>/dev/null && break; sleep 0.2; done
+  node tests/tools/tcp-path-check.mjs "http://127.0.0.1:$port" "$turn" >"$work/tcp.log" 2>&1 ||
+    { cat "$work/tcp.log" >&2; broken "media over TURN/TCP through the container"; }
+  echo "docker-check: TCP path ok: $(tail -n 1 "$work/tcp.log")"
+else
+  echo "docker-check: no node, Chromium or tests/node_modules (scripts/install-deps.sh test): TCP path not checked"
 fi
 echo "docker-check: the image works"

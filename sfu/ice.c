@@ -1,7 +1,10 @@
 /* ice.c - libnice wrapper (see ice.h).
  *
  * The agent is created in full ICE mode (RFC 8445) with trickle and consent freshness, UDP only,
- * no UPnP, no STUN/TURN of its own (the SFU has reachable host addresses; ANNOUNCED_IP covers 1:1 NAT).
+ * no UPnP, no STUN/TURN of its own (the SFU has reachable host addresses; ANNOUNCED_IP covers 1:1 NAT;
+ * browsers without UDP come through a TURN server). A client (videomeet-bench --turn) may relay
+ * everything through a TURN server over TCP: its relayed candidates are then the only ones, and media
+ * goes through nice_agent_send (a relayed pair has no socket of its own for the fast path).
  * Local candidates are formatted here rather than by libnice so that ANNOUNCED_IP can replace the
  * address. Remote candidates may arrive before the remote credentials: libnice accepts them in any order.
  *
@@ -75,14 +78,23 @@ static void on_new_candidate(NiceAgent *agent, NiceCandidate *c, gpointer data)
 {
     (void)agent;
     sfu_ice *ice = data;
-    if (c->transport != NICE_CANDIDATE_TRANSPORT_UDP || c->type != NICE_CANDIDATE_TYPE_HOST)
+    if (c->transport != NICE_CANDIDATE_TRANSPORT_UDP ||
+        (c->type != NICE_CANDIDATE_TYPE_HOST && c->type != NICE_CANDIDATE_TYPE_RELAYED))
         return;
     char addr[NICE_ADDRESS_STRING_LEN];
     nice_address_to_string(&c->addr, addr);
-    const char *shown = ice->announced_ip[0] ? ice->announced_ip : addr;
-    char line[256];
-    snprintf(line, sizeof(line), "candidate:%s %u udp %u %s %u typ host", c->foundation, c->component_id,
-             c->priority, shown, nice_address_get_port(&c->addr));
+    char line[320];
+    if (c->type == NICE_CANDIDATE_TYPE_RELAYED) { /* only with a TURN server (turn_ip) */
+        char base[NICE_ADDRESS_STRING_LEN];
+        nice_address_to_string(&c->base_addr, base);
+        snprintf(line, sizeof(line), "candidate:%s %u udp %u %s %u typ relay raddr %s rport %u", c->foundation,
+                 c->component_id, c->priority, addr, nice_address_get_port(&c->addr), base,
+                 nice_address_get_port(&c->base_addr));
+    } else {
+        const char *shown = ice->announced_ip[0] ? ice->announced_ip : addr;
+        snprintf(line, sizeof(line), "candidate:%s %u udp %u %s %u typ host", c->foundation, c->component_id,
+                 c->priority, shown, nice_address_get_port(&c->addr));
+    }
     if (ice->cbs.on_candidate)
         ice->cbs.on_candidate(ice->ud, line);
 }
@@ -178,6 +190,11 @@ sfu_ice *sfu_ice_new(GMainContext *ctx, const sfu_ice_config *cfg, const sfu_ice
     ice->stream = nice_agent_add_stream(ice->agent, 1);
     if (cfg->min_port && cfg->max_port)
         nice_agent_set_port_range(ice->agent, ice->stream, 1, cfg->min_port, cfg->max_port);
+    if (cfg->turn_ip) {
+        g_object_set(ice->agent, "force-relay", TRUE, NULL);
+        nice_agent_set_relay_info(ice->agent, ice->stream, 1, cfg->turn_ip, cfg->turn_port, cfg->turn_user,
+                                  cfg->turn_pass, NICE_RELAY_TYPE_TURN_TCP);
+    }
     ice->handlers[0] = g_signal_connect(ice->agent, "new-candidate-full", G_CALLBACK(on_new_candidate), ice);
     ice->handlers[1] = g_signal_connect(ice->agent, "candidate-gathering-done", G_CALLBACK(on_gathering_done), ice);
     ice->handlers[2] = g_signal_connect(ice->agent, "component-state-changed", G_CALLBACK(on_component_state), ice);

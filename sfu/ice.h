@@ -29,6 +29,11 @@ typedef struct {
     const char *announced_ip; /* written into candidates instead of the real address, or NULL/"" */
     unsigned min_port, max_port; /* 0, 0 = any */
     bool controlling;
+    /* A TURN server over TCP through which every candidate is relayed (force-relay): a client's
+     * option, for videomeet-bench --turn; the SFU has none. turn_ip NULL = none. */
+    const char *turn_ip;
+    unsigned turn_port;
+    const char *turn_user, *turn_pass;
 } sfu_ice_config;
 
 typedef struct {

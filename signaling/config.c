@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "signaling/ice_servers.h"
 #include "sfu/log.h"
 
 static int get_long(config_getenv_fn env, const char *name, long def, long min, long max, long *out,
@@ -54,6 +55,13 @@ static void split_urls(const char *list, json_t *urls)
     free(copy);
 }
 
+/* TURN_URLS are an external TURN server of the REST API scheme: a secret and no static username. */
+static int rest_scheme(config_getenv_fn env)
+{
+    const char *secret = env("TURN_SECRET"), *user = env("TURN_USERNAME");
+    return secret && *secret && !(user && *user);
+}
+
 static char *build_ice_servers(config_getenv_fn env)
 {
     json_t *arr = json_array();
@@ -65,7 +73,9 @@ static char *build_ice_servers(config_getenv_fn env)
         json_decref(stun);
     json_t *turn = json_array();
     split_urls(env("TURN_URLS"), turn);
-    if (json_array_size(turn)) {
+    if (json_array_size(turn) && rest_scheme(env)) {
+        json_decref(turn); /* load_turn() keeps them: their credentials are minted per browser */
+    } else if (json_array_size(turn)) {
         const char *user = env("TURN_USERNAME"), *cred = env("TURN_CREDENTIAL");
         json_array_append_new(arr, json_pack("{s:o, s:s, s:s}", "urls", turn, "username", user ? user : "",
                                              "credential", cred ? cred : ""));
@@ -90,6 +100,76 @@ static int bind_family(const char *addr)
     if (inet_pton(AF_INET6, addr, buf) == 1)
         return AF_INET6;
     return -1;
+}
+
+/* Where browsers reach the embedded TURN server, when the environment says: TURN_PUBLIC_ADDRESS
+ * (host[:port]), else Railway's TCP proxy, else ANNOUNCED_IP with TURN_PORT. */
+static int load_turn_public(vm_config *cfg, config_getenv_fn env, char *err, size_t errlen)
+{
+    const char *addr = env("TURN_PUBLIC_ADDRESS");
+    const char *rail = env("RAILWAY_TCP_PROXY_DOMAIN");
+    long rail_port;
+    if (get_long(env, "RAILWAY_TCP_PROXY_PORT", 0, 0, 65535, &rail_port, err, errlen))
+        return -1;
+    if (addr && *addr) {
+        if (ice_host_split(addr, cfg->turn_public_host, sizeof(cfg->turn_public_host), &cfg->turn_public_port)) {
+            snprintf(err, errlen, "TURN_PUBLIC_ADDRESS must be host or host:port (got '%s')", addr);
+            return -1;
+        }
+    } else if (rail && *rail && rail_port > 0) {
+        int ignored;
+        if (ice_host_split(rail, cfg->turn_public_host, sizeof(cfg->turn_public_host), &ignored)) {
+            snprintf(err, errlen, "RAILWAY_TCP_PROXY_DOMAIN is no host name (got '%s')", rail);
+            return -1;
+        }
+        cfg->turn_public_port = (int)rail_port;
+    } else if (cfg->announced_ip[0]) {
+        bool v6 = strchr(cfg->announced_ip, ':') != NULL; /* in brackets in a URL */
+        snprintf(cfg->turn_public_host, sizeof(cfg->turn_public_host), "%s%s%s", v6 ? "[" : "",
+                 cfg->announced_ip, v6 ? "]" : "");
+    }
+    return 0;
+}
+
+/* TURN_*: the embedded TURN server and the credentials /api/config mints (ice_servers.h). Its port is
+ * the one Railway's TCP proxy forwards to when there is one (the only TCP port reachable from outside
+ * there; it wins over TURN_PORT, which the Docker image sets), else TURN_PORT. */
+static int load_turn(vm_config *cfg, config_getenv_fn env, char *err, size_t errlen)
+{
+    long rail_app, port, tls_port, ttl;
+    if (get_long(env, "RAILWAY_TCP_APPLICATION_PORT", 0, 0, 65535, &rail_app, err, errlen) ||
+        get_long(env, "TURN_PORT", 0, 0, 65535, &port, err, errlen) ||
+        get_long(env, "TURN_TLS_PORT", 5349, 1, 65535, &tls_port, err, errlen) ||
+        get_long(env, "TURN_TTL_SECONDS", 86400, 60, 30 * 86400, &ttl, err, errlen) ||
+        copy_str(env, "TURN_SECRET", "", cfg->turn_secret, sizeof(cfg->turn_secret), err, errlen) ||
+        copy_str(env, "TURN_TLS_CERT", "", cfg->turn_tls_cert, sizeof(cfg->turn_tls_cert), err, errlen) ||
+        copy_str(env, "TURN_TLS_KEY", "", cfg->turn_tls_key, sizeof(cfg->turn_tls_key), err, errlen))
+        return -1;
+    if (rail_app)
+        port = rail_app;
+    cfg->turn_port = (int)port;
+    cfg->turn_tls_port = (int)tls_port;
+    cfg->turn_ttl_s = (int)ttl;
+    if (!cfg->turn_tls_cert[0] != !cfg->turn_tls_key[0]) {
+        snprintf(err, errlen, "TURN_TLS_CERT and TURN_TLS_KEY go together");
+        return -1;
+    }
+    const char *which = rail_app ? "RAILWAY_TCP_APPLICATION_PORT" : "TURN_PORT";
+    if (port && port == cfg->port) {
+        snprintf(err, errlen, "%s (%ld) is PORT: the TURN server needs a port of its own", which, port);
+        return -1;
+    }
+    if (cfg->turn_tls_cert[0] && (!port || tls_port == port || tls_port == cfg->port)) {
+        snprintf(err, errlen, "TURN_TLS_CERT needs TURN_PORT, and TURN_TLS_PORT (%ld) a port of its own", tls_port);
+        return -1;
+    }
+    if (rest_scheme(env)) {
+        json_t *urls = json_array();
+        split_urls(env("TURN_URLS"), urls);
+        cfg->turn_rest_urls_json = json_array_size(urls) ? json_dumps(urls, JSON_COMPACT) : NULL;
+        json_decref(urls);
+    }
+    return port ? load_turn_public(cfg, env, err, errlen) : 0;
 }
 
 static int load_rtc(vm_config *cfg, config_getenv_fn env, char *err, size_t errlen)
@@ -160,7 +240,7 @@ int config_load(vm_config *cfg, config_getenv_fn env, const char *default_web_ro
         snprintf(err, errlen, "LOG_LEVEL must be error, warn, info or debug (got '%s')", lvl);
         return -1;
     }
-    if (load_rtc(cfg, env, err, errlen))
+    if (load_rtc(cfg, env, err, errlen) || load_turn(cfg, env, err, errlen))
         return -1;
     cfg->ice_servers_json = build_ice_servers(env);
     if (!cfg->ice_servers_json) {
@@ -176,4 +256,6 @@ void config_free(vm_config *cfg)
         return;
     free(cfg->ice_servers_json);
     cfg->ice_servers_json = NULL;
+    free(cfg->turn_rest_urls_json);
+    cfg->turn_rest_urls_json = NULL;
 }

@@ -27,7 +27,8 @@ typedef struct {
     double msg_burst;               /* burst, default 40 */
     unsigned abuse_drops;           /* rate-limited messages before the socket is closed, default 100 */
     char *ice_servers_json;         /* JSON array built from STUN_URLS / TURN_URLS / TURN_USERNAME /
-                                       TURN_CREDENTIAL; owned */
+                                       TURN_CREDENTIAL (the static part of /api/config's iceServers;
+                                       ice_servers.c adds minted TURN credentials); owned */
     /* Media plane (used by sfu/). */
     char rtc_ips[VM_CONFIG_MAX_IPS][64]; /* RTC_IPS: comma separated; empty = detect */
     size_t rtc_ip_count;
@@ -35,6 +36,22 @@ typedef struct {
     int rtc_min_port, rtc_max_port; /* RTC_MIN_PORT / RTC_MAX_PORT, default 40000-49999 */
     int workers;                    /* WORKERS: media worker threads, default = cores */
     int log_level;                  /* LOG_LEVEL: error|warn|info|debug */
+    /* TURN (README, "Media over TCP"): the embedded coturn and the credentials /api/config mints. */
+    int turn_port;                  /* RAILWAY_TCP_APPLICATION_PORT, else TURN_PORT: the embedded coturn's
+                                       TCP port; 0 = no embedded TURN server */
+    int turn_tls_port;              /* TURN_TLS_PORT, default 5349: its TLS port, with a certificate */
+    char turn_tls_cert[512];        /* TURN_TLS_CERT, TURN_TLS_KEY: PEM files; both or neither */
+    char turn_tls_key[512];
+    char turn_secret[128];          /* TURN_SECRET: the REST API shared secret; main.c draws a random one
+                                       when the TURN server is embedded and none is given */
+    int turn_ttl_s;                 /* TURN_TTL_SECONDS: lifetime of minted credentials, default 86400 */
+    char turn_public_host[256];     /* where browsers reach the embedded TURN server: TURN_PUBLIC_ADDRESS,
+                                       else RAILWAY_TCP_PROXY_DOMAIN, else ANNOUNCED_IP; "" = the host
+                                       name the browser reached the HTTP port by */
+    int turn_public_port;           /* its port (TURN_PUBLIC_ADDRESS, RAILWAY_TCP_PROXY_PORT); 0 = turn_port */
+    char *turn_rest_urls_json;      /* TURN_URLS given with TURN_SECRET and without TURN_USERNAME (an
+                                       external TURN server with use-auth-secret): JSON array of the URLs
+                                       that get minted credentials; owned; NULL = none */
 } vm_config;
 
 typedef const char *(*config_getenv_fn)(const char *name);

@@ -12,9 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "signaling/http_path.h"
+#include "signaling/ice_servers.h"
+#include "signaling/ids.h"
 #include "sfu/log.h"
 #include "signaling/server_internal.h"
 
@@ -101,9 +104,15 @@ static int route_create_meeting(struct vm_signaling *s, vm_conn *c, struct lws *
                      json_text(json_pack("{s:s}", "meetingId", m->id)));
 }
 
+/* /api/config: iceServers with TURN credentials minted for this browser (ice_servers.h), and limits. */
 static int route_config(struct vm_signaling *s, vm_conn *c, struct lws *wsi)
 {
-    json_t *ice = json_loads(s->cfg->ice_servers_json, 0, NULL);
+    char host[300] = "", tag[13];
+    if (lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST) < 0)
+        host[0] = '\0';
+    if (ids_random(tag, 12) < 0)
+        return send_status(wsi, HTTP_STATUS_INTERNAL_SERVER_ERROR);
+    json_t *ice = ice_servers_build(s->cfg, host[0] ? host : NULL, (int64_t)time(NULL), tag);
     return send_body(c, wsi, HTTP_STATUS_OK, "application/json",
                      json_text(json_pack("{s:o, s:I, s:i, s:i}", "iceServers", ice ? ice : json_array(),
                                          "maxParticipants", (json_int_t)s->cfg->max_participants,

@@ -11,6 +11,8 @@
 #include <sys/socket.h>
 
 #include "signaling/config.h"
+#include "signaling/ids.h"
+#include "signaling/turnd.h"
 #include "sfu/log.h"
 #include "sfu/sfu.h"
 #include "signaling/server.h"
@@ -57,11 +59,27 @@ int main(int argc, char **argv)
     media_cfg.rtc_max_port = cfg.rtc_max_port;
     media_cfg.workers = cfg.workers;
 
+    /* The embedded TURN server: the secret its credentials are minted with is drawn here when none is
+     * given (one process mints and checks them, so it need not be known elsewhere). */
+    turnd *turn = NULL;
+    if (cfg.turn_port) {
+        if (!cfg.turn_secret[0] && ids_random(cfg.turn_secret, 40) < 0) {
+            fprintf(stderr, "videomeet: cannot draw a TURN secret\n");
+            config_free(&cfg);
+            return 1;
+        }
+        turn = turnd_start(&cfg);
+        if (!turn) {
+            config_free(&cfg);
+            return 1;
+        }
+    }
     vm_signaling *sig = signaling_new(&cfg);
     sfu *media = sig ? sfu_new(&media_cfg, signaling_sfu_event, sig) : NULL;
     if (!media || signaling_start(sig, media) < 0) {
         sfu_free(media);
         signaling_free(sig);
+        turnd_free(turn);
         config_free(&cfg);
         return 1;
     }
@@ -74,6 +92,7 @@ int main(int argc, char **argv)
     signaling_stop(sig);   /* closes every connection: they leave their meetings */
     sfu_free(media);       /* closes the rooms, stops the workers */
     signaling_free(sig);
+    turnd_free(turn);
     config_free(&cfg);
     return 0;
 }

@@ -35,6 +35,8 @@ export const DEFAULT_PERMISSIONS = Object.freeze(['camera', 'microphone', 'clipb
  * @param {string[]} [opts.permissions]
  * @param {string[]} [opts.extraArgs]
  * @param {string} [opts.name]  label used in logs and error messages
+ * @param {number} [opts.uid]  run chromium as this user (and group) id, e.g. so that nftables can tell
+ *   its packets from the others' (`meta skuid`); its profile and home are the profile dir
  * @returns {Promise<{context: import('playwright-core').BrowserContext, page: import('playwright-core').Page,
  *   errors: string[], name: string, close: () => Promise<void>, profileDir: string}>}
  *   errors: uncaught page exceptions and console errors, to assert on
@@ -42,10 +44,21 @@ export const DEFAULT_PERMISSIONS = Object.freeze(['camera', 'microphone', 'clipb
 export async function launchBrowser(opts = {}) {
   const name = opts.name || 'browser';
   const profileDir = await fs.mkdtemp(path.join(os.tmpdir(), 'vm-chromium-'));
+  let executablePath = CHROMIUM_PATH;
+  let env;
+  if (opts.uid !== undefined) {
+    // A launcher next to the profile, outside it (chromium owns the profile): setpriv drops to the uid.
+    executablePath = `${profileDir}.sh`;
+    await fs.writeFile(executablePath, `#!/bin/sh\nexec setpriv --reuid=${opts.uid} --regid=${opts.uid} ` +
+      `--clear-groups ${CHROMIUM_PATH} "$@"\n`, { mode: 0o755 });
+    await fs.chown(profileDir, opts.uid, opts.uid);
+    env = { ...process.env, HOME: profileDir, XDG_CONFIG_HOME: profileDir, XDG_CACHE_HOME: profileDir };
+  }
   let context;
   try {
     context = await chromium.launchPersistentContext(profileDir, {
-      executablePath: CHROMIUM_PATH,
+      executablePath,
+      env,
       headless: true,
       args: [...CHROMIUM_ARGS, ...(opts.extraArgs || [])],
       permissions: [...(opts.permissions || DEFAULT_PERMISSIONS)],
@@ -53,6 +66,7 @@ export async function launchBrowser(opts = {}) {
     });
   } catch (err) {
     await fs.rm(profileDir, { recursive: true, force: true });
+    if (opts.uid !== undefined) await fs.rm(executablePath, { force: true });
     throw err;
   }
   context.setDefaultTimeout(15000);
@@ -71,6 +85,7 @@ export async function launchBrowser(opts = {}) {
       await context.close();
     } finally {
       await fs.rm(profileDir, { recursive: true, force: true });
+      if (opts.uid !== undefined) await fs.rm(executablePath, { force: true });
     }
   }
   return { context, page, errors, name, close, profileDir };
@@ -231,8 +246,20 @@ export async function createMeeting(baseUrl) {
   return (await res.json()).meetingId;
 }
 
+/** Init script: records every RTCPeerConnection the page makes in window.__pcs. */
+export function spyOnPeerConnections() {
+  const Orig = window.RTCPeerConnection;
+  window.__pcs = [];
+  window.RTCPeerConnection = class extends Orig {
+    constructor(...args) {
+      super(...args);
+      window.__pcs.push(this);
+    }
+  };
+}
+
 /**
- * The page's peer connections that send a track (window.__pcs, recorded by the test's init script),
+ * The page's peer connections that send a track (window.__pcs, recorded by spyOnPeerConnections),
  * with their state and selected candidate pair.
  */
 export async function sendingConnections(page) {

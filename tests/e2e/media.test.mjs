@@ -19,7 +19,9 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import fs from 'node:fs';
 import { startServer, serverBin } from '../lib/server.mjs';
-import { launchBrowser, byTestId, smallCamera, createMeeting as newMeeting, sendingConnections, received } from './browser.mjs';
+import {
+  launchBrowser, byTestId, smallCamera, spyOnPeerConnections, createMeeting as newMeeting, sendingConnections, received,
+} from './browser.mjs';
 import { eventually, sleep } from '../lib/wait.mjs';
 import { udpLoss } from '../lib/nft.mjs';
 
@@ -36,19 +38,6 @@ after(async () => {
 });
 
 const tileOf = (page, username) => page.locator(`[data-testid="tile"][data-username="${username}"]`);
-
-
-/** Records every RTCPeerConnection the page makes, to count the sending ones. */
-function spyOnPeerConnections() {
-  const Orig = window.RTCPeerConnection;
-  window.__pcs = [];
-  window.RTCPeerConnection = class extends Orig {
-    constructor(...args) {
-      super(...args);
-      window.__pcs.push(this);
-    }
-  };
-}
 
 async function person(t, name) {
   const b = await launchBrowser({

@@ -11,6 +11,7 @@
 
 #include "signaling/config.h"
 #include "signaling/http_path.h"
+#include "fake_env.h"
 
 static void expect_path(const char *uri, const char *want)
 {
@@ -50,17 +51,6 @@ static void test_mime(void **state)
     assert_string_equal(http_mime_type("img/a.svg"), "image/svg+xml");
     assert_string_equal(http_mime_type("a.b/noext"), "application/octet-stream");
     assert_string_equal(http_mime_type("README"), "application/octet-stream");
-}
-
-/* A fake environment: name=value pairs. */
-static const char *const *fake_env;
-static const char *lookup(const char *name)
-{
-    for (const char *const *p = fake_env; p && *p; p += 2) {
-        if (!strcmp(p[0], name))
-            return p[1];
-    }
-    return NULL;
 }
 
 static void test_config_defaults(void **state)

@@ -78,8 +78,8 @@ static void test_connect_and_send(void **state)
     const char *ips[] = {"127.0.0.1"};
     side s[2];
     memset(s, 0, sizeof(s));
-    sfu_ice_config ca = {ips, 1, NULL, 41000, 41010, true};
-    sfu_ice_config cb = {ips, 1, NULL, 0, 0, false};
+    sfu_ice_config ca = {.ips = ips, .ip_count = 1, .min_port = 41000, .max_port = 41010, .controlling = true};
+    sfu_ice_config cb = {.ips = ips, .ip_count = 1};
     s[0].self = sfu_ice_new(ctx, &ca, &cbs, &s[0]);
     s[1].self = sfu_ice_new(ctx, &cb, &cbs, &s[1]);
     assert_non_null(s[0].self);
@@ -139,7 +139,7 @@ static void test_announced_ip_and_bad_candidates(void **state)
     const char *ips[] = {"127.0.0.1"};
     side s;
     memset(&s, 0, sizeof(s));
-    sfu_ice_config c = {ips, 1, "203.0.113.9", 0, 0, false};
+    sfu_ice_config c = {.ips = ips, .ip_count = 1, .announced_ip = "203.0.113.9"};
     s.self = sfu_ice_new(ctx, &c, &cbs, &s);
     assert_int_equal(sfu_ice_gather(s.self), 0);
     spin_until(ctx, gathered, &s);
@@ -153,7 +153,7 @@ static void test_announced_ip_and_bad_candidates(void **state)
     g_main_context_unref(ctx);
 
     const char *bad_ips[] = {"not-an-ip"};
-    sfu_ice_config bad = {bad_ips, 1, NULL, 0, 0, false};
+    sfu_ice_config bad = {.ips = bad_ips, .ip_count = 1};
     assert_null(sfu_ice_new(NULL, &bad, &cbs, NULL));
 }
 
