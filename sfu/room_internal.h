@@ -141,6 +141,8 @@ struct member {
     bool down_pending;             /* an offer waits for its answer */
     bool down_dirty;               /* tracks changed meanwhile: offer again after the answer */
     bool down_gathering;
+    bool down_restart;             /* ICE restarted: the next offer carries new credentials, and our
+                                    * candidates go out again after it */
     /* downstream bandwidth (transport-cc on the receiving connection, when the browser took it) */
     twcc_history *tx_hist;         /* owned; NULL until transport-cc is negotiated downstream */
     bwe est;
