@@ -435,7 +435,9 @@ void session_close(struct vm_signaling *s, vm_conn *c)
     if (!c->is_ws)
         return;
     vm_participant *p = c->participant;
-    if (p && !c->client_left && s->cfg->reconnect_grace_ms > 0 && p->resume.token[0] && !atomic_load(&s->stop)) {
+    /* Not when the server closed it (flood, too large, ...) or is stopping. */
+    if (p && !c->client_left && !c->closing && s->cfg->reconnect_grace_ms > 0 && p->resume.token[0] &&
+        !atomic_load(&s->stop)) {
         /* Away: the others see "reconnecting" until it resumes or session_sweep ends it. */
         p->conn = NULL;
         c->participant = NULL;
