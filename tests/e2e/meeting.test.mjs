@@ -580,6 +580,22 @@ test('a dropped connection shows "Reconnecting…" and resumes as the same parti
     await byTestId(b, 'chat-message').locator('[data-testid="chat-text"]').allTextContents(), expected));
   await eventually(async () => assert.deepEqual(
     await byTestId(a, 'chat-message').locator('[data-testid="chat-text"]').allTextContents(), expected));
+
+  // A second drop, with A allowed only two tries (the app's limit is 8; retry.js): after them A stops,
+  // says so and offers "Try again"; pressing it once the network is back resumes, same userId.
+  await a.evaluate(() => { window.videomeet.signaling.retry.opts.maxAttempts = 2; });
+  proxy.cut(true);
+  await byTestId(a, 'retry-button').waitFor({ state: 'visible', timeout: 15000 });
+  assert.equal(await textOf(byTestId(a, 'reconnecting-text')), 'Connection lost.');
+  await screenshot(a, shots, 'meeting-connection-lost-1280');
+  proxy.accept();
+  await new Promise((r) => setTimeout(r, 2500));
+  assert.ok(await byTestId(a, 'retry-button').isVisible(), 'it kept trying by itself');
+  await byTestId(a, 'retry-button').click();
+  await byTestId(a, 'reconnecting').waitFor({ state: 'hidden', timeout: 10000 });
+  await annInB.locator('[data-testid="tile-reconnecting"]').waitFor({ state: 'hidden' });
+  assert.equal(await annInB.getAttribute('data-user-id'), oldId);
+  await waitForCount(b, 2);
   // Only page errors count here: the browser logs the refused WebSocket connections.
   const pageErrors = [...A.errors, ...B.errors].filter((m) => !/WebSocket|ERR_CONNECTION|Failed to load/.test(m));
   assert.deepEqual(pageErrors, []);
