@@ -60,6 +60,14 @@ test('a connection that works and breaks at once keeps counting: bounded tries, 
   assert.ok(tries / (now / 36000) < 10, 'far fewer than 65 tries in 36 s');
 });
 
+test('a period marked unstable does not restart the count', () => {
+  const r = new Retry({}, mid);
+  r.fail(0);
+  r.ok(1000);
+  r.unstable(); // the server ended it (media-failed)
+  assert.equal(r.fail(1000 + 2 * RETRY.stableMs).attempt, 2);
+});
+
 test('after working for stableMs the count starts again', () => {
   const r = new Retry({}, mid);
   r.fail(0);

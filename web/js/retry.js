@@ -49,6 +49,12 @@ export class Retry {
     if (this.okSince === null) this.okSince = now;
   }
 
+  /** What came up did not really work (e.g. the server ended it for a media failure): the time it
+   * was up does not count as a stable period. */
+  unstable() {
+    this.okSince = null;
+  }
+
   /**
    * The connection broke, or a try failed, at `now`: what to do next.
    * @param {number} now

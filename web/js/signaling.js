@@ -358,6 +358,9 @@ export class SignalingClient extends EventTarget {
       return;
     }
     if (msg.type === 'left') this.joined = false;
+    // The server ends our participation (a media connection it could not get back): coming back
+    // does not start a fresh count of tries, so this cannot loop at the base delay.
+    if (msg.type === 'error' && msg.code === 'media-failed') this.retry.unstable();
     if (msg.type === 'error' && this.reconnecting && msg.code === 'server-busy') {
       return; // the server closes this socket now; the next try follows by itself
     }
