@@ -75,6 +75,8 @@ static void on_selected_pair(NiceAgent *agent, guint stream_id, guint component_
 
 static void set_state(sfu_ice *ice, sfu_ice_state st)
 {
+    if (st == SFU_ICE_CHECKING && ice->restarting && ice->state == SFU_ICE_CONNECTED)
+        return; /* a restart's checks do not stop the pair that works */
     if (st == SFU_ICE_CONNECTED && ice->restarting) {
         ice->restarting = false; /* working again after a restart: said even when it never stopped */
     } else if (ice->state == st) {

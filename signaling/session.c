@@ -223,7 +223,10 @@ static void on_resume(struct vm_signaling *s, vm_conn *c, const vm_msg *msg)
     if (old) {
         old->participant = NULL;
         if (old->out_head && !c->closing) {
-            c->out_tail->next = old->out_head;
+            if (c->out_tail)
+                c->out_tail->next = old->out_head;
+            else
+                c->out_head = old->out_head;
             c->out_tail = old->out_tail;
             c->out_bytes += old->out_bytes;
             old->out_head = old->out_tail = NULL;
