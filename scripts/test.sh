@@ -3,7 +3,7 @@
 # (warnings are errors), then runs every test:
 #   1. C unit tests (cmocka, through ctest)
 #   2. libFuzzer targets, a short run each (clang)
-#   3. protocol and browser end-to-end tests (node:test) inside a private network namespace,
+#   3. protocol, web-module and browser end-to-end tests (node:test) inside a private network namespace,
 #      against the sanitizer build of the server; only loopback exists there;
 #   4. the Docker image (scripts/docker-check.sh: build, HTTP on PORT, a bench meeting through it),
 #      skipped with a message where Docker cannot run (no daemon, no base image, no disk space).
@@ -49,7 +49,7 @@ unshare -n bash -c '
   cd "'"$root"'/tests"
   export VM_SERVER_BIN="'"$root"'/build-test/videomeet"
   pass=0; fail=0; status=0
-  for f in protocol/*.test.mjs e2e/*.test.mjs; do
+  for f in protocol/*.test.mjs web/*.test.mjs e2e/*.test.mjs; do
     log="$(mktemp)"
     node --test "$f" 2>&1 | tee "$log"
     rc=${PIPESTATUS[0]}

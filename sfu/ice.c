@@ -12,6 +12,12 @@
  * costs the same with one agent or a thousand; calls that change the agent's sources touch the child.
  * Media goes out through the netloop's queue on the selected pair's socket (the "fast path"), batched
  * per iteration; libnice itself sends STUN and anything before a pair is selected.
+ *
+ * ICE restart (RFC 8445 §9): nice_agent_restart_stream makes new local credentials and forgets the
+ * remote candidates and checks, but keeps the local candidates (the same sockets) and the selected
+ * pair, which carries media until a pair of the new generation is selected; that pair (or the
+ * component reaching CONNECTED/READY) is reported as SFU_ICE_CONNECTED even when the state had not
+ * changed, so the owner learns the repair worked.
  */
 #include "sfu/ice.h"
 
@@ -39,7 +45,10 @@ struct sfu_ice {
     void *ud;
     char announced_ip[64];
     gulong handlers[4];
+    bool restarting; /* sfu_ice_restart ran: the next working pair is news even if the state did not change */
 };
+
+static void set_state(sfu_ice *ice, sfu_ice_state st);
 
 static void fast_path_clear(sfu_ice *ice)
 {
@@ -63,21 +72,28 @@ static void on_selected_pair(NiceAgent *agent, guint stream_id, guint component_
     ice->fast_to_len = ice->fast_to.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
     ice->fast_socket = gs;
     ice->fast_fd = g_socket_get_fd(gs);
+    if (ice->restarting)
+        set_state(ice, SFU_ICE_CONNECTED); /* a pair of the new generation */
 }
 
 static void set_state(sfu_ice *ice, sfu_ice_state st)
 {
-    if (ice->state == st)
+    if (st == SFU_ICE_CHECKING && ice->restarting && ice->state == SFU_ICE_CONNECTED)
+        return; /* a restart's checks do not stop the pair that works */
+    if (st == SFU_ICE_CONNECTED && ice->restarting) {
+        ice->restarting = false; /* working again after a restart: said even when it never stopped */
+    } else if (ice->state == st) {
         return;
+    }
     ice->state = st;
     if (ice->cbs.on_state)
         ice->cbs.on_state(ice->ud, st);
 }
 
-static void on_new_candidate(NiceAgent *agent, NiceCandidate *c, gpointer data)
+/* Hands one local candidate to on_candidate (host UDP, and relayed UDP when the SFU uses a TURN
+ * relay itself; ANNOUNCED_IP written instead of a host address). */
+static void announce(sfu_ice *ice, const NiceCandidate *c)
 {
-    (void)agent;
-    sfu_ice *ice = data;
     if (c->transport != NICE_CANDIDATE_TRANSPORT_UDP ||
         (c->type != NICE_CANDIDATE_TYPE_HOST && c->type != NICE_CANDIDATE_TYPE_RELAYED))
         return;
@@ -97,6 +113,12 @@ static void on_new_candidate(NiceAgent *agent, NiceCandidate *c, gpointer data)
     }
     if (ice->cbs.on_candidate)
         ice->cbs.on_candidate(ice->ud, line);
+}
+
+static void on_new_candidate(NiceAgent *agent, NiceCandidate *c, gpointer data)
+{
+    (void)agent;
+    announce(data, c);
 }
 
 static void on_gathering_done(NiceAgent *agent, guint stream_id, gpointer data)
@@ -262,6 +284,25 @@ int sfu_ice_add_remote_candidate(sfu_ice *ice, const char *candidate)
     }
     nice_candidate_free(c);
     return rc;
+}
+
+int sfu_ice_restart(sfu_ice *ice)
+{
+    netloop_child_touch(ice->loop);
+    if (!nice_agent_restart_stream(ice->agent, ice->stream))
+        return -1;
+    ice->restarting = true;
+    return 0;
+}
+
+void sfu_ice_announce(sfu_ice *ice)
+{
+    GSList *list = nice_agent_get_local_candidates(ice->agent, ice->stream, 1);
+    for (GSList *l = list; l; l = l->next)
+        announce(ice, l->data);
+    g_slist_free_full(list, (GDestroyNotify)nice_candidate_free);
+    if (ice->cbs.on_gathering_done)
+        ice->cbs.on_gathering_done(ice->ud);
 }
 
 int sfu_ice_send(sfu_ice *ice, const uint8_t *buf, size_t len)

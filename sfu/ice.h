@@ -61,6 +61,14 @@ int sfu_ice_gather(sfu_ice *ice);
 /* Adds a remote candidate ("candidate:..." or "a=candidate:..."). Returns 0, or -1 when it cannot be
  * parsed or is not UDP (ignored). */
 int sfu_ice_add_remote_candidate(sfu_ice *ice, const char *candidate);
+/* Restarts ICE (RFC 8445 §9): new local credentials (sfu_ice_local_credentials), the remote's
+ * candidates and checks forgotten; the selected pair keeps carrying media until one of the new
+ * generation is chosen, which on_state reports as SFU_ICE_CONNECTED (even if the state was that
+ * already). The remote's new credentials and candidates follow as for a new agent; the local
+ * candidates stay the same and sfu_ice_announce() hands them out again. Returns 0 or -1. */
+int sfu_ice_restart(sfu_ice *ice);
+/* Hands every local candidate to on_candidate again, then on_gathering_done (after a restart). */
+void sfu_ice_announce(sfu_ice *ice);
 /* Sends one datagram on the selected pair: queued, it leaves at the end of the current loop iteration
  * together with the others for the same peer (UDP GSO). Returns 0, or -1 when not connected or it could
  * not be queued (a refused send is counted by the netloop, not returned). */

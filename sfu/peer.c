@@ -39,7 +39,11 @@ struct peer {
     void *ud;
     char ufrag[SFU_ICE_UFRAG_MAX];
     char pwd[SFU_ICE_PWD_MAX];
+    char remote_ufrag[SFU_ICE_UFRAG_MAX]; /* the browser's, as last applied */
+    char remote_pwd[SFU_ICE_PWD_MAX];
     bool ice_connected;
+    bool ice_lost;    /* ICE failed after DTLS was up, and on_ice was told (a restart may repair it) */
+    bool gathered;    /* peer_gather ran once: later calls announce the candidates again */
     GQueue early; /* of GBytes: DTLS datagrams sent before ICE connected, owned */
     bool freeing; /* peer_free is closing DTLS: its state change is ours, not news */
     bool holds_ports; /* gathered: its sockets hold ports of the range (stats->ports_in_use) */
@@ -176,11 +180,24 @@ static void ice_state(void *ud, sfu_ice_state st)
     peer *p = ud;
     if (st == SFU_ICE_FAILED) {
         STATS_INC(p->env.stats->ice_failures);
+        if (p->cbs.on_ice && p->state == PEER_CONNECTED) {
+            if (!p->ice_lost) {
+                p->ice_lost = true;
+                LOG_I("transport: ICE failed or consent lost; waiting for an ICE restart");
+                p->cbs.on_ice(p->ud, false);
+            }
+            return;
+        }
         set_state(p, PEER_FAILED, "ICE failed or consent lost");
         return;
     }
-    if (st == SFU_ICE_CHECKING)
-        set_state(p, PEER_CONNECTING, NULL);
+    if (st == SFU_ICE_CONNECTED && p->ice_connected && p->cbs.on_ice && p->state == PEER_CONNECTED) {
+        p->ice_lost = false;
+        p->cbs.on_ice(p->ud, true); /* working again, after an ICE restart */
+        return;
+    }
+    if (st == SFU_ICE_CHECKING && p->state != PEER_CONNECTED)
+        set_state(p, PEER_CONNECTING, NULL); /* (an ICE restart leaves DTLS and SRTP as they are) */
     if (st == SFU_ICE_CONNECTED && !p->ice_connected) {
         p->ice_connected = true;
         early_flush(p);
@@ -288,6 +305,8 @@ int peer_set_remote(peer *p, const sdp_remote_transport *remote)
         if (sdp_candidate_format(&remote->candidates[i], line, sizeof(line)) > 0)
             sfu_ice_add_remote_candidate(p->ice, line);
     }
+    g_strlcpy(p->remote_ufrag, remote->ice_ufrag, sizeof(p->remote_ufrag));
+    g_strlcpy(p->remote_pwd, remote->ice_pwd, sizeof(p->remote_pwd));
     cert_fingerprint_t fp;
     memset(&fp, 0, sizeof(fp));
     g_strlcpy(fp.hash, remote->fingerprint.algorithm, sizeof(fp.hash));
@@ -318,15 +337,34 @@ int peer_set_remote(peer *p, const sdp_remote_transport *remote)
 
 int peer_gather(peer *p)
 {
+    if (p->gathered) {
+        sfu_ice_announce(p->ice);
+        return 0;
+    }
     if (sfu_ice_gather(p->ice) < 0) {
         /* libnice binds the host candidates' sockets here, and fails only when it could bind
          * none: every port of the range taken on every ICE address (or no usable address) */
         STATS_INC(p->env.stats->ports_exhausted);
         return -1;
     }
+    p->gathered = true;
     if (!p->holds_ports)
         STATS_INC(p->env.stats->ports_in_use);
     p->holds_ports = true;
+    return 0;
+}
+
+bool peer_remote_restarts(const peer *p, const sdp_remote_transport *remote)
+{
+    return p->remote_ufrag[0] &&
+           (strcmp(p->remote_ufrag, remote->ice_ufrag) != 0 || strcmp(p->remote_pwd, remote->ice_pwd) != 0);
+}
+
+int peer_restart_ice(peer *p)
+{
+    if (!p->dtls || p->state == PEER_FAILED || sfu_ice_restart(p->ice) < 0)
+        return -1;
+    sfu_ice_local_credentials(p->ice, p->ufrag, p->pwd);
     return 0;
 }
 

@@ -35,6 +35,11 @@ typedef struct {
     /* Decrypted packets; buf may be modified in place, not kept. now_us: monotonic clock. */
     void (*on_rtp)(void *ud, uint8_t *buf, size_t len, int64_t now_us);
     void (*on_rtcp)(void *ud, uint8_t *buf, size_t len, int64_t now_us);
+    /* Optional. ICE stopped working (failed, or consent lost) on a connection whose DTLS is up, which
+     * an ICE restart can repair (working = false), or works again after one (true). Without it such
+     * a failure is PEER_FAILED, as any other. With it the peer stays PEER_CONNECTED meanwhile (its
+     * sends fail until ICE works again). */
+    void (*on_ice)(void *ud, bool working);
 } peer_callbacks;
 
 /* What every peer of a worker shares (not owned by the peer). */
@@ -58,9 +63,17 @@ void peer_local(const peer *p, sdp_local *out);
  * expected certificate fingerprint. Returns 0, or -1 when it cannot be used. */
 int peer_set_remote(peer *p, const sdp_remote_transport *remote);
 /* Starts gathering: candidates come through on_candidate, "" last. Call it after the SDP that
- * carries peer_local() was handed to the browser. Returns 0, or -1 when no socket could be bound
- * (no free port in the range on any ICE address): the transport is of no use then. */
+ * carries peer_local() was handed to the browser. After peer_restart_ice, it hands the (same) local
+ * candidates out again. Returns 0, or -1 when no socket could be bound (no free port in the range on
+ * any ICE address): the transport is of no use then. */
 int peer_gather(peer *p);
+/* True when remote (from a later SDP of the browser) carries other ICE credentials than those
+ * applied: the browser restarted ICE. */
+bool peer_remote_restarts(const peer *p, const sdp_remote_transport *remote);
+/* Restarts ICE on our side (RFC 8445 §9): new local credentials for the next SDP (peer_local), then
+ * peer_set_remote with the browser's new ones and peer_gather once that SDP is out. DTLS and SRTP
+ * go on. Returns 0, or -1 when an ICE restart cannot repair p (its DTLS failed or never started). */
+int peer_restart_ice(peer *p);
 /* A trickled candidate from the browser ("" = end of candidates). Returns 0 or -1. */
 int peer_add_candidate(peer *p, const char *candidate);
 

@@ -313,8 +313,25 @@ static void down_state(void *ud, peer_state st, const char *why)
     }
 }
 
-static const peer_callbacks up_cbs = {up_candidate, up_state, forward_on_up_rtp, forward_on_up_rtcp};
-static const peer_callbacks down_cbs = {down_candidate, down_state, NULL, forward_on_down_rtcp};
+/* ICE of a connection whose DTLS is up failed (repairable by an ICE restart), or works again. */
+static void up_ice(void *ud, bool working)
+{
+    member *m = ud;
+    room_emit(m->room, m, working ? SFU_EV_RECONNECTED : SFU_EV_RECONNECTING, SFU_PC_UP, NULL,
+              working ? "" : "ice-failed");
+}
+
+static void down_ice(void *ud, bool working)
+{
+    member *m = ud;
+    room_emit(m->room, m, working ? SFU_EV_RECONNECTED : SFU_EV_RECONNECTING, SFU_PC_DOWN, NULL,
+              working ? "" : "ice-failed");
+    if (working)
+        room_down_ready(m); /* keyframes for what it receives */
+}
+
+static const peer_callbacks up_cbs = {up_candidate, up_state, forward_on_up_rtp, forward_on_up_rtcp, up_ice};
+static const peer_callbacks down_cbs = {down_candidate, down_state, NULL, forward_on_down_rtcp, down_ice};
 
 void room_down_ready(member *m)
 {
@@ -414,7 +431,9 @@ static void member_update_down(member *m)
     room_emit(r, m, SFU_EV_OFFER, SFU_PC_DOWN, NULL, text);
     free(text);
     sdp_free(offer);
-    if (first && peer_gather(m->down) < 0)
+    bool gather = first || m->down_restart; /* after a restart: our (same) candidates again */
+    m->down_restart = false;
+    if (gather && peer_gather(m->down) < 0)
         member_no_ports(m, SFU_PC_DOWN);
 }
 
@@ -487,10 +506,26 @@ static void handle_up_offer(member *m, const char *text)
     local.sess_id = m->up_sess_id;
     local.sess_version = ++m->up_version;
     int rc = sdp_answer_upstream(offer, &local, &answer, res);
+    /* New ICE credentials in a later offer: the browser restarts ICE (RFC 8445 §9), and so do we,
+     * before answering with our new ones. */
+    bool restart = !first && rc == 0 && peer_remote_restarts(m->up, &res->remote);
+    if (restart) {
+        sdp_free(answer);
+        answer = NULL;
+        if (peer_restart_ice(m->up) < 0) {
+            rc = SDP_ERR_INVALID;
+        } else {
+            peer_local(m->up, &local);
+            local.sess_id = m->up_sess_id;
+            local.sess_version = m->up_version;
+            memset(res, 0, sizeof(*res));
+            rc = sdp_answer_upstream(offer, &local, &answer, res);
+        }
+    }
     sdp_free(offer);
     char *out = rc == 0 ? sdp_build_alloc(answer, NULL) : NULL;
     sdp_free(answer);
-    if (!out || (first && peer_set_remote(m->up, &res->remote) < 0)) {
+    if (!out || ((first || restart) && peer_set_remote(m->up, &res->remote) < 0)) {
         snprintf(why, sizeof(why), "offer: cannot be answered (%s)", rc < 0 ? sdp_strerror(rc) : "transport");
         room_emit(r, m, SFU_EV_ERROR, SFU_PC_UP, NULL, why);
         free(out);
@@ -503,9 +538,14 @@ static void handle_up_offer(member *m, const char *text)
             break;
         }
     }
+    if (restart) {
+        LOG_I("sfu %s: %s restarts ICE on its publishing connection", r->meeting_id, m->user_id);
+        room_emit(r, m, SFU_EV_RECONNECTING, SFU_PC_UP, NULL, "restart");
+    }
     room_emit(r, m, SFU_EV_ANSWER, SFU_PC_UP, NULL, out);
     free(out);
-    if (first && peer_gather(m->up) < 0) {
+    /* after a restart: our (same) candidates again, for the new generation */
+    if ((first || restart) && peer_gather(m->up) < 0) {
         free(res);
         member_no_ports(m, SFU_PC_UP); /* its tracks are not offered to anybody */
         return;
@@ -571,8 +611,8 @@ static void handle_down_answer(member *m, const char *text)
         free(remote);
         return; /* the offer stays pending: the browser may answer again */
     }
-    if (peer_get_state(m->down) == PEER_NEW)
-        peer_set_remote(m->down, remote);
+    if (peer_get_state(m->down) == PEER_NEW || peer_remote_restarts(m->down, remote))
+        peer_set_remote(m->down, remote); /* the first answer, or the browser's new ICE credentials */
     free(remote);
     m->down_pending = false;
     apply_down_answer(m);
@@ -690,6 +730,17 @@ void room_video_views(room *r, const char *user_id, const sfu_view *views, size_
         }
     }
     m->last_alloc_us = 0; /* choose again at the next tick */
+}
+
+void room_restart_ice(room *r, const char *user_id, sfu_pc pc)
+{
+    member *m = member_find(r, user_id);
+    if (!m || pc != SFU_PC_DOWN || !m->down || peer_restart_ice(m->down) < 0)
+        return;
+    LOG_I("sfu %s: %s restarts ICE on its receiving connection", r->meeting_id, m->user_id);
+    room_emit(r, m, SFU_EV_RECONNECTING, SFU_PC_DOWN, NULL, "restart");
+    m->down_restart = true;
+    member_update_down(m); /* an offer with our new credentials (after the pending answer, if any) */
 }
 
 void room_remote_candidate(room *r, const char *user_id, sfu_pc pc, const char *cand)

@@ -30,6 +30,9 @@ void room_join(room *r, const char *user_id);
 void room_leave(room *r, const char *user_id);
 void room_remote_sdp(room *r, const char *user_id, sfu_pc pc, const char *sdp);
 void room_remote_candidate(room *r, const char *user_id, sfu_pc pc, const char *cand);
+/* The browser asks for an ICE restart of its receiving connection (pc DOWN): new credentials
+ * in a new offer. */
+void room_restart_ice(room *r, const char *user_id, sfu_pc pc);
 void room_video_views(room *r, const char *user_id, const sfu_view *views, size_t n);
 
 #endif

@@ -143,6 +143,8 @@ struct member {
     bool down_gathering;
     bool no_ports;                 /* a connection got no UDP port (SFU_EV_NO_PORTS told): the member
                                     * waits to be taken out; its SDP and candidates are ignored */
+    bool down_restart;             /* ICE restarted: the next offer carries new credentials, and our
+                                    * candidates go out again after it */
     /* downstream bandwidth (transport-cc on the receiving connection, when the browser took it) */
     twcc_history *tx_hist;         /* owned; NULL until transport-cc is negotiated downstream */
     bwe est;

@@ -42,7 +42,7 @@ typedef struct {
     char meeting_id[16];
 } room_ref;
 
-typedef enum { CMD_JOIN, CMD_LEAVE, CMD_SDP, CMD_CANDIDATE, CMD_VIEWS, CMD_ROOM_FREE } cmd_op;
+typedef enum { CMD_JOIN, CMD_LEAVE, CMD_SDP, CMD_CANDIDATE, CMD_VIEWS, CMD_ICE_RESTART, CMD_ROOM_FREE } cmd_op;
 
 typedef struct {
     room_ref *ref;
@@ -103,6 +103,9 @@ static gboolean run_cmd(gpointer data)
         break;
     case CMD_VIEWS:
         room_video_views(ref->room, c->user_id, c->views, c->n_views);
+        break;
+    case CMD_ICE_RESTART:
+        room_restart_ice(ref->room, c->user_id, c->pc);
         break;
     case CMD_ROOM_FREE:
         room_free(ref->room);
@@ -239,6 +242,13 @@ void sfu_remote_candidate(sfu *s, const char *meeting_id, const char *user_id, s
     room_ref *ref = find(s, meeting_id);
     if (ref)
         post(ref, CMD_CANDIDATE, user_id, pc, cand);
+}
+
+void sfu_restart_ice(sfu *s, const char *meeting_id, const char *user_id, sfu_pc pc)
+{
+    room_ref *ref = find(s, meeting_id);
+    if (ref)
+        post(ref, CMD_ICE_RESTART, user_id, pc, NULL);
 }
 
 void sfu_video_views(sfu *s, const char *meeting_id, const char *user_id, const sfu_view *views, size_t n)

@@ -36,7 +36,8 @@ typedef enum {
     SFU_EV_OFFER,     /* text: SDP offer for pc DOWN */
     SFU_EV_ANSWER,    /* text: SDP answer for pc UP */
     SFU_EV_CANDIDATE, /* text: "candidate:..." or "" (end of candidates); mid: its sdpMid */
-    SFU_EV_FAILED,    /* text: why the transport failed (ICE, consent lost, DTLS) */
+    SFU_EV_FAILED,    /* text: why the transport failed beyond repair by an ICE restart (DTLS failed,
+                       * ICE failed before DTLS was up) */
     SFU_EV_ERROR,     /* text: why the browser's SDP was refused */
     SFU_EV_LAYERS,    /* pc UP, mid: a simulcast video of the browser's; text: the rids somebody
                        * receives, comma-separated ("" = none): the others may stop encoding */
@@ -46,6 +47,10 @@ typedef enum {
                        * (libnice could bind none: the range is used up, by us or by another program,
                        * or no ICE address is usable). The participant's media is dead: signaling
                        * takes it out of the meeting; meanwhile the room ignores its SDP and candidates. */
+    SFU_EV_RECONNECTING, /* pc is being repaired; text: "restart" (the browser restarts its ICE) or
+                          * "ice-failed" (ICE failed or consent expired after DTLS was up: an ICE
+                          * restart may still repair it) */
+    SFU_EV_RECONNECTED,  /* pc works again after an ICE restart */
 } sfu_event_kind;
 
 /* How the browser shows one video it receives: the size of its element in device pixels, or
@@ -82,6 +87,9 @@ void sfu_leave(sfu *s, const char *meeting_id, const char *user_id);
 void sfu_remote_sdp(sfu *s, const char *meeting_id, const char *user_id, sfu_pc pc, const char *sdp);
 /* A trickled candidate from the browser ("" = end of candidates), copied. */
 void sfu_remote_candidate(sfu *s, const char *meeting_id, const char *user_id, sfu_pc pc, const char *cand);
+
+/* The browser asks for an ICE restart of pc (DOWN only: it restarts UP with an offer). */
+void sfu_restart_ice(sfu *s, const char *meeting_id, const char *user_id, sfu_pc pc);
 
 /* How the browser shows the videos it receives (views copied; at most SFU_MAX_VIEWS). Videos not
  * listed keep what was said of them before (at first: shown, size unknown). */

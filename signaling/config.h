@@ -22,6 +22,8 @@ typedef struct {
     size_t max_meetings;            /* MAX_MEETINGS: default 10000 */
     size_t max_connections;         /* MAX_CONNECTIONS: WebSockets at once, default 2000 */
     int64_t meeting_grace_ms;       /* MEETING_GRACE_SECONDS: empty meeting lifetime, default 120 */
+    int64_t reconnect_grace_ms;     /* RECONNECT_GRACE_SECONDS: how long a participant whose socket
+                                       dropped (or whose media failed) may come back, default 30 */
     size_t max_message_bytes;       /* MAX_MESSAGE_BYTES: WebSocket message limit, default 65536 */
     double msg_rate;                /* messages per second per connection, default 20 */
     double msg_burst;               /* burst, default 40 */

@@ -1,12 +1,13 @@
 /* ids.c - random identifiers from the kernel CSPRNG, and meeting id validation.
  *
  * Characters are drawn by rejection sampling (bytes >= 248 = 31*8 are thrown away) so that every
- * alphabet character is equally likely.
+ * alphabet character is equally likely. Resume tokens are 32 raw bytes in base64url.
  */
 #include "signaling/ids.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/random.h>
 
@@ -41,6 +42,22 @@ int ids_random(char *out, size_t len)
         }
     }
     out[len] = '\0';
+    return 0;
+}
+
+int ids_token(char out[44])
+{
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    unsigned char raw[33] = {0}; /* 32 random bytes and a zero: 11 groups of 3 */
+    if (fill_random(raw, 32) < 0)
+        return -1;
+    size_t o = 0;
+    for (size_t i = 0; i < 33; i += 3) {
+        uint32_t v = (uint32_t)raw[i] << 16 | (uint32_t)raw[i + 1] << 8 | raw[i + 2];
+        for (int k = 3; k >= 0 && o < 43; k--)
+            out[o++] = b64[(v >> (6 * k)) & 63];
+    }
+    out[43] = '\0';
     return 0;
 }
 

@@ -17,6 +17,10 @@
  * Returns 0, or -1 when the CSPRNG fails. */
 int ids_random(char *out, size_t len);
 
+/* Fills out[0..42] with a resume token (signaling/resume.h): 32 bytes from the kernel CSPRNG in
+ * base64url without padding, and NUL-terminates out[43]. Returns 0, or -1 when the CSPRNG fails. */
+int ids_token(char out[44]);
+
 /* Normalises a meeting id candidate (folds upper case to lower case) into out (VM_MEETING_ID_LEN + 1
  * bytes). Returns true when `in` is exactly VM_MEETING_ID_LEN alphabet characters. */
 bool ids_meeting_id_normalize(const char *in, char out[VM_MEETING_ID_LEN + 1]);

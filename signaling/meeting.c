@@ -29,6 +29,7 @@ static void meeting_free(gpointer data)
     vm_participant *p = m->first;
     while (p) {
         vm_participant *next = p->next;
+        free(p->away_out);
         free(p);
         p = next;
     }
@@ -158,7 +159,21 @@ void registry_leave(vm_registry *reg, vm_participant *p, int64_t now_ms)
     if (m->count == 0)
         m->empty_since_ms = now_ms;
     g_hash_table_remove(reg->users, p->user_id);
+    free(p->away_out);
     free(p);
+}
+
+vm_participant *registry_overdue(vm_registry *reg, int64_t now_ms, int64_t grace_ms)
+{
+    GHashTableIter it;
+    gpointer key, value;
+    g_hash_table_iter_init(&it, reg->users);
+    while (g_hash_table_iter_next(&it, &key, &value)) {
+        vm_participant *p = value;
+        if (resume_deadline(&p->resume, grace_ms) <= now_ms)
+            return p;
+    }
+    return NULL;
 }
 
 const vm_chat *meeting_add_chat(vm_participant *p, const char *text, int64_t now_ms)

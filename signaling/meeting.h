@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "signaling/ids.h"
+#include "signaling/resume.h"
 
 #define VM_MAX_NAME_CHARS 50
 #define VM_MAX_NAME_BYTES (VM_MAX_NAME_CHARS * 4)
@@ -36,7 +37,11 @@ typedef struct vm_participant {
     bool audio;
     bool video;
     int64_t joined_at_ms;
-    void *conn;                   /* transport handle, not owned */
+    void *conn;                   /* transport handle, not owned; NULL while away (resume.h) */
+    vm_resume resume;             /* token and reconnecting state */
+    char *away_out;               /* owned: messages kept for it while away, each NUL-terminated,
+                                   * back to back (away_len bytes) */
+    size_t away_len;
     vm_meeting *meeting;          /* the meeting that owns this participant */
     struct vm_participant *next;  /* next in join order */
 } vm_participant;
@@ -92,6 +97,9 @@ const vm_chat *meeting_add_chat(vm_participant *p, const char *text, int64_t now
 
 /* The i-th oldest chat entry, 0 <= i < m->chat_count. */
 const vm_chat *meeting_chat_at(const vm_meeting *m, size_t i);
+
+/* A participant whose resume deadline (resume_deadline with grace_ms) is at or before now_ms, or NULL. */
+vm_participant *registry_overdue(vm_registry *reg, int64_t now_ms, int64_t grace_ms);
 
 /* Drops empty meetings whose grace period has passed. Returns how many were dropped. */
 size_t registry_expire(vm_registry *reg, int64_t now_ms);

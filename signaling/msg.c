@@ -29,6 +29,7 @@ static const char *const error_codes[VM_ERR_COUNT_] = {
     [VM_ERR_BAD_SDP] = "bad-sdp",
     [VM_ERR_MEDIA_FAILED] = "media-failed",
     [VM_ERR_INTERNAL] = "internal",
+    [VM_ERR_RESUME_REFUSED] = "resume-refused",
 };
 
 const char *msg_error_code(vm_err code)
@@ -130,6 +131,29 @@ static int parse_join(json_t *root, vm_msg *out, msg_error *err)
     return 0;
 }
 
+/* resume-meeting: meetingId, userId and resumeToken, all strings. The token is checked for its shape
+ * here and against the participant in session.c; both failures are the same error. */
+static int parse_resume(json_t *root, vm_msg *out, msg_error *err)
+{
+    static const char ref[] = "resume-meeting";
+    const char *id = "", *user = "", *token = "";
+    int rc;
+    if ((rc = get_string(root, "meetingId", ref, &id, err)) < 0 ||
+        (rc = get_string(root, "userId", ref, &user, err)) < 0 ||
+        (rc = get_string(root, "resumeToken", ref, &token, err)) < 0)
+        return rc;
+    if (!ids_meeting_id_normalize(id, out->meeting_id))
+        return msg_error_set(err, VM_ERR_INVALID_MEETING_ID, ref,
+                             "meetingId must be %d characters of %s", VM_MEETING_ID_LEN, VM_ID_ALPHABET);
+    if (strlen(user) != VM_USER_ID_LEN || !resume_token_well_formed(token))
+        return msg_error_set(err, VM_ERR_RESUME_REFUSED, ref,
+                             "this participant cannot be resumed (unknown, expired or already used token); join again");
+    memcpy(out->user_id, user, VM_USER_ID_LEN + 1);
+    memcpy(out->token, token, VM_RESUME_TOKEN_LEN + 1);
+    out->type = MSG_RESUME;
+    return 0;
+}
+
 static int parse_chat(json_t *root, vm_msg *out, msg_error *err)
 {
     static const char ref[] = "chat-message";
@@ -221,6 +245,20 @@ static int parse_candidate(json_t *root, vm_msg *out, msg_error *err)
     return 0;
 }
 
+/* ice-restart: only for pc "down" (the browser restarts "up" itself, with an offer). */
+static int parse_ice_restart(json_t *root, vm_msg *out, msg_error *err)
+{
+    static const char ref[] = "ice-restart";
+    int rc = get_pc(root, ref, &out->pc, err);
+    if (rc < 0)
+        return rc;
+    if (out->pc != MSG_PC_DOWN)
+        return msg_error_set(err, VM_ERR_INVALID_FIELD, ref,
+                             "only pc \"down\" is restarted on request; restart \"up\" with an offer");
+    out->type = MSG_ICE_RESTART;
+    return 0;
+}
+
 /* {"mid": "3", "width": 640, "height": 360} or {"mid": "3", "hidden": true} */
 static int parse_view(json_t *v, const char *ref, msg_view *out, msg_error *err)
 {
@@ -300,6 +338,10 @@ static int parse_fields(json_t *root, vm_msg *out, msg_error *err)
         return parse_candidate(root, out, err);
     if (!strcmp(type, "video-views"))
         return parse_views(root, out, err);
+    if (!strcmp(type, "resume-meeting"))
+        return parse_resume(root, out, err);
+    if (!strcmp(type, "ice-restart"))
+        return parse_ice_restart(root, out, err);
     return msg_error_set(err, VM_ERR_UNKNOWN_TYPE, NULL, "unknown message type");
 }
 
@@ -348,8 +390,11 @@ static char *dump(json_t *obj)
 
 static json_t *participant_json(const vm_participant *p)
 {
-    return json_pack("{s:s, s:s, s:b, s:b, s:I}", "userId", p->user_id, "username", p->username,
-                     "audio", p->audio, "video", p->video, "joinedAt", (json_int_t)p->joined_at_ms);
+    json_t *o = json_pack("{s:s, s:s, s:b, s:b, s:I}", "userId", p->user_id, "username", p->username,
+                          "audio", p->audio, "video", p->video, "joinedAt", (json_int_t)p->joined_at_ms);
+    if (o && resume_reconnecting(&p->resume))
+        json_object_set_new(o, "reconnecting", json_true());
+    return o;
 }
 
 static json_t *chat_json(const vm_chat *c)
@@ -370,7 +415,7 @@ char *msg_build_error(const msg_error *err)
     return dump(o);
 }
 
-char *msg_build_existing_users(const vm_participant *self)
+char *msg_build_existing_users(const vm_participant *self, int64_t grace_ms, bool resumed)
 {
     const vm_meeting *m = self->meeting;
     json_t *users = json_array(), *history = json_array();
@@ -380,8 +425,18 @@ char *msg_build_existing_users(const vm_participant *self)
     }
     for (size_t i = 0; i < m->chat_count; i++)
         json_array_append_new(history, chat_json(meeting_chat_at(m, i)));
-    return dump(json_pack("{s:s, s:s, s:s, s:o, s:o}", "type", "existing-users", "meetingId", m->id,
-                          "userId", self->user_id, "users", users, "chatHistory", history));
+    json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:I}", "type", "existing-users", "meetingId", m->id,
+                          "userId", self->user_id, "users", users, "chatHistory", history, "resumeToken",
+                          self->resume.token, "resumeSeconds", (json_int_t)(grace_ms / 1000));
+    if (o && resumed)
+        json_object_set_new(o, "resumed", json_true());
+    return dump(o);
+}
+
+char *msg_build_user_reconnecting(const vm_participant *p)
+{
+    return dump(json_pack("{s:s, s:s, s:b}", "type", "user-reconnecting", "userId", p->user_id, "reconnecting",
+                          resume_reconnecting(&p->resume)));
 }
 
 char *msg_build_user_joined(const vm_participant *p)

@@ -30,6 +30,7 @@ typedef enum {
     VM_ERR_BAD_SDP,
     VM_ERR_MEDIA_FAILED,
     VM_ERR_INTERNAL,
+    VM_ERR_RESUME_REFUSED,
     VM_ERR_COUNT_
 } vm_err;
 
@@ -43,6 +44,8 @@ typedef enum {
     MSG_ANSWER,
     MSG_CANDIDATE,
     MSG_VIDEO_VIEWS,
+    MSG_RESUME,
+    MSG_ICE_RESTART,
 } msg_type;
 
 /* Which of a browser's two peer connections a media message is about. */
@@ -64,11 +67,13 @@ typedef struct {
 
 typedef struct {
     msg_type type;
-    char meeting_id[VM_MEETING_ID_LEN + 1];   /* join: normalised */
+    char meeting_id[VM_MEETING_ID_LEN + 1];   /* join, resume: normalised */
+    char user_id[VM_USER_ID_LEN + 1];          /* resume */
+    char token[VM_RESUME_TOKEN_LEN + 1];       /* resume: well formed (resume_token_well_formed) */
     char username[VM_MAX_NAME_BYTES + 1];      /* join: trimmed */
     bool audio, video;                         /* join (default true), media-state */
     char message[VM_MAX_CHAT_BYTES + 1];       /* chat */
-    msg_pc pc;                                 /* offer, answer, ice-candidate */
+    msg_pc pc;                                 /* offer, answer, ice-candidate, ice-restart */
     char *sdp;                                 /* offer, answer: owned, freed by msg_clear() */
     char candidate[VM_MAX_CANDIDATE_BYTES + 1];/* ice-candidate: "candidate:..."; "" = end of candidates */
     msg_view views[VM_MAX_VIEWS];              /* video-views */
@@ -100,7 +105,11 @@ size_t msg_utf8_chars(const char *s);
 
 /* Builders. Each returns malloc'd JSON text, or NULL on no memory. */
 char *msg_build_error(const msg_error *err);
-char *msg_build_existing_users(const vm_participant *self);
+/* The answer to join-meeting and resume-meeting: with self's resume token and the grace period;
+ * `resumed` when it answers a resume. */
+char *msg_build_existing_users(const vm_participant *self, int64_t grace_ms, bool resumed);
+/* user-reconnecting: p is (or is no longer) reconnecting. */
+char *msg_build_user_reconnecting(const vm_participant *p);
 char *msg_build_user_joined(const vm_participant *p);
 char *msg_build_user_left(const char *user_id, const char *reason);
 char *msg_build_chat(const vm_chat *c);

@@ -1,5 +1,6 @@
 /* server.c - the signaling thread: libwebsockets context, the protocol callback that dispatches to
- * http.c and session.c, the once-a-second sweep that expires empty meetings, and start/stop.
+ * http.c and session.c, the once-a-second sweep that expires empty meetings and ends the participants
+ * whose reconnect grace period is over, and start/stop.
  *
  * Threading: signaling_start() spawns one thread that creates the lws context, services it until
  * `stop` is set, and destroys it (closing every connection, which leaves their meetings) before the
@@ -83,6 +84,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_TIMER:
         session_timer(c);
         return 0;
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        session_peer_close(c, in, len);
+        return 0;
     case LWS_CALLBACK_CLOSED:
         session_close(s, c);
         return 0;
@@ -111,6 +115,7 @@ static void sweep(lws_sorted_usec_list_t *sul)
     size_t n = registry_expire(s->reg, vm_now_ms());
     if (n)
         LOG_I("%zu empty meeting(s) expired", n);
+    session_sweep(s);
     lws_sul_schedule(s->ctx, 0, &s->sweep, sweep, LWS_US_PER_SEC);
 }
 

@@ -40,6 +40,7 @@ typedef struct vm_conn {
     size_t out_bytes;
     ratelimit rl;
     unsigned drops;               /* rate-limited messages so far */
+    bool client_left;             /* the client closed with 1000, 1001 or no code: no resume */
     bool closing;                 /* close once the queue is written and close_ready */
     bool close_ready;             /* the close grace period has passed */
     enum lws_close_status close_code;
@@ -81,6 +82,10 @@ void session_receive(struct vm_signaling *s, vm_conn *c, const void *in, size_t 
 int session_writeable(vm_conn *c);
 void session_timer(vm_conn *c);
 void session_close(struct vm_signaling *s, vm_conn *c);
+/* The client sent a close frame (in, len: its payload). */
+void session_peer_close(vm_conn *c, const void *in, size_t len);
+/* Once a second: participants whose grace period ended without a resume or a repair leave. */
+void session_sweep(struct vm_signaling *s);
 /* An event of the media plane for one participant (takes ownership). */
 void session_media_event(struct vm_signaling *s, sfu_event *ev);
 

@@ -100,6 +100,33 @@ static void send_busy(vm_conn *c, const char *reason, const char *ref, const cha
     send_json(c, msg_build_error(&err));
 }
 
+/* Queues json (taking ownership; NULL is ignored) for participant p: on its socket, or, while it is
+ * away (no socket), in its away buffer, sent when it resumes. A participant whose away buffer would
+ * pass VM_OUT_QUEUE_MAX loses it and its token: it cannot resume and leaves at the next sweep. */
+static void send_to(vm_participant *p, char *json)
+{
+    if (!json)
+        return;
+    if (p->conn) {
+        send_json(p->conn, json);
+        return;
+    }
+    size_t len = strlen(json) + 1;
+    char *grown = p->resume.token[0] && p->away_len + len <= VM_OUT_QUEUE_MAX ? realloc(p->away_out, p->away_len + len)
+                                                                               : NULL;
+    if (!grown) {
+        free(p->away_out);
+        p->away_out = NULL;
+        p->away_len = 0;
+        p->resume.token[0] = '\0';
+    } else {
+        memcpy(grown + p->away_len, json, len);
+        p->away_out = grown;
+        p->away_len += len;
+    }
+    free(json);
+}
+
 /* Sends a copy of json to every participant of m except `except`; frees json. */
 static void broadcast(vm_meeting *m, const vm_participant *except, char *json)
 {
@@ -107,23 +134,38 @@ static void broadcast(vm_meeting *m, const vm_participant *except, char *json)
         return;
     for (vm_participant *p = m->first; p; p = p->next) {
         if (p != except)
-            send_json(p->conn, strdup(json));
+            send_to(p, strdup(json));
     }
     free(json);
 }
 
-static void leave_meeting(struct vm_signaling *s, vm_conn *c, const char *reason)
+/* Tells the others when p's reconnecting state flipped (resume.h). */
+static void tell_reconnecting(vm_participant *p)
 {
-    vm_participant *p = c->participant;
-    if (!p)
-        return;
+    if (resume_take_change(&p->resume)) {
+        LOG_I("meeting %s: %s (%s) %s", p->meeting->id, p->user_id, p->username,
+              p->resume.shown ? "reconnecting" : "reconnected");
+        broadcast(p->meeting, p, msg_build_user_reconnecting(p));
+    }
+}
+
+/* p leaves its meeting (the others are told why); its socket, if any, stays open, out of the meeting. */
+static void participant_leave(struct vm_signaling *s, vm_participant *p, const char *reason)
+{
     vm_meeting *m = p->meeting;
     LOG_I("meeting %s: %s (%s) %s", m->id, p->user_id, p->username, reason);
     broadcast(m, p, msg_build_user_left(p->user_id, reason));
     if (s->media)
         sfu_leave(s->media, m->id, p->user_id);
+    if (p->conn)
+        ((vm_conn *)p->conn)->participant = NULL;
     registry_leave(s->reg, p, vm_now_ms());
-    c->participant = NULL;
+}
+
+static void leave_meeting(struct vm_signaling *s, vm_conn *c, const char *reason)
+{
+    if (c->participant)
+        participant_leave(s, c->participant, reason);
 }
 
 static void on_join(struct vm_signaling *s, vm_conn *c, const vm_msg *msg)
@@ -151,13 +193,72 @@ static void on_join(struct vm_signaling *s, vm_conn *c, const vm_msg *msg)
         send_busy(c, rc == MEETING_E_TOO_MANY ? "meetings" : NULL, ref, "the server cannot take this meeting now");
         return;
     }
+    char token[VM_RESUME_TOKEN_LEN + 1];
+    if (ids_token(token) < 0) {
+        registry_leave(s->reg, p, vm_now_ms());
+        send_error(c, VM_ERR_SERVER_BUSY, ref, "the server cannot take this meeting now");
+        return;
+    }
+    resume_set_token(&p->resume, token);
     c->participant = p;
     if (s->media)
         sfu_join(s->media, p->meeting->id, p->user_id);
     LOG_I("meeting %s: %s (%s) joined, %zu present", p->meeting->id, p->user_id, p->username,
           p->meeting->count);
-    send_json(c, msg_build_existing_users(p));
+    send_json(c, msg_build_existing_users(p, s->cfg->reconnect_grace_ms, false));
     broadcast(p->meeting, p, msg_build_user_joined(p));
+}
+
+/* resume-meeting: the participant the token names takes this socket, with the same userId, media
+ * connections and state. A socket it still had (the server had not seen it die) is closed, and what
+ * was waiting there to be sent moves to this one, after the answer. */
+static void on_resume(struct vm_signaling *s, vm_conn *c, const vm_msg *msg)
+{
+    static const char ref[] = "resume-meeting";
+    if (c->participant) {
+        send_error(c, VM_ERR_ALREADY_JOINED, ref, "this connection is already in a meeting");
+        return;
+    }
+    vm_participant *p = registry_find_user(s->reg, msg->user_id);
+    if (!p || strcmp(p->meeting->id, msg->meeting_id) != 0 || !resume_token_matches(&p->resume, msg->token)) {
+        LOG_I("meeting %s: a resume of %s was refused", msg->meeting_id, msg->user_id);
+        send_error(c, VM_ERR_RESUME_REFUSED, ref,
+                   "this participant cannot be resumed (unknown, expired or already used token); join again");
+        return;
+    }
+    char token[VM_RESUME_TOKEN_LEN + 1];
+    if (ids_token(token) < 0) {
+        send_error(c, VM_ERR_SERVER_BUSY, ref, "the server cannot resume now");
+        return;
+    }
+    resume_set_token(&p->resume, token);
+    resume_ws_back(&p->resume);
+    vm_conn *old = p->conn;
+    p->conn = c;
+    c->participant = p;
+    send_json(c, msg_build_existing_users(p, s->cfg->reconnect_grace_ms, true));
+    if (old) {
+        old->participant = NULL;
+        if (old->out_head && !c->closing) {
+            if (c->out_tail)
+                c->out_tail->next = old->out_head;
+            else
+                c->out_head = old->out_head;
+            c->out_tail = old->out_tail;
+            c->out_bytes += old->out_bytes;
+            old->out_head = old->out_tail = NULL;
+            old->out_bytes = 0;
+        }
+        request_close(old, (enum lws_close_status)4001 /* replaced by a resumed connection */);
+    }
+    for (size_t off = 0; off < p->away_len; off += strlen(p->away_out + off) + 1)
+        send_json(c, strdup(p->away_out + off));
+    free(p->away_out);
+    p->away_out = NULL;
+    p->away_len = 0;
+    LOG_I("meeting %s: %s (%s) resumed%s", p->meeting->id, p->user_id, p->username,
+          old ? ", replacing its old connection" : "");
+    tell_reconnecting(p);
 }
 
 static void dispatch(struct vm_signaling *s, vm_conn *c, const vm_msg *msg)
@@ -171,16 +272,22 @@ static void dispatch(struct vm_signaling *s, vm_conn *c, const vm_msg *msg)
         on_join(s, c, msg);
         return;
     }
+    if (msg->type == MSG_RESUME) {
+        on_resume(s, c, msg);
+        return;
+    }
     if (!p) {
         static const char *const refs[] = {
             [MSG_CHAT] = "chat-message", [MSG_MEDIA_STATE] = "media-state", [MSG_LEAVE] = "leave-meeting",
             [MSG_OFFER] = "offer",       [MSG_ANSWER] = "answer",            [MSG_CANDIDATE] = "ice-candidate",
-            [MSG_VIDEO_VIEWS] = "video-views",
+            [MSG_VIDEO_VIEWS] = "video-views", [MSG_ICE_RESTART] = "ice-restart",
         };
         send_error(c, VM_ERR_NOT_IN_MEETING, refs[msg->type], "join a meeting first");
         return;
     }
-    if ((msg->type == MSG_OFFER || msg->type == MSG_ANSWER || msg->type == MSG_CANDIDATE) && !s->media) {
+    if ((msg->type == MSG_OFFER || msg->type == MSG_ANSWER || msg->type == MSG_CANDIDATE ||
+         msg->type == MSG_ICE_RESTART) &&
+        !s->media) {
         send_error(c, VM_ERR_MEDIA_FAILED, NULL, "the media plane is not running");
         return;
     }
@@ -209,6 +316,9 @@ static void dispatch(struct vm_signaling *s, vm_conn *c, const vm_msg *msg)
         break;
     case MSG_CANDIDATE:
         sfu_remote_candidate(s->media, p->meeting->id, p->user_id, (sfu_pc)msg->pc, msg->candidate);
+        break;
+    case MSG_ICE_RESTART:
+        sfu_restart_ice(s->media, p->meeting->id, p->user_id, (sfu_pc)msg->pc);
         break;
     case MSG_VIDEO_VIEWS: {
         if (!s->media)
@@ -335,10 +445,30 @@ int session_writeable(vm_conn *c)
     return 0;
 }
 
+void session_peer_close(vm_conn *c, const void *in, size_t len)
+{
+    /* A close frame with no code, 1000 (normal) or 1001 (going away, e.g. the tab closed): the
+     * client meant to go. Any other end of the socket leaves room for a resume. */
+    unsigned code = len >= 2 ? (unsigned)((const uint8_t *)in)[0] << 8 | ((const uint8_t *)in)[1] : 1005;
+    c->client_left = code == 1000 || code == 1001 || code == 1005;
+}
+
 void session_close(struct vm_signaling *s, vm_conn *c)
 {
     if (!c->is_ws)
         return;
+    vm_participant *p = c->participant;
+    /* Not when the server closed it (flood, too large, ...) or is stopping. */
+    if (p && !c->client_left && !c->closing && s->cfg->reconnect_grace_ms > 0 && p->resume.token[0] &&
+        !atomic_load(&s->stop)) {
+        /* Away: the others see "reconnecting" until it resumes or session_sweep ends it. */
+        p->conn = NULL;
+        c->participant = NULL;
+        resume_ws_lost(&p->resume, vm_now_ms());
+        LOG_I("meeting %s: %s (%s) lost its connection; it may resume within %lld s", p->meeting->id, p->user_id,
+              p->username, (long long)(s->cfg->reconnect_grace_ms / 1000));
+        tell_reconnecting(p);
+    }
     leave_meeting(s, c, "disconnected");
     free_queue(c);
     free(c->rx);
@@ -356,38 +486,72 @@ void session_media_event(struct vm_signaling *s, sfu_event *ev)
     }
     vm_conn *c = p->conn;
     msg_pc pc = ev->pc == SFU_PC_UP ? MSG_PC_UP : MSG_PC_DOWN;
+    msg_error err;
     switch (ev->kind) {
     case SFU_EV_OFFER:
-        send_json(c, msg_build_sdp("offer", pc, ev->text));
+        send_to(p, msg_build_sdp("offer", pc, ev->text));
         break;
     case SFU_EV_ANSWER:
-        send_json(c, msg_build_sdp("answer", pc, ev->text));
+        send_to(p, msg_build_sdp("answer", pc, ev->text));
         break;
     case SFU_EV_CANDIDATE:
-        send_json(c, msg_build_candidate(pc, ev->text, ev->mid));
+        send_to(p, msg_build_candidate(pc, ev->text, ev->mid));
         break;
     case SFU_EV_ERROR:
-        send_error(c, VM_ERR_BAD_SDP, pc == MSG_PC_UP ? "offer" : "answer", ev->text);
+        msg_error_set(&err, VM_ERR_BAD_SDP, pc == MSG_PC_UP ? "offer" : "answer", "%s", ev->text);
+        send_to(p, msg_build_error(&err));
         break;
     case SFU_EV_LAYERS:
-        send_json(c, msg_build_video_layers(ev->mid, ev->text));
+        send_to(p, msg_build_video_layers(ev->mid, ev->text));
         break;
     case SFU_EV_PAUSED:
-        send_json(c, msg_build_video_paused(ev->mid, ev->text));
+        send_to(p, msg_build_video_paused(ev->mid, ev->text));
+        break;
+    case SFU_EV_RECONNECTING:
+        /* The browser restarts ICE on it, or the SFU saw its ICE fail (then it has the grace period). */
+        resume_media(&p->resume, (unsigned)pc,
+                     strcmp(ev->text, "restart") == 0 ? RESUME_MEDIA_RESTARTING : RESUME_MEDIA_FAILED, vm_now_ms());
+        tell_reconnecting(p);
+        break;
+    case SFU_EV_RECONNECTED:
+        resume_media(&p->resume, (unsigned)pc, RESUME_MEDIA_OK, vm_now_ms());
+        tell_reconnecting(p);
         break;
     case SFU_EV_FAILED:
-        /* The browser vanished (consent lost) or its transport broke: it leaves the meeting, and a
-         * live browser reconnects and joins again. */
-        send_error(c, VM_ERR_MEDIA_FAILED, NULL, ev->text);
-        leave_meeting(s, c, "disconnected");
-        request_close(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
+        /* A transport that an ICE restart cannot repair (DTLS failed, e.g. a fingerprint mismatch):
+         * the participant leaves the meeting. */
+        if (c)
+            send_error(c, VM_ERR_MEDIA_FAILED, NULL, ev->text);
+        participant_leave(s, p, "disconnected");
+        if (c)
+            request_close(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
         break;
     case SFU_EV_NO_PORTS:
         /* Its media cannot work: out of the meeting, told why; the socket stays open (joining again
-         * is checked like any join), and rejoining at once would not help. */
-        send_busy(c, "media-ports", NULL, ev->text);
-        leave_meeting(s, c, "disconnected");
+         * is checked like any join), and rejoining at once would not help. Away (no socket): it
+         * leaves, and a resume finds it gone. */
+        if (c) {
+            send_busy(c, "media-ports", NULL, ev->text);
+            leave_meeting(s, c, "disconnected");
+        } else {
+            participant_leave(s, p, "disconnected");
+        }
         break;
     }
     sfu_event_free(ev);
+}
+
+void session_sweep(struct vm_signaling *s)
+{
+    vm_participant *p;
+    int64_t grace = s->cfg->reconnect_grace_ms;
+    while ((p = registry_overdue(s->reg, vm_now_ms(), grace))) {
+        vm_conn *c = p->conn;
+        if (c && !p->resume.away) {
+            /* Its socket is fine but a media connection stayed failed for the whole grace period. */
+            send_error(c, VM_ERR_MEDIA_FAILED, NULL, "a media connection failed and was not repaired");
+            request_close(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
+        }
+        participant_leave(s, p, "disconnected");
+    }
 }

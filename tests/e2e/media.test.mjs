@@ -30,7 +30,10 @@ const RTC_MAX_PORT = 46199;
 let server;
 
 before(async () => {
-  server = await startServer({ RTC_MIN_PORT: String(RTC_MIN_PORT), RTC_MAX_PORT: String(RTC_MAX_PORT) });
+  // A short grace period for a repair (PROTOCOL.md "Reconnecting"): a vanished browser goes 5 s after
+  // its ICE consent expired.
+  server = await startServer({ RTC_MIN_PORT: String(RTC_MIN_PORT), RTC_MAX_PORT: String(RTC_MAX_PORT),
+    RECONNECT_GRACE_SECONDS: '5' });
 });
 
 after(async () => {
@@ -283,7 +286,7 @@ function signalBrowser(b, signal) {
   return list.length;
 }
 
-test('a browser that vanishes is dropped once ICE consent expires, and the others are told', async (t) => {
+test('a browser that vanishes is dropped once ICE consent expires and the grace period for a repair passes, and the others are told', async (t) => {
   const id = await createMeeting();
   const a = await person(t, 'Pia');
   const b = await person(t, 'Quin');
@@ -297,7 +300,10 @@ test('a browser that vanishes is dropped once ICE consent expires, and the other
   t.after(() => signalBrowser(b, 'SIGCONT'));
   const t0 = Date.now();
   // Frozen, the browser cannot leave by itself: only the SFU's ICE layer (connectivity and
-  // consent checks, RFC 7675) can notice, well before the WebSocket's own timeout (20 s + 45 s).
+  // consent checks, RFC 7675) can notice, well before the WebSocket's own timeout (20 s + 45 s); the
+  // others see it reconnecting, then (no ICE restart comes) leaving.
+  await tileOf(a.page, 'Quin').locator('[data-testid="tile-reconnecting"]').waitFor({ state: 'visible', timeout: 45000 });
+  console.log(`# vanished browser marked reconnecting after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   await tileOf(a.page, 'Quin').waitFor({ state: 'detached', timeout: 45000 });
   const gone = (Date.now() - t0) / 1000;
   console.log(`# vanished browser dropped after ${gone.toFixed(1)} s`);

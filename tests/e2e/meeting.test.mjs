@@ -519,7 +519,7 @@ async function startProxy(targetPort) {
   };
 }
 
-test('a dropped connection shows "Reconnecting…" and rejoins with the same name and media state', async (t) => {
+test('a dropped connection shows "Reconnecting…" and resumes as the same participant, with its media state', async (t) => {
   const proxy = await startProxy(server.port);
   t.after(() => proxy.close());
   const A = await person(t, 'RA');
@@ -542,11 +542,13 @@ test('a dropped connection shows "Reconnecting…" and rejoins with the same nam
   await eventually(async () => assert.equal(await textOf(byTestId(a, 'unread-badge')), '1'));
   await byTestId(b, 'chat-close').click();
 
-  // The network drops for A: the server sees A disconnect; A shows the banner and keeps trying.
+  // The network drops for A: the server sees A's socket go; A shows the banner and keeps trying; B
+  // sees A's tile marked as reconnecting (A stays in the meeting for the grace period).
   proxy.cut(true);
   await byTestId(a, 'reconnecting').waitFor({ state: 'visible' });
-  assert.match(await textOf(byTestId(a, 'reconnecting')), /Reconnecting…/);
-  await waitForCount(b, 1);
+  assert.match(await textOf(byTestId(a, 'reconnecting')), /Reconnecting… \(attempt \d+\)/);
+  await annInB.locator('[data-testid="tile-reconnecting"]').waitFor({ state: 'visible' });
+  await waitForCount(b, 2);
   await screenshot(a, shots, 'meeting-reconnecting-1280');
   // While disconnected, Ann turns her camera off; the rejoin carries it.
   await byTestId(a, 'camera-button').click();
@@ -554,16 +556,16 @@ test('a dropped connection shows "Reconnecting…" and rejoins with the same nam
 
   proxy.accept();
   await byTestId(a, 'reconnecting').waitFor({ state: 'hidden', timeout: 20000 });
+  await annInB.locator('[data-testid="tile-reconnecting"]').waitFor({ state: 'hidden' });
   await waitForCount(a, 2);
   await waitForCount(b, 2);
   await annInB.locator('[data-testid="tile-muted"]').waitFor({ state: 'visible' });
   await annInB.locator('[data-testid="tile-camera-off"]').waitFor({ state: 'visible' });
   assert.equal(await textOf(annInB.locator('[data-testid="tile-name"]')), 'Ann');
-  // A's own tile carries its new userId, the one B sees.
-  const newId = await annInB.getAttribute('data-user-id');
-  assert.notEqual(newId, oldId, 'a rejoin is a new participant');
-  assert.equal(await tileOf(a, 'Ann').getAttribute('data-user-id'), newId);
-  // The rejoin's chat history does not repeat what A already has, nor count it as unread again.
+  // The same participant: the same userId, on A's own tile and on B's.
+  assert.equal(await annInB.getAttribute('data-user-id'), oldId, 'a resume keeps the userId');
+  assert.equal(await tileOf(a, 'Ann').getAttribute('data-user-id'), oldId);
+  // The resume's chat history does not repeat what A already has, nor count it as unread again.
   assert.equal(await textOf(byTestId(a, 'unread-badge')), '1');
   // Chat works again, both ways.
   await byTestId(b, 'chat-toggle').click();
@@ -578,6 +580,22 @@ test('a dropped connection shows "Reconnecting…" and rejoins with the same nam
     await byTestId(b, 'chat-message').locator('[data-testid="chat-text"]').allTextContents(), expected));
   await eventually(async () => assert.deepEqual(
     await byTestId(a, 'chat-message').locator('[data-testid="chat-text"]').allTextContents(), expected));
+
+  // A second drop, with A allowed only two tries (the app's limit is 8; retry.js): after them A stops,
+  // says so and offers "Try again"; pressing it once the network is back resumes, same userId.
+  await a.evaluate(() => { window.videomeet.signaling.retry.opts.maxAttempts = 2; });
+  proxy.cut(true);
+  await byTestId(a, 'retry-button').waitFor({ state: 'visible', timeout: 15000 });
+  assert.equal(await textOf(byTestId(a, 'reconnecting-text')), 'Connection lost.');
+  await screenshot(a, shots, 'meeting-connection-lost-1280');
+  proxy.accept();
+  await new Promise((r) => setTimeout(r, 2500));
+  assert.ok(await byTestId(a, 'retry-button').isVisible(), 'it kept trying by itself');
+  await byTestId(a, 'retry-button').click();
+  await byTestId(a, 'reconnecting').waitFor({ state: 'hidden', timeout: 10000 });
+  await annInB.locator('[data-testid="tile-reconnecting"]').waitFor({ state: 'hidden' });
+  assert.equal(await annInB.getAttribute('data-user-id'), oldId);
+  await waitForCount(b, 2);
   // Only page errors count here: the browser logs the refused WebSocket connections.
   const pageErrors = [...A.errors, ...B.errors].filter((m) => !/WebSocket|ERR_CONNECTION|Failed to load/.test(m));
   assert.deepEqual(pageErrors, []);

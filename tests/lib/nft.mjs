@@ -9,24 +9,10 @@ export function nft(...args) {
 }
 
 /**
- * Drops `percent` % of the UDP datagrams from and to the port range (e.g. "46000-46199") or set
- * (e.g. "{ 5000, 5002 }"), both ways, in a table of its own; removed when the test `t` ends.
+ * A table of its own with a chain `in` on the input hook; returns a function that deletes it (at
+ * most once; also called when the test `t` ends).
  */
-export function udpLoss(t, table, ports, percent) {
-  nft('add', 'table', 'inet', table);
-  t.after(() => nft('delete', 'table', 'inet', table));
-  nft('add', 'chain', 'inet', table, 'in', '{ type filter hook input priority 0; }');
-  const rule = percent >= 100 ? ['drop'] : ['numgen', 'random', 'mod', '100', '<', String(percent), 'drop'];
-  nft('add', 'rule', 'inet', table, 'in', 'udp', 'sport', ports, ...rule);
-  nft('add', 'rule', 'inet', table, 'in', 'udp', 'dport', ports, ...rule);
-}
-
-/**
- * Polices what arrives at one UDP port (a receiver's socket) to `kbytes` kilobytes per second: what
- * exceeds the rate is dropped, as a policer on the path would. Returns a function that removes it
- * (also removed when the test `t` ends).
- */
-export function udpPolice(t, table, port, kbytes) {
+function inputTable(t, table) {
   nft('add', 'table', 'inet', table);
   let removed = false;
   const remove = () => {
@@ -36,6 +22,29 @@ export function udpPolice(t, table, port, kbytes) {
   };
   t.after(remove);
   nft('add', 'chain', 'inet', table, 'in', '{ type filter hook input priority 0; }');
+  return remove;
+}
+
+/**
+ * Drops `percent` % of the UDP datagrams from and to the port range (e.g. "46000-46199") or set
+ * (e.g. "{ 5000, 5002 }"), both ways, in a table of its own (100: a blackhole). Returns a function
+ * that removes it (also removed when the test `t` ends).
+ */
+export function udpLoss(t, table, ports, percent) {
+  const remove = inputTable(t, table);
+  const rule = percent >= 100 ? ['drop'] : ['numgen', 'random', 'mod', '100', '<', String(percent), 'drop'];
+  nft('add', 'rule', 'inet', table, 'in', 'udp', 'sport', ports, ...rule);
+  nft('add', 'rule', 'inet', table, 'in', 'udp', 'dport', ports, ...rule);
+  return remove;
+}
+
+/**
+ * Polices what arrives at one UDP port (a receiver's socket) to `kbytes` kilobytes per second: what
+ * exceeds the rate is dropped, as a policer on the path would. Returns a function that removes it
+ * (also removed when the test `t` ends).
+ */
+export function udpPolice(t, table, port, kbytes) {
+  const remove = inputTable(t, table);
   nft('add', 'rule', 'inet', table, 'in', 'udp', 'dport', String(port), 'limit', 'rate', 'over',
     `${kbytes}`, 'kbytes/second', 'drop');
   return remove;

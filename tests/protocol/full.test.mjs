@@ -14,7 +14,7 @@ describe('meeting full (MAX_PARTICIPANTS=3)', { timeout: 180000 }, () => {
     open.push(r.client);
     return r;
   }
-  before(async () => { srv = await startServer({ MAX_PARTICIPANTS: '3' }); });
+  before(async () => { srv = await startServer({ MAX_PARTICIPANTS: '3', RECONNECT_GRACE_SECONDS: '1' }); });
   after(async () => {
     await closeAll(open);
     if (srv) await srv.stop();
@@ -73,7 +73,7 @@ describe('meeting full (MAX_PARTICIPANTS=3)', { timeout: 180000 }, () => {
     await c.client.expectError('meeting-full', 'join-meeting');
   });
 
-  test('a dropped participant frees its seat', T, async () => {
+  test('a dropped participant frees its seat (after the reconnect grace period, 1 s here)', T, async () => {
     const id = randomMeetingId();
     const a = await join(id, 'R1');
     await join(id, 'R2');

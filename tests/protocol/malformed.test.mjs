@@ -230,6 +230,35 @@ describe('malformed input', { timeout: 180000 }, () => {
     });
   }
 
+  // --- resume-meeting and ice-restart (resume.test.mjs has the tokens of real participants) ------
+  for (const [name, fields, code] of [
+    ['no fields', {}, 'invalid-field'],
+    ['a numeric token', { meetingId: 'abcdefgh', userId: 'uabcdefghjkmn', resumeToken: 7 }, 'invalid-field'],
+    ['a null userId', { meetingId: 'abcdefgh', userId: null, resumeToken: 'A'.repeat(43) }, 'invalid-field'],
+    ['a bad meetingId', { meetingId: 'abc', userId: 'uabcdefghjkmn', resumeToken: 'A'.repeat(43) }, 'invalid-meeting-id'],
+    ['a garbage token', { meetingId: 'abcdefgh', userId: 'uabcdefghjkmn', resumeToken: '<script>' }, 'resume-refused'],
+    ['a well-formed token nobody has', { meetingId: 'abcdefgh', userId: 'uabcdefghjkmn', resumeToken: 'A'.repeat(43) }, 'resume-refused'],
+    ['a userId of 1000 characters', { meetingId: 'abcdefgh', userId: 'u'.repeat(1000), resumeToken: 'A'.repeat(43) }, 'resume-refused'],
+  ]) {
+    test(`resume-meeting with ${name} → ${code}, socket stays open and not joined`, T, async () => {
+      const c = await fresh();
+      c.send({ type: 'resume-meeting', ...fields });
+      await c.expectError(code, 'resume-meeting');
+      await c.ping();
+      c.send({ type: 'chat-message', message: 'am I in?' });
+      await c.expectError('not-in-meeting', 'chat-message');
+    });
+  }
+
+  for (const [name, fields] of [['no pc', {}], ['pc "up"', { pc: 'up' }], ['pc 1', { pc: 1 }]]) {
+    test(`ice-restart with ${name} → invalid-field, socket stays open and in its meeting`, T, async () => {
+      const a = await joined('restart-a');
+      a.client.send({ type: 'ice-restart', ...fields });
+      await a.client.expectError('invalid-field', 'ice-restart');
+      await a.client.ping();
+    });
+  }
+
   // --- video-views ------------------------------------------------------------------------------
   test('video-views before joining → not-in-meeting', T, async () => {
     const c = await fresh();

@@ -30,7 +30,8 @@ describe('meetings', { timeout: 180000 }, () => {
     open.push(r.client);
     return r;
   }
-  before(async () => { srv = await startServer(); });
+  // A short reconnect grace period: a dropped socket leaves 2 s later (resume.test.mjs tests resuming).
+  before(async () => { srv = await startServer({ RECONNECT_GRACE_SECONDS: '2' }); });
   after(async () => {
     await closeAll(open);
     if (srv) await srv.stop();
@@ -245,14 +246,19 @@ describe('meetings', { timeout: 180000 }, () => {
     assert.equal(uj.user.username, 'Leaver');
   });
 
-  test('a dropped TCP connection counts as leaving with reason disconnected', T, async () => {
+  test('a dropped TCP connection: reconnecting at once, then leaving with reason disconnected after the grace period', T, async () => {
     const id = randomMeetingId();
     const a = await join(id, 'Dropper');
     const b = await join(id, 'Witness');
     await a.client.next('user-joined');
+    const t0 = Date.now();
     a.client.destroy();
+    assert.deepEqual(await b.client.next('user-reconnecting', 2000),
+      { type: 'user-reconnecting', userId: a.joined.userId, reconnecting: true });
     assert.deepEqual(await b.client.next('user-left', 5000),
       { type: 'user-left', userId: a.joined.userId, reason: 'disconnected' });
+    const waited = Date.now() - t0;
+    assert.ok(waited >= 1900 && waited < 4500, `left after ${waited} ms, not the grace period of 2 s`);
     const c = await join(id, 'After');
     assert.deepEqual(c.joined.users.map((u) => u.userId), [b.joined.userId]);
   });
@@ -264,7 +270,8 @@ describe('meetings', { timeout: 180000 }, () => {
     await a.client.next('user-joined');
     const info = await a.client.close();
     assert.equal(info.code, 1000);
-    assert.deepEqual(await b.client.next('user-left', 5000),
+    // At once: a close the client sends itself (1000, 1001 or no code) gets no grace period.
+    assert.deepEqual(await b.client.next('user-left', 1000),
       { type: 'user-left', userId: a.joined.userId, reason: 'disconnected' });
     await b.client.expectNone('user-left');
   });

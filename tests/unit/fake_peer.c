@@ -27,6 +27,9 @@ struct peer {
     fake_sent *sent; /* owned */
     size_t n_sent, cap_sent;
     unsigned flushes, refused;
+    unsigned restarts; /* peer_restart_ice calls: the local ufrag is FAKE_PEER_UFRAG and this number */
+    unsigned gathers;  /* peer_gather calls */
+    char ufrag[16];
 };
 
 /* netloop_task.loop points at this while a task is queued (netloop.c is not linked). */
@@ -87,9 +90,8 @@ void peer_free(peer *p)
 
 void peer_local(const peer *p, sdp_local *out)
 {
-    (void)p;
     memset(out, 0, sizeof(*out));
-    out->ice_ufrag = FAKE_PEER_UFRAG;
+    out->ice_ufrag = p->restarts ? p->ufrag : FAKE_PEER_UFRAG;
     out->ice_pwd = FAKE_PEER_PWD;
     out->ice_options = "trickle";
     memset(out->fingerprint_sha256, FAKE_PEER_FP_BYTE, sizeof(out->fingerprint_sha256));
@@ -109,6 +111,22 @@ int peer_gather(peer *p)
     if (gather_fails)
         return -1;
     p->gathering = true;
+    p->gathers++;
+    return 0;
+}
+
+bool peer_remote_restarts(const peer *p, const sdp_remote_transport *remote)
+{
+    return p->has_remote && (strcmp(p->remote.ice_ufrag, remote->ice_ufrag) != 0 ||
+                             strcmp(p->remote.ice_pwd, remote->ice_pwd) != 0);
+}
+
+int peer_restart_ice(peer *p)
+{
+    if (p->state == PEER_FAILED || !p->has_remote)
+        return -1;
+    p->restarts++;
+    snprintf(p->ufrag, sizeof(p->ufrag), "%s%u", FAKE_PEER_UFRAG, p->restarts);
     return 0;
 }
 
@@ -309,6 +327,22 @@ void fake_peer_deliver(peer *p, const uint8_t *buf, size_t len)
     } else if (p->cbs.on_rtp) {
         p->cbs.on_rtp(p->ud, copy, len, clock_us);
     }
+}
+
+unsigned fake_peer_restarts(const peer *p)
+{
+    return p->restarts;
+}
+
+unsigned fake_peer_gathers(const peer *p)
+{
+    return p->gathers;
+}
+
+void fake_peer_ice(peer *p, bool working)
+{
+    if (p->cbs.on_ice)
+        p->cbs.on_ice(p->ud, working);
 }
 
 void fake_peer_candidate(peer *p, const char *cand)

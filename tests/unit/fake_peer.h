@@ -76,6 +76,12 @@ void fake_peer_deliver(peer *p, const uint8_t *buf, size_t len);
 void fake_peer_candidate(peer *p, const char *cand);
 /* From now on peer_gather fails (true) or succeeds (false, the default; fake_peer_reset restores it). */
 void fake_peer_fail_gather(bool fail);
+/* ICE restarts asked of p (its local ufrag is then FAKE_PEER_UFRAG followed by their number), and
+ * peer_gather calls. */
+unsigned fake_peer_restarts(const peer *p);
+unsigned fake_peer_gathers(const peer *p);
+/* on_ice, as peer.c calls it: ICE failed after DTLS was up (false), or works again (true). */
+void fake_peer_ice(peer *p, bool working);
 
 /* ---- what was sent ---- */
 size_t fake_peer_n_sent(const peer *p);

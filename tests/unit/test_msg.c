@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -203,9 +204,15 @@ static void test_builders(void **state)
     assert_int_equal(registry_join(reg, "abcd2345", "Bob \"B\"", false, true, NULL, 2000, &b), 0);
     meeting_add_chat(a, "hello <i>", 3000);
 
-    char *s = msg_build_existing_users(b);
+    resume_set_token(&b->resume, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA_");
+    b->resume.away = true; /* b's own state is not in its answer; a's would be in users[] */
+    char *s = msg_build_existing_users(b, 30000, false);
     json_t *o = json_loads(s, 0, NULL);
     assert_non_null(o);
+    assert_string_equal(json_string_value(json_object_get(o, "resumeToken")), b->resume.token);
+    assert_int_equal(json_integer_value(json_object_get(o, "resumeSeconds")), 30);
+    assert_null(json_object_get(o, "resumed"));
+    assert_null(json_object_get(json_array_get(json_object_get(o, "users"), 0), "reconnecting"));
     assert_string_equal(json_string_value(json_object_get(o, "type")), "existing-users");
     assert_string_equal(json_string_value(json_object_get(o, "userId")), b->user_id);
     json_t *users = json_object_get(o, "users");
@@ -249,7 +256,65 @@ static void test_builders(void **state)
     assert_string_equal(json_string_value(json_object_get(o, "reason")), "disconnected");
     json_decref(o);
     free(s);
+
+    /* a resumes: "resumed"; b is away, so a sees it reconnecting (in users[] and in user-reconnecting). */
+    s = msg_build_existing_users(a, 5000, true);
+    o = json_loads(s, 0, NULL);
+    assert_true(json_is_true(json_object_get(o, "resumed")));
+    assert_int_equal(json_integer_value(json_object_get(o, "resumeSeconds")), 5);
+    assert_true(json_is_true(json_object_get(json_array_get(json_object_get(o, "users"), 0), "reconnecting")));
+    json_decref(o);
+    free(s);
+    char want[128];
+    snprintf(want, sizeof(want), "{\"type\":\"user-reconnecting\",\"userId\":\"%s\",\"reconnecting\":true}", b->user_id);
+    expect_built(msg_build_user_reconnecting(b), want);
+    b->resume.away = false;
+    snprintf(want, sizeof(want), "{\"type\":\"user-reconnecting\",\"userId\":\"%s\",\"reconnecting\":false}", b->user_id);
+    expect_built(msg_build_user_reconnecting(b), want);
     registry_free(reg);
+}
+
+#define TOKEN "abcdefghijklmnopqrstuvwxyz-_ABCDEFGHIJ01234"
+
+static void test_resume_and_ice_restart(void **state)
+{
+    (void)state;
+    vm_msg m;
+    msg_error e;
+    assert_int_equal(parse("{\"type\":\"resume-meeting\",\"meetingId\":\"ABCD2345\",\"userId\":\"uabcdefghjkmn\","
+                           "\"resumeToken\":\"" TOKEN "\"}", &m, &e), 0);
+    assert_int_equal(m.type, MSG_RESUME);
+    assert_string_equal(m.meeting_id, "abcd2345");
+    assert_string_equal(m.user_id, "uabcdefghjkmn");
+    assert_string_equal(m.token, TOKEN);
+    /* missing or mistyped fields */
+    expect_error("{\"type\":\"resume-meeting\",\"userId\":\"uabcdefghjkmn\",\"resumeToken\":\"" TOKEN "\"}",
+                 VM_ERR_INVALID_FIELD);
+    expect_error("{\"type\":\"resume-meeting\",\"meetingId\":\"abcd2345\",\"userId\":7,\"resumeToken\":\"" TOKEN "\"}",
+                 VM_ERR_INVALID_FIELD);
+    expect_error("{\"type\":\"resume-meeting\",\"meetingId\":\"abcd2345\",\"userId\":\"uabcdefghjkmn\",\"resumeToken\":null}",
+                 VM_ERR_INVALID_FIELD);
+    expect_error("{\"type\":\"resume-meeting\",\"meetingId\":\"abc\",\"userId\":\"uabcdefghjkmn\",\"resumeToken\":\"" TOKEN "\"}",
+                 VM_ERR_INVALID_MEETING_ID);
+    /* tokens and user ids of the wrong shape: refused like a wrong token */
+    static const char *const bad_tokens[] = {"", "short", TOKEN "A", "abcdefghijklmnopqrstuvwxyz+/ABCDEFGHIJ01234",
+                                             "abcdefghijklmnopqrstuvwxyz-_ABCDEFGHIJ0123=", "\\u00e9bcdefghijklmnopqrstuvwxyz-_ABCDEFGHIJ0123"};
+    for (size_t i = 0; i < sizeof(bad_tokens) / sizeof(bad_tokens[0]); i++) {
+        char frame[256];
+        snprintf(frame, sizeof(frame), "{\"type\":\"resume-meeting\",\"meetingId\":\"abcd2345\",\"userId\":\"uabcdefghjkmn\","
+                 "\"resumeToken\":\"%s\"}", bad_tokens[i]);
+        expect_error(frame, VM_ERR_RESUME_REFUSED);
+    }
+    expect_error("{\"type\":\"resume-meeting\",\"meetingId\":\"abcd2345\",\"userId\":\"u1\",\"resumeToken\":\"" TOKEN "\"}",
+                 VM_ERR_RESUME_REFUSED);
+    assert_string_equal(msg_error_code(VM_ERR_RESUME_REFUSED), "resume-refused");
+
+    assert_int_equal(parse("{\"type\":\"ice-restart\",\"pc\":\"down\"}", &m, &e), 0);
+    assert_int_equal(m.type, MSG_ICE_RESTART);
+    assert_int_equal(m.pc, MSG_PC_DOWN);
+    expect_error("{\"type\":\"ice-restart\",\"pc\":\"up\"}", VM_ERR_INVALID_FIELD);
+    expect_error("{\"type\":\"ice-restart\"}", VM_ERR_INVALID_FIELD);
+    expect_error("{\"type\":\"ice-restart\",\"pc\":\"sideways\"}", VM_ERR_INVALID_FIELD);
 }
 
 int main(void)
@@ -258,6 +323,7 @@ int main(void)
         cmocka_unit_test(test_join_valid),     cmocka_unit_test(test_join_invalid),
         cmocka_unit_test(test_frame_errors),   cmocka_unit_test(test_chat_and_media),
         cmocka_unit_test(test_builders),       cmocka_unit_test(test_video_views),
+        cmocka_unit_test(test_resume_and_ice_restart),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

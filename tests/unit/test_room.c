@@ -1936,11 +1936,93 @@ static void test_leave_while_paced(void **state)
     assert_int_equal(pacer_queued(b->pace), 0);
 }
 
+/* text with every `from` replaced by `to` (g_free). */
+static char *replace_all(const char *text, const char *from, const char *to)
+{
+    gchar **parts = g_strsplit(text, from, -1);
+    char *out = g_strjoinv(to, parts);
+    g_strfreev(parts);
+    return out;
+}
+
+/* ICE restarts (RFC 8445 §9), as the web app asks for them: an upstream offer with new ICE
+ * credentials is answered with the SFU's new ones (and its candidates go out again); an asked-for
+ * downstream restart makes an offer with new credentials, whose answer's new credentials are
+ * applied. Each is reported as reconnecting; ICE failing after DTLS and coming back is reported as
+ * reconnecting and reconnected; the connections stay up and media goes on throughout. */
+static void test_ice_restart(void **state)
+{
+    (void)state;
+    peer *bd = two_members(false);
+    size_t ev0 = W.n_ev;
+    /* Upstream: alice restarts. */
+    char *offer = swapped_offer();
+    char *restart = replace_all(offer, "a=ice-ufrag:p3+K", "a=ice-ufrag:n3wU");
+    free(offer);
+    room_remote_sdp(W.r, "alice", SFU_PC_UP, restart);
+    assert_null(event_after(ev0, "alice", SFU_EV_ERROR));
+    assert_int_equal(fake_peer_restarts(PA.up), 1);
+    assert_string_equal(fake_peer_remote(PA.up)->ice_ufrag, "n3wU");
+    const event_rec *a = event_after(ev0, "alice", SFU_EV_ANSWER);
+    assert_non_null(a);
+    assert_non_null(strstr(a->ev->text, "a=ice-ufrag:" FAKE_PEER_UFRAG "1\r\n"));
+    const event_rec *e = event_after(ev0, "alice", SFU_EV_RECONNECTING);
+    assert_non_null(e);
+    assert_int_equal(e->ev->pc, SFU_PC_UP);
+    assert_string_equal(e->ev->text, "restart");
+    assert_int_equal(fake_peer_gathers(PA.up), 2); /* our candidates again, after the answer */
+    assert_int_equal(count_events(ev0, "bob", SFU_EV_OFFER), 0); /* same tracks: nothing for bob */
+    /* The same credentials again (a renegotiation): no restart. */
+    room_remote_sdp(W.r, "alice", SFU_PC_UP, restart);
+    g_free(restart);
+    assert_int_equal(fake_peer_restarts(PA.up), 1);
+    assert_int_equal(count_events(ev0, "alice", SFU_EV_RECONNECTING), 1);
+    fake_peer_ice(PA.up, true);
+    assert_int_equal(event_after(ev0, "alice", SFU_EV_RECONNECTED)->ev->pc, SFU_PC_UP);
+
+    /* Downstream: bob asks. */
+    size_t ev1 = W.n_ev;
+    room_restart_ice(W.r, "bob", SFU_PC_DOWN);
+    assert_int_equal(fake_peer_restarts(bd), 1);
+    e = event_after(ev1, "bob", SFU_EV_RECONNECTING);
+    assert_non_null(e);
+    assert_int_equal(e->ev->pc, SFU_PC_DOWN);
+    const event_rec *o = event_after(ev1, "bob", SFU_EV_OFFER);
+    assert_non_null(o);
+    assert_non_null(strstr(o->ev->text, "a=ice-ufrag:" FAKE_PEER_UFRAG "1\r\n"));
+    assert_int_equal(fake_peer_gathers(bd), 2);
+    char *answer = browser_answer(o->ev->text, false);
+    char *answer2 = replace_all(answer, "a=ice-ufrag:" BROWSER_UFRAG, "a=ice-ufrag:brw2");
+    free(answer);
+    room_remote_sdp(W.r, "bob", SFU_PC_DOWN, answer2);
+    g_free(answer2);
+    assert_null(event_after(ev1, "bob", SFU_EV_ERROR));
+    assert_string_equal(fake_peer_remote(bd)->ice_ufrag, "brw2");
+    /* An upstream restart is asked with an offer, not this way. */
+    room_restart_ice(W.r, "alice", SFU_PC_UP);
+    assert_int_equal(fake_peer_restarts(PA.up), 1);
+
+    /* ICE fails on bob's side after DTLS, then works again (a restart repaired it). */
+    size_t ev2 = W.n_ev;
+    fake_peer_ice(bd, false);
+    e = event_after(ev2, "bob", SFU_EV_RECONNECTING);
+    assert_non_null(e);
+    assert_string_equal(e->ev->text, "ice-failed");
+    assert_null(event_after(ev2, "bob", SFU_EV_FAILED));
+    fake_peer_ice(bd, true);
+    assert_int_equal(event_after(ev2, "bob", SFU_EV_RECONNECTED)->ev->pc, SFU_PC_DOWN);
+    /* Media went on: bob still gets alice's video. */
+    size_t from = fake_peer_n_sent(bd);
+    send_frame(&SV, true, 2, 500);
+    advance(100000);
+    assert_true(fake_peer_n_sent(bd) > from);
+}
+
 int main(void)
 {
 #define ROOM_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
-        ROOM_TEST(test_forward_rewritten), ROOM_TEST(test_transport_events),
+        ROOM_TEST(test_forward_rewritten), ROOM_TEST(test_transport_events), ROOM_TEST(test_ice_restart),
         ROOM_TEST(test_publisher_new_ssrc), ROOM_TEST(test_no_ports),
         ROOM_TEST(test_refused_offer_then_good_one), ROOM_TEST(test_nack_upstream_and_rtx),
         ROOM_TEST(test_feedback_to_publisher),

@@ -8,7 +8,9 @@
 // the meeting page (same URL, so a reload lands on setup again). Leaving goes back to `/`.
 //
 // The media path is rtc.js (SfuSession): one publishing and one receiving peer connection with
-// the SFU, opened when the meeting page is entered and closed when it is left.
+// the SFU, opened when the meeting page is entered and closed when it is left. A dropped socket is
+// resumed and a broken media connection repaired in place (PROTOCOL.md "Reconnecting"); the banner
+// says what is happening (retry.js connectionStatus) and offers "Try again" once tries stop.
 
 import {
   loadConfig, parseMeetingCode, meetingIdFromPath, isMeetingId, signalingUrl, meetingLink,
@@ -18,6 +20,7 @@ import { SignalingClient } from './signaling.js';
 import { MediaManager, LevelMeter } from './media.js';
 import { UI } from './ui.js';
 import { SfuSession, warmUpIce } from './rtc.js';
+import { connectionStatus } from './retry.js';
 
 /** @typedef {import('./signaling.js').Participant} Participant */
 /** @typedef {import('./signaling.js').ChatMessage} ChatMessage */
@@ -88,6 +91,8 @@ class App {
     this.hiddenVideos = new Set();
     /** @type {ReturnType<typeof setTimeout>|null} a video-views update on its way (#viewsChanged) */
     this.viewsTimer = null;
+    /** @type {import('./retry.js').ConnectionState} what the banner shows */
+    this.conn = { socket: null, media: {} };
   }
 
   async start() {
@@ -383,7 +388,7 @@ class App {
     this.ui.clearTiles();
     this.ui.clearChat();
     this.ui.setChatOpen(false);
-    this.ui.setReconnecting(false);
+    this.#setConn({ socket: null, media: {} });
     this.ui.dismissToast('join');
     this.ui.setMeetingCode(answer.meetingId || /** @type {string} */ (this.meetingId));
     this.ui.showPage('meeting');
@@ -415,10 +420,21 @@ class App {
       const { userId, paused } = /** @type {CustomEvent} */ (ev).detail;
       if (this.rtc === rtc) this.ui.setTileVideo(userId, { paused });
     });
-    rtc.addEventListener('failed', () => {
-      if (this.rtc !== rtc || this.page !== 'meeting') return;
-      this.ui.setReconnecting(true);
-      this.signaling.reconnectNow();
+    // A broken media connection is repaired in place (ICE restart); the banner says so.
+    rtc.addEventListener('repairing', (ev) => {
+      const { pc, attempt } = /** @type {CustomEvent} */ (ev).detail;
+      if (this.rtc === rtc) this.#setConn({ ...this.conn, media: { ...this.conn.media, [pc]: { attempt } } });
+    });
+    rtc.addEventListener('gaveup', (ev) => {
+      const { pc } = /** @type {CustomEvent} */ (ev).detail;
+      if (this.rtc === rtc) this.#setConn({ ...this.conn, media: { ...this.conn.media, [pc]: 'gave-up' } });
+    });
+    rtc.addEventListener('repaired', (ev) => {
+      const { pc } = /** @type {CustomEvent} */ (ev).detail;
+      if (this.rtc !== rtc) return;
+      const media = { ...this.conn.media };
+      delete media[pc];
+      this.#setConn({ ...this.conn, media });
     });
     rtc.publish(this.media.stream).catch((err) => {
       if (this.rtc !== rtc) return; // given up meanwhile (a join that failed, a leave)
@@ -451,6 +467,39 @@ class App {
     this.rtc = null;
   }
 
+  /** @param {import('./retry.js').ConnectionState} conn */
+  #setConn(conn) {
+    this.conn = conn;
+    this.ui.setConnectionStatus(this.page === 'meeting' ? connectionStatus(conn) : null);
+  }
+
+  /** "Try again" on the banner: the socket first, else the media connections. */
+  #retry() {
+    if (this.page !== 'meeting') return;
+    if (this.conn.socket === 'gave-up') {
+      this.signaling.retryNow();
+    } else if (this.rtc) {
+      this.#setConn({ ...this.conn, media: {} });
+      this.rtc.retryNow();
+    }
+  }
+
+  /**
+   * A resume after a dropped socket: the same participant, the same media connections; bring the
+   * participant list and chat up to date (the answer lists them as they are now).
+   * @param {ExistingUsers} answer
+   */
+  #resumed(answer) {
+    const present = new Set(answer.users.map((p) => p.userId));
+    for (const id of [...this.participants.keys()]) {
+      if (!present.has(id)) this.#removeParticipant(id);
+    }
+    for (const p of answer.users) this.#addParticipant(p);
+    for (const c of answer.chatHistory) this.#addChat(c, true);
+    this.#setConn({ ...this.conn, socket: null });
+    this.#renderCount();
+  }
+
   /** A rejoin after a reconnect: bring the participant list and chat up to date. */
   /** @param {ExistingUsers} answer */
   #rejoined(answer) {
@@ -463,7 +512,7 @@ class App {
     }
     for (const p of answer.users) this.#addParticipant(p);
     for (const c of answer.chatHistory) this.#addChat(c, true);
-    this.ui.setReconnecting(false);
+    this.#setConn({ socket: null, media: {} });
     this.ui.toast('Reconnected', { key: 'conn' });
     this.#renderCount();
     this.#startRtc(); // the server saw a new participant: new connections
@@ -481,6 +530,7 @@ class App {
     };
     this.participants.set(p.userId, participant);
     this.ui.addTile(participant);
+    this.ui.setTileReconnecting(p.userId, p.reconnecting === true);
     const stream = this.rtc?.streamOf(p.userId);
     if (stream) this.ui.setTileStream(p.userId, stream);
     this.#renderCount();
@@ -574,7 +624,7 @@ class App {
     this.ui.clearTiles();
     this.ui.clearChat();
     this.ui.setChatOpen(false);
-    this.ui.setReconnecting(false);
+    this.#setConn({ socket: null, media: {} });
     this.ui.clearToasts('info');
     if (opts.navigate) this.#navigate('/');
     this.#enterLanding();
@@ -623,6 +673,7 @@ class App {
     on('send-chat', (d) => this.#sendChat(d.text));
     on('toggle-tile-video', (d) => this.#toggleTileVideo(d.userId));
     on('layout', () => this.#viewsChanged());
+    on('retry', () => this.#retry());
   }
 
   #bindSignaling() {
@@ -630,7 +681,14 @@ class App {
     /** @param {string} type @param {(d: any) => void} fn */
     const on = (type, fn) => s.addEventListener(type, (ev) => fn(/** @type {CustomEvent} */ (ev).detail));
     on('existing-users', (/** @type {ExistingUsers} */ d) => {
-      if (d.rejoin && this.page === 'meeting') this.#rejoined(d);
+      if (!d.rejoin || this.page !== 'meeting') return;
+      if (d.resumed) this.#resumed(d);
+      else this.#rejoined(d);
+    });
+    on('user-reconnecting', (d) => {
+      if (this.page === 'meeting' && this.participants.has(d.userId)) {
+        this.ui.setTileReconnecting(d.userId, d.reconnecting === true);
+      }
     });
     on('user-joined', (d) => {
       if (this.page !== 'meeting' || !d.user) return;
@@ -662,10 +720,12 @@ class App {
     }
     on('error', (/** @type {ServerError} */ d) => this.#serverError(d));
     on('rejoin-failed', (/** @type {ServerError} */ d) => this.#rejoinFailed(d));
-    on('reconnecting', () => {
-      if (this.page !== 'meeting') return;
-      this.ui.setReconnecting(true);
-      this.#stopRtc(); // the server dropped us: our media connections are gone too
+    // The socket dropped: it is resumed (the media connections go on meanwhile, when they can).
+    on('reconnecting', (d) => {
+      if (this.page === 'meeting') this.#setConn({ ...this.conn, socket: { attempt: d.attempt } });
+    });
+    on('gave-up', () => {
+      if (this.page === 'meeting') this.#setConn({ ...this.conn, socket: 'gave-up' });
     });
   }
 
@@ -701,7 +761,7 @@ class App {
       this.ui.clearTiles();
       this.ui.clearChat();
       this.ui.setChatOpen(false);
-      this.ui.setReconnecting(false);
+      this.#setConn({ socket: null, media: {} });
       this.#enterSetup(id);
       this.ui.toast(text, { kind: 'error', key: 'join' });
     }

@@ -1,8 +1,9 @@
 // config.js — constants shared by the browser app, and the helpers that only depend on them.
 //
 // Owns: the meeting-id alphabet and its parser (PROTOCOL.md "Identifiers"), the default limits and
-// media constraints, the reconnect backoff schedule, and loadConfig(), which asks the server for
-// `/api/config` (iceServers and limits) and falls back to the defaults when that fails.
+// media constraints, and loadConfig(), which asks the server for
+// `/api/config` (iceServers and limits) and falls back to the defaults when that fails. The
+// reconnect backoff is retry.js.
 // No DOM code, no state besides constants: every function here is pure or only fetches.
 
 /** Meeting ids are 8 characters of this alphabet (no i l o 0 1). */
@@ -41,9 +42,6 @@ export const MEDIA_CONSTRAINTS = Object.freeze({
     autoGainControl: true,
   }),
 });
-
-/** Reconnect backoff: delay = min(maxMs, baseMs * factor^attempt) with ±20 % jitter. */
-export const RECONNECT = Object.freeze({ baseMs: 500, factor: 2, maxMs: 10000 });
 
 /** Liveness: a ping every intervalMs; no frame at all for timeoutMs after it means the socket is dead. */
 export const KEEPALIVE = Object.freeze({ intervalMs: 15000, timeoutMs: 10000 });
@@ -132,16 +130,6 @@ export function signalingUrl(loc) {
  */
 export function meetingLink(loc, meetingId) {
   return `${loc.origin}/m/${meetingId}`;
-}
-
-/**
- * Reconnect delay for a 0-based attempt number.
- * @param {number} attempt
- * @param {() => number} [random]
- */
-export function reconnectDelay(attempt, random = Math.random) {
-  const raw = Math.min(RECONNECT.maxMs, RECONNECT.baseMs * RECONNECT.factor ** attempt);
-  return Math.round(raw * (0.8 + 0.4 * random()));
 }
 
 /**

@@ -10,7 +10,9 @@
 //   `remotestream`  detail {userId, stream}   a participant's stream appeared or got a new track
 //   `remotegone`    detail {userId}           all tracks of that participant ended
 //   `statechange`   detail {pc: 'up'|'down', state}   connectionState of either connection
-//   `failed`        detail {pc, state}       a connection failed (the app rejoins)
+//   `repairing`     detail {pc, attempt, delayMs}  a connection broke: an ICE restart follows in delayMs
+//   `repaired`      detail {pc}                    it works again
+//   `gaveup`        detail {pc, attempt}           no more restarts until retryNow()
 //   `videopaused`   detail {userId, paused}   the SFU paused (or resumed) that participant's video
 //                                            for lack of bandwidth
 //
@@ -18,11 +20,24 @@
 // received video is shown (size, or hidden); the SFU's `video-layers` says which of our encodings
 // somebody receives, and the others are turned off (RTCRtpEncodingParameters.active).
 //
+// Repair (PROTOCOL.md "Reconnecting"): a connection "failed", or "disconnected" for DISCONNECTED_MS
+// (it often comes back by itself), is repaired in place with an ICE restart, paced by retry.js:
+// "up" offers again with new ICE credentials (restartIce); for "down" the SFU is asked
+// (`ice-restart`) and offers new ones. Tracks, streams, DTLS and SRTP stay; nobody leaves. A
+// restart that has not brought the connection back within REPAIR_TIMEOUT_MS counts as failed.
+//
 // Held start: a session made with {held: true} prepares everything it can (the "up" connection,
 // its offer, ICE gathering) but keeps its messages until release(), so the app can build the
 // offer while the join round trip is under way and send it the moment the server has let us in.
 
+import { Retry } from './retry.js';
+
 /** @typedef {{type: string, [k: string]: any}} Msg */
+
+/** How long a connection may stay "disconnected" before it is repaired. */
+export const DISCONNECTED_MS = 2000;
+/** A restart that has not made the connection work again after this long counts as failed. */
+export const REPAIR_TIMEOUT_MS = 10000;
 
 /**
  * The simulcast encodings for a camera track, lowest resolution first (the SFU takes the order of
@@ -99,6 +114,10 @@ export class SfuSession extends EventTarget {
     /** @type {{audio: RTCRtpTransceiver|null, video: RTCRtpTransceiver|null}} */
     this.senders = { audio: null, video: null };
     this.closed = false;
+    /** Per connection: its retry count, its pending timer, whether a repair is under way. */
+    this.repair = { up: newRepair(), down: newRepair() };
+    /** ICE restarts made, per connection (for diagnostics and tests). */
+    this.restarts = { up: 0, down: 0 };
   }
 
   /** @param {'up'|'down'} name */
@@ -114,11 +133,80 @@ export class SfuSession extends EventTarget {
     pc.onconnectionstatechange = () => {
       const state = pc.connectionState;
       this.dispatchEvent(new CustomEvent('statechange', { detail: { pc: name, state } }));
-      if (state === 'failed' && !this.closed) {
-        this.dispatchEvent(new CustomEvent('failed', { detail: { pc: name, state } }));
-      }
+      this.#watch(name, state);
     };
     return pc;
+  }
+
+  /** @param {'up'|'down'} name @param {RTCPeerConnectionState} state */
+  #watch(name, state) {
+    const r = this.repair[name];
+    if (this.closed) return;
+    if (state === 'connected') {
+      clearTimeout(r.timer);
+      r.timer = null;
+      r.retry.ok(Date.now());
+      if (r.repairing) {
+        r.repairing = false;
+        this.dispatchEvent(new CustomEvent('repaired', { detail: { pc: name } }));
+      }
+    } else if (state === 'disconnected') {
+      if (!r.timer) r.timer = setTimeout(() => this.#broken(name), DISCONNECTED_MS);
+    } else if (state === 'failed') {
+      clearTimeout(r.timer);
+      this.#broken(name);
+    }
+  }
+
+  /** The connection does not work: the next restart, after the backoff, or give up. */
+  /** @param {'up'|'down'} name */
+  #broken(name) {
+    const r = this.repair[name];
+    r.timer = null;
+    const pc = name === 'up' ? this.up : this.down;
+    if (this.closed || !pc || pc.connectionState === 'connected') return;
+    r.repairing = true;
+    const step = r.retry.fail(Date.now());
+    if (step.action === 'give-up') {
+      this.dispatchEvent(new CustomEvent('gaveup', { detail: { pc: name, attempt: step.attempt } }));
+      return;
+    }
+    this.dispatchEvent(new CustomEvent('repairing', { detail: { pc: name, attempt: step.attempt, delayMs: step.delayMs } }));
+    r.timer = setTimeout(() => {
+      r.timer = setTimeout(() => this.#broken(name), REPAIR_TIMEOUT_MS);
+      this.#restartIce(name);
+    }, step.delayMs);
+  }
+
+  /** @param {'up'|'down'} name */
+  #restartIce(name) {
+    if (this.closed) return;
+    if (name === 'down') {
+      this.restarts.down++;
+      this.send({ type: 'ice-restart', pc: 'down' });
+      return;
+    }
+    this.chain.up = this.chain.up.then(async () => {
+      const up = this.up;
+      // With an offer out, its answer comes first; the repair timeout brings the next attempt.
+      if (this.closed || !up || up.signalingState !== 'stable') return;
+      up.restartIce();
+      await up.setLocalDescription(await up.createOffer({ iceRestart: true }));
+      this.restarts.up++;
+      this.send({ type: 'offer', pc: 'up', sdp: /** @type {RTCSessionDescription} */ (up.localDescription).sdp });
+    }).catch((err) => console.warn('rtc up: ICE restart:', err));
+  }
+
+  /** "Try again" after `gaveup`: a fresh count, and a restart now of what does not work. */
+  retryNow() {
+    for (const name of /** @type {const} */ (['up', 'down'])) {
+      const r = this.repair[name];
+      const pc = name === 'up' ? this.up : this.down;
+      r.retry.reset();
+      clearTimeout(r.timer);
+      r.timer = null;
+      if (pc && pc.connectionState !== 'connected') this.#broken(name);
+    }
   }
 
   /**
@@ -309,6 +397,7 @@ export class SfuSession extends EventTarget {
   close() {
     this.closed = true;
     this.held = null;
+    for (const r of Object.values(this.repair)) clearTimeout(r.timer);
     for (const pc of [this.up, this.down]) {
       if (pc) pc.close();
     }
@@ -318,4 +407,9 @@ export class SfuSession extends EventTarget {
     this.videoMids.clear();
     this.senders = { audio: null, video: null };
   }
+}
+
+/** A connection's repair state. */
+function newRepair() {
+  return { retry: new Retry(), timer: /** @type {ReturnType<typeof setTimeout>|null} */ (null), repairing: false };
 }

@@ -1,26 +1,39 @@
 // signaling.js — the WebSocket client of the VideoMeet signaling protocol (signaling/PROTOCOL.md).
 //
-// Owns: one WebSocket at a time, the JSON framing, the keepalive ping, and rejoining after an
-// unexpected close. It contains no DOM code: the app listens to its events and renders.
+// Owns: one WebSocket at a time, the JSON framing, the keepalive ping, and resuming (or, when that
+// is refused, rejoining) after an unexpected close. It contains no DOM code: the app listens to its
+// events and renders.
 //
 // Design
 // - `SignalingClient` is an EventTarget. Every server message is dispatched as a CustomEvent whose
 //   `type` is the message's `type` (`existing-users`, `user-joined`, `user-left`, `receive-message`,
 //   `media-state`, `left`, `pong`, `error`) and whose `detail` is the parsed message object.
 //   Transport events: `open`, `close` (detail {code, reason, expected}), `reconnecting`
-//   (detail {attempt, delayMs}), `reconnected` (detail: the existing-users message), `rejoin-failed`,
-//   `invalid`
+//   (detail {attempt, delayMs}), `reconnected` (detail: the existing-users message), `gave-up`
+//   (detail {attempt}: no more tries until retryNow()), `rejoin-failed`, `invalid`
 //   (detail {data}: a frame that was not a JSON object with a string `type`).
-// - join() remembers the meeting, name and media state; sendMediaState() keeps that state current.
-//   When the socket closes while joined (and leave()/close() did not ask for it), the client waits
-//   `reconnectDelay(attempt)` and opens a new socket, sends `join-meeting` again with the same name
-//   and the current media state, and dispatches `existing-users` again with `detail.rejoin === true`.
-//   An `error` answering that rejoin (ref `join-meeting`) ends the reconnecting and is dispatched
-//   as `rejoin-failed` (detail: the error message) instead of `error`; the app decides.
+// - join() remembers the meeting, name and media state, and the resume token of every
+//   `existing-users`; sendMediaState() keeps that state current. When the socket closes while joined
+//   (and leave()/close() did not ask for it), the client waits as retry.js says and opens a new
+//   socket and sends `resume-meeting` with the token (PROTOCOL.md "Reconnecting"): the same
+//   participant, same userId, same media connections. What rtc.js sends meanwhile waits in an outbox
+//   and goes out after the resume, with the current media state. When the resume is refused (the
+//   grace period is over), it sends `join-meeting` with the same name and media state instead: a new
+//   participant. Either answer is dispatched as `existing-users` with `detail.rejoin === true` (and
+//   `detail.resumed` true for a resume). An `error` answering that join (ref `join-meeting`) ends the
+//   reconnecting and is dispatched as `rejoin-failed` (detail: the error message) instead of
+//   `error`; the app decides. After RETRY.maxAttempts failed tries in a row it stops (`gave-up`).
 // - Liveness: while open, a `ping` every KEEPALIVE.intervalMs; if no frame at all arrives within
 //   KEEPALIVE.timeoutMs after it, the socket is treated as dead (closed, then rejoined as above).
 
-import { KEEPALIVE, LEAVE_TIMEOUT_MS, reconnectDelay } from './config.js';
+import { KEEPALIVE, LEAVE_TIMEOUT_MS } from './config.js';
+import { Retry } from './retry.js';
+
+/** Close code of a socket this client drops to reconnect: the server keeps the participant for a
+ * resume (1000, 1001 or no code would mean "I am leaving"). */
+const RECONNECT_CLOSE = 4000;
+/** Media messages kept while the socket is down, at most. */
+const OUTBOX_MAX = 500;
 
 /**
  * @typedef {object} Participant
@@ -46,6 +59,8 @@ import { KEEPALIVE, LEAVE_TIMEOUT_MS, reconnectDelay } from './config.js';
  * @property {Participant[]} users      the others, in join order
  * @property {ChatMessage[]} chatHistory oldest first
  * @property {boolean} [rejoin]         added by this client: true when this answers an automatic rejoin
+ * @property {boolean} [resumed]        true when the server resumed the same participant
+ * @property {string} [resumeToken]     for the next resume
  */
 /**
  * @typedef {object} ServerError
@@ -59,7 +74,8 @@ import { KEEPALIVE, LEAVE_TIMEOUT_MS, reconnectDelay } from './config.js';
 
 /** Message types the server sends (PROTOCOL.md "Server → client"). */
 export const SERVER_TYPES = Object.freeze([
-  'existing-users', 'user-joined', 'user-left', 'receive-message', 'media-state', 'left', 'pong', 'error',
+  'existing-users', 'user-joined', 'user-left', 'user-reconnecting', 'receive-message', 'media-state', 'left',
+  'pong', 'error',
   'offer', 'answer', 'ice-candidate', 'video-layers', 'video-paused',
 ]);
 
@@ -78,7 +94,11 @@ export class SignalingClient extends EventTarget {
     this.userId = null;
     /** True while the client is trying to rejoin after an unexpected close. */
     this.reconnecting = false;
-    this.attempt = 0;
+    this.retry = new Retry();
+    /** @type {{meetingId: string, userId: string, token: string}|null} what resumes us */
+    this.resumeWith = null;
+    /** @type {object[]} media messages sent while the socket was down, for after a resume */
+    this.outbox = [];
     /** @type {ReturnType<typeof setTimeout>|null} */
     this.retryTimer = null;
     /** @type {ReturnType<typeof setInterval>|null} */
@@ -107,7 +127,7 @@ export class SignalingClient extends EventTarget {
 
   /** @returns {Promise<void>} */
   #open() {
-    this.#dropSocket();
+    this.#dropSocket(RECONNECT_CLOSE);
     const ws = new WebSocket(/** @type {string} */ (this.url));
     this.ws = ws;
     return new Promise((resolve, reject) => {
@@ -143,6 +163,8 @@ export class SignalingClient extends EventTarget {
   join(meetingId, username, media) {
     if (!this.connected) return Promise.reject(new Error('not connected'));
     this.session = { meetingId, username, media: { audio: !!media.audio, video: !!media.video } };
+    this.resumeWith = null;
+    this.retry.reset();
     const answer = this.#awaitJoinAnswer();
     this.#sendJoin();
     return answer;
@@ -174,6 +196,13 @@ export class SignalingClient extends EventTarget {
       this.addEventListener('error', onError);
       this.addEventListener('close', onClose);
     });
+  }
+
+  /** After a reconnect: resume the participant when we can, else join again. */
+  #sendResumeOrJoin() {
+    const r = this.resumeWith;
+    if (r) this.#send({ type: 'resume-meeting', meetingId: r.meetingId, userId: r.userId, resumeToken: r.token });
+    else this.#sendJoin();
   }
 
   #sendJoin() {
@@ -241,6 +270,7 @@ export class SignalingClient extends EventTarget {
     const hadSocket = !!this.ws;
     this.closing = true;
     this.session = null;
+    this.resumeWith = null;
     this.joined = false;
     this.userId = null;
     this.#stopReconnecting();
@@ -249,19 +279,25 @@ export class SignalingClient extends EventTarget {
   }
 
   /**
-   * Sends a media message of rtc.js (`offer`, `answer`, `ice-candidate`) while joined.
+   * Sends a media message of rtc.js (`offer`, `answer`, `ice-candidate`, `ice-restart`) while joined;
+   * while reconnecting it waits in the outbox and goes out if the participant is resumed.
    * @param {object} msg
-   * @returns {boolean} false when not connected
+   * @returns {boolean} false when it was neither sent nor kept
    */
   send(msg) {
-    return this.joined && this.#send(msg);
+    if (this.joined) return this.#send(msg);
+    if (!this.reconnecting || !this.resumeWith || this.outbox.length >= OUTBOX_MAX) return false;
+    this.outbox.push(msg);
+    return true;
   }
 
-  /** Drops the socket and rejoins as after an unexpected close (e.g. the media connection failed). */
-  reconnectNow() {
-    if (!this.joined || !this.ws) return;
-    this.#dropSocket();
-    this.#onClose(4001, 'media connection failed');
+  /** After `gave-up` (the person pressed "Try again"): a fresh count of tries, the first one now. */
+  retryNow() {
+    if (!this.session || this.joined) return;
+    this.retry.reset();
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.#tryAgain(0, 1);
   }
 
   /**
@@ -295,15 +331,37 @@ export class SignalingClient extends EventTarget {
       this.joined = true;
       this.userId = typeof msg.userId === 'string' ? msg.userId : null;
       this.reconnecting = false;
-      this.attempt = 0;
+      this.retry.ok(Date.now());
       msg.users = Array.isArray(msg.users) ? msg.users : [];
       msg.chatHistory = Array.isArray(msg.chatHistory) ? msg.chatHistory : [];
       msg.rejoin = rejoin;
+      msg.resumed = rejoin && msg.resumed === true;
+      this.resumeWith = typeof msg.resumeToken === 'string' && this.userId && this.session
+        ? { meetingId: this.session.meetingId, userId: this.userId, token: msg.resumeToken } : null;
+      const outbox = this.outbox;
+      this.outbox = [];
+      if (msg.resumed) {
+        // The same participant: what rtc.js said meanwhile, and our media state, which may have
+        // changed while we were away.
+        for (const m of outbox) this.#send(m);
+        const media = /** @type {NonNullable<typeof this.session>} */ (this.session).media;
+        this.#send({ type: 'media-state', audio: media.audio, video: media.video });
+      }
       this.#emit('existing-users', msg);
       if (rejoin) this.#emit('reconnected', msg);
       return;
     }
+    if (msg.type === 'error' && this.reconnecting && msg.code === 'resume-refused') {
+      // Gone (the grace period is over): come back as a new participant, on this socket.
+      this.resumeWith = null;
+      this.outbox = [];
+      if (this.session) this.#sendJoin();
+      return;
+    }
     if (msg.type === 'left') this.joined = false;
+    // The server ends our participation (a media connection it could not get back): coming back
+    // does not start a fresh count of tries, so this cannot loop at the base delay.
+    if (msg.type === 'error' && msg.code === 'media-failed') this.retry.unstable();
     const closesSocket = msg.reason === 'connections' || msg.reason === 'shutting-down';
     if (msg.type === 'error' && this.reconnecting && msg.code === 'server-busy' && closesSocket) {
       return; // the server closes this socket now; the next try follows by itself
@@ -316,8 +374,8 @@ export class SignalingClient extends EventTarget {
     if (msg.type === 'error' && this.reconnecting && (!msg.ref || msg.ref === 'join-meeting')) {
       // The rejoin was refused (meeting-full, ...): stop here and let the app decide.
       this.reconnecting = false;
-      this.attempt = 0;
       this.session = null;
+      this.resumeWith = null;
       this.#emit('rejoin-failed', msg);
       return;
     }
@@ -340,15 +398,24 @@ export class SignalingClient extends EventTarget {
   }
 
   #scheduleReconnect() {
+    const step = this.retry.fail(Date.now());
+    if (step.action === 'give-up') {
+      this.reconnecting = true; // still ours to resume, once the person asks (retryNow)
+      this.#emit('gave-up', { attempt: step.attempt });
+      return;
+    }
+    this.#tryAgain(step.delayMs, step.attempt);
+  }
+
+  /** @param {number} delayMs @param {number} attempt */
+  #tryAgain(delayMs, attempt) {
     this.reconnecting = true;
-    const delayMs = reconnectDelay(this.attempt);
-    this.#emit('reconnecting', { attempt: this.attempt + 1, delayMs });
-    this.attempt++;
+    this.#emit('reconnecting', { attempt, delayMs });
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       if (!this.session || this.closing) return;
       this.#open().then(() => {
-        if (this.session) this.#sendJoin();
+        if (this.session) this.#sendResumeOrJoin();
       }, () => {
         // #onClose already scheduled the next try.
       });
@@ -357,7 +424,7 @@ export class SignalingClient extends EventTarget {
 
   #stopReconnecting() {
     this.reconnecting = false;
-    this.attempt = 0;
+    this.outbox = [];
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
   }
@@ -370,8 +437,8 @@ export class SignalingClient extends EventTarget {
         this.deadTimer = setTimeout(() => {
           // Nothing came back: the path is dead even if the socket does not know it yet.
           this.deadTimer = null;
-          this.#dropSocket();
-          this.#onClose(4000, 'keepalive timeout');
+          this.#dropSocket(RECONNECT_CLOSE);
+          this.#onClose(RECONNECT_CLOSE, 'keepalive timeout');
         }, KEEPALIVE.timeoutMs);
       }
     }, KEEPALIVE.intervalMs);
@@ -388,13 +455,16 @@ export class SignalingClient extends EventTarget {
     this.#sawTraffic();
   }
 
-  /** Forgets the current socket (closing it if needed) without dispatching its close. */
-  #dropSocket() {
+  /**
+   * Forgets the current socket (closing it if needed) without dispatching its close.
+   * @param {number} [code]  1000: we leave; RECONNECT_CLOSE: we come back on another socket
+   */
+  #dropSocket(code = 1000) {
     this.#stopKeepalive();
     const ws = this.ws;
     this.ws = null;
     if (ws && (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING)) {
-      ws.close(1000, 'bye');
+      ws.close(code, code === 1000 ? 'bye' : 'reconnecting');
     }
   }
 

@@ -121,6 +121,9 @@ export class UI extends EventTarget {
       joinNow: /** @type {HTMLButtonElement} */ ($('join-now')),
       setupBack: $('setup-back'),
       reconnecting: $('reconnecting'),
+      reconnectingText: $('reconnecting-text'),
+      reconnectingSpinner: $('reconnecting-spinner'),
+      retryButton: /** @type {HTMLButtonElement} */ ($('retry-button')),
       grid: $('grid'),
       chatPanel: $('chat-panel'),
       chatClose: $('chat-close'),
@@ -189,6 +192,7 @@ export class UI extends EventTarget {
       this.#emit('join-now', { name: e.nameInput.value });
     });
     e.muteButton.addEventListener('click', () => this.#emit('toggle-mic'));
+    e.retryButton.addEventListener('click', () => this.#emit('retry'));
     e.cameraButton.addEventListener('click', () => this.#emit('toggle-cam'));
     e.copyLink.addEventListener('click', () => this.#emit('copy-link'));
     e.leaveButton.addEventListener('click', () => this.#emit('leave'));
@@ -576,9 +580,29 @@ export class UI extends EventTarget {
     setCtl(this.el.cameraButton, s.hasVideo, s.videoOn, 'camera');
   }
 
-  /** @param {boolean} on */
-  setReconnecting(on) {
-    this.el.reconnecting.hidden = !on;
+  /**
+   * The banner over the meeting: what the connection is doing (null: nothing to say), with a
+   * "Try again" button instead of the spinner once the app stopped trying by itself.
+   * @param {{text: string, retry: boolean}|null} status
+   */
+  setConnectionStatus(status) {
+    const e = this.el;
+    e.reconnecting.hidden = !status;
+    if (!status) return;
+    e.reconnectingText.textContent = status.text;
+    e.reconnectingSpinner.hidden = status.retry;
+    e.retryButton.hidden = !status.retry;
+  }
+
+  /**
+   * Marks a participant's tile while its connection is being repaired (the server's user-reconnecting).
+   * @param {string} userId @param {boolean} on
+   */
+  setTileReconnecting(userId, on) {
+    const tile = this.tiles.get(userId);
+    if (!tile) return;
+    tile.dataset.reconnecting = String(on);
+    /** @type {HTMLElement} */ (tile.querySelector('.tile-reconnecting')).hidden = !on;
   }
 
   // ---------- Meeting: chat ----------
