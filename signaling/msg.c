@@ -271,7 +271,7 @@ static int parse_view(json_t *v, const char *ref, msg_view *out, msg_error *err)
     if (n == 0 || n > VM_MAX_MID_BYTES)
         return msg_error_set(err, VM_ERR_TOO_LONG, ref, "'mid' must be 1 to %d bytes", VM_MAX_MID_BYTES);
     memcpy(out->mid, json_string_value(mid), n + 1);
-    bool hidden;
+    bool hidden = false; /* get_bool sets it; initialised for the compiler (-Wmaybe-uninitialized at -O2) */
     int rc = get_bool(v, "hidden", ref, false, false, &hidden, err);
     if (rc < 0)
         return rc;
