@@ -530,8 +530,10 @@ static gboolean loop_dispatch(GSource *s, GSourceFunc cb, gpointer data)
     for (int i = 0; i < n; i++) {
         int fd = ev[i].data.fd;
         netloop_child *c = fd >= 0 && fd < l->fd_owner_cap ? l->fd_owner[fd] : NULL;
-        if (!c)
+        if (!c) { /* registered but not owned (own_fd could not grow its table): it would fire forever */
+            epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
             continue;
+        }
         c->dirty = true;
         if (c->n_ready < READY_MAX) {
             c->ready_fd[c->n_ready] = fd;
