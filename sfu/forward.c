@@ -32,9 +32,9 @@ static sfu_stats *stats_of(member *m)
 
 /* ---- upstream feedback ---- */
 
-static bool send_to_publisher(member *m, uint8_t *buf, size_t len)
+static bool send_to_publisher(member *m, uint8_t *buf, size_t len, size_t cap)
 {
-    return m->up && peer_send_rtcp(m->up, buf, len, ROOM_SCRATCH) == 0;
+    return m->up && peer_send_rtcp(m->up, buf, len, cap) == 0;
 }
 
 void forward_request_keyframe(track *t, int64_t now_us)
@@ -49,11 +49,14 @@ void forward_request_keyframe(track *t, int64_t now_us)
         return;
     }
     member *m = t->owner;
-    uint8_t *buf = m->room->scratch;
-    int n = rtcp_build_pli(buf, ROOM_SCRATCH - SRTP_SESSION_RTCP_MAX_OVERHEAD, m->rtcp_ssrc, t->ssrc);
+    /* Its own buffer, not the room's scratch: a layer switch asks for a keyframe while the packet
+     * being forwarded sits in the scratch (forward_one → layer_pass), and a PLI built there overwrote
+     * that packet's first header bytes (sent with its extension bit cleared and a CSRC count of 1). */
+    uint8_t buf[64];
+    int n = rtcp_build_pli(buf, sizeof(buf) - SRTP_SESSION_RTCP_MAX_OVERHEAD, m->rtcp_ssrc, t->ssrc);
     /* Not sent (the publisher's connection is not up yet): not asked either, or the check above would
      * hold back the next request for a second. */
-    if (n <= 0 || !send_to_publisher(m, buf, (size_t)n))
+    if (n <= 0 || !send_to_publisher(m, buf, (size_t)n, sizeof(buf)))
         return;
     STATS_INC(stats_of(m)->plis_sent);
     t->last_pli_us = now_us;
@@ -118,7 +121,7 @@ static void send_nacks(track *t, int64_t now_us)
     uint8_t *buf = m->room->scratch;
     int len = rtcp_build_nack(buf, ROOM_SCRATCH - SRTP_SESSION_RTCP_MAX_OVERHEAD, m->rtcp_ssrc, t->ssrc, items, n_items);
     if (len > 0) {
-        send_to_publisher(m, buf, (size_t)len);
+        send_to_publisher(m, buf, (size_t)len, ROOM_SCRATCH);
         STATS_ADD(stats_of(m)->nacks_sent, n);
     }
 }
@@ -872,7 +875,7 @@ static void send_twcc(member *m)
                                 m->twcc_count++, m->twcc + done, m->n_twcc - done, &consumed);
         if (n <= 0 || consumed == 0)
             break;
-        send_to_publisher(m, buf, (size_t)n);
+        send_to_publisher(m, buf, (size_t)n, ROOM_SCRATCH);
         done += consumed;
     }
     m->n_twcc = 0;
@@ -925,7 +928,7 @@ static void send_reports(member *m, int64_t now_us)
             len += r;
     }
     if (len > 0)
-        send_to_publisher(m, buf, (size_t)len);
+        send_to_publisher(m, buf, (size_t)len, ROOM_SCRATCH);
 }
 
 /* One RTX padding packet (RFC 4588 §8: an RTX packet with only padding) of PROBE_PADDING bytes,

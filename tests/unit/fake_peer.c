@@ -146,6 +146,14 @@ static int record(peer *p, bool rtcp, const uint8_t *buf, size_t len, size_t cap
                 overhead);
         abort();
     }
+    /* Every RTP packet the tests' publishers send has header extensions and no CSRC, and the SFU
+     * keeps them so (it rewrites ids and values, never the header's shape): a first byte other than
+     * V=2, X=1, CC=0 is a header overwritten on the way (e.g. an RTCP packet built into the buffer the
+     * packet was in). */
+    if (!rtcp && (buf[0] & 0xdf) != 0x90) {
+        fprintf(stderr, "fake_peer: an RTP packet sent with first byte 0x%02x (not V=2, X=1, CC=0)\n", buf[0]);
+        abort();
+    }
     if (p->state != PEER_CONNECTED) {
         p->refused++;
         return -1;

@@ -1624,6 +1624,35 @@ static void test_views_simulcast(void **state)
     check_continuity(bd, BV.ssrc, from, true);
 }
 
+/* bob's tile grows while alice's top layer answers no PLI for a while: the SFU keeps asking for its
+ * keyframe while it forwards the lower layer, from inside the forwarding of each packet (layer_pass).
+ * A PLI built in the room's scratch buffer overwrote the header of the packet being forwarded there
+ * (sent with X=0, CC=1: fake_peer aborts on it); each packet keeps its header, and the switch comes
+ * once the keyframe does. */
+static void test_keyframe_asked_while_forwarding(void **state)
+{
+    (void)state;
+    size_t pli_from, from = 0;
+    peer *bd = simulcast_flowing(&pli_from);
+    set_view("bob", BV.mid, 320, 180);
+    simulcast_frames(60, 7, 7, &pli_from);
+    collect(bd, BV.ssrc, 0);
+    assert_int_equal(origin_layer(&got.p[got.n - 1]), 0);
+    size_t up_from = fake_peer_n_sent(PA.up);
+    from = fake_peer_n_sent(bd);
+    set_view("bob", BV.mid, 1280, 720);
+    simulcast_frames(90, 7, 3, &pli_from); /* 3 s: layers q and h answer PLIs, f does not */
+    rtcp_seen seen[16];
+    assert_true(rtcp_sent(PA.up, up_from, RTCP_K_PLI, SL[2].ssrc, seen, 16) >= 2); /* asked again */
+    collect(bd, BV.ssrc, from);
+    for (size_t i = 0; i < got.n; i++)
+        assert_true(origin_layer(&got.p[i]) < 2);
+    simulcast_frames(30, 7, 7, &pli_from);
+    collect(bd, BV.ssrc, from);
+    assert_int_equal(origin_layer(&got.p[got.n - 1]), 2);
+    check_continuity(bd, BV.ssrc, 0, true);
+}
+
 /* bob hides alice's video for a long time (about 11 minutes at 30 pictures/s: more than half the
  * 15-bit picture id space) and shows it again at the same size, on the same layer: his video resumes
  * at a keyframe, its numbering continued, not held back as "older" than what he got before. */
@@ -2031,7 +2060,7 @@ int main(void)
         ROOM_TEST(test_simulcast_late_receiver),
         ROOM_TEST(test_simulcast_rtx), ROOM_TEST(test_views_simulcast),
         ROOM_TEST(test_views_small_tile), ROOM_TEST(test_views_hidden_single),
-        ROOM_TEST(test_views_hidden_long),
+        ROOM_TEST(test_views_hidden_long), ROOM_TEST(test_keyframe_asked_while_forwarding),
         ROOM_TEST(test_views_all_layers_off),
         ROOM_TEST(test_bandwidth_layers_and_pause), ROOM_TEST(test_pacing),
         ROOM_TEST(test_renegotiation_and_leave), ROOM_TEST(test_leave_while_paced),
