@@ -39,11 +39,6 @@
 #define CEILING_HOLD_US 4000000     /* after loss, the estimate stays under what got through ... */
 #define CEILING_HOLD_MAX_US 8000000 /* ... doubled up to this when the loss comes back soon */
 #define CEILING_SHARE 0.95          /* ... this share of it */
-#define LOSS_LEARN_DEPTH 0.75       /* see loss_update: how far the delivered rate falls before loss
-                                     * counts as the link's */
-#define LOSS_EPISODE_US 5000000     /* decreases closer than this to the last one belong to one run */
-#define LOSS_UNMOVED 0.5             /* loss after a decrease at least this share of the loss before it:
-                                     * sending less did not lessen it */
 #define CEILING_CHECK_US 1000000    /* ... unless loss goes on from this long after the decrease */
 #define PROBE_AFTER_LOSS_US 3000000 /* a probe raises a loss-limited estimate this long after a decrease */
 #define PROBE_OUTCOME_US 500000      /* a probe's feedback is in after this */
@@ -295,13 +290,6 @@ static void set_ceiling(bwe *b, int64_t now_us)
     b->ceiling_until_us = now_us + b->ceiling_hold_us;
 }
 
-/* A decrease for loss is about to be made: the first of a run of them remembers where it started. */
-static void start_episode(bwe *b, int64_t now_us)
-{
-    if (!b->loss_cut_us || now_us - b->loss_cut_us >= LOSS_EPISODE_US)
-        b->episode_acked = b->acked_bps;
-}
-
 static void loss_update(bwe *b, int64_t now_us)
 {
     if (b->loss_total < LOSS_MIN_PACKETS)
@@ -317,19 +305,8 @@ static void loss_update(bwe *b, int64_t now_us)
     b->loss_lost = b->loss_total = 0;
     b->loss_from_us = now_us;
     int64_t since_cut = now_us - b->loss_cut_us;
-    /* Loss that sending less did not end is the link's own, once "less" means something: a policer
-     * passed over by a little (what got through while its bucket emptied overstates its rate) also
-     * keeps losing after a first decrease or two, and taking that for radio loss would let the
-     * estimate grow back over it while losing. A policer delivers its rate whatever is sent above
-     * it; a lossy link delivers less when sent less. So loss is learned as the link's only once the
-     * rate that gets through fell to LOSS_LEARN_DEPTH of what it was at the first decrease of this
-     * run of them, with the loss not clearly lessened (at least half of what made the last one),
-     * and never when heavy. */
-    bool unmoved = b->acked_bps <= LOSS_LEARN_DEPTH * b->episode_acked && p >= LOSS_UNMOVED * b->loss_at_cut &&
-                   p <= 2 * LOSS_HIGH;
-    if (b->loss_cut_us && since_cut >= LOSS_AFTER_CUT_US && since_cut < LOSS_LEARN_US && unmoved)
-        b->inherent_loss += 0.5 * (p - b->inherent_loss);
-    /* (a ceiling is lifted by any loss that goes on: more decreases follow while it is not learned) */
+    if (b->loss_cut_us && since_cut >= LOSS_AFTER_CUT_US && since_cut < LOSS_LEARN_US)
+        b->inherent_loss += 0.5 * (p - b->inherent_loss); /* what sending less did not end */
     if (b->loss_cut_us && since_cut >= CEILING_CHECK_US && since_cut < CEILING_CHECK_US + LOSS_LEARN_US &&
         p > LOSS_LOW)
         b->ceiling_until_us = 0; /* sending less did not end the loss: it does not mark a limit */
@@ -341,17 +318,13 @@ static void loss_update(bwe *b, int64_t now_us)
     double acked = LOSS_BACKOFF * (b->acked_bps > 0 ? b->acked_bps : b->loss_bps);
     if (excess > LOSS_HIGH) {
         double next = b->loss_bps * (1 - 0.5 * excess);
-        start_episode(b, now_us);
         b->loss_bps = next < acked ? next : acked;
         b->loss_cut_us = now_us;
-        b->loss_at_cut = p;
         set_ceiling(b, now_us);
     } else if (excess > LOSS_LOW) {
         if (since_cut >= LOSS_INCREASE_US && acked < b->loss_bps) {
-            start_episode(b, now_us);
             b->loss_bps = acked;
             b->loss_cut_us = now_us;
-            b->loss_at_cut = p;
             set_ceiling(b, now_us);
         }
     } else if (b->loss_bps < b->delay_bps && now_us - b->last_loss_increase_us >= LOSS_INCREASE_US) {

@@ -23,10 +23,7 @@
  *    10 % rule goes no higher than that either. The loss a link has whatever the rate (radio) is
  *    not congestion: what is still lost in the 2 s after a decrease (had it been congestion, the
  *    decrease would have ended it) is learned as the link's inherent loss (quickly; it fades
- *    slowly when windows show less), and the thresholds apply to the loss above it; but only once
- *    the rate that gets through fell to 3/4 of what it was at the first decrease of the run, with
- *    the loss not halved and not heavy: a policer delivers its rate whatever is sent above it, and
- *    goes on losing after a decrease that was not deep enough. After a
+ *    slowly when windows show less), and the thresholds apply to the loss above it. After a
  *    decrease for loss, the acknowledged rate then (what a policer or a full link let through) is
  *    a ceiling: the estimate stays under 95 % of it for 4 s (8 s when the loss comes back soon
  *    after), whatever probes say; a policer's bucket lets a probe through, and a rate above it for
@@ -114,8 +111,6 @@ typedef struct bwe {
     double last_loss;  /* fraction of the last loss interval */
     double inherent_loss; /* loss that sending less did not end (0..1) */
     int64_t loss_cut_us;  /* last decrease for loss (0: none) */
-    double loss_at_cut;   /* the loss fraction that made it */
-    double episode_acked; /* the acknowledged rate at the first decrease of this run of them */
     double ceiling_bps;   /* what got through when loss came (bwe.c set_ceiling) */
     int64_t ceiling_until_us, ceiling_hold_us;
     /* receiver's cap */

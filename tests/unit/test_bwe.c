@@ -408,37 +408,6 @@ static void test_policer_found_by_loss(void **state)
     free(s);
 }
 
-/* nftables' byte policer (`limit rate over N bytes/second`) has a bucket of one second of its rate: a
- * sender above it loses nothing for seconds, then its excess; the loss after a decrease that was not
- * deep enough (the rate that got through while the bucket emptied overstated the policer) is less, not
- * the same, and must not be taken for the link's own loss (which would let the estimate grow back
- * over the policer while losing). */
-static uint32_t policed_400(int64_t now)
-{
-    (void)now;
-    return 400000;
-}
-
-static void test_policer_with_one_second_bucket(void **state)
-{
-    (void)state;
-    sim_t *s = sim_new(policed_400, true, 1200000, true);
-    s->bucket = 400000 / 8;
-    s->tokens = s->bucket;
-    stats_t st = {.bounds = {15000000, 45000000}};
-    run(s, 0, 15000000, sample_target, &st);
-    uint64_t dropped0 = s->dropped, delivered0 = s->delivered;
-    run(s, 15000000, 45000000, sample_target, &st);
-    double loss = (double)(s->dropped - dropped0) / (double)(s->dropped - dropped0 + s->delivered - delivered0);
-    print_message("    policed at 400 kbit/s with a 1 s bucket: mean %.0f kbit/s (min %u, max %u), loss %.1f %%, "
-                  "inherent loss learned %.3f\n",
-                  mean(&st, 0) / 1000, st.min[0] / 1000, st.max[0] / 1000, 100 * loss, s->est.inherent_loss);
-    assert_true(s->est.inherent_loss < 0.05); /* 0.093 and 9.9 % loss before the rule */
-    assert_true(mean(&st, 0) < 460000);
-    assert_true(loss < 0.06);
-    free(s);
-}
-
 /* A sender that wants little does not let the estimate run away, and does not probe. */
 static uint32_t fat(int64_t now)
 {
@@ -523,7 +492,6 @@ int main(void)
         cmocka_unit_test(test_history_send_time_wrap),
         cmocka_unit_test(test_link_drops_and_recovers),
         cmocka_unit_test(test_policer_found_by_loss),
-        cmocka_unit_test(test_policer_with_one_second_bucket),
         cmocka_unit_test(test_application_limited),
         cmocka_unit_test(test_random_loss_is_not_congestion),
         cmocka_unit_test(test_remb_cap_and_probe_rules),
