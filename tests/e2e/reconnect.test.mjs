@@ -167,7 +167,6 @@ async function blackhole(t, ms) {
   console.log(`# blackhole ${ms / 1000} s: media back both ways ${resumedMs} ms after the restore; Ben's connections: ` +
     `${states.join(' ')}; ICE restarts ${JSON.stringify(restarts)}; Ada saw ${JSON.stringify(seen.map((s) => s.reconnecting))}; ` +
     `SFU ports ${JSON.stringify(sfuPorts)} → ${JSON.stringify([after.up.remote, after.down.remote])}`);
-  assert.ok(states.some((s) => /disconnected|failed/.test(s)), `Ben's connections never noticed: ${states.join(' ')}`);
   assert.equal(after.up.state, 'connected');
   assert.equal(after.down.state, 'connected');
   // Repaired in place: the same connections, on the same SFU ports.
@@ -175,7 +174,7 @@ async function blackhole(t, ms) {
   await byTestId(B.page, 'reconnecting').waitFor({ state: 'hidden' });
   await tileOf(A.page, 'Ben').locator('[data-testid="tile-reconnecting"]').waitFor({ state: 'hidden' });
   assert.deepEqual([...A.errors, ...B.errors], []);
-  return { restarts, seen };
+  return { restarts, seen, states };
 }
 
 test('all UDP of one participant blackholed for 5 s: media resumes within 10 s, nobody leaves, same userId', async (t) => {
@@ -183,7 +182,10 @@ test('all UDP of one participant blackholed for 5 s: media resumes within 10 s, 
 });
 
 test('a 15 s outage is repaired by ICE restarts in place: media resumes within 10 s, the others saw "reconnecting", nobody left', async (t) => {
-  const { restarts, seen } = await blackhole(t, 15000);
+  const { restarts, seen, states } = await blackhole(t, 15000);
+  // (A 5 s outage may pass before Chromium's consent checks call it "disconnected": only this one
+  // is sure to be noticed.)
+  assert.ok(states.some((s) => /disconnected|failed/.test(s)), `Ben's connections never noticed: ${states.join(' ')}`);
   assert.ok(restarts.up + restarts.down > 0, `no ICE restart: ${JSON.stringify(restarts)}`);
   assert.deepEqual(seen.map((s) => s.reconnecting).slice(-1), [false], `Ada saw ${JSON.stringify(seen)}`);
   assert.ok(seen.some((s) => s.reconnecting === true), `Ada never saw Ben reconnecting: ${JSON.stringify(seen)}`);
