@@ -37,7 +37,6 @@
 #define REMB_VALID_US 5000000
 #define DECREASE_MIN_INTERVAL_US 200000
 #define CEILING_HOLD_US 4000000     /* after loss, the estimate stays under what got through ... */
-#define CEILING_HOLD_MAX_US 8000000 /* ... doubled up to this when the loss comes back soon */
 #define CEILING_SHARE 0.95          /* ... this share of it */
 #define CEILING_CHECK_US 1000000    /* ... unless loss goes on from this long after the decrease */
 #define PROBE_AFTER_LOSS_US 3000000 /* a probe raises a loss-limited estimate this long after a decrease */
@@ -275,19 +274,17 @@ static void rate_update(bwe *b, int64_t now_us)
  *    second (LOSS_BACKOFF x it: a policer lets a burst through above its rate). */
 /* Loss came with what got through measured at acked_bps: a policer (or a full link) passes that
  * much and no more, whatever probes say (a policer's bucket lets a probe's burst through, and a
- * rate above it for seconds before it drops anything). So for a while the estimate stays under it:
- * CEILING_HOLD_US, twice as long (up to CEILING_HOLD_MAX_US) each time the loss comes back soon
- * after a hold ended. */
+ * rate above it for seconds before it drops anything). So for CEILING_HOLD_US the estimate stays
+ * under it; when the hold ends a probe goes out at once (bwe_probe_rate), so that a link freed
+ * during the hold is found within about a second of its end. (Holding longer each time the loss
+ * came back soon, up to 8 s, left a receiver whose policer had just gone on lower layers for
+ * 9-10 s: the test_policer_removed_at_any_moment figures are in bench/README.md.) */
 static void set_ceiling(bwe *b, int64_t now_us)
 {
     if (b->acked_bps <= 0)
         return;
-    bool again = b->ceiling_until_us && now_us - b->ceiling_until_us < 2 * b->ceiling_hold_us;
-    b->ceiling_hold_us = !again ? CEILING_HOLD_US
-                         : 2 * b->ceiling_hold_us > CEILING_HOLD_MAX_US ? CEILING_HOLD_MAX_US
-                                                                       : 2 * b->ceiling_hold_us;
     b->ceiling_bps = b->acked_bps;
-    b->ceiling_until_us = now_us + b->ceiling_hold_us;
+    b->ceiling_until_us = now_us + CEILING_HOLD_US;
 }
 
 static void loss_update(bwe *b, int64_t now_us)
@@ -343,47 +340,72 @@ static void loss_update(bwe *b, int64_t now_us)
     b->loss_bps = clamp(b->loss_bps, b->min_bps, b->max_bps);
 }
 
-/* Probe packets in this feedback: the rate at which the packets sent during the cluster arrived. */
+static void span_add(struct bwe_span *sp, const twcc_result *x)
+{
+    sp->sent++;
+    if (x->recv_us < 0) {
+        sp->lost++;
+        return;
+    }
+    sp->bytes += x->size;
+    if (sp->bytes == x->size || x->recv_us < sp->first_recv)
+        sp->first_recv = x->recv_us;
+    if (sp->bytes == x->size || x->recv_us >= sp->last_recv) {
+        sp->last_recv = x->recv_us;
+        sp->last_size = x->size;
+    }
+}
+
+static void span_merge(struct bwe_span *into, const struct bwe_span *from)
+{
+    if (from->bytes) {
+        if (!into->bytes || from->first_recv < into->first_recv)
+            into->first_recv = from->first_recv;
+        if (!into->bytes || from->last_recv >= into->last_recv) {
+            into->last_recv = from->last_recv;
+            into->last_size = from->last_size;
+        }
+    }
+    into->bytes += from->bytes;
+    into->sent += from->sent;
+    into->lost += from->lost;
+}
+
+#define PROBE_GAP_US 200000 /* a probe packet this long after the last one starts another cluster */
+
+/* The probe cluster in this feedback, added to what earlier feedback said of it: the rate at which
+ * what was sent during the cluster (probe packets and media between them) arrived. */
 static void probe_update(bwe *b, const twcc_result *r, size_t n, int64_t now_us)
 {
-    int64_t first_send = INT64_MAX, last_send = INT64_MIN;
-    unsigned probes = 0;
+    bool touched = false;
     for (size_t i = 0; i < n; i++) {
-        if (!r[i].probe)
-            continue;
-        probes++;
-        if (r[i].send_us < first_send)
-            first_send = r[i].send_us;
-        if (r[i].send_us > last_send)
-            last_send = r[i].send_us;
+        const twcc_result *x = &r[i];
+        if (x->probe) {
+            if (!b->pc_probes || x->send_us - b->pc_last_send > PROBE_GAP_US || x->send_us < b->pc_first_send) {
+                memset(&b->pc, 0, sizeof(b->pc));
+                b->pc_probes = 0;
+                b->pc_first_send = x->send_us;
+            } else {
+                span_merge(&b->pc, &b->pc_after);
+            }
+            memset(&b->pc_after, 0, sizeof(b->pc_after));
+            span_add(&b->pc, x);
+            b->pc_last_send = x->send_us;
+            b->pc_probes++;
+            touched = true;
+        } else if (b->pc_probes && x->send_us >= b->pc_first_send && x->send_us - b->pc_last_send <= PROBE_GAP_US) {
+            span_add(&b->pc_after, x);
+        }
     }
-    if (probes < 5 || b->usage == BWE_OVERUSE)
+    const struct bwe_span *sp = &b->pc;
+    if (!touched || b->pc_probes < 5 || b->usage == BWE_OVERUSE)
         return;
-    int64_t first_recv = INT64_MAX, last_recv = INT64_MIN;
-    uint64_t bytes = 0;
-    unsigned sent = 0, lost = 0;
-    uint32_t last_size = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (r[i].send_us < first_send || r[i].send_us > last_send)
-            continue;
-        sent++;
-        if (r[i].recv_us < 0) {
-            lost++;
-            continue;
-        }
-        if (r[i].recv_us < first_recv)
-            first_recv = r[i].recv_us;
-        if (r[i].recv_us >= last_recv) {
-            last_recv = r[i].recv_us;
-            last_size = r[i].size;
-        }
-        bytes += r[i].size;
-    }
-    if (sent == 0 || (double)lost / sent > LOSS_LOW || last_recv - first_recv < 10000)
+    if (sp->sent == 0 || (double)sp->lost / sp->sent > LOSS_LOW || sp->last_recv - sp->first_recv < 10000)
         return;
     /* the last packet's bytes arrived at last_recv: the span carried the others */
-    double rate = (double)(bytes - last_size) * 8.0 * 1e6 / (double)(last_recv - first_recv);
-    double send_rate = (double)(bytes - last_size) * 8.0 * 1e6 / (double)(last_send - first_send > 0 ? last_send - first_send : 1);
+    double rate = (double)(sp->bytes - sp->last_size) * 8.0 * 1e6 / (double)(sp->last_recv - sp->first_recv);
+    int64_t send_span = b->pc_last_send - b->pc_first_send;
+    double send_rate = (double)(sp->bytes - sp->last_size) * 8.0 * 1e6 / (double)(send_span > 0 ? send_span : 1);
     if (rate > send_rate)
         rate = send_rate; /* it cannot have arrived faster than it was sent */
     double next = clamp(0.95 * rate, b->min_bps, b->max_bps);
@@ -462,7 +484,9 @@ uint32_t bwe_probe_rate(bwe *b, int64_t now_us, uint32_t wanted_bps)
         /* the last probe's outcome, once its feedback is in, sets the wait: it reached what it
          * was for, or it did not */
         if (b->probe_wanted && now_us - b->last_probe_us >= PROBE_OUTCOME_US) {
-            if (target < b->probe_wanted && target < 1.2 * b->probe_from) { /* no progress */
+            /* judged on the estimate itself: while a ceiling holds the target, a probe that raised
+             * the estimate under it did make progress (it is there when the hold ends) */
+            if (b->target_bps < b->probe_wanted && b->target_bps < 1.2 * b->probe_from) { /* no progress */
                 if (b->probe_interval_us < (int64_t)BWE_PROBE_BACKOFF_MAX_MS * 1000)
                     b->probe_interval_us *= 2;
             } else {
@@ -470,12 +494,17 @@ uint32_t bwe_probe_rate(bwe *b, int64_t now_us, uint32_t wanted_bps)
             }
             b->probe_wanted = 0;
         }
-        if (b->probe_wanted || now_us - b->last_probe_us < b->probe_interval_us)
+        /* a hold of the estimate under a ceiling just ended: probe now, whatever the wait (the
+         * link may have been freed while it held) */
+        bool hold_ended = b->ceiling_until_us && now_us >= b->ceiling_until_us && b->last_probe_us < b->ceiling_until_us;
+        if (hold_ended)
+            b->probe_interval_us = (int64_t)BWE_PROBE_INTERVAL_MS * 1000;
+        if (b->probe_wanted || (now_us - b->last_probe_us < b->probe_interval_us && !hold_ended))
             return 0;
     }
     b->last_probe_us = now_us;
     b->probe_wanted = wanted_bps;
-    b->probe_from = target;
+    b->probe_from = b->target_bps;
     if (!b->probe_interval_us)
         b->probe_interval_us = (int64_t)BWE_PROBE_INTERVAL_MS * 1000;
     double rate = 1.1 * wanted_bps;

@@ -25,9 +25,9 @@
  *    decrease would have ended it) is learned as the link's inherent loss (quickly; it fades
  *    slowly when windows show less), and the thresholds apply to the loss above it. After a
  *    decrease for loss, the acknowledged rate then (what a policer or a full link let through) is
- *    a ceiling: the estimate stays under 95 % of it for 4 s (8 s when the loss comes back soon
- *    after), whatever probes say; a policer's bucket lets a probe through, and a rate above it for
- *    seconds before it drops anything. Loss still there 1 s after the decrease lifts it. Growth is
+ *    a ceiling: the estimate stays under 95 % of it for 4 s whatever probes say (a policer's bucket
+ *    lets a probe through, and a rate above it for seconds before it drops anything), and a probe
+ *    goes out as soon as the hold ends. Loss still there 1 s after the decrease lifts it. Growth is
  *    no more than 1.5 x the acknowledged rate + 10 kbit/s, as for the delay-based estimate.
  *
  * Probing: an estimate can only grow as fast as 8 %/s from what is actually sent. When the caller
@@ -35,10 +35,12 @@
  * short cluster (BWE_PROBE_MS) of padding or repeated packets at 1.1 x what it wants (at most twice
  * the estimate), marked as probes in twcc_history; when their feedback shows the link carried them
  * without overuse or loss, the estimate jumps to 95 % of the rate at which they arrived (the
- * loss-based one too, 3 s after its last decrease). The sender spreads a cluster over its length:
- * the arrivals of a burst say nothing on a path without a queue. A probe that neither brings the estimate to what was wanted nor raises it by a fifth
- * doubles the time to the next one (BWE_PROBE_INTERVAL_MS up to BWE_PROBE_BACKOFF_MAX_MS): a link that is simply full is
- * not probed every second.
+ * loss-based one too, 3 s after its last decrease). A cluster's packets are counted across the
+ * feedback packets that report them (at low rates one feedback interval holds only part of one).
+ * The sender spreads a cluster over its length: the arrivals of a burst say nothing on a path
+ * without a queue. A probe that neither brings the estimate (under a ceiling or not) to what was
+ * wanted nor raises it by a fifth doubles the time to the next one (BWE_PROBE_INTERVAL_MS up to
+ * BWE_PROBE_BACKOFF_MAX_MS): a link that is simply full is not probed every second.
  *
  * Rates in bit/s, times in microseconds on the caller's monotonic clock (`now`); arrival times
  * are on the receiver's clock and only their differences are used. Pure: no allocation, no
@@ -112,7 +114,7 @@ typedef struct bwe {
     double inherent_loss; /* loss that sending less did not end (0..1) */
     int64_t loss_cut_us;  /* last decrease for loss (0: none) */
     double ceiling_bps;   /* what got through when loss came (bwe.c set_ceiling) */
-    int64_t ceiling_until_us, ceiling_hold_us;
+    int64_t ceiling_until_us;
     /* receiver's cap */
     double remb_bps; /* 0: none */
     int64_t remb_us;
@@ -122,6 +124,17 @@ typedef struct bwe {
     double probe_from;     /* the estimate when it was sent */
     int64_t probe_interval_us;
     int64_t last_decrease_us;
+    /* the probe cluster being reported (its packets often come in two feedback packets or more):
+     * what was sent from its first probe packet to its last one so far, and what was sent after
+     * that last one (counted in when another probe packet follows) */
+    struct bwe_span {
+        uint64_t bytes;
+        unsigned sent, lost;
+        int64_t first_recv, last_recv;
+        uint32_t last_size; /* of the packet that arrived last */
+    } pc, pc_after;
+    int64_t pc_first_send, pc_last_send;
+    unsigned pc_probes;
 } bwe;
 
 void bwe_init(bwe *b, const bwe_config *cfg);

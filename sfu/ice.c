@@ -56,6 +56,53 @@ static void fast_path_clear(sfu_ice *ice)
         g_object_unref(ice->fast_socket);
     ice->fast_socket = NULL;
     ice->fast_fd = -1;
+    netloop_child_set_reader(ice->loop, -1, NULL, NULL);
+}
+
+static bool same_address(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+    if (a->ss_family != b->ss_family)
+        return false;
+    if (a->ss_family == AF_INET) {
+        const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+        return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+    }
+    if (a->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+        return x->sin6_port == y->sin6_port && memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
+    }
+    return false;
+}
+
+/* The netloop reader of the selected pair's socket (netloop.h): media (DTLS, SRTP, SRTCP) from the
+ * pair's remote address is read here and handed on as libnice would, without running the agent's
+ * context (a GLib dispatch, libnice's socket source and its agent lock per datagram: most of what a
+ * receiver's transport-cc feedback cost). Each datagram is peeked first: STUN (first byte 0-3,
+ * RFC 7983) — checks, consent freshness and their answers — and anything from another address or too
+ * large is left to libnice, which reads it when its context runs. */
+#define FAST_READ_MAX 64     /* datagrams per call: other sockets get their turn */
+#define FAST_READ_BYTES 2048 /* larger ones (none a browser sends) go through libnice */
+static bool fast_read(void *ud, int fd)
+{
+    sfu_ice *ice = ud;
+    uint8_t buf[FAST_READ_BYTES];
+    for (unsigned i = 0; i < FAST_READ_MAX; i++) {
+        struct sockaddr_storage from;
+        socklen_t fromlen = sizeof(from);
+        ssize_t n = recvfrom(fd, buf, 1, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT, (struct sockaddr *)&from, &fromlen);
+        if (n < 0)
+            return errno == EAGAIN || errno == EWOULDBLOCK; /* an error is libnice's to see */
+        if (n == 0 || n > (ssize_t)sizeof(buf) || buf[0] < 4 || !same_address(&from, &ice->fast_to))
+            return false;
+        n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+        if (n <= 0)
+            return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+        if (ice->cbs.on_packet)
+            ice->cbs.on_packet(ice->ud, buf, (size_t)n);
+        if (ice->fast_fd != fd)
+            return true; /* the pair changed: the new socket has its own reader */
+    }
+    return true;
 }
 
 static void on_selected_pair(NiceAgent *agent, guint stream_id, guint component_id, NiceCandidate *local,
@@ -72,6 +119,7 @@ static void on_selected_pair(NiceAgent *agent, guint stream_id, guint component_
     ice->fast_to_len = ice->fast_to.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
     ice->fast_socket = gs;
     ice->fast_fd = g_socket_get_fd(gs);
+    netloop_child_set_reader(ice->loop, ice->fast_fd, fast_read, ice);
     if (ice->restarting)
         set_state(ice, SFU_ICE_CONNECTED); /* a pair of the new generation */
 }

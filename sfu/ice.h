@@ -3,8 +3,10 @@
  * freshness (RFC 7675).
  *
  * Runs on the thread of the GMainContext given at creation (a media worker's): the agent gets a child
- * context of that context's netloop (sfu/netloop.h); every call and callback happens on that thread. Received datagrams are handed to on_packet in libnice's buffer, which the callee may
- * modify in place (SRTP unprotect) but must not keep.
+ * context of that context's netloop (sfu/netloop.h); every call and callback happens on that thread.
+ * Received datagrams are handed to on_packet in a buffer (libnice's, or the netloop reader's once a
+ * pair is selected: media from its remote address skips libnice) which the callee may modify in place
+ * (SRTP unprotect) but must not keep; on_packet must not free the transport.
  */
 #ifndef SFU_ICE_H
 #define SFU_ICE_H

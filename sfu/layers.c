@@ -25,7 +25,7 @@
 
 #define LAYERS_FEWER_US 3000000 /* fewer layers needed for this long before the publisher is told */
 #define UP_HOLD_MIN_US 2000000  /* after a step down, no step up for this long ... */
-#define UP_HOLD_MAX_US 8000000  /* ... doubled, up to this, when a step up was undone within ... */
+#define UP_HOLD_MAX_US 4000000  /* ... doubled, up to this, when a step up was undone within ... */
 #define UP_UNDONE_US 10000000   /* ... this long */
 #define LAYER_MIN_BPS 30000     /* a layer's rate as the allocator sees it, at least */
 #define VIEW_SLACK_PCT 10       /* a layer this much smaller than the view still does */

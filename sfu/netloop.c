@@ -64,6 +64,9 @@ struct netloop_child {
     int ready_fd[READY_MAX];
     uint32_t ready_ev[READY_MAX];
     bool dispatching, dead;
+    int reader_fd;              /* read by reader() before the child's sources, or -1 */
+    netloop_reader reader;
+    void *reader_ud;
     /* output queue: one destination */
     int q_fd;
     struct sockaddr_storage q_to;
@@ -91,7 +94,7 @@ struct netloop {
     netloop_child **pending;    /* children with queued datagrams */
     size_t n_pending, cap_pending;
     bool gso;
-    _Atomic uint64_t wakeups, child_runs, datagrams, sends, send_errors;
+    _Atomic uint64_t wakeups, child_runs, reader_runs, datagrams, sends, send_errors;
 };
 
 /* ---- registry: parent context → netloop ---- */
@@ -534,6 +537,18 @@ static gboolean loop_dispatch(GSource *s, GSourceFunc cb, gpointer data)
             epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
             continue;
         }
+        if (c->reader && fd == c->reader_fd && ev[i].events == EPOLLIN) {
+            STATS_INC(l->reader_runs);
+            c->dispatching = true;
+            bool drained = c->reader(c->reader_ud, fd);
+            c->dispatching = false;
+            if (c->dead) { /* not allowed, but not a use after free either */
+                child_release(c);
+                continue;
+            }
+            if (drained)
+                continue;
+        }
         c->dirty = true;
         if (c->n_ready < READY_MAX) {
             c->ready_fd[c->n_ready] = fd;
@@ -624,6 +639,7 @@ netloop_child *netloop_child_new(GMainContext *parent)
         return NULL;
     c->loop = l;
     c->q_fd = -1;
+    c->reader_fd = -1;
     c->ctx = g_main_context_new_with_flags(G_MAIN_CONTEXT_FLAGS_OWNERLESS_POLLING);
     if (!g_main_context_acquire(c->ctx)) {
         g_main_context_unref(c->ctx);
@@ -639,6 +655,13 @@ netloop_child *netloop_child_new(GMainContext *parent)
 GMainContext *netloop_child_context(netloop_child *c)
 {
     return c->ctx;
+}
+
+void netloop_child_set_reader(netloop_child *c, int fd, netloop_reader fn, void *ud)
+{
+    c->reader_fd = fn ? fd : -1;
+    c->reader = fd >= 0 ? fn : NULL;
+    c->reader_ud = c->reader ? ud : NULL;
 }
 
 void netloop_child_touch(netloop_child *c)
@@ -678,6 +701,7 @@ void netloop_get_counters(GMainContext *parent, netloop_counters *out)
     if (l) {
         out->wakeups = STATS_GET(l->wakeups);
         out->child_runs = STATS_GET(l->child_runs);
+        out->reader_runs = STATS_GET(l->reader_runs);
         out->datagrams = STATS_GET(l->datagrams);
         out->sends = STATS_GET(l->sends);
         out->send_errors = STATS_GET(l->send_errors);

@@ -16,6 +16,7 @@
 #define SFU_NETLOOP_H
 
 #include <glib.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -34,6 +35,14 @@ void netloop_child_touch(netloop_child *c);
  * (the context is released once that returns). The child's sources must be gone or inert (libnice
  * agent unreferenced). NULL is a no-op. */
 void netloop_child_free(netloop_child *c);
+
+/* A reader for one of the child's fds: called when epoll reports the fd readable, before the child's
+ * own sources see it. It reads the datagrams it handles itself and returns true when it left none
+ * behind (the child is not run for this fd; with more still waiting epoll reports the fd again), or
+ * false when the next datagram is for the child's sources (the child runs and reads it). It must not
+ * free the child. One reader per child; fd -1 (or fn NULL) removes it. */
+typedef bool (*netloop_reader)(void *ud, int fd);
+void netloop_child_set_reader(netloop_child *c, int fd, netloop_reader fn, void *ud);
 
 /* Queues one datagram for fd → to; it leaves at the end of this loop iteration (or earlier when the
  * queue fills). Returns 0, or a negative errno-style code when it could not be queued or sent. A
@@ -62,6 +71,7 @@ void netloop_task_cancel(netloop_task *t);
 typedef struct {
     uint64_t wakeups;          /* dispatches of the loop's source */
     uint64_t child_runs;       /* child contexts dispatched */
+    uint64_t reader_runs;      /* fds read by their reader (netloop_child_set_reader) instead */
     uint64_t datagrams;        /* datagrams handed to the kernel */
     uint64_t sends;            /* sendmsg() calls that carried them */
     uint64_t send_errors;      /* datagrams the kernel refused (dropped) */

@@ -175,6 +175,8 @@ static void net_metrics(GString *out, sfu *media)
          offsetof(netloop_counters, wakeups)},
         {"videomeet_loop_child_runs_total", "ICE agent contexts each media worker's network loop ran (fd ready, timer due or touched)",
          offsetof(netloop_counters, child_runs)},
+        {"videomeet_loop_reader_runs_total", "Selected-pair sockets the network loop read itself (media, not STUN) instead of running their ICE agent's context",
+         offsetof(netloop_counters, reader_runs)},
         {"videomeet_udp_datagrams_sent_total", "UDP datagrams each media worker handed to the kernel",
          offsetof(netloop_counters, datagrams)},
         {"videomeet_udp_send_calls_total", "sendmsg/sendto calls that carried them (several per call with UDP GSO)",

@@ -160,11 +160,14 @@ async function receivingPort(page) {
 // rate a little above it for seconds before it drops anything, so now and then the estimate goes
 // above it and a loss burst follows seconds later. What mostly makes the bar: the
 // estimate comes down to below what got through when loss persists (GCC alone held above the
-// policer losing up to 10 %) and stays under it for 4-8 s whatever probes say, the SFU paces each
-// receiver's video at 1.25 x its estimate, a smaller layer at the full frame rate is preferred to a
-// larger one at fewer frames, and after a step down a step up waits (2 s, doubled up to 8 s when a
-// step up is undone within 10 s), so a link that cannot keep a layer does not switch back and forth
-// with a keyframe each time.
+// policer losing up to 10 %) and stays under it for 4 s whatever probes say (then a probe goes out
+// at once), the SFU paces each receiver's video at 1.25 x its estimate (1.0 x while loss limits
+// it), a smaller layer at the full frame rate is preferred to a larger one at fewer frames, and
+// after a step down a step up waits (2 s, doubled up to 4 s when a step up is undone within 10 s),
+// so a link that cannot keep a layer does not switch back and forth with a keyframe each time.
+// Longer holds (up to 8 s each) kept more runs under the bar but once left the top layers away for
+// over 10 s after the policing went (CI, session 6); test_bwe's test_policer_removed_at_any_moment
+// checks the estimate's part of that bound (<= 6 s whatever the moment) in virtual time.
 test('a policed receiver gets lower layers and keeps decoding while the others keep the top one; the top layer is back within 10 s once the policing goes', async (t) => {
   const id = await newMeeting(server.url);
   const names = ['Ada', 'Bo', 'Cy'];
@@ -223,11 +226,12 @@ test('a policed receiver gets lower layers and keeps decoding while the others k
   // The policer goes: the top layers come back within 10 s.
   unpolice();
   const t0 = Date.now();
+  const removedAt = new Date(t0).toISOString(); // to find the moment in a server log (VM_SERVER_LOG)
   await eventually(async () => {
     const r = await remoteVideo(people.Cy.page);
     assert.ok(r.Ada.width === 640 && r.Bo.width === 640, `Cy back on the top layers: ${JSON.stringify(r)}`);
   }, 10000, 250);
-  console.log(`# policing removed → top layers back after ${Date.now() - t0} ms`);
+  console.log(`# policing removed (${removedAt}) → top layers back after ${Date.now() - t0} ms`);
   const errs = names.flatMap((n) => people[n].errors);
   assert.deepEqual(errs, [], errs.join('\n'));
 });

@@ -260,6 +260,8 @@ static void run(sim_t *s, int64_t from, int64_t to, void (*sample)(sim_t *, int6
         if (s->probing && now >= s->probe_until_us) {
             uint32_t p = bwe_probe_rate(&s->est, now, s->wanted_bps);
             if (p) {
+                if (getenv("BWE_TRACE"))
+                    print_message("    t=%.2f probe at %u (target %u)\n", now / 1e6, p / 1000, bwe_target(&s->est, now) / 1000);
                 s->probe_bps = p;
                 s->probe_until_us = now + BWE_PROBE_MS * 1000;
             }
@@ -403,9 +405,52 @@ static void test_policer_found_by_loss(void **state)
     assert_true(mean(&st, 0) > 650000 && mean(&st, 0) < 880000);
     assert_true(loss < 0.06);
     assert_true(st.first_above_us > 0 && st.first_above_us - 30000000 <= 10000000);
-    run(s, 40000000, 30000000 + BWE_LOSS_LIMITED_MS * 1000, NULL, NULL);
-    assert_false(bwe_loss_limited(&s->est, 30000000 + BWE_LOSS_LIMITED_MS * 1000)); /* no loss since */
+    /* no loss since (what the policer dropped just before it went is reported up to a loss window
+     * and a feedback interval later) */
+    int64_t quiet = 31000000 + BWE_LOSS_LIMITED_MS * 1000;
+    run(s, 40000000, quiet, NULL, NULL);
+    assert_false(bwe_loss_limited(&s->est, quiet));
     free(s);
+}
+
+/* A policer like nftables' `limit rate over`: 400 kbit/s, a bucket of one second of it (50 kB), in
+ * front of a sender that wants 1.5 Mbit/s; removed at a moment anywhere in the cycle of decreases and
+ * holds (every 250 ms over 8 s, each its own run from the start: no timing but the simulation's).
+ * Once it goes, the estimate must reach 1.2 Mbit/s (3 x the policer: a receiver's two top layers)
+ * within 6 s whatever the moment, leaving time within the 10 s the browser test allows for the
+ * layer switches and their keyframes. */
+static int64_t removed_at;
+static uint32_t policed_400(int64_t now)
+{
+    return now < removed_at ? 400000 : 10000000;
+}
+
+static void test_policer_removed_at_any_moment(void **state)
+{
+    (void)state;
+    int64_t worst = 0, sum = 0;
+    int runs = 0;
+    const char *only = getenv("BWE_AT"); /* one moment (µs), traced with BWE_TRACE */
+    for (int64_t at = only ? atoll(only) : 20000000; at < (only ? atoll(only) + 1 : 28000000); at += 250000, runs++) {
+        removed_at = at;
+        sim_t *s = sim_new(policed_400, true, 1500000, true);
+        s->bucket = 50000;
+        s->tokens = s->bucket;
+        run(s, 0, at, NULL, NULL);
+        s->policer = false;
+        stats_t st = {.bounds = {at, at + 15000000}, .above = 1200000, .watch_from = at};
+        run(s, at, at + 15000000, sample_target, &st);
+        int64_t took = st.first_above_us ? st.first_above_us - at : 15000000;
+        if (getenv("BWE_TRACE"))
+            print_message("    removed at %.2f s: above 1200 after %.1f s\n", at / 1e6, took / 1e6);
+        if (took > worst)
+            worst = took;
+        sum += took;
+        free(s);
+    }
+    print_message("    1-s bucket policer at 400 kbit/s removed at %d moments: above 1200 kbit/s after %.1f s on "
+                  "average, %.1f s at worst\n", runs, sum / 1e6 / runs, worst / 1e6);
+    assert_true(worst <= 6000000);
 }
 
 /* A sender that wants little does not let the estimate run away, and does not probe. */
@@ -492,6 +537,7 @@ int main(void)
         cmocka_unit_test(test_history_send_time_wrap),
         cmocka_unit_test(test_link_drops_and_recovers),
         cmocka_unit_test(test_policer_found_by_loss),
+        cmocka_unit_test(test_policer_removed_at_any_moment),
         cmocka_unit_test(test_application_limited),
         cmocka_unit_test(test_random_loss_is_not_congestion),
         cmocka_unit_test(test_remb_cap_and_probe_rules),

@@ -226,6 +226,97 @@ static void test_many_children_fds_and_free_in_dispatch(void **state)
     g_main_context_unref(parent);
 }
 
+/* A reader installed on a child's fd reads the datagrams it takes (here: first byte not 0) before the
+ * child's own source sees the fd; the first one it leaves (first byte 0) makes the child run, whose
+ * source reads the rest. Removing the reader gives everything back to the child. */
+typedef struct {
+    int taken;
+    uint8_t last;
+} fast;
+
+static bool fast_reader(void *ud, int fd)
+{
+    fast *f = ud;
+    uint8_t b;
+    for (;;) {
+        ssize_t n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n < 0)
+            return errno == EAGAIN || errno == EWOULDBLOCK;
+        if (n == 0 || b == 0)
+            return false;
+        assert_int_equal(recv(fd, &b, 1, MSG_DONTWAIT), 1);
+        f->taken++;
+        f->last = b;
+    }
+}
+
+static void spin(GMainContext *parent, bool (*done)(void *), void *arg)
+{
+    gint64 start = g_get_monotonic_time();
+    while (!done(arg) && g_get_monotonic_time() - start < 5 * G_USEC_PER_SEC)
+        g_main_context_iteration(parent, FALSE) || (g_usleep(1000), 0);
+}
+
+typedef struct {
+    fast *f;
+    reader *r;
+    int taken, reads;
+} want;
+
+static bool reached(void *arg)
+{
+    want *w = arg;
+    return w->f->taken >= w->taken && w->r->reads >= w->reads;
+}
+
+static void test_reader_before_child(void **state)
+{
+    (void)state;
+    GMainContext *parent = g_main_context_new();
+    netloop_child *c = netloop_child_new(parent);
+    assert_non_null(c);
+    struct sockaddr_in addr, sa;
+    int tx = udp_socket(&sa);
+    reader r = {udp_socket(&addr), 0, NULL};
+    GSource *s = g_unix_fd_source_new(r.fd, G_IO_IN);
+    g_source_set_callback(s, G_SOURCE_FUNC(on_readable), &r, NULL);
+    g_source_attach(s, netloop_child_context(c));
+    g_source_unref(s);
+    fast f = {0, 0};
+    netloop_child_set_reader(c, r.fd, fast_reader, &f);
+    /* Media only: the reader takes all of it and the child never runs for its fd. */
+    for (uint8_t i = 1; i <= 20; i++)
+        assert_int_equal(sendto(tx, &i, 1, 0, (struct sockaddr *)&addr, sizeof(addr)), 1);
+    want w = {&f, &r, 20, 0};
+    spin(parent, reached, &w);
+    assert_int_equal(f.taken, 20);
+    assert_int_equal(f.last, 20);
+    assert_int_equal(r.reads, 0);
+    netloop_counters k;
+    netloop_get_counters(parent, &k);
+    assert_true(k.reader_runs >= 1);
+    /* Two taken, then one it leaves: the child reads that one and the one behind it. */
+    const uint8_t seq[] = {21, 22, 0, 23};
+    for (size_t i = 0; i < sizeof(seq); i++)
+        assert_int_equal(sendto(tx, &seq[i], 1, 0, (struct sockaddr *)&addr, sizeof(addr)), 1);
+    w = (want){&f, &r, 22, 2};
+    spin(parent, reached, &w);
+    assert_int_equal(f.taken, 22);
+    assert_int_equal(r.reads, 2);
+    /* Without a reader the child gets everything. */
+    netloop_child_set_reader(c, -1, NULL, NULL);
+    for (uint8_t i = 30; i < 33; i++)
+        assert_int_equal(sendto(tx, &i, 1, 0, (struct sockaddr *)&addr, sizeof(addr)), 1);
+    w = (want){&f, &r, 22, 5};
+    spin(parent, reached, &w);
+    assert_int_equal(f.taken, 22);
+    assert_int_equal(r.reads, 5);
+    netloop_child_free(c);
+    close(r.fd);
+    close(tx);
+    g_main_context_unref(parent);
+}
+
 static void test_send_is_queued_until_iteration_ends(void **state)
 {
     (void)state;
@@ -281,6 +372,7 @@ int main(void)
         cmocka_unit_test(test_child_timer_attached_later),
         cmocka_unit_test(test_many_children_fds_and_free_in_dispatch),
         cmocka_unit_test(test_send_is_queued_until_iteration_ends),
+        cmocka_unit_test(test_reader_before_child),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
