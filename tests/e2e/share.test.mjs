@@ -11,7 +11,9 @@
 import test, { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from '../lib/server.mjs';
-import { launchBrowser, byTestId, createMeeting, received as inbound, smallCamera, screenshotDir, screenshot } from './browser.mjs';
+import {
+  launchBrowser, launchFirefox, byTestId, visible, camera, createMeeting, received as inbound, smallCamera, screenshotDir, screenshot,
+} from './browser.mjs';
 import { eventually } from '../lib/wait.mjs';
 
 let server;
@@ -32,12 +34,14 @@ async function person(t, name) {
   return b;
 }
 
+/** Joins from the meeting's link (a Playwright or a puppeteer page). */
 async function join(b, meetingId, name) {
   const { page } = b;
   await page.goto(`${server.url}/m/${meetingId}`);
+  await visible(page, 'setup-page');
   await byTestId(page, 'name-input').fill(name);
   await byTestId(page, 'join-now').click();
-  await byTestId(page, 'meeting-page').waitFor({ state: 'visible' });
+  await visible(page, 'meeting-page');
 }
 
 /**
@@ -242,4 +246,33 @@ test('two sharers: the latest is shown large, the other is listed and can be pic
   await eventually(async () => assert.equal((await presentation(c.page)).shown, false));
   await camerasFlow(c.page, ['Ada']);
   for (const p of [a, b, c]) assert.deepEqual(p.errors, []);
+});
+
+test("Firefox receives a Chromium's screen: decoded at its size, shown large, gone when it stops", async (t) => {
+  const id = await createMeeting(server.url);
+  const a = await person(t, 'Ada');
+  const f = await launchFirefox({ name: 'Fox', initScript: camera(320, 240) });
+  t.after(() => f.close());
+  await join(a, id, 'Ada');
+  await join(f, id, 'Fox');
+  await camerasFlow(f.page, ['Ada']);
+  await byTestId(a.page, 'share-button').click();
+  const adaId = await a.page.evaluate(() => window.videomeet.userId);
+  await eventually(async () => {
+    const s = (await screens(f.page)).filter((x) => x.active);
+    assert.equal(s.length, 1, JSON.stringify(s));
+    assert.equal(s[0].userId, adaId);
+    assert.ok(s[0].frames > 10, JSON.stringify(s));
+    assert.equal(s[0].width, 1280);
+    const v = await presentation(f.page);
+    assert.ok(v.shown && v.playing && v.name === 'Ada is presenting', JSON.stringify(v));
+  }, 30000);
+  await camerasFlow(f.page, ['Ada']);
+  await byTestId(a.page, 'share-button').click();
+  await eventually(async () => {
+    assert.equal((await presentation(f.page)).shown, false);
+    assert.deepEqual((await screens(f.page)).filter((x) => x.active), []);
+  });
+  await camerasFlow(f.page, ['Ada']);
+  assert.deepEqual([...a.errors, ...f.errors], []);
 });
