@@ -2194,6 +2194,92 @@ static void test_screen_share_added(void **state)
     assert_int_equal(collect(bd, BV.ssrc, from), 2);
 }
 
+/* A simulcast screen before a simulcast camera when the receiver's estimate is short. alice
+ * publishes both with the same ladder (1, 2 and 6 packets of 1000 bytes a frame: 240, 480 and
+ * 1440 kbit/s); bob shows her camera larger (1920x1080) than her screen (1280x720), both above the
+ * top layer. From the estimate's start (1 Mbit/s) through its growth, the screen never has a lower
+ * layer than the camera, and is ahead of it for a while (without ALLOC_PRIORITY_SCREEN, the larger
+ * camera tile would go first). */
+static void test_screen_before_camera(void **state)
+{
+    (void)state;
+    static const char *const rids[3] = {"q", "h", "f"};
+    static stream SCR[3];
+    room_join(W.r, "alice");
+    room_join(W.r, "bob");
+    char *base = load("chromium-offer-simulcast.sdp");
+    char *video = strstr(base, "m=video");
+    assert_non_null(video);
+    char *screen = replaced(g_strdup(video), "a=mid:1", "a=mid:2");
+    char *offer = replaced(g_strdup_printf("%s%s", base, screen), "a=group:BUNDLE 0 1", "a=group:BUNDLE 0 1 2");
+    free(base);
+    g_free(screen);
+    room_screen_mids(W.r, "alice", "2");
+    publish(&PA, "alice", offer);
+    mline oa = read_mline(offer, SDP_MEDIA_AUDIO, 0);
+    g_free(offer);
+    const char *answer = event_after(0, "alice", SFU_EV_ANSWER)->ev->text;
+    mline aa = answered("alice", SDP_MEDIA_AUDIO), av = read_mline(answer, SDP_MEDIA_VIDEO, 0),
+          as = read_mline(answer, SDP_MEDIA_VIDEO, 1);
+    assert_string_equal(as.mid, "2");
+    stream_init(&SA, &PA, &aa, oa.ssrc, 0, 4000);
+    for (unsigned k = 0; k < 3; k++) {
+        stream *pair[2] = {&SL[k], &SCR[k]};
+        for (unsigned j = 0; j < 2; j++) {
+            stream *st = pair[j];
+            stream_init(st, &PA, j ? &as : &av, 0x51000001u + k + 16 * j, 0x52000001u + k + 16 * j,
+                        (uint16_t)(7000 * (k + 1) + 100 * j));
+            st->rid = rids[k];
+            st->layer = (uint8_t)k;
+            st->width = (uint16_t)(320 << k);
+            st->height = (uint16_t)(180 << k);
+            st->picid = (uint16_t)(100 * k + 5);
+            st->key_due = true;
+        }
+    }
+    receive("bob", true);
+    BA = offered("bob", SDP_MEDIA_AUDIO, 0);
+    BV = offered("bob", SDP_MEDIA_VIDEO, 0);
+    mline bs = offered("bob", SDP_MEDIA_VIDEO, 1);
+    member *b = mem("bob");
+    fwd *cam = NULL, *scr = NULL;
+    for (size_t i = 0; i < b->n_fwds; i++) {
+        if (b->fwds[i]->track->kind == SDP_MEDIA_VIDEO)
+            *(b->fwds[i]->track->screen ? &scr : &cam) = b->fwds[i];
+    }
+    assert_true(cam && scr);
+    assert_string_equal(scr->track->down_mid, bs.mid);
+    set_view("bob", BV.mid, 1920, 1080);
+    set_view("bob", bs.mid, 1280, 720);
+
+    static const unsigned packets[3] = {1, 2, 6};
+    stream *all[6] = {&SL[0], &SL[1], &SL[2], &SCR[0], &SCR[1], &SCR[2]};
+    size_t pli_from = 0, fb_from = 0;
+    int ahead = 0, top_at = -1;
+    for (int i = 0; i < 300; i++) { /* 10 s */
+        answer_plis(&PA, &pli_from, all, 6);
+        for (unsigned k = 0; k < 3; k++) {
+            deliver_frame(&SL[k], false, packets[k], 1000);
+            deliver_frame(&SCR[k], false, packets[k], 1000);
+        }
+        deliver_audio(&SA);
+        fake_loop_end_iteration();
+        advance(FRAME_US);
+        if (i % 3 == 2)
+            twcc_feedback(b->down, &fb_from, 0);
+        if (i < 30)
+            continue; /* the first rates measured, the first keyframes through */
+        assert_true(scr->ls.target >= cam->ls.target);
+        ahead += scr->ls.target > cam->ls.target;
+        if (top_at < 0 && scr->ls.current == 2)
+            top_at = i;
+    }
+    print_message("screen ahead of the camera at %d of 270 frames; its top layer at frame %d\n", ahead, top_at);
+    assert_true(ahead > 0);
+    assert_true(top_at > 0); /* the screen got its top layer */
+    assert_int_equal(scr->ls.current, 2);
+}
+
 int main(void)
 {
 #define ROOM_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -2212,7 +2298,7 @@ int main(void)
         ROOM_TEST(test_bandwidth_layers_and_pause), ROOM_TEST(test_pacing),
         ROOM_TEST(test_renegotiation_and_leave), ROOM_TEST(test_leave_while_paced),
         ROOM_TEST(test_simulcast_renegotiated_while_paced),
-        ROOM_TEST(test_screen_share_added),
+        ROOM_TEST(test_screen_share_added), ROOM_TEST(test_screen_before_camera),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
