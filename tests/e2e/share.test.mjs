@@ -176,7 +176,7 @@ test('screen sharing: decoded by the others at its size, shown large with the na
     const s = (await screens(c.page)).filter((x) => x.active);
     assert.equal(s.length, 1);
     assert.ok(s[0].frames > 5);
-  }, 20000);
+  }, 30000);
   console.log(`# second share on mid ${(await screens(c.page)).find((s) => s.active).mid} (first ${firstMid})`);
   await a.page.evaluate(() => {
     const track = window.videomeet.sharing.share.track;
