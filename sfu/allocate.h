@@ -27,6 +27,10 @@
 #define ALLOC_MAX_LAYERS 3
 #define ALLOC_MAX_TEMPORAL 3
 #define ALLOC_UP_MARGIN 0.15 /* room needed above a higher step's rate before taking it */
+/* Added to the priority of a shared screen (layers.c): above any camera tile, whatever its size
+ * (tile areas in 4096-pixel units stay below 2^17), so a screen gets its lowest step before the
+ * cameras get theirs, and its layers up to its view before any camera steps up. */
+#define ALLOC_PRIORITY_SCREEN (1u << 20)
 
 typedef struct alloc_track {
     /* in */

@@ -9,6 +9,9 @@
  * A video the estimate cannot carry even at its lowest layer is paused, and the browser is told
  * (and told again when it resumes). A single-stream video is forwarded as it comes unless hidden:
  * it has nothing lower to fall back to, so it is a fixed share of the budget, like audio.
+ * Shared screens come before cameras: a single-stream one (what the web app sends) is such a fixed
+ * share, taken before any camera layer; a simulcast one has ALLOC_PRIORITY_SCREEN, so it gets its
+ * lowest layer before the cameras and its layers up to its view before any camera steps up.
  *
  * A publisher's simulcast video: it is told which layers somebody receives (every receiver's size
  * cap; a hidden tile wants none), so its browser stops encoding the others. More layers are
@@ -135,8 +138,9 @@ static void allocate_layers(member *sub, int64_t now_us)
             a->audio_bps = f->ls.target < 0 ? 0 : t->bps; /* forwarded as it comes: a fixed share */
         } else {
             a->video = 1;
-            /* the tile shown largest first (equal tiles take turns): its area in units of 4096 px */
-            a->priority = 1 + ((uint32_t)f->view_w * f->view_h >> 12);
+            /* a shared screen first, then the tile shown largest (equal tiles take turns): its area
+             * in units of 4096 px */
+            a->priority = (t->screen ? ALLOC_PRIORITY_SCREEN : 0) + 1 + ((uint32_t)f->view_w * f->view_h >> 12);
             a->max_layer = view_cap(f);
             if (f->down_us && now_us - f->down_us < f->hold_us && f->ls.target >= 0 && f->ls.target < a->max_layer)
                 a->max_layer = f->ls.target; /* held after a step down */

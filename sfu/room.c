@@ -150,6 +150,14 @@ static void track_forget_ssrcs(const track *t)
     peer_forget_ssrc(t->owner->up, t->rtx_ssrc);
 }
 
+/* Whether the member's last offer said m-line up_mid is a screen. */
+static bool is_screen_mid(const member *m, const char *up_mid)
+{
+    char key[SDP_MAX_MID + 3];
+    snprintf(key, sizeof(key), ",%s,", up_mid);
+    return m->screen_mids[0] && strstr(m->screen_mids, key) != NULL;
+}
+
 /* A stream's fields from the m-line (its own SSRC aside). */
 static void stream_set(track *t, const sdp_up_media *um)
 {
@@ -224,6 +232,7 @@ static void track_set(track *t, const sdp_up_media *um)
     t->rtx_ssrc = um->n_rids ? (rids_changed ? 0 : t->rtx_ssrc) : um->ssrcs[0].rtx_ssrc;
     layers_set(t, um);
     g_strlcpy(t->track_id, um->track_id[0] ? um->track_id : t->down_mid, sizeof(t->track_id));
+    t->screen = um->kind == SDP_MEDIA_VIDEO && is_screen_mid(t->owner, um->mid);
     if (old != t->ssrc) {
         rtx_cache_reset(t->cache);
         rtcp_rx_stats_init(&t->rx, t->ssrc);
@@ -393,7 +402,9 @@ static void member_update_down(member *m)
         dt->ssrc = f->ssrc;
         dt->rtx_ssrc = f->rtx_ssrc;
         g_strlcpy(dt->cname, t->owner->user_id, sizeof(dt->cname));
-        g_strlcpy(dt->stream_id, t->owner->user_id, sizeof(dt->stream_id));
+        /* a screen is a stream of its own: the camera's stream (a tile) stays as it was */
+        snprintf(dt->stream_id, sizeof(dt->stream_id), "%s%s", t->owner->user_id, t->screen ? "-screen" : "");
+        dt->screen = t->screen;
         g_strlcpy(dt->track_id, t->down_mid, sizeof(dt->track_id));
     }
     bool first = false;
@@ -459,7 +470,9 @@ static bool apply_up_tracks(member *m, const sdp_up_result *res)
             continue;
         track *t = track_find(m, um->mid);
         if (t) {
+            bool was_screen = t->screen;
             track_set(t, um);
+            changed = changed || t->screen != was_screen;
         } else {
             t = track_new(m, um);
             changed = true;
@@ -712,6 +725,16 @@ void room_remote_sdp(room *r, const char *user_id, sfu_pc pc, const char *sdp)
         handle_up_offer(m, sdp);
     else
         handle_down_answer(m, sdp);
+}
+
+void room_screen_mids(room *r, const char *user_id, const char *mids)
+{
+    member *m = member_find(r, user_id);
+    if (!m)
+        return;
+    m->screen_mids[0] = '\0';
+    if (mids && *mids && strlen(mids) + 3 <= sizeof(m->screen_mids))
+        snprintf(m->screen_mids, sizeof(m->screen_mids), ",%s,", mids);
 }
 
 void room_video_views(room *r, const char *user_id, const sfu_view *views, size_t n)

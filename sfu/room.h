@@ -29,6 +29,11 @@ void room_free(room *r); /* NULL: no-op */
 void room_join(room *r, const char *user_id);
 void room_leave(room *r, const char *user_id);
 void room_remote_sdp(room *r, const char *user_id, sfu_pc pc, const char *sdp);
+/* Which m-lines (mids, comma-separated; "" = none) of the member's next offer on UP carry a shared
+ * screen rather than a camera: applied with that offer (call it just before room_remote_sdp).
+ * Receivers see a=content:slides on those m-lines, in a stream of their own (msid
+ * "<userId>-screen"), and the allocator forwards them before camera video. */
+void room_screen_mids(room *r, const char *user_id, const char *mids);
 void room_remote_candidate(room *r, const char *user_id, sfu_pc pc, const char *cand);
 /* The browser asks for an ICE restart of its receiving connection (pc DOWN): new credentials
  * in a new offer. */

@@ -23,6 +23,7 @@
 #include "sfu/vp8_munge.h"
 
 #define ROOM_MAX_TRACKS 8          /* published tracks per member */
+#define ROOM_SCREEN_MIDS 160       /* bytes of a member's list of screen mids (room_screen_mids) */
 #define ROOM_TWCC_MAX 512          /* transport-cc arrivals kept between two feedbacks */
 #define ROOM_NACK_MAX 64           /* upstream losses tracked per track */
 #define ROOM_PLI_INTERVAL_US 200000 /* at most one PLI per track per interval; and none while a
@@ -57,6 +58,8 @@ struct track {
     char down_mid[16];             /* the mid on every subscriber's downstream connection */
     char track_id[SDP_NEG_STR + 1];
     sdp_media_kind kind;
+    bool screen;                   /* video: a shared screen, not a camera (the publisher said so
+                                    * with its offer: room_screen_mids) */
     sdp_codec codec;               /* the first accepted codec */
     uint32_t ssrc, rtx_ssrc;
     sdp_ext_ids ext;               /* the publisher's extension ids */
@@ -129,6 +132,8 @@ struct member {
     /* upstream: the member publishes */
     peer *up;
     char up_first_mid[SDP_MAX_MID + 1];
+    char screen_mids[ROOM_SCREEN_MIDS]; /* the up mids its last offer said are screens:
+                                         * comma-separated, with a comma before and after each */
     uint64_t up_sess_id, up_version;
     track *tracks[ROOM_MAX_TRACKS];
     size_t n_tracks;

@@ -856,6 +856,8 @@ static int offer_active(sdp_session *s, const sdp_down *d, const sdp_down_slot *
     }
     if (rc == 0)
         rc = sdp_media_add_msid(s, m, t->stream_id, t->track_id);
+    if (rc == 0 && t->screen)
+        rc = sdp_add_attr(s, m, "content", "slides"); /* RFC 4796: presentation, not a camera */
     if (rc == 0)
         rc = sdp_media_add_pt(s, m, t->codec.pt);
     if (rc == 0 && t->codec.rtx_pt >= 0)

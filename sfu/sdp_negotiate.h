@@ -183,6 +183,7 @@ typedef struct sdp_down_track {
     char cname[SDP_NEG_STR + 1];
     char stream_id[SDP_NEG_STR + 1]; /* msid stream id: the publishing participant's id */
     char track_id[SDP_NEG_STR + 1];
+    bool screen;           /* a shared screen: the m-line says a=content:slides (RFC 4796) */
 } sdp_down_track;
 
 /* One m-line of the downstream connection and what the browser's answer said about it. */

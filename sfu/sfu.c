@@ -42,7 +42,7 @@ typedef struct {
     char meeting_id[16];
 } room_ref;
 
-typedef enum { CMD_JOIN, CMD_LEAVE, CMD_SDP, CMD_CANDIDATE, CMD_VIEWS, CMD_ICE_RESTART, CMD_ROOM_FREE } cmd_op;
+typedef enum { CMD_JOIN, CMD_LEAVE, CMD_SDP, CMD_CANDIDATE, CMD_VIEWS, CMD_ICE_RESTART, CMD_SCREEN_MIDS, CMD_ROOM_FREE } cmd_op;
 
 typedef struct {
     room_ref *ref;
@@ -106,6 +106,9 @@ static gboolean run_cmd(gpointer data)
         break;
     case CMD_ICE_RESTART:
         room_restart_ice(ref->room, c->user_id, c->pc);
+        break;
+    case CMD_SCREEN_MIDS:
+        room_screen_mids(ref->room, c->user_id, c->text);
         break;
     case CMD_ROOM_FREE:
         room_free(ref->room);
@@ -235,6 +238,13 @@ void sfu_remote_sdp(sfu *s, const char *meeting_id, const char *user_id, sfu_pc 
     room_ref *ref = find(s, meeting_id);
     if (ref)
         post(ref, CMD_SDP, user_id, pc, sdp);
+}
+
+void sfu_screen_mids(sfu *s, const char *meeting_id, const char *user_id, const char *mids)
+{
+    room_ref *ref = find(s, meeting_id);
+    if (ref)
+        post(ref, CMD_SCREEN_MIDS, user_id, SFU_PC_UP, mids ? mids : "");
 }
 
 void sfu_remote_candidate(sfu *s, const char *meeting_id, const char *user_id, sfu_pc pc, const char *cand)

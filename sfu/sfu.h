@@ -85,6 +85,10 @@ void sfu_join(sfu *s, const char *meeting_id, const char *user_id);
 void sfu_leave(sfu *s, const char *meeting_id, const char *user_id);
 /* The browser's SDP: an offer on pc UP or an answer on pc DOWN (copied). */
 void sfu_remote_sdp(sfu *s, const char *meeting_id, const char *user_id, sfu_pc pc, const char *sdp);
+/* Which m-lines of the browser's next offer on pc UP carry a shared screen (mids, comma-separated,
+ * copied; "" = none): call it just before sfu_remote_sdp() of that offer (the two reach the worker
+ * in order). */
+void sfu_screen_mids(sfu *s, const char *meeting_id, const char *user_id, const char *mids);
 /* A trickled candidate from the browser ("" = end of candidates), copied. */
 void sfu_remote_candidate(sfu *s, const char *meeting_id, const char *user_id, sfu_pc pc, const char *cand);
 

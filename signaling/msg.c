@@ -201,6 +201,46 @@ static int get_pc(json_t *root, const char *ref, msg_pc *out, msg_error *err)
     return 0;
 }
 
+/* An offer's optional 'sources': [{"mid": "2", "source": "screen"}, ...], at most VM_MAX_SOURCES,
+ * source "camera" or "screen". The mids called "screen" go to out->screen_mids, comma-separated. */
+static int parse_sources(json_t *root, vm_msg *out, msg_error *err)
+{
+    static const char ref[] = "offer";
+    json_t *list = json_object_get(root, "sources");
+    out->screen_mids[0] = '\0';
+    if (!list)
+        return 0;
+    if (!json_is_array(list))
+        return msg_error_set(err, VM_ERR_INVALID_FIELD, ref, "field 'sources' must be an array");
+    size_t n = json_array_size(list), o = 0;
+    if (n > VM_MAX_SOURCES)
+        return msg_error_set(err, VM_ERR_TOO_LONG, ref, "'sources' lists at most %d m-lines", VM_MAX_SOURCES);
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_array_get(list, i);
+        json_t *mid = json_object_get(e, "mid"), *src = json_object_get(e, "source");
+        if (!json_is_object(e) || !json_is_string(mid) || !json_is_string(src))
+            return msg_error_set(err, VM_ERR_INVALID_FIELD, ref,
+                                 "each of 'sources' must be an object with string 'mid' and 'source'");
+        const char *m = json_string_value(mid), *v = json_string_value(src);
+        size_t len = json_string_length(mid);
+        if (len == 0 || len > VM_MAX_MID_BYTES)
+            return msg_error_set(err, VM_ERR_TOO_LONG, ref, "'mid' must be 1 to %d bytes", VM_MAX_MID_BYTES);
+        for (size_t k = 0; k < len; k++) {
+            if (m[k] <= 0x20 || m[k] >= 0x7f || m[k] == ',')
+                return msg_error_set(err, VM_ERR_INVALID_FIELD, ref, "'mid' must be printable ASCII without ','");
+        }
+        if (strcmp(v, "screen") != 0 && strcmp(v, "camera") != 0)
+            return msg_error_set(err, VM_ERR_INVALID_FIELD, ref, "'source' must be \"camera\" or \"screen\"");
+        if (strcmp(v, "screen") == 0) {
+            if (o)
+                out->screen_mids[o++] = ',';
+            memcpy(out->screen_mids + o, m, len + 1);
+            o += len;
+        }
+    }
+    return 0;
+}
+
 /* offer (pc "up" only) and answer (pc "down" only). */
 static int parse_sdp(json_t *root, msg_type type, vm_msg *out, msg_error *err)
 {
@@ -214,6 +254,8 @@ static int parse_sdp(json_t *root, msg_type type, vm_msg *out, msg_error *err)
                              "the browser offers on pc \"up\" and answers on pc \"down\"");
     if (!*sdp)
         return msg_error_set(err, VM_ERR_TOO_LONG, ref, "sdp must not be empty");
+    if (type == MSG_OFFER && (rc = parse_sources(root, out, err)) < 0)
+        return rc;
     out->sdp = strdup(sdp);
     if (!out->sdp)
         return msg_error_set(err, VM_ERR_INTERNAL, ref, "out of memory");

@@ -58,6 +58,7 @@ typedef enum {
 #define VM_MAX_VIEWS 64        /* videos in one video-views message */
 #define VM_MAX_MID_BYTES 15
 #define VM_MAX_VIEW_PX 16384   /* largest width or height of a view */
+#define VM_MAX_SOURCES 8       /* entries of an offer's 'sources' */
 
 /* How the browser shows one video it receives (video-views): hidden when width = height = 0. */
 typedef struct {
@@ -76,6 +77,8 @@ typedef struct {
     msg_pc pc;                                 /* offer, answer, ice-candidate, ice-restart */
     char *sdp;                                 /* offer, answer: owned, freed by msg_clear() */
     char candidate[VM_MAX_CANDIDATE_BYTES + 1];/* ice-candidate: "candidate:..."; "" = end of candidates */
+    char screen_mids[VM_MAX_SOURCES * (VM_MAX_MID_BYTES + 1)]; /* offer: the mids its 'sources' call
+                                               * "screen", comma-separated ("" = none) */
     msg_view views[VM_MAX_VIEWS];              /* video-views */
     size_t n_views;
 } vm_msg;

@@ -312,6 +312,8 @@ static void dispatch(struct vm_signaling *s, vm_conn *c, const vm_msg *msg)
     }
     case MSG_OFFER:
     case MSG_ANSWER:
+        if (msg->type == MSG_OFFER)
+            sfu_screen_mids(s->media, p->meeting->id, p->user_id, msg->screen_mids); /* before its offer */
         sfu_remote_sdp(s->media, p->meeting->id, p->user_id, (sfu_pc)msg->pc, msg->sdp);
         break;
     case MSG_CANDIDATE:

@@ -291,6 +291,31 @@ describe('malformed input', { timeout: 180000 }, () => {
     });
   }
 
+  // --- offer sources (screen sharing) ------------------------------------------------------------
+  for (const [name, sources, code] of [
+    ['sources an object', { 2: 'screen' }, 'invalid-field'],
+    ['a source that is a string', ['2'], 'invalid-field'],
+    ['a source without mid', [{ source: 'screen' }], 'invalid-field'],
+    ['a numeric mid', [{ mid: 2, source: 'screen' }], 'invalid-field'],
+    ['an unknown source', [{ mid: '2', source: 'window' }], 'invalid-field'],
+    ['a mid with a comma', [{ mid: '2,3', source: 'screen' }], 'invalid-field'],
+    ['a mid with a space', [{ mid: '2 3', source: 'screen' }], 'invalid-field'],
+    ['an empty mid', [{ mid: '', source: 'screen' }], 'too-long'],
+    ['a mid of 16 bytes', [{ mid: 'x'.repeat(16), source: 'screen' }], 'too-long'],
+    ['9 sources', Array.from({ length: 9 }, (_, i) => ({ mid: String(i), source: 'screen' })), 'too-long'],
+  ]) {
+    test(`offer with ${name} → ${code}, socket stays open and in its meeting`, T, async () => {
+      const a = await joined('sources-a');
+      a.client.send({ type: 'offer', pc: 'up', sdp: 'v=0', sources });
+      await a.client.expectError(code, 'offer');
+      await a.client.ping();
+      // valid sources pass: the SDP itself is what the SFU refuses
+      a.client.send({ type: 'offer', pc: 'up', sdp: 'v=0', sources: [{ mid: '1', source: 'camera' }, { mid: '2', source: 'screen' }] });
+      await a.client.expectError('bad-sdp', 'offer');
+      await a.client.ping();
+    });
+  }
+
   // --- username length ----------------------------------------------------------------------------
   for (const [name, username] of Object.entries({
     '51 ASCII characters': 'a'.repeat(51),

@@ -207,6 +207,34 @@ static void test_many(void **state)
     assert_true(t[15].layer >= 1);
 }
 
+/* A shared screen (ALLOC_PRIORITY_SCREEN) before cameras: with a camera tile far larger than the
+ * screen's, the screen still gets its lowest step first and then every layer up to its view before
+ * the camera steps up; with too little for both lowest steps, the camera is paused, not the screen.
+ * The same tracks without the screen's priority: the larger camera tile goes first. */
+static void test_screen_first(void **state)
+{
+    (void)state;
+    const unsigned cam_area = 1 + (1920u * 1080 >> 12), screen_area = 1 + (320u * 180 >> 12);
+    alloc_track t[3] = {audio(), video(cam_area, 2), video(ALLOC_PRIORITY_SCREEN + screen_area, 2)};
+    uint32_t total = allocate(t, 3, 3000000);
+    assert_true(total <= 3000000);
+    assert_int_equal(t[2].layer, 2);
+    assert_int_equal(t[2].temporal, 2);
+    assert_int_equal(t[1].layer, 0);
+    assert_false(t[1].paused);
+    /* one lowest step fits: the screen's */
+    total = allocate(t, 3, 40000 + 60000 + 20000);
+    assert_int_equal(t[2].layer, 0);
+    assert_false(t[2].paused);
+    assert_true(t[1].paused);
+    assert_int_equal(t[1].layer, -1);
+    /* without its priority the screen is a small tile like any other: the camera first */
+    t[2].priority = screen_area;
+    allocate(t, 3, 3000000);
+    assert_int_equal(t[1].layer, 2);
+    assert_int_equal(t[2].layer, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -217,6 +245,7 @@ int main(void)
         cmocka_unit_test(test_inactive_layers),
         cmocka_unit_test(test_rates_out_of_order),
         cmocka_unit_test(test_many),
+        cmocka_unit_test(test_screen_first),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -195,6 +195,61 @@ static void test_video_views(void **state)
     }
 }
 
+/* offer 'sources': the mids called "screen" are kept, comma-separated; every field checked, and
+ * the list's bounds. */
+static void test_offer_sources(void **state)
+{
+    (void)state;
+    vm_msg m;
+    msg_error e;
+    assert_int_equal(parse("{\"type\":\"offer\",\"pc\":\"up\",\"sdp\":\"v=0\"}", &m, &e), 0);
+    assert_string_equal(m.screen_mids, "");
+    msg_clear(&m);
+    assert_int_equal(parse("{\"type\":\"offer\",\"pc\":\"up\",\"sdp\":\"v=0\",\"sources\":[]}", &m, &e), 0);
+    assert_string_equal(m.screen_mids, "");
+    msg_clear(&m);
+    assert_int_equal(parse("{\"type\":\"offer\",\"pc\":\"up\",\"sdp\":\"v=0\",\"sources\":[{\"mid\":\"1\",\"source\":"
+                           "\"camera\"},{\"mid\":\"2\",\"source\":\"screen\"},{\"mid\":\"0123456789abcde\",\"source\":"
+                           "\"screen\"}]}",
+                           &m, &e),
+                     0);
+    assert_int_equal(m.type, MSG_OFFER);
+    assert_string_equal(m.screen_mids, "2,0123456789abcde");
+    msg_clear(&m);
+    static const char *const invalid[] = {
+        "{\"type\":\"offer\",\"pc\":\"up\",\"sdp\":\"v=0\",\"sources\":{}}",
+        "{\"type\":\"offer\",\"pc\":\"up\",\"sdp\":\"v=0\",\"sources\":[\"2\"]}",
+        "{\"type\":\"offer\",\"pc\":\"up\",\"sdp\":\"v=0\",\"sources\":[{\"mid\":2,\"source\":\"screen\"}]}",
+        "{\"type\":\"offer\",\"pc\":\"up\",\"sdp\":\"v=0\",\"sources\":[{\"mid\":\"2\"}]}",
+        "{\"type\":\"offer\",\"pc\":\"up\",\"sdp\":\"v=0\",\"sources\":[{\"mid\":\"2\",\"source\":\"window\"}]}",
+        "{\"type\":\"offer\",\"pc\":\"up\",\"sdp\":\"v=0\",\"sources\":[{\"mid\":\"2,3\",\"source\":\"screen\"}]}",
+        "{\"type\":\"offer\",\"pc\":\"up\",\"sdp\":\"v=0\",\"sources\":[{\"mid\":\"a b\",\"source\":\"screen\"}]}",
+        "{\"type\":\"offer\",\"pc\":\"up\",\"sdp\":\"v=0\",\"sources\":[{\"mid\":\"\\u00e9\",\"source\":\"screen\"}]}",
+    };
+    for (size_t i = 0; i < sizeof(invalid) / sizeof(invalid[0]); i++)
+        expect_error(invalid[i], VM_ERR_INVALID_FIELD);
+    expect_error("{\"type\":\"offer\",\"pc\":\"up\",\"sdp\":\"v=0\",\"sources\":[{\"mid\":\"\",\"source\":\"screen\"}]}",
+                 VM_ERR_TOO_LONG);
+    expect_error("{\"type\":\"offer\",\"pc\":\"up\",\"sdp\":\"v=0\",\"sources\":[{\"mid\":\"0123456789abcdef\","
+                 "\"source\":\"screen\"}]}",
+                 VM_ERR_TOO_LONG);
+    /* 8 entries pass (all screens: the longest list), 9 do not */
+    char frame[2048];
+    for (int n = 8; n <= 9; n++) {
+        size_t o = (size_t)snprintf(frame, sizeof(frame), "{\"type\":\"offer\",\"pc\":\"up\",\"sdp\":\"v=0\",\"sources\":[");
+        for (int i = 0; i < n; i++)
+            o += (size_t)snprintf(frame + o, sizeof(frame) - o, "%s{\"mid\":\"%015d\",\"source\":\"screen\"}", i ? "," : "", i);
+        snprintf(frame + o, sizeof(frame) - o, "]}");
+        if (n == 8) {
+            assert_int_equal(parse(frame, &m, &e), 0);
+            assert_int_equal(strlen(m.screen_mids), 8 * 15 + 7);
+            msg_clear(&m);
+        } else {
+            expect_error(frame, VM_ERR_TOO_LONG);
+        }
+    }
+}
+
 static void test_builders(void **state)
 {
     (void)state;
@@ -322,7 +377,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_join_valid),     cmocka_unit_test(test_join_invalid),
         cmocka_unit_test(test_frame_errors),   cmocka_unit_test(test_chat_and_media),
-        cmocka_unit_test(test_builders),       cmocka_unit_test(test_video_views),
+        cmocka_unit_test(test_builders),       cmocka_unit_test(test_video_views), cmocka_unit_test(test_offer_sources),
         cmocka_unit_test(test_resume_and_ice_restart),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -213,6 +213,8 @@ static char *browser_answer(const char *offer, bool twcc)
     for (size_t i = 0; i < s->n_media; i++) {
         sdp_media *m = s->media[i];
         m->direction = m->port && m->direction == SDP_DIR_SENDONLY ? SDP_DIR_RECVONLY : SDP_DIR_INACTIVE;
+        if (!m->port)
+            continue; /* rejected: no transport of its own */
         m->transport.ice_ufrag = sdp_strdup(s, BROWSER_UFRAG);
         m->transport.ice_pwd = sdp_strdup(s, BROWSER_PWD);
         m->transport.setup = SDP_SETUP_ACTIVE;
@@ -2047,6 +2049,237 @@ static void test_ice_restart(void **state)
     assert_true(fake_peer_n_sent(bd) > from);
 }
 
+/* ---- 8. screen sharing ---- */
+
+/* replace_all(), freeing text. */
+static char *replaced(char *text, const char *from, const char *to)
+{
+    char *out = replace_all(text, from, to);
+    g_free(text);
+    return out;
+}
+
+#define SCREEN_SSRC 1235362099u
+#define SCREEN_RTX_SSRC 744241699u
+
+/* Chromium's audio + camera offer with a third m-line, mid "2": a screen, as the browser's
+ * re-offer after addTransceiver(screen track) looks (its own SSRCs and track id). `port0`: the
+ * screen's transceiver stopped (port 0, out of the BUNDLE group, no SSRCs). */
+static char *screen_offer(bool port0)
+{
+    char *base = load("chromium-offer-sendonly.sdp");
+    char *video = strstr(base, "m=video");
+    assert_non_null(video);
+    char *section = g_strdup(video);
+    section = replaced(section, "a=mid:1", "a=mid:2");
+    section = replaced(section, "1235362064", port0 ? "" : "1235362099");
+    section = replaced(section, "744241618", port0 ? "" : "744241699");
+    section = replaced(section, "c6e274d6-a1a3-4e30-ba2a-d658dfbc009b", "5c8e5e0e-screen-track");
+    if (port0) {
+        section = replaced(section, "m=video 9", "m=video 0");
+        char **lines = g_strsplit(section, "\n", -1);
+        GString *kept = g_string_new("");
+        for (char **l = lines; *l; l++)
+            if (**l && strncmp(*l, "a=ssrc", 6) != 0)
+                g_string_append_printf(kept, "%s\n", *l);
+        g_strfreev(lines);
+        g_free(section);
+        section = g_string_free(kept, FALSE);
+    }
+    char *out = g_strdup_printf("%s%s", base, section);
+    g_free(base);
+    g_free(section);
+    return port0 ? out : replaced(out, "a=group:BUNDLE 0 1", "a=group:BUNDLE 0 1 2");
+}
+
+/* The m-section of text whose mid is `mid` (a new string). */
+static char *section_of(const char *text, const char *mid)
+{
+    char key[32];
+    snprintf(key, sizeof(key), "a=mid:%s\r\n", mid);
+    const char *at = strstr(text, key);
+    assert_non_null(at);
+    const char *start = at;
+    while (start > text && strncmp(start, "m=", 2) != 0)
+        start--;
+    const char *end = strstr(at, "\r\nm=");
+    return g_strndup(start, end ? (size_t)(end - start) : strlen(start));
+}
+
+/* alice, publishing audio and camera to bob, shares her screen: her re-offer adds a video m-line
+ * that her offer's sources call a screen (room_screen_mids). It is answered on the same connection;
+ * bob is offered it as a third m-line after his first two, which keep their mids and SSRCs, marked
+ * a=content:slides in a stream of its own ("alice-screen"); the camera m-line is not so marked.
+ * Once he answered, alice is asked for a keyframe of the screen, and its packets reach bob on an
+ * SSRC of his own, rewritten like the camera's, both flowing. Stopping the share (the m-line at
+ * port 0) leaves it inactive in bob's next offer; the camera goes on. */
+static void test_screen_share_added(void **state)
+{
+    (void)state;
+    peer *bd = two_members(false);
+    size_t ev0 = W.n_ev, pli0 = fake_peer_n_sent(PA.up);
+    char *offer = screen_offer(false);
+    room_screen_mids(W.r, "alice", "2");
+    room_remote_sdp(W.r, "alice", SFU_PC_UP, offer);
+    g_free(offer);
+    assert_null(event_after(ev0, "alice", SFU_EV_ERROR));
+    const event_rec *ans = event_after(ev0, "alice", SFU_EV_ANSWER);
+    assert_non_null(ans);
+    mline as = read_mline(ans->ev->text, SDP_MEDIA_VIDEO, 1);
+    assert_string_equal(as.mid, "2");
+    assert_true(video_track("alice") && mem("alice")->n_tracks == 3);
+    assert_int_equal(count_events(0, "bob", SFU_EV_OFFER), 2);
+
+    const char *bob_offer = event_after(0, "bob", SFU_EV_OFFER)->ev->text;
+    mline cam = offered("bob", SDP_MEDIA_VIDEO, 0), scr = offered("bob", SDP_MEDIA_VIDEO, 1);
+    assert_string_equal(cam.mid, BV.mid);
+    assert_int_equal(cam.ssrc, BV.ssrc);
+    assert_true(scr.ssrc && scr.ssrc != BV.ssrc && scr.ssrc != SCREEN_SSRC && scr.rtx_ssrc && scr.rtx_pt >= 0);
+    sdp_session *bs = parse(bob_offer);
+    assert_int_equal(bs->n_media, 3);
+    assert_string_equal(bs->media[2]->mid, scr.mid);
+    assert_string_equal(bs->media[2]->msids[0].stream, "alice-screen");
+    assert_string_equal(bs->media[1]->msids[0].stream, "alice");
+    sdp_free(bs);
+    char *cam_sec = section_of(bob_offer, cam.mid), *scr_sec = section_of(bob_offer, scr.mid);
+    assert_non_null(strstr(scr_sec, "a=content:slides\r\n"));
+    assert_null(strstr(cam_sec, "a=content"));
+    g_free(cam_sec);
+    g_free(scr_sec);
+
+    receive("bob", false);
+    rtcp_seen pli[4];
+    assert_int_equal(rtcp_sent(PA.up, pli0, RTCP_K_PLI, SCREEN_SSRC, pli, 4), 1);
+    static stream SS;
+    stream_init(&SS, &PA, &as, SCREEN_SSRC, SCREEN_RTX_SSRC, 20000);
+    SS.layer = 1; /* tells the screen's packets from the camera's */
+    size_t from = fake_peer_n_sent(bd);
+    for (int i = 0; i < 5; i++) {
+        deliver_frame(&SS, i == 0, 3, 900);
+        deliver_frame(&SV, i == 0, 2, 600);
+        fake_loop_end_iteration();
+        advance(FRAME_US);
+    }
+    assert_int_equal(collect(bd, scr.ssrc, from), 15);
+    assert_true(is_keyframe_start(&got.p[0]));
+    for (size_t i = 0; i < got.n; i++) {
+        assert_int_equal(origin_layer(&got.p[i]), 1);
+        assert_int_equal(got.p[i].v.seq, (uint16_t)(got.p[0].v.seq + i));
+        assert_int_equal(got.p[i].v.pt, scr.pt);
+    }
+    assert_int_equal(collect(bd, BV.ssrc, from), 10);
+    assert_int_equal(origin_layer(&got.p[0]), 0);
+
+    /* the share stops */
+    ev0 = W.n_ev;
+    offer = screen_offer(true);
+    room_screen_mids(W.r, "alice", "");
+    room_remote_sdp(W.r, "alice", SFU_PC_UP, offer);
+    g_free(offer);
+    assert_null(event_after(ev0, "alice", SFU_EV_ERROR));
+    assert_int_equal(mem("alice")->n_tracks, 2);
+    assert_int_equal(count_events(0, "bob", SFU_EV_OFFER), 3);
+    bs = parse(event_after(0, "bob", SFU_EV_OFFER)->ev->text);
+    const sdp_media *gone = sdp_find_mid(bs, scr.mid), *kept = sdp_find_mid(bs, cam.mid);
+    assert_true(gone && kept);
+    assert_true(gone->direction == SDP_DIR_INACTIVE || gone->port == 0);
+    assert_int_equal(kept->direction, SDP_DIR_SENDONLY);
+    sdp_free(bs);
+    receive("bob", false);
+    from = fake_peer_n_sent(bd);
+    deliver_frame(&SS, false, 3, 900);
+    deliver_frame(&SV, false, 2, 600);
+    fake_loop_end_iteration();
+    assert_int_equal(collect(bd, scr.ssrc, from), 0);
+    assert_int_equal(collect(bd, BV.ssrc, from), 2);
+}
+
+/* A simulcast screen before a simulcast camera when the receiver's estimate is short. alice
+ * publishes both with the same ladder (1, 2 and 6 packets of 1000 bytes a frame: 240, 480 and
+ * 1440 kbit/s); bob shows her camera larger (1920x1080) than her screen (1280x720), both above the
+ * top layer. From the estimate's start (1 Mbit/s) through its growth, the screen never has a lower
+ * layer than the camera, and is ahead of it for a while (without ALLOC_PRIORITY_SCREEN, the larger
+ * camera tile would go first). */
+static void test_screen_before_camera(void **state)
+{
+    (void)state;
+    static const char *const rids[3] = {"q", "h", "f"};
+    static stream SCR[3];
+    room_join(W.r, "alice");
+    room_join(W.r, "bob");
+    char *base = load("chromium-offer-simulcast.sdp");
+    char *video = strstr(base, "m=video");
+    assert_non_null(video);
+    char *screen = replaced(g_strdup(video), "a=mid:1", "a=mid:2");
+    char *offer = replaced(g_strdup_printf("%s%s", base, screen), "a=group:BUNDLE 0 1", "a=group:BUNDLE 0 1 2");
+    free(base);
+    g_free(screen);
+    room_screen_mids(W.r, "alice", "2");
+    publish(&PA, "alice", offer);
+    mline oa = read_mline(offer, SDP_MEDIA_AUDIO, 0);
+    g_free(offer);
+    const char *answer = event_after(0, "alice", SFU_EV_ANSWER)->ev->text;
+    mline aa = answered("alice", SDP_MEDIA_AUDIO), av = read_mline(answer, SDP_MEDIA_VIDEO, 0),
+          as = read_mline(answer, SDP_MEDIA_VIDEO, 1);
+    assert_string_equal(as.mid, "2");
+    stream_init(&SA, &PA, &aa, oa.ssrc, 0, 4000);
+    for (unsigned k = 0; k < 3; k++) {
+        stream *pair[2] = {&SL[k], &SCR[k]};
+        for (unsigned j = 0; j < 2; j++) {
+            stream *st = pair[j];
+            stream_init(st, &PA, j ? &as : &av, 0x51000001u + k + 16 * j, 0x52000001u + k + 16 * j,
+                        (uint16_t)(7000 * (k + 1) + 100 * j));
+            st->rid = rids[k];
+            st->layer = (uint8_t)k;
+            st->width = (uint16_t)(320 << k);
+            st->height = (uint16_t)(180 << k);
+            st->picid = (uint16_t)(100 * k + 5);
+            st->key_due = true;
+        }
+    }
+    receive("bob", true);
+    BA = offered("bob", SDP_MEDIA_AUDIO, 0);
+    BV = offered("bob", SDP_MEDIA_VIDEO, 0);
+    mline bs = offered("bob", SDP_MEDIA_VIDEO, 1);
+    member *b = mem("bob");
+    fwd *cam = NULL, *scr = NULL;
+    for (size_t i = 0; i < b->n_fwds; i++) {
+        if (b->fwds[i]->track->kind == SDP_MEDIA_VIDEO)
+            *(b->fwds[i]->track->screen ? &scr : &cam) = b->fwds[i];
+    }
+    assert_true(cam && scr);
+    assert_string_equal(scr->track->down_mid, bs.mid);
+    set_view("bob", BV.mid, 1920, 1080);
+    set_view("bob", bs.mid, 1280, 720);
+
+    static const unsigned packets[3] = {1, 2, 6};
+    stream *all[6] = {&SL[0], &SL[1], &SL[2], &SCR[0], &SCR[1], &SCR[2]};
+    size_t pli_from = 0, fb_from = 0;
+    int ahead = 0, top_at = -1;
+    for (int i = 0; i < 300; i++) { /* 10 s */
+        answer_plis(&PA, &pli_from, all, 6);
+        for (unsigned k = 0; k < 3; k++) {
+            deliver_frame(&SL[k], false, packets[k], 1000);
+            deliver_frame(&SCR[k], false, packets[k], 1000);
+        }
+        deliver_audio(&SA);
+        fake_loop_end_iteration();
+        advance(FRAME_US);
+        if (i % 3 == 2)
+            twcc_feedback(b->down, &fb_from, 0);
+        if (i < 30)
+            continue; /* the first rates measured, the first keyframes through */
+        assert_true(scr->ls.target >= cam->ls.target);
+        ahead += scr->ls.target > cam->ls.target;
+        if (top_at < 0 && scr->ls.current == 2)
+            top_at = i;
+    }
+    print_message("screen ahead of the camera at %d of 270 frames; its top layer at frame %d\n", ahead, top_at);
+    assert_true(ahead > 0);
+    assert_true(top_at > 0); /* the screen got its top layer */
+    assert_int_equal(scr->ls.current, 2);
+}
+
 int main(void)
 {
 #define ROOM_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -2065,6 +2298,7 @@ int main(void)
         ROOM_TEST(test_bandwidth_layers_and_pause), ROOM_TEST(test_pacing),
         ROOM_TEST(test_renegotiation_and_leave), ROOM_TEST(test_leave_while_paced),
         ROOM_TEST(test_simulcast_renegotiated_while_paced),
+        ROOM_TEST(test_screen_share_added), ROOM_TEST(test_screen_before_camera),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,6 +20,7 @@ import { SignalingClient } from './signaling.js';
 import { MediaManager, LevelMeter } from './media.js';
 import { UI } from './ui.js';
 import { SfuSession, warmUpIce } from './rtc.js';
+import { ShareController } from './share-view.js';
 import { connectionStatus } from './retry.js';
 
 /** @typedef {import('./signaling.js').Participant} Participant */
@@ -93,6 +94,12 @@ class App {
     this.viewsTimer = null;
     /** @type {import('./retry.js').ConnectionState} what the banner shows */
     this.conn = { socket: null, media: {} };
+    /** screen sharing: our share and the presentations received (share-view.js) */
+    this.sharing = new ShareController(document, {
+      nameOf: (userId) => this.participants.get(userId)?.username || '',
+      selfId: () => this.userId,
+      toast: (text) => this.ui.toast(text, { kind: 'error', key: 'share' }),
+    });
   }
 
   async start() {
@@ -410,6 +417,7 @@ class App {
     this.#stopRtc();
     const rtc = new SfuSession((msg) => this.signaling.send(msg), this.config.iceServers || [], opts);
     this.rtc = rtc;
+    this.sharing.attach(rtc);
     rtc.addEventListener('remotestream', (ev) => {
       const { userId, stream } = /** @type {CustomEvent} */ (ev).detail;
       if (this.rtc !== rtc) return;
@@ -463,6 +471,7 @@ class App {
   }
 
   #stopRtc() {
+    this.sharing.detach();
     if (this.rtc) this.rtc.close();
     this.rtc = null;
   }
@@ -540,6 +549,7 @@ class App {
   #removeParticipant(userId) {
     this.participants.delete(userId);
     this.hiddenVideos.delete(userId);
+    this.sharing.removeUser(userId);
     this.ui.removeTile(userId);
     this.#renderCount();
   }

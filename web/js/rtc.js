@@ -15,6 +15,13 @@
 //   `gaveup`        detail {pc, attempt}           no more restarts until retryNow()
 //   `videopaused`   detail {userId, paused}   the SFU paused (or resumed) that participant's video
 //                                            for lack of bandwidth
+//   `screenstream`  detail {userId, stream, mid}  a participant's shared screen arrived (share.js)
+//   `screengone`    detail {userId, mid}      it ended
+//
+// Screen sharing (PROTOCOL.md "Screen sharing"): publishScreen() adds our screen as another video
+// m-line on "up" (every offer on "up" says which m-lines are screens: `sources`);
+// unpublishScreen() stops it. Offers on "up" go one at a time: one asked for while another waits
+// for its answer is made after it.
 //
 // Simulcast control (PROTOCOL.md "Video sizes and layers"): setViews() tells the SFU how each
 // received video is shown (size, or hidden); the SFU's `video-layers` says which of our encodings
@@ -31,6 +38,7 @@
 // offer while the join round trip is under way and send it the moment the server has let us in.
 
 import { Retry } from './retry.js';
+import { screenMidsOf } from './share.js';
 
 /** @typedef {{type: string, [k: string]: any}} Msg */
 
@@ -113,6 +121,12 @@ export class SfuSession extends EventTarget {
     this.chain = { up: Promise.resolve(), down: Promise.resolve() };
     /** @type {{audio: RTCRtpTransceiver|null, video: RTCRtpTransceiver|null}} */
     this.senders = { audio: null, video: null };
+    /** @type {RTCRtpTransceiver|null} our shared screen on "up" */
+    this.screen = null;
+    /** an offer on "up" is wanted once the pending one is answered */
+    this.upDirty = false;
+    /** @type {Map<string, string>} mid on "down" → userId, of the shared screens we receive */
+    this.screenMids = new Map();
     this.closed = false;
     /** Per connection: its retry count, its pending timer, whether a repair is under way. */
     this.repair = { up: newRepair(), down: newRepair() };
@@ -193,7 +207,7 @@ export class SfuSession extends EventTarget {
       up.restartIce();
       await up.setLocalDescription(await up.createOffer({ iceRestart: true }));
       this.restarts.up++;
-      this.send({ type: 'offer', pc: 'up', sdp: /** @type {RTCSessionDescription} */ (up.localDescription).sdp });
+      this.send(this.#upOffer());
     }).catch((err) => console.warn('rtc up: ICE restart:', err));
   }
 
@@ -233,7 +247,60 @@ export class SfuSession extends EventTarget {
     if (!added) return;
     const offer = await this.up.createOffer();
     await this.up.setLocalDescription(offer);
-    this.send({ type: 'offer', pc: 'up', sdp: this.up.localDescription.sdp });
+    this.send(this.#upOffer());
+  }
+
+  /** Our offer on "up" as sent: with the m-lines that carry a screen. */
+  #upOffer() {
+    const up = /** @type {RTCPeerConnection} */ (this.up);
+    const mid = this.screen ? this.screen.mid : null;
+    return {
+      type: 'offer', pc: 'up', sdp: /** @type {RTCSessionDescription} */ (up.localDescription).sdp,
+      sources: mid ? [{ mid, source: 'screen' }] : [],
+    };
+  }
+
+  /** Offers again on "up" (after the pending answer, if one is awaited). */
+  #renegotiateUp() {
+    this.chain.up = this.chain.up.then(async () => {
+      const up = this.up;
+      if (this.closed || !up) return;
+      if (up.signalingState !== 'stable') {
+        this.upDirty = true;
+        return;
+      }
+      this.upDirty = false;
+      await up.setLocalDescription(await up.createOffer());
+      this.send(this.#upOffer());
+    }).catch((err) => console.warn('rtc up: renegotiation:', err));
+  }
+
+  /**
+   * Publishes a shared screen: one more sendonly video m-line on "up", one stream (no simulcast).
+   * @param {MediaStreamTrack} track
+   */
+  publishScreen(track) {
+    if (this.closed) return;
+    if (!this.up) this.up = this.makePc('up');
+    if (this.screen) {
+      this.screen.sender.replaceTrack(track).catch((err) => console.warn('rtc up: screen:', err));
+      return;
+    }
+    this.screen = this.up.addTransceiver(track, { direction: 'sendonly', streams: [new MediaStream([track])] });
+    this.#renegotiateUp();
+  }
+
+  /** Stops publishing our screen (its m-line is rejected in the next offer). */
+  unpublishScreen() {
+    const t = this.screen;
+    this.screen = null;
+    if (!t || this.closed) return;
+    try {
+      t.stop();
+    } catch {
+      t.direction = 'inactive'; // a browser without RTCRtpTransceiver.stop()
+    }
+    this.#renegotiateUp();
   }
 
   /**
@@ -289,11 +356,13 @@ export class SfuSession extends EventTarget {
     if (msg.type === 'answer' && name === 'up' && this.up) {
       await this.up.setRemoteDescription({ type: 'answer', sdp: msg.sdp });
       await this.flush('up');
+      if (this.upDirty) this.#renegotiateUp();
     } else if (msg.type === 'offer' && name === 'down') {
       if (!this.down) {
         this.down = this.makePc('down');
         this.down.ontrack = (e) => this.onTrack(e);
       }
+      this.#screensOffered(screenMidsOf(msg.sdp));
       await this.down.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
       const answer = await this.down.createAnswer();
       await this.down.setLocalDescription(answer);
@@ -360,8 +429,28 @@ export class SfuSession extends EventTarget {
     }
   }
 
+  /**
+   * The screens of a new offer on "down": the ones no longer offered have ended (told before the
+   * offer is applied, so that a new share of the same person, arriving with it, stays).
+   * @param {Map<string, string>} mids
+   */
+  #screensOffered(mids) {
+    const old = this.screenMids;
+    this.screenMids = mids;
+    for (const [mid, userId] of old) {
+      if (mids.get(mid) !== userId) this.dispatchEvent(new CustomEvent('screengone', { detail: { userId, mid } }));
+    }
+  }
+
   /** @param {RTCTrackEvent} e */
   onTrack(e) {
+    const screenOf = e.transceiver && e.transceiver.mid ? this.screenMids.get(e.transceiver.mid) : undefined;
+    if (screenOf) {
+      const stream = e.streams[0] || new MediaStream([e.track]);
+      const mid = /** @type {string} */ (e.transceiver.mid);
+      this.dispatchEvent(new CustomEvent('screenstream', { detail: { userId: screenOf, stream, mid } }));
+      return;
+    }
     const stream = e.streams[0];
     if (!stream) return;
     const userId = stream.id;
@@ -405,6 +494,8 @@ export class SfuSession extends EventTarget {
     this.down = null;
     this.streams.clear();
     this.videoMids.clear();
+    this.screenMids.clear();
+    this.screen = null;
     this.senders = { audio: null, video: null };
   }
 }
