@@ -121,8 +121,8 @@ static void down_state(void *ud, peer_state st, const char *why)
     }
 }
 
-static const peer_callbacks up_cbs = {up_candidate, up_state, NULL, bench_session_up_rtcp, NULL};
-static const peer_callbacks down_cbs = {down_candidate, down_state, bench_session_down_rtp, bench_session_down_rtcp, NULL};
+static const peer_callbacks up_cbs = {up_candidate, up_state, NULL, bench_session_up_rtcp, NULL, NULL};
+static const peer_callbacks down_cbs = {down_candidate, down_state, bench_session_down_rtp, bench_session_down_rtcp, NULL, NULL};
 
 /* ---- signaling ---- */
 

@@ -13,6 +13,7 @@
 //   `repairing`     detail {pc, attempt, delayMs}  a connection broke: an ICE restart follows in delayMs
 //   `repaired`      detail {pc}                    it works again
 //   `gaveup`        detail {pc, attempt}           no more restarts until retryNow()
+//   `datachannel`   detail {channel}          the meeting's RTCDataChannel on "up" (datachannel.js)
 //   `videopaused`   detail {userId, paused}   the SFU paused (or resumed) that participant's video
 //                                            for lack of bandwidth
 //
@@ -31,6 +32,7 @@
 // offer while the join round trip is under way and send it the moment the server has let us in.
 
 import { Retry } from './retry.js';
+import { LABEL as DATA_LABEL } from './datachannel.js';
 
 /** @typedef {{type: string, [k: string]: any}} Msg */
 
@@ -113,6 +115,8 @@ export class SfuSession extends EventTarget {
     this.chain = { up: Promise.resolve(), down: Promise.resolve() };
     /** @type {{audio: RTCRtpTransceiver|null, video: RTCRtpTransceiver|null}} */
     this.senders = { audio: null, video: null };
+    /** @type {RTCDataChannel|null} the meeting's data channel, made with "up" */
+    this.dataChannel = null;
     this.closed = false;
     /** Per connection: its retry count, its pending timer, whether a repair is under way. */
     this.repair = { up: newRepair(), down: newRepair() };
@@ -216,9 +220,17 @@ export class SfuSession extends EventTarget {
    */
   async publish(stream) {
     const tracks = stream ? stream.getTracks() : [];
-    if (!tracks.length || this.closed) return;
-    if (!this.up) this.up = this.makePc('up');
+    if (this.closed) return;
     let added = false;
+    if (!this.up) {
+      this.up = this.makePc('up');
+      // The meeting's data channel (datachannel.js, PROTOCOL.md "Data channel") rides on "up": it
+      // is the connection this browser offers, made at join whoever else is there, so the channel
+      // is in its first offer; the SFU answers its m=application there.
+      this.dataChannel = this.up.createDataChannel(DATA_LABEL);
+      this.dispatchEvent(new CustomEvent('datachannel', { detail: { channel: this.dataChannel } }));
+      added = true;
+    }
     for (const track of tracks) {
       const kind = /** @type {'audio'|'video'} */ (track.kind);
       if (this.senders[kind]) {
