@@ -57,6 +57,31 @@ static dc_verdict drop(dc_drop_reason r)
     return (dc_verdict){.kind = DC_DROP, .reason = r};
 }
 
+static dc_channel *free_slot(dc_state *st)
+{
+    for (size_t i = 0; i < DC_MAX_CHANNELS; i++)
+        if (!st->ch[i].used)
+            return &st->ch[i];
+    return NULL;
+}
+
+int dc_add(dc_state *st, uint16_t sid, const char *label)
+{
+    size_t n = strlen(label);
+    if (n > DC_MAX_LABEL)
+        return -EINVAL;
+    if (find_sid(st, sid))
+        return -EEXIST;
+    dc_channel *c = free_slot(st);
+    if (!c)
+        return -ENOSPC;
+    c->used = true;
+    c->sid = sid;
+    c->channel_type = 0;
+    memcpy(c->label, label, n + 1);
+    return 0;
+}
+
 static dc_verdict open_channel(dc_state *st, uint16_t sid, const uint8_t *buf, size_t len)
 {
     dcep_open o;
@@ -64,10 +89,7 @@ static dc_verdict open_channel(dc_state *st, uint16_t sid, const uint8_t *buf, s
         memchr(o.label, 0, o.label_len) != NULL || ((sid & 1u) == 0) != st->peer_even || sid == 0xffff ||
         find_sid(st, sid) != NULL)
         return drop(DC_DROP_MALFORMED);
-    dc_channel *c = NULL;
-    for (size_t i = 0; i < DC_MAX_CHANNELS && !c; i++)
-        if (!st->ch[i].used)
-            c = &st->ch[i];
+    dc_channel *c = free_slot(st);
     if (!c)
         return drop(DC_DROP_CHANNELS);
     c->used = true;

@@ -100,6 +100,10 @@ extern const uint8_t dcep_ack[1];
 /* peer_even: the peer is the DTLS client (its channels have even stream ids). */
 void dc_init(dc_state *st, bool peer_even);
 dc_verdict dc_input(dc_state *st, uint16_t sid, uint32_t ppid, const uint8_t *buf, size_t len, int64_t now_us);
+/* A channel we opened ourselves on sid (after sending DATA_CHANNEL_OPEN): messages on it are
+ * delivered like those of the peer's channels. (The SFU opens none: tools and tests do.) Returns 0,
+ * -EEXIST, -ENOSPC (DC_MAX_CHANNELS), -EINVAL (label too long). */
+int dc_add(dc_state *st, uint16_t sid, const char *label);
 /* The peer reset stream sid: its channel is closed (no-op when none is open on it). */
 void dc_close(dc_state *st, uint16_t sid);
 /* The open channel labelled label, or NULL. */

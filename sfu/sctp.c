@@ -35,6 +35,7 @@ struct sctp_assoc {
     bool in_input;               /* usrsctp_conninput is running: drain after it */
     bool readable;
     bool skipping;               /* the rest of a message too large for rbuf */
+    bool up;                     /* SCTP_COMM_UP seen, and no loss of it since */
     GMainContext *ctx;
     GThread *owner;
     sctp_callbacks cb;
@@ -179,8 +180,10 @@ static void notification(sctp_assoc *a, const uint8_t *buf, size_t len)
             if (open)
                 reset_stream(a, sid); /* the closing handshake: our side of the stream too */
         }
-    } else if (n->sn_header.sn_type == SCTP_ASSOC_CHANGE) {
-        LOG_D("sctp: association state %u", (unsigned)n->sn_assoc_change.sac_state);
+    } else if (n->sn_header.sn_type == SCTP_ASSOC_CHANGE && len >= sizeof(struct sctp_assoc_change)) {
+        unsigned st = n->sn_assoc_change.sac_state;
+        a->up = st == SCTP_COMM_UP || st == SCTP_RESTART;
+        LOG_D("sctp: association state %u", st);
     }
 }
 
@@ -356,6 +359,32 @@ int sctp_assoc_send(sctp_assoc *a, const char *label, const uint8_t *prefix, siz
     memcpy(a->sbuf, prefix, plen);
     memcpy(a->sbuf + plen, body, len);
     return send_raw(a, c->sid, DC_PPID_STRING, (c->channel_type & 0x80) != 0, a->sbuf, plen + len);
+}
+
+int sctp_assoc_open_channel(sctp_assoc *a, uint16_t sid, const char *label)
+{
+    uint8_t buf[DCEP_OPEN_HEADER + DC_MAX_LABEL];
+    int n = dcep_build_open(buf, sizeof(buf), label);
+    if (n < 0)
+        return n;
+    int rc = dc_add(&a->dc, sid, label);
+    return rc < 0 ? rc : send_raw(a, sid, DCEP_PPID, false, buf, (size_t)n);
+}
+
+int sctp_assoc_send_raw(sctp_assoc *a, uint16_t sid, uint32_t ppid, const uint8_t *buf, size_t len)
+{
+    return a && !a->closed ? send_raw(a, sid, ppid, false, buf, len) : -ENOTCONN;
+}
+
+void sctp_assoc_send_packet(sctp_assoc *a, const uint8_t *buf, size_t len)
+{
+    if (a && !a->closed)
+        a->cb.send(a->ud, buf, len);
+}
+
+bool sctp_assoc_up(const sctp_assoc *a)
+{
+    return a && a->up;
 }
 
 void sctp_assoc_free(sctp_assoc *a)

@@ -61,6 +61,15 @@ void sctp_assoc_input(sctp_assoc *a, const uint8_t *buf, size_t len);
 #define SCTP_PREFIX_MAX 64
 int sctp_assoc_send(sctp_assoc *a, const char *label, const uint8_t *prefix, size_t plen, const uint8_t *body,
                     size_t len);
+/* For tools and tests that play a browser, well-behaved or not (the bench's --dc-abuse, the fuzz
+ * target): opens a channel of ours on sid (sends DATA_CHANNEL_OPEN; messages on it are delivered);
+ * sends any message on any stream with any PPID; sends any bytes as an SCTP packet. 0 or -errno. */
+int sctp_assoc_open_channel(sctp_assoc *a, uint16_t sid, const char *label);
+int sctp_assoc_send_raw(sctp_assoc *a, uint16_t sid, uint32_t ppid, const uint8_t *buf, size_t len);
+void sctp_assoc_send_packet(sctp_assoc *a, const uint8_t *buf, size_t len);
+/* The association is established (both sides' INIT/COOKIE exchange done). */
+bool sctp_assoc_up(const sctp_assoc *a);
+
 /* Aborts the association (an ABORT goes out through `send` first) and frees it; no callback runs
  * afterwards. NULL: no-op. Not from inside one of its callbacks. */
 void sctp_assoc_free(sctp_assoc *a);
