@@ -214,6 +214,11 @@ int peer_send_data(peer *p, const char *label, const uint8_t *prefix, size_t ple
     return rc;
 }
 
+sctp_assoc *peer_data(peer *p)
+{
+    return p->sctp;
+}
+
 void peer_tick(int64_t now_us)
 {
     sctp_poll_timers(now_us);

@@ -94,6 +94,8 @@ int peer_enable_data(peer *p, uint16_t remote_port);
  * negative errno (no such channel, not connected, buffer full: the message is dropped). */
 int peer_send_data(peer *p, const char *label, const uint8_t *prefix, size_t plen, const uint8_t *body, size_t len);
 
+/* The data channel's association (NULL: none), for tools that play a browser (the bench). */
+struct sctp_assoc *peer_data(peer *p);
 /* Drives the timers every transport of the process shares (SCTP's: sctp_poll_timers). Call it
  * from each worker's periodic work. */
 void peer_tick(int64_t now_us);
