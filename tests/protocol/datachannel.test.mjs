@@ -11,13 +11,11 @@
 // dropped and stops cleanly with no sanitizer report.
 import test, { after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startServer, serverBin } from '../lib/server.mjs';
-
-const benchBin = path.join(path.dirname(serverBin), 'videomeet-bench');
+import { startServer } from '../lib/server.mjs';
+import { bench } from '../lib/bench.mjs';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vm-dc-'));
 const RATE_BURST = 20; // sfu/dcep.h DC_RATE_BURST
 let server;
@@ -31,16 +29,6 @@ after(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-function bench(args, timeout = 120000) {
-  return new Promise((resolve) => {
-    execFile(benchBin, args, {
-      timeout,
-      env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0:exitcode=66' },
-    }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-    });
-  });
-}
 
 async function metric(name) {
   const text = await (await fetch(`${server.url}/metrics`)).text();
@@ -53,7 +41,7 @@ test('malformed SCTP and DCEP, too many channels, floods: dropped, and both meet
   const out = path.join(tmp, 'dc.json');
   const r = await bench(['--url', server.url, '--server-pid', String(server.proc.pid), '--json', out, '--quiet',
     '--meeting', '3', '--rooms', '2', '--duration', '6', '--join-rate', '10', '--settle', '1',
-    '--bitrate', '300', '--fps', '15', '--seed', '7', '--dc-abuse']);
+    '--bitrate', '300', '--fps', '15', '--seed', '7', '--dc-abuse'], 120000);
   assert.equal(r.code, 0, `bench exit code ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
   assert.doesNotMatch(r.stderr, /AddressSanitizer|LeakSanitizer|runtime error:/, r.stderr);
   const j = JSON.parse(fs.readFileSync(out, 'utf8'));
