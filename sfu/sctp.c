@@ -142,6 +142,10 @@ static gpointer init_usrsctp(gpointer unused)
     usrsctp_sysctl_set_sctp_ecn_enable(0);
     usrsctp_sysctl_set_sctp_delayed_sack_time_default(0); /* SACKs leave with the input */
     usrsctp_sysctl_set_sctp_heartbeat_interval_default(10000);
+    /* a lost INIT or DATA is sent again after 1 s, not usrsctp's 3 s; at most 10 s apart */
+    usrsctp_sysctl_set_sctp_rto_initial_default(1000);
+    usrsctp_sysctl_set_sctp_init_rto_max_default(10000);
+    usrsctp_sysctl_set_sctp_rto_max_default(10000);
     return NULL;
 }
 

@@ -44,6 +44,12 @@ const panelRows = (page) => page.locator('[data-testid="people-item"]').evaluate
   hand: e.dataset.hand === 'true', audio: e.dataset.audio === 'true', video: e.dataset.video === 'true',
 })));
 
+/** The hand button is in the reactions tray: open it, click. */
+async function raiseOrLower(page) {
+  await byTestId(page, 'reactions-toggle').click();
+  await byTestId(page, 'hand-button').click();
+}
+
 async function metric(name) {
   const text = await (await fetch(`${server.url}/metrics`)).text();
   const m = text.match(new RegExp(`^${name} (\\d+)$`, 'm'));
@@ -85,7 +91,9 @@ test('reactions and raised hands over the data channel reach the others; the pan
     obs.observe(document.getElementById('grid'), { subtree: true, childList: true });
     setTimeout(() => resolve(false), 3000);
   }));
+  await byTestId(ann.page, 'reactions-toggle').click();
   await ann.page.locator('[data-testid="reaction-button"][data-emoji="🎉"]').click();
+  assert.equal(await byTestId(ann.page, 'reaction-tray').isHidden(), true, 'the tray closes after a reaction');
   const seen = await Promise.race([
     Promise.all(reactionsSeen),
     new Promise((_, reject) => setTimeout(() => reject(new Error('reaction not seen within 5 s')), 5000)),
@@ -94,8 +102,9 @@ test('reactions and raised hands over the data channel reach the others; the pan
   assert.equal(await outsiderSaw, false, 'the other meeting saw the reaction');
 
   // Bob raises his hand: his tile and the panel say so at Ann's and Cléo's.
-  await byTestId(bob.page, 'hand-button').click();
+  await raiseOrLower(bob.page);
   assert.equal(await byTestId(bob.page, 'hand-button').getAttribute('aria-pressed'), 'true');
+  assert.equal(await byTestId(bob.page, 'reactions-toggle').getAttribute('data-hand'), 'true');
   for (const b of all) {
     await eventually(async () => assert.equal(await tileOf(b.page, 'Bob').locator('[data-testid="tile-hand"]').count(), 1), 5000);
   }
@@ -118,12 +127,24 @@ test('reactions and raised hands over the data channel reach the others; the pan
   await byTestId(ann.page, 'people-search').fill('');
   assert.equal((await panelRows(ann.page)).length, 3);
 
+  // On a phone's width the controls (with the reactions button) and the panel fit: no horizontal scroll.
+  await ann.page.setViewportSize({ width: 375, height: 800 });
+  await eventually(async () => {
+    assert.ok(await ann.page.evaluate(() => document.documentElement.scrollWidth) <= 375, 'no horizontal scroll at 375px');
+  });
+  await byTestId(ann.page, 'people-close').click();
+  await byTestId(ann.page, 'reactions-toggle').click();
+  const tray = await byTestId(ann.page, 'reaction-tray').evaluate((e) => e.getBoundingClientRect().toJSON());
+  assert.ok(tray.left >= 0 && tray.right <= 375, `the tray is on screen: ${JSON.stringify(tray)}`);
+  await byTestId(ann.page, 'reactions-toggle').click();
+  await ann.page.setViewportSize({ width: 1280, height: 800 });
+
   // A latecomer learns the raised hand (the hand's owner answers its hello).
   const dan = await join(t, 'Dan', meetingId);
   await eventually(async () => assert.equal(await tileOf(dan.page, 'Bob').locator('[data-testid="tile-hand"]').count(), 1), 20000);
 
   // Bob lowers it: cleared everywhere, the panel too.
-  await byTestId(bob.page, 'hand-button').click();
+  await raiseOrLower(bob.page);
   for (const b of [...all, dan]) {
     await eventually(async () => assert.equal(await b.page.locator('[data-testid="tile-hand"]').count(), 0), 5000);
   }

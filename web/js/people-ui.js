@@ -1,6 +1,8 @@
 // people-ui.js — renders the participants panel, raised hands and floating reactions; owns no
-// state (participants.js Roster and the app hold it). Events (CustomEvent on this): `react`
-// {emoji}, `hand` (the raise/lower button), `search` {query}, `people-open` {open}.
+// state (participants.js Roster and the app hold it). The reactions and the raise-hand button sit in
+// a small tray above the controls (one button in the bar, so it fits a phone's width). Events
+// (CustomEvent on this): `react` {emoji}, `hand` (the raise/lower button), `search` {query},
+// `people-open` {open}.
 
 import { REACTIONS } from './datachannel.js';
 
@@ -15,7 +17,7 @@ export class PeopleUI extends EventTarget {
     this.el = {
       panel: $('people-panel'), toggle: $('people-toggle'), close: $('people-close'),
       search: /** @type {HTMLInputElement} */ ($('people-search')), list: $('people-list'),
-      reactions: $('reactions'), hand: $('hand-button'), grid: $('grid'),
+      tray: $('reaction-tray'), trayToggle: $('reactions-toggle'), hand: $('hand-button'), grid: $('grid'),
     };
     this.query = '';
     for (const emoji of REACTIONS) {
@@ -27,10 +29,20 @@ export class PeopleUI extends EventTarget {
       b.setAttribute('aria-label', `React ${emoji}`);
       b.dataset.testid = 'reaction-button';
       b.dataset.emoji = emoji;
-      b.addEventListener('click', () => this.#emit('react', { emoji }));
-      this.el.reactions.append(b);
+      b.addEventListener('click', () => {
+        this.setTrayOpen(false);
+        this.#emit('react', { emoji });
+      });
+      this.el.tray.append(b);
     }
-    this.el.hand.addEventListener('click', () => this.#emit('hand'));
+    this.el.hand.addEventListener('click', () => {
+      this.setTrayOpen(false);
+      this.#emit('hand');
+    });
+    this.el.trayToggle.addEventListener('click', () => this.setTrayOpen(this.el.tray.hidden));
+    doc.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Escape' && !this.el.tray.hidden) this.setTrayOpen(false);
+    });
     this.el.toggle.addEventListener('click', () => this.setOpen(this.el.panel.hidden));
     this.el.close.addEventListener('click', () => this.setOpen(false));
     this.el.search.addEventListener('input', () => {
@@ -52,10 +64,16 @@ export class PeopleUI extends EventTarget {
     this.#emit('people-open', { open });
   }
 
-  /** Our own hand button. @param {boolean} up */
+  /** The tray of reactions and the hand button, above the controls. @param {boolean} open */
+  setTrayOpen(open) {
+    this.el.tray.hidden = !open;
+    this.el.trayToggle.setAttribute('aria-expanded', String(open));
+  }
+
+  /** Our own hand button (and the tray's toggle shows a raised hand). @param {boolean} up */
   setHandButton(up) {
     const b = this.el.hand;
-    b.dataset.on = String(up);
+    this.el.trayToggle.dataset.hand = String(up);
     b.setAttribute('aria-pressed', String(up));
     b.setAttribute('aria-label', up ? 'Lower hand' : 'Raise hand');
     b.title = up ? 'Lower hand' : 'Raise hand';
