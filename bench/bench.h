@@ -66,6 +66,8 @@ typedef struct bench_config {
     unsigned twcc_interval_ms; /* --twcc-interval-ms: between two feedbacks of a receiver */
     uint32_t seed;          /* --seed: the synthetic media's random parts (0: random) */
     bool turn;              /* --turn: every session relayed through the server's TURN server over TCP */
+    bool data_channel;      /* --data-channel: each session opens the data channel (bench/dc.h) */
+    bool dc_abuse;          /* --dc-abuse: ... and the first of room 0 sends malformed SCTP/DCEP */
     char turn_ip[64];       /* ... as /api/config names it (an IP address), with its credentials */
     unsigned turn_port;
     char turn_user[128], turn_pass[64];
@@ -101,7 +103,13 @@ typedef struct bench_config {
     X(sr_received, "sender reports received by receivers")                                \
     X(keyframes_sent, "keyframes sent")                                                   \
     X(twcc_sent, "transport-cc feedback packets sent by receivers")                       \
-    X(police_dropped, "packets dropped by the receivers' policers")
+    X(police_dropped, "packets dropped by the receivers' policers")                       \
+    X(dc_opened, "data channels opened (--data-channel)")                                 \
+    X(dc_sent, "data channel messages sent, one every 500 ms per session")                \
+    X(dc_received, "data channel messages relayed from a participant of the same meeting")  \
+    X(dc_foreign, "data channel messages relayed from another meeting (must be 0)")       \
+    X(dc_flood_received, "flood messages relayed (--dc-abuse: at most a burst gets through)") \
+    X(dc_abuse_sent, "malformed or unwanted SCTP packets and messages sent (--dc-abuse)")
 
 typedef struct bench_counters {
 #define BENCH_COUNTER_DECLARE(name, help) _Atomic uint64_t name;

@@ -61,6 +61,9 @@ static void usage(FILE *f)
             "                     --fps and --json\n"
             "  --floor-one-socket with --kernel-floor: all from one socket with sendmmsg (a worker-wide socket)\n"
             "  --floor-busy-receiver with --kernel-floor: the receiving thread never sleeps (no wake-ups)\n"
+            "  --data-channel     each session opens the data channel \"vm\" and sends a message every 500 ms\n"
+            "  --dc-abuse         --data-channel, and the first session of room 0 sends malformed SCTP/DCEP,\n"
+            "                     too many channels, unrelayed and too-large messages and a flood, once\n"
             "  --simulcast        publishers send video as three layers q/h/f (150/1700, 500/1700 and 1 x --bitrate;\n"
             "                     320x180, 640x360, 1280x720), as Chromium does for a 720p camera\n"
             "  --temporal-layers T  VP8 temporal layers per stream, 1..3 (default 3 with --simulcast, else 1)\n"
@@ -107,6 +110,7 @@ static int parse_options(int argc, char **argv, bench_config *c)
         {"quiet", no_argument, NULL, 'q'},            {"self-test", no_argument, NULL, 'T'},
         {"kernel-floor", no_argument, NULL, 'K'},     {"floor-one-socket", no_argument, NULL, 'O'},
         {"floor-busy-receiver", no_argument, NULL, 'B'}, {"help", no_argument, NULL, 'h'},
+        {"data-channel", no_argument, NULL, 'D'},     {"dc-abuse", no_argument, NULL, 'A'},
         {"simulcast", no_argument, NULL, 'S'},        {"temporal-layers", required_argument, NULL, 'L'},
         {"police-kbps", required_argument, NULL, 'P'}, {"police-count", required_argument, NULL, 'C'},
         {"police-burst-ms", required_argument, NULL, 'U'}, {"no-transport-cc", no_argument, NULL, 'N'},
@@ -152,6 +156,8 @@ static int parse_options(int argc, char **argv, bench_config *c)
         case 'I': c->twcc_interval_ms = (unsigned)atoi(optarg); break;
         case 'E': c->seed = (uint32_t)strtoul(optarg, NULL, 0); break;
         case 'R': c->turn = true; break;
+        case 'D': c->data_channel = true; break;
+        case 'A': c->data_channel = c->dc_abuse = true; break;
         case 'h': usage(stdout); exit(0);
         default: return -1;
         }

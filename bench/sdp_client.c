@@ -179,6 +179,27 @@ static int add_video(sdp_session *s, const sdp_local *l, const bench_pub_params 
     return rc;
 }
 
+/* The data channel's m-line (RFC 8841), as a browser offers it. */
+static int add_data(sdp_session *s, sdp_group *g, const sdp_local *l)
+{
+    sdp_media *m = sdp_add_media(s, SDP_MEDIA_APPLICATION, "application", "UDP/DTLS/SCTP");
+    if (!m)
+        return SDP_ERR_NOMEM;
+    int rc = set_transport(s, m, l, SDP_SETUP_ACTPASS);
+    m->rtcp_mux = false;
+    if (rc == 0)
+        rc = sdp_group_add_mid(s, g, BENCH_MID_DATA);
+    if (rc == 0)
+        rc = sdp_set_str(s, &m->mid, BENCH_MID_DATA);
+    if (rc == 0)
+        rc = sdp_media_add_fmt(s, m, "webrtc-datachannel");
+    if (rc == 0)
+        rc = sdp_add_attr(s, m, "sctp-port", "5000");
+    if (rc == 0)
+        rc = sdp_add_attr(s, m, "max-message-size", "262144");
+    return rc;
+}
+
 char *bench_sdp_publish_offer(const sdp_local *local, const bench_pub_params *p)
 {
     sdp_session *s = sdp_session_new();
@@ -196,6 +217,8 @@ char *bench_sdp_publish_offer(const sdp_local *local, const bench_pub_params *p)
         rc = add_audio(s, local, p);
     if (rc == 0)
         rc = add_video(s, local, p);
+    if (rc == 0 && p->data_channel)
+        rc = add_data(s, g, local);
     char *text = rc == 0 ? sdp_build_alloc(s, NULL) : NULL;
     sdp_free(s);
     return text;
@@ -240,6 +263,8 @@ int bench_sdp_read_up_answer(const char *text, size_t len, bench_sdp_up_answer *
         out->remote.dtls_client = out->remote.setup != SDP_SETUP_ACTIVE;
         read_sent(sdp_find_mid(s, BENCH_MID_AUDIO), &out->audio);
         read_sent(sdp_find_mid(s, BENCH_MID_VIDEO), &out->video);
+        const sdp_media *dm = sdp_find_mid(s, BENCH_MID_DATA);
+        out->data_channel = dm && dm->port != 0 && dm->kind == SDP_MEDIA_APPLICATION;
         if (!out->audio.accepted && !out->video.accepted)
             rc = SDP_ERR_MISSING;
     }

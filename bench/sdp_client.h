@@ -34,6 +34,7 @@
 #define BENCH_PT_VP8_RTX 97
 #define BENCH_MID_AUDIO "0"
 #define BENCH_MID_VIDEO "1"
+#define BENCH_MID_DATA "2"
 /* Extension ids of the publisher's offer (Chromium's usual numbers). */
 #define BENCH_EXT_AUDIO_LEVEL 1
 #define BENCH_EXT_ABS_SEND_TIME 2
@@ -51,6 +52,7 @@ typedef struct bench_pub_params {
     const char *stream_id; /* msid stream id */
     const char *const *rids; /* simulcast layers, lowest first (n_rids 0: one video stream) */
     size_t n_rids;
+    bool data_channel;     /* an m=application (webrtc-datachannel) too, as createDataChannel adds */
 } bench_pub_params;
 
 /* The publisher's offer. local: ICE credentials and fingerprint (e.g. from peer_local()); its
@@ -70,6 +72,7 @@ typedef struct bench_sdp_sent {
 typedef struct bench_sdp_up_answer {
     sdp_remote_transport remote; /* dtls_client: true when the bench is the DTLS client */
     bench_sdp_sent audio, video;
+    bool data_channel;           /* the SFU accepted the data channel m-line */
 } bench_sdp_up_answer;
 
 /* Reads the SFU's answer to bench_sdp_publish_offer. Returns 0, or a negative SDP_ERR_* (bad SDP,

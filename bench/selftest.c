@@ -571,7 +571,7 @@ static sdp_local fake_local(const char *ufrag)
 static void test_sdp_up(void)
 {
     sdp_local bench = fake_local("benc"), sfu = fake_local("sfuu");
-    bench_pub_params p = {7, 100, 200, 201, "cname", "stream", NULL, 0};
+    bench_pub_params p = {7, 100, 200, 201, "cname", "stream", NULL, 0, false};
     char *offer = bench_sdp_publish_offer(&bench, &p);
     sdp_session *o = NULL, *answer = NULL;
     static sdp_up_result res;
@@ -593,7 +593,7 @@ static void test_sdp_up(void)
     CHECK(ua.audio.accepted && ua.audio.pt == BENCH_PT_OPUS && ua.audio.rtx_pt == -1 &&
           ua.audio.ext.audio_level == BENCH_EXT_AUDIO_LEVEL);
     CHECK(ua.video.accepted && ua.video.pt == BENCH_PT_VP8 && ua.video.rtx_pt == BENCH_PT_VP8_RTX &&
-          ua.video.ext.twcc == BENCH_EXT_TWCC && ua.video.ext.mid == BENCH_EXT_MID);
+          ua.video.ext.twcc == BENCH_EXT_TWCC && ua.video.ext.mid == BENCH_EXT_MID && !ua.data_channel);
     free(atext);
     free(offer);
     sdp_free(o);
@@ -601,14 +601,16 @@ static void test_sdp_up(void)
 
     /* simulcast: Chromium's form (rid send lines, simulcast:send, no a=ssrc), received by the SFU */
     static const char *const rids[3] = {"q", "h", "f"};
-    bench_pub_params ps = {8, 100, 0, 0, "cname", "stream", rids, 3};
+    bench_pub_params ps = {8, 100, 0, 0, "cname", "stream", rids, 3, true}; /* with the data channel */
     offer = bench_sdp_publish_offer(&bench, &ps);
     o = answer = NULL;
     const char *video = offer ? strstr(offer, "m=video") : NULL;
     CHECK(video && strstr(video, "a=simulcast:send q;h;f\r\n") && strstr(video, "a=rid:h send\r\n") &&
           !strstr(video, "a=ssrc"));
     CHECK(offer && sdp_parse(offer, strlen(offer), &o, NULL) == 0);
+    sfu.accept_data_channel = true; /* as sfu/room.c answers */
     CHECK(o && sdp_answer_upstream(o, &sfu, &answer, &res) == 0);
+    CHECK(res.n_media == 3 && res.media[2].accepted && res.media[2].data_channel && res.media[2].remote_sctp_port == 5000);
     v = &res.media[1];
     CHECK(v->accepted && v->n_rids == 3 && !strcmp(v->rids[0], "q") && !strcmp(v->rids[2], "f") &&
           v->ext.rid == BENCH_EXT_RID && v->ext.rrid == BENCH_EXT_RRID && v->n_ssrcs == 0);
@@ -616,7 +618,7 @@ static void test_sdp_up(void)
     CHECK(atext && bench_sdp_read_up_answer(atext, strlen(atext), &ua) == 0);
     CHECK(ua.video.accepted && ua.video.n_rids == 3 && !strcmp(ua.video.rids[0], "q") &&
           !strcmp(ua.video.rids[1], "h") && !strcmp(ua.video.rids[2], "f") && ua.video.ext.rid == BENCH_EXT_RID &&
-          ua.video.ext.rrid == BENCH_EXT_RRID && ua.audio.n_rids == 0);
+          ua.video.ext.rrid == BENCH_EXT_RRID && ua.audio.n_rids == 0 && ua.data_channel);
     free(atext);
     free(offer);
     sdp_free(o);

@@ -121,8 +121,8 @@ static void down_state(void *ud, peer_state st, const char *why)
     }
 }
 
-static const peer_callbacks up_cbs = {up_candidate, up_state, NULL, bench_session_up_rtcp, NULL};
-static const peer_callbacks down_cbs = {down_candidate, down_state, bench_session_down_rtp, bench_session_down_rtcp, NULL};
+static const peer_callbacks up_cbs = {up_candidate, up_state, NULL, bench_session_up_rtcp, NULL, bench_dc_on_data};
+static const peer_callbacks down_cbs = {down_candidate, down_state, bench_session_down_rtp, bench_session_down_rtcp, NULL, NULL};
 
 /* ---- signaling ---- */
 
@@ -157,7 +157,7 @@ static void on_joined(bench_session *s, json_t *msg)
     for (unsigned k = 0; s->w->run->cfg.simulcast && k < s->n_video; k++)
         rids[n_rids++] = s->video[k].rid;
     bench_pub_params p = {((uint64_t)g_random_int() << 30) ^ g_random_int(), s->audio.ssrc, s->video[0].ssrc,
-                          s->video[0].rtx_ssrc, cname, "bench-stream", rids, n_rids};
+                          s->video[0].rtx_ssrc, cname, "bench-stream", rids, n_rids, s->w->run->cfg.data_channel};
     char *sdp = bench_sdp_publish_offer(&local, &p);
     if (!sdp) {
         bench_session_fail(s, "cannot build the offer");
@@ -178,6 +178,8 @@ static void on_up_answer(bench_session *s, const char *sdp)
         return;
     }
     bench_session_media_apply(s, &a->audio, &a->video);
+    if (s->w->run->cfg.data_channel && a->data_channel)
+        peer_enable_data(s->up, SDP_NEG_SCTP_PORT);
     free(a);
 }
 

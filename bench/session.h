@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "bench/bench.h"
+#include "bench/dc.h"
 #include "bench/frames.h"
 #include "bench/media.h"
 #include "bench/police.h"
@@ -82,6 +83,7 @@ struct bench_session {
     bool policed;
     bench_police police;    /* when policed: in front of everything received on down */
     uint64_t police_dropped0, police_dropped1, police_seen0, police_seen1; /* at the window's start, end */
+    bench_dc dc;            /* --data-channel */
 };
 
 /* A session that has not started (no I/O yet). NULL when out of memory. */

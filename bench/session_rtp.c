@@ -487,10 +487,13 @@ void bench_worker_tick(bench_worker *w, int64_t now_us)
         bench_hist_add(&w->lag, (uint64_t)(late > 0 ? late : 0));
     }
     w->last_tick_us = now_us;
+    peer_tick(now_us); /* SCTP's timers (usrsctp without threads) */
     for (guint i = 0; i < w->sessions->len; i++) {
         bench_session *s = w->sessions->pdata[i];
         if (s->failed || s->closed)
             continue;
+        if (w->run->cfg.data_channel)
+            bench_dc_tick(s, now_us);
         if (s->publishes)
             tick_publisher(s, now_us);
         if (s->down_connected) {

@@ -20,8 +20,10 @@
  */
 #include "sfu/peer.h"
 
+#include <errno.h>
 #include <string.h>
 
+#include "sfu/sctp.h"
 #include "sfu/srtp_session.h"
 #include "sfu/log.h"
 
@@ -47,6 +49,7 @@ struct peer {
     GQueue early; /* of GBytes: DTLS datagrams sent before ICE connected, owned */
     bool freeing; /* peer_free is closing DTLS: its state change is ours, not news */
     bool holds_ports; /* gathered: its sockets hold ports of the range (stats->ports_in_use) */
+    sctp_assoc *sctp; /* owned; NULL: no data channel negotiated */
 };
 
 static void set_state(peer *p, peer_state st, const char *why)
@@ -145,12 +148,80 @@ static void dtls_state_changed(void *user, dtls_state_t st)
         LOG_D("transport up: SRTP profile %s", k.profile == DTLS_SRTP_AEAD_AES_128_GCM ? "AEAD_AES_128_GCM"
                                                                                      : "AES_CM_128_HMAC_SHA1_80");
         set_state(p, PEER_CONNECTED, NULL);
+        if (p->sctp)
+            sctp_assoc_start(p->sctp);
     } else if (st == DTLS_STATE_FAILED) {
         STATS_INC(p->env.stats->dtls_failures);
         set_state(p, PEER_FAILED, dtls_error(p->dtls));
     } else if (st == DTLS_STATE_CLOSED) {
         set_state(p, PEER_FAILED, "DTLS closed by the browser");
     }
+}
+
+/* DTLS application data is SCTP (RFC 8261). */
+static void dtls_app_data(void *user, const uint8_t *buf, size_t len)
+{
+    peer *p = user;
+    if (p->sctp)
+        sctp_assoc_input(p->sctp, buf, len);
+}
+
+static void sctp_send(void *ud, const uint8_t *buf, size_t len)
+{
+    peer *p = ud;
+    if (p->dtls && dtls_state(p->dtls) == DTLS_STATE_CONNECTED)
+        dtls_send_app(p->dtls, buf, len);
+}
+
+static void sctp_message(void *ud, const char *label, const uint8_t *buf, size_t len)
+{
+    peer *p = ud;
+    STATS_INC(p->env.stats->dc_messages_in);
+    if (p->cbs.on_data)
+        p->cbs.on_data(p->ud, label, buf, len);
+}
+
+static void sctp_dropped(void *ud, dc_drop_reason reason)
+{
+    peer *p = ud;
+    STATS_INC(p->env.stats->dc_dropped);
+    LOG_D("data channel: dropped (%s)", dc_drop_name(reason));
+}
+
+int peer_enable_data(peer *p, uint16_t remote_port)
+{
+    if (p->sctp)
+        return 0;
+    static const sctp_callbacks cbs = {sctp_send, sctp_message, sctp_dropped};
+    /* The browser offers "up" with a=setup:actpass and the SFU answers passive: the browser is
+     * the DTLS client, and its channels have even stream ids. */
+    bool browser_client = !p->dtls || dtls_role(p->dtls) == DTLS_ROLE_SERVER;
+    p->sctp = sctp_assoc_new(p->env.ctx, &cbs, p, remote_port, browser_client);
+    if (!p->sctp)
+        return -1;
+    if (p->state == PEER_CONNECTED)
+        sctp_assoc_start(p->sctp);
+    return 0;
+}
+
+int peer_send_data(peer *p, const char *label, const uint8_t *prefix, size_t plen, const uint8_t *body, size_t len)
+{
+    if (!p->sctp)
+        return -ENOENT;
+    int rc = sctp_assoc_send(p->sctp, label, prefix, plen, body, len);
+    if (rc == 0)
+        STATS_INC(p->env.stats->dc_messages_out);
+    return rc;
+}
+
+sctp_assoc *peer_data(peer *p)
+{
+    return p->sctp;
+}
+
+void peer_tick(int64_t now_us)
+{
+    sctp_poll_timers(now_us);
 }
 
 static void dtls_dropped(void *user, dtls_drop_reason_t reason)
@@ -277,6 +348,7 @@ void peer_free(peer *p)
         g_source_unref(p->dtls_timer);
     }
     p->freeing = true;
+    sctp_assoc_free(p->sctp); /* its ABORT leaves over DTLS before close_notify */
     if (p->dtls && dtls_state(p->dtls) == DTLS_STATE_CONNECTED)
         dtls_close(p->dtls); /* close_notify to the browser */
     sfu_ice_free(p->ice);
@@ -319,7 +391,7 @@ int peer_set_remote(peer *p, const sdp_remote_transport *remote)
         memset(&dc, 0, sizeof(dc));
         dc.role = remote->dtls_client ? DTLS_ROLE_CLIENT : DTLS_ROLE_SERVER;
         dc.remote_fingerprint = &fp;
-        dtls_callbacks_t cb = {dtls_send, dtls_state_changed, NULL, p, dtls_dropped};
+        dtls_callbacks_t cb = {dtls_send, dtls_state_changed, dtls_app_data, p, dtls_dropped};
         p->dtls = dtls_new(p->env.dtls, &dc, &cb);
         if (!p->dtls)
             return -1;

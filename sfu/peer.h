@@ -40,6 +40,8 @@ typedef struct {
      * a failure is PEER_FAILED, as any other. With it the peer stays PEER_CONNECTED meanwhile (its
      * sends fail until ICE works again). */
     void (*on_ice)(void *ud, bool working);
+    /* Optional. One data channel message (sfu/sctp.h) on the channel `label`; buf valid during the call. */
+    void (*on_data)(void *ud, const char *label, const uint8_t *buf, size_t len);
 } peer_callbacks;
 
 /* What every peer of a worker shares (not owned by the peer). */
@@ -84,6 +86,19 @@ int peer_send_rtp(peer *p, uint8_t *buf, size_t len, size_t cap);
  * the forwarding path, which keeps extended sequence numbers per subscriber. */
 int peer_send_rtp_roc(peer *p, uint8_t *buf, size_t len, size_t cap, uint32_t roc);
 int peer_send_rtcp(peer *p, uint8_t *buf, size_t len, size_t cap);
+
+/* The SDP accepted a data channel (the browser's a=sctp-port: remote_port): an SCTP association
+ * runs over this transport's DTLS once it is up (sfu/sctp.h). Returns 0, or -1. A second call: no-op. */
+int peer_enable_data(peer *p, uint16_t remote_port);
+/* Sends prefix + body as one string message on the browser's data channel `label`. Returns 0 or a
+ * negative errno (no such channel, not connected, buffer full: the message is dropped). */
+int peer_send_data(peer *p, const char *label, const uint8_t *prefix, size_t plen, const uint8_t *body, size_t len);
+
+/* The data channel's association (NULL: none), for tools that play a browser (the bench). */
+struct sctp_assoc *peer_data(peer *p);
+/* Drives the timers every transport of the process shares (SCTP's: sctp_poll_timers). Call it
+ * from each worker's periodic work. */
+void peer_tick(int64_t now_us);
 
 /* Forgets the SRTP state kept for a received SSRC that ended (a track went away or changed SSRC). */
 void peer_forget_ssrc(peer *p, uint32_t ssrc);

@@ -339,8 +339,24 @@ static void down_ice(void *ud, bool working)
         room_down_ready(m); /* keyframes for what it receives */
 }
 
-static const peer_callbacks up_cbs = {up_candidate, up_state, forward_on_up_rtp, forward_on_up_rtcp, up_ice};
-static const peer_callbacks down_cbs = {down_candidate, down_state, NULL, forward_on_down_rtcp, down_ice};
+/* A data channel message of m: to every other participant of the meeting (and only of this one),
+ * prefixed with m's userId and a newline (PROTOCOL.md "Data channel"). */
+static void up_data(void *ud, const char *label, const uint8_t *buf, size_t len)
+{
+    member *m = ud;
+    room *r = m->room;
+    char prefix[sizeof(m->user_id) + 1];
+    int plen = snprintf(prefix, sizeof(prefix), "%s\n", m->user_id);
+    for (size_t i = 0; i < r->n_members; i++) {
+        member *o = r->members[i];
+        if (o != m && o->up && !o->no_ports)
+            peer_send_data(o->up, label, (const uint8_t *)prefix, (size_t)plen, buf, len);
+    }
+}
+
+static const peer_callbacks up_cbs = {up_candidate, up_state, forward_on_up_rtp, forward_on_up_rtcp, up_ice,
+                                      up_data};
+static const peer_callbacks down_cbs = {down_candidate, down_state, NULL, forward_on_down_rtcp, down_ice, NULL};
 
 void room_down_ready(member *m)
 {
@@ -518,6 +534,7 @@ static void handle_up_offer(member *m, const char *text)
     peer_local(m->up, &local);
     local.sess_id = m->up_sess_id;
     local.sess_version = ++m->up_version;
+    local.accept_data_channel = true;
     int rc = sdp_answer_upstream(offer, &local, &answer, res);
     /* New ICE credentials in a later offer: the browser restarts ICE (RFC 8445 §9), and so do we,
      * before answering with our new ones. */
@@ -531,6 +548,7 @@ static void handle_up_offer(member *m, const char *text)
             peer_local(m->up, &local);
             local.sess_id = m->up_sess_id;
             local.sess_version = m->up_version;
+            local.accept_data_channel = true;
             memset(res, 0, sizeof(*res));
             rc = sdp_answer_upstream(offer, &local, &answer, res);
         }
@@ -562,6 +580,10 @@ static void handle_up_offer(member *m, const char *text)
         free(res);
         member_no_ports(m, SFU_PC_UP); /* its tracks are not offered to anybody */
         return;
+    }
+    for (size_t i = 0; i < res->n_media; i++) {
+        if (res->media[i].accepted && res->media[i].data_channel)
+            peer_enable_data(m->up, res->media[i].remote_sctp_port);
     }
     bool changed = apply_up_tracks(m, res);
     free(res);
@@ -637,6 +659,7 @@ static void handle_down_answer(member *m, const char *text)
 
 static gboolean tick(gpointer data)
 {
+    peer_tick(g_get_monotonic_time()); /* SCTP's timers: real time, whatever the room's clock */
     forward_tick(data, room_now(data));
     return G_SOURCE_CONTINUE;
 }

@@ -29,7 +29,7 @@
  *    offer has no BUNDLE group and it is the first m-line accepted), has a mid, has a non-zero
  *    port (or a=bundle-only), and is either RTP with a=rtcp-mux and a codec we take, or a
  *    webrtc-datachannel m-line while sdp_local.accept_data_channel is set (answered with
- *    a=sctp-port:5000, a=max-message-size:262144). Otherwise it is rejected with port 0 and
+ *    a=sctp-port:5000, a=max-message-size:4096). Otherwise it is rejected with port 0 and
  *    left out of the answer's BUNDLE group, whose mids keep the offer's order.
  *  - The answer copies neither a=extmap-allow-mixed nor msid-semantic: the browser then sends
  *    one-byte header extensions only.
@@ -73,7 +73,7 @@ enum {
     SDP_NEG_FMTP = 96,          /* bytes of a codec's fmtp parameters */
     SDP_NEG_MAX_ICE = 256,      /* bytes of an ICE ufrag or password */
     SDP_NEG_SCTP_PORT = 5000,   /* the SCTP port we answer for a data channel */
-    SDP_NEG_MAX_MESSAGE = 262144,
+    SDP_NEG_MAX_MESSAGE = 4096, /* = DC_MAX_MESSAGE (sfu/dcep.h): the browser sends nothing larger */
     SDP_NEG_MAX_RIDS = 3,       /* simulcast layers taken per m-line (the first ones listed) */
     SDP_NEG_RID = 15,           /* bytes of a rid we take (RFC 8851 allows more; browsers use 1-2) */
 };

@@ -16,6 +16,7 @@
 #include "sfu/room.h"
 #include "sfu/worker.h"
 #include "sfu/log.h"
+#include "sfu/sctp.h"
 
 typedef struct {
     sfu_stats stats;
@@ -192,6 +193,7 @@ void sfu_free(sfu *s)
         g_hash_table_destroy(s->rooms);
     }
     worker_pool_stop(s->pool); /* runs the queued ROOM_FREE commands first */
+    sctp_shutdown();           /* every association went with its room */
     free(s->slots);
     dtls_ctx_free(s->dtls);
     cert_free(s->cert);

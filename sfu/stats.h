@@ -32,7 +32,10 @@
     X(dropped_not_ready, "packets dropped: arrived before SRTP keys")                                   \
     X(dtls_failures, "DTLS handshakes that failed (including fingerprint mismatches)")                  \
     X(dtls_retransmissions, "DTLS flights the SFU sent again because its retransmission timer expired")  \
-    X(ice_failures, "ICE transports that failed or lost consent")
+    X(ice_failures, "ICE transports that failed or lost consent")                                       \
+    X(dc_messages_in, "data channel messages received from participants and accepted")                 \
+    X(dc_messages_out, "data channel messages relayed to participants")                                 \
+    X(dc_dropped, "data channel messages or DCEP dropped: malformed, too large, over the rate, too many channels")
 
 /* Forwarding delay histogram: from a packet's arrival at the SFU to the send call that carries it to one
  * subscriber, one observation per forwarded packet. Upper bounds in µs; one more bucket for the rest. */

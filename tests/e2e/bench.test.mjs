@@ -17,16 +17,15 @@
 // No timing assertions: the figures depend on the machine (see bench/README.md).
 import test, { after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startServer, serverBin, freePort } from '../lib/server.mjs';
+import { startServer, freePort } from '../lib/server.mjs';
+import { bench } from '../lib/bench.mjs';
 import { udpLoss } from '../lib/nft.mjs';
 
 const RTC_MIN_PORT = 46400;
 const RTC_MAX_PORT = 46599;
-const benchBin = path.join(path.dirname(serverBin), 'videomeet-bench');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vm-bench-'));
 let server;
 
@@ -39,17 +38,6 @@ after(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-/** Runs the bench; resolves to {code, stdout, stderr}. */
-function bench(args, timeout = 90000) {
-  return new Promise((resolve) => {
-    execFile(benchBin, args, {
-      timeout,
-      env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0:exitcode=66' },
-    }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-    });
-  });
-}
 
 /** A /metrics value; for a metric with labels (per worker), the sum over its series. */
 async function metric(name) {

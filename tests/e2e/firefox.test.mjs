@@ -234,5 +234,28 @@ test('Firefox publishing one stream (320x180 camera) with a small-camera Chromiu
   await assertTilePlaying(ff.page, 'Cass', 'Firefox');
   await assertTilePlaying(cr.page, 'Fern', 'Chromium');
   console.log(`# Firefox sends ${JSON.stringify(await sent(ff.page))}`);
+  // The data channel (PROTOCOL.md "Data channel") works from Firefox too: its SCTP association over
+  // the SFU, a raised hand each way (Firefox's in its participant panel too).
+  const channel = (page) => page.evaluate(() => window.videomeet?.rtc?.dataChannel?.readyState ?? 'none');
+  await eventually(async () => {
+    assert.equal(await channel(ff.page), 'open', 'Firefox data channel');
+    assert.equal(await channel(cr.page), 'open', 'Chromium data channel');
+  }, 20000, 250);
+  const hands = (page, who) => page.evaluate((w) => document.querySelectorAll(
+    `[data-testid="tile"][data-username="${w}"] [data-testid="tile-hand"]`).length, who);
+  await byTestId(ff.page, 'reactions-toggle').click();
+  await byTestId(ff.page, 'hand-button').click();
+  await eventually(async () => assert.equal(await hands(cr.page, 'Fern'), 1, 'Chromium sees Firefox\'s hand'), 10000, 200);
+  await byTestId(cr.page, 'reactions-toggle').click();
+  await byTestId(cr.page, 'hand-button').click();
+  await eventually(async () => assert.equal(await hands(ff.page, 'Cass'), 1, 'Firefox sees Chromium\'s hand'), 10000, 200);
+  await byTestId(ff.page, 'people-toggle').click();
+  await visible(ff.page, 'people-panel');
+  const rows = await ff.page.evaluate(() => [...document.querySelectorAll('[data-testid="people-item"]')]
+    .map((e) => `${e.querySelector('[data-testid="people-name"]').textContent}:${e.dataset.hand}`));
+  assert.deepEqual(rows, ['Fern (You):true', 'Cass:true']);
+  await byTestId(ff.page, 'reactions-toggle').click();
+  await byTestId(ff.page, 'hand-button').click();
+  await eventually(async () => assert.equal(await hands(cr.page, 'Fern'), 0, 'Firefox lowered its hand'), 10000, 200);
   assertNoPageErrors(ff, cr);
 });

@@ -12,6 +12,7 @@
 
 #define FAKE_MAX_PEERS 32
 #define FAKE_MAX_FORGOTTEN 32
+#define FAKE_MAX_DATA 16
 
 struct peer {
     peer_callbacks cbs;
@@ -30,6 +31,10 @@ struct peer {
     unsigned restarts; /* peer_restart_ice calls: the local ufrag is FAKE_PEER_UFRAG and this number */
     unsigned gathers;  /* peer_gather calls */
     char ufrag[16];
+    bool data_enabled; /* peer_enable_data was called */
+    uint16_t data_port;
+    char *data_sent[FAKE_MAX_DATA]; /* peer_send_data: "label|message", owned */
+    size_t n_data_sent;
 };
 
 /* netloop_task.loop points at this while a task is queued (netloop.c is not linked). */
@@ -85,6 +90,8 @@ void peer_free(peer *p)
         }
     }
     free(p->sent);
+    for (size_t i = 0; i < p->n_data_sent; i++)
+        g_free(p->data_sent[i]);
     free(p);
 }
 
@@ -212,6 +219,50 @@ void peer_defer(peer *p, netloop_task *task)
     task->next = NULL;
     *loop.tail = task;
     loop.tail = &task->next;
+}
+
+int peer_enable_data(peer *p, uint16_t remote_port)
+{
+    p->data_enabled = true;
+    p->data_port = remote_port;
+    return 0;
+}
+
+int peer_send_data(peer *p, const char *label, const uint8_t *prefix, size_t plen, const uint8_t *body, size_t len)
+{
+    if (!p->data_enabled || p->n_data_sent == FAKE_MAX_DATA)
+        return -1;
+    p->data_sent[p->n_data_sent++] =
+        g_strdup_printf("%s|%.*s%.*s", label, (int)plen, (const char *)prefix, (int)len, (const char *)body);
+    return 0;
+}
+
+void peer_tick(int64_t now_us)
+{
+    (void)now_us;
+}
+
+bool fake_peer_data_enabled(const peer *p, uint16_t *remote_port)
+{
+    if (remote_port)
+        *remote_port = p->data_port;
+    return p->data_enabled;
+}
+
+size_t fake_peer_data_count(const peer *p)
+{
+    return p->n_data_sent;
+}
+
+const char *fake_peer_data_at(const peer *p, size_t i)
+{
+    return i < p->n_data_sent ? p->data_sent[i] : NULL;
+}
+
+void fake_peer_data_in(peer *p, const char *label, const char *msg)
+{
+    if (p->cbs.on_data)
+        p->cbs.on_data(p->ud, label, (const uint8_t *)msg, strlen(msg));
 }
 
 peer_state peer_get_state(const peer *p)

@@ -99,4 +99,11 @@ size_t fake_loop_pending(void);
 /* Forgets everything; returns how many peers were still alive (a leak of the code under test). */
 size_t fake_peer_reset(void);
 
+/* Data channels: whether peer_enable_data was called (and the port it was given), the messages
+ * peer_send_data sent ("label|prefix+body"), and a message from the browser (on_data). */
+bool fake_peer_data_enabled(const peer *p, uint16_t *remote_port);
+size_t fake_peer_data_count(const peer *p);
+const char *fake_peer_data_at(const peer *p, size_t i);
+void fake_peer_data_in(peer *p, const char *label, const char *msg);
+
 #endif

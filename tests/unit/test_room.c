@@ -2278,6 +2278,80 @@ static void test_screen_before_camera(void **state)
     assert_true(ahead > 0);
     assert_true(top_at > 0); /* the screen got its top layer */
     assert_int_equal(scr->ls.current, 2);
+
+/* Chromium's audio + video offer with its data channel m-line (as `createDataChannel` adds it). */
+static char *offer_with_data_channel(void)
+{
+    char *offer = load("chromium-offer-sendonly.sdp");
+    GString *g = g_string_new(offer);
+    free(offer);
+    const char *b = strstr(g->str, "a=group:BUNDLE 0 1");
+    assert_non_null(b);
+    g_string_insert(g, (gssize)(b - g->str) + (gssize)strlen("a=group:BUNDLE 0 1"), " 2");
+    g_string_append(g, "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n"
+                       "c=IN IP4 0.0.0.0\r\n"
+                       "a=ice-ufrag:p3+K\r\n"
+                       "a=ice-pwd:k/m+yYkA7miuuoPcGE1I9s4d\r\n"
+                       "a=fingerprint:sha-256 35:64:35:BE:05:36:A7:30:52:45:83:4D:CC:42:36:05:97:2F:68:1F:"
+                       "36:AB:F3:2A:82:48:18:45:82:A1:4B:08\r\n"
+                       "a=setup:actpass\r\n"
+                       "a=mid:2\r\n"
+                       "a=sctp-port:5000\r\n"
+                       "a=max-message-size:262144\r\n");
+    char *out = strdup(g->str);
+    g_string_free(g, TRUE);
+    return out;
+}
+
+/* A data channel message of one participant reaches every other participant of its meeting, prefixed
+ * with its userId, and nobody else: not the sender, not another meeting's participants. The answer
+ * accepts the data channel (sctp-port, max-message-size = DC_MAX_MESSAGE). */
+static void test_data_channel_relay(void **state)
+{
+    (void)state;
+    room_env env = W.r->env;
+    room *r2 = room_new(&env, "m2");
+    assert_non_null(r2);
+    char *offer = offer_with_data_channel();
+    static const char *const users[] = {"alice", "bob", "carol"};
+    publisher P[3];
+    for (int i = 0; i < 3; i++)
+        room_join(W.r, users[i]);
+    for (int i = 0; i < 3; i++)
+        publish(&P[i], users[i], offer);
+    room_join(r2, "dave");
+    room_remote_sdp(r2, "dave", SFU_PC_UP, offer);
+    peer *dave = NULL;
+    for (size_t i = 0; i < r2->n_members; i++)
+        dave = r2->members[i]->up;
+    assert_non_null(dave);
+    free(offer);
+    assert_string_equal(answered("alice", SDP_MEDIA_APPLICATION).mid, "2"); /* accepted: a port */
+    const event_rec *a = event_after(0, "alice", SFU_EV_ANSWER);
+    assert_non_null(strstr(a->ev->text, "m=application 9 UDP/DTLS/SCTP webrtc-datachannel"));
+    assert_non_null(strstr(a->ev->text, "a=sctp-port:5000"));
+    assert_non_null(strstr(a->ev->text, "a=max-message-size:4096"));
+    uint16_t port = 0;
+    for (int i = 0; i < 3; i++) {
+        assert_true(fake_peer_data_enabled(P[i].up, &port));
+        assert_int_equal(port, 5000);
+    }
+    fake_peer_data_in(P[0].up, "vm", "{\"t\":\"hand\",\"up\":true}");
+    assert_int_equal(fake_peer_data_count(P[0].up), 0);
+    for (int i = 1; i < 3; i++) {
+        assert_int_equal(fake_peer_data_count(P[i].up), 1);
+        assert_string_equal(fake_peer_data_at(P[i].up, 0), "vm|alice\n{\"t\":\"hand\",\"up\":true}");
+    }
+    assert_int_equal(fake_peer_data_count(dave), 0);
+    fake_peer_data_in(dave, "vm", "{}"); /* alone in its meeting: to nobody */
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(fake_peer_data_count(P[i].up), i == 0 ? 0 : 1);
+    /* carol leaves: bob still gets alice's next one, carol's peer is gone */
+    room_leave(W.r, "carol");
+    fake_peer_data_in(P[0].up, "vm", "x");
+    assert_int_equal(fake_peer_data_count(P[1].up), 2);
+    assert_string_equal(fake_peer_data_at(P[1].up, 1), "vm|alice\nx");
+    room_free(r2);
 }
 
 int main(void)
@@ -2299,6 +2373,7 @@ int main(void)
         ROOM_TEST(test_renegotiation_and_leave), ROOM_TEST(test_leave_while_paced),
         ROOM_TEST(test_simulcast_renegotiated_while_paced),
         ROOM_TEST(test_screen_share_added), ROOM_TEST(test_screen_before_camera),
+        ROOM_TEST(test_simulcast_renegotiated_while_paced), ROOM_TEST(test_data_channel_relay),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

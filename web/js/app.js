@@ -22,6 +22,9 @@ import { UI } from './ui.js';
 import { SfuSession, warmUpIce } from './rtc.js';
 import { ShareController } from './share-view.js';
 import { connectionStatus } from './retry.js';
+import { DataLink } from './datachannel.js';
+import { Roster } from './participants.js';
+import { PeopleUI } from './people-ui.js';
 
 /** @typedef {import('./signaling.js').Participant} Participant */
 /** @typedef {import('./signaling.js').ChatMessage} ChatMessage */
@@ -69,6 +72,13 @@ class App {
     this.username = '';
     /** @type {Map<string, Participant>} the others */
     this.participants = new Map();
+    /** The participants panel's state (with raised hands), and its view. */
+    this.roster = new Roster();
+    this.peopleUi = new PeopleUI(document);
+    /** Our hand is raised. */
+    this.handUp = false;
+    /** @type {DataLink|null} reactions and hands over the data channel (datachannel.js) */
+    this.dataLink = null;
     /** @type {Set<string>} chat messages shown, so a rejoin's history adds only the new ones */
     this.chatKeys = new Set();
     this.joining = false;
@@ -105,6 +115,7 @@ class App {
   async start() {
     this.#bindUi();
     this.#bindSignaling();
+    this.#bindPeople();
     this.#bindMedia();
     window.addEventListener('popstate', () => this.#route(location.pathname));
     window.addEventListener('pagehide', () => {
@@ -390,6 +401,9 @@ class App {
     this.#stopMeter();
     this.userId = answer.userId;
     this.participants.clear();
+    this.roster.clear();
+    this.handUp = false;
+    this.peopleUi.setHandButton(false);
     this.hiddenVideos.clear();
     this.chatKeys.clear();
     this.ui.clearTiles();
@@ -423,6 +437,9 @@ class App {
       if (this.rtc !== rtc) return;
       this.ui.setTileStream(userId, stream);
       this.#viewsChanged();
+    });
+    rtc.addEventListener('datachannel', (ev) => {
+      if (this.rtc === rtc) this.#setDataLink(new DataLink(/** @type {CustomEvent} */ (ev).detail.channel));
     });
     rtc.addEventListener('videopaused', (ev) => {
       const { userId, paused } = /** @type {CustomEvent} */ (ev).detail;
@@ -573,6 +590,60 @@ class App {
 
   #renderCount() {
     this.ui.setParticipantCount(this.participants.size + 1);
+    this.#renderPeople();
+  }
+
+  // ---------- People panel, reactions and hands (participants.js, datachannel.js) ----------
+
+  #bindPeople() {
+    const pu = this.peopleUi;
+    pu.addEventListener('react', (ev) => {
+      const { emoji } = /** @type {CustomEvent} */ (ev).detail;
+      if (this.page !== 'meeting' || !this.dataLink || !this.userId) return;
+      this.dataLink.react(emoji);
+      pu.showReaction(this.userId, emoji);
+    });
+    pu.addEventListener('hand', () => {
+      if (this.page !== 'meeting' || !this.userId) return;
+      this.handUp = !this.handUp;
+      this.dataLink?.hand(this.handUp);
+      pu.setHandButton(this.handUp);
+      this.#renderPeople();
+    });
+    pu.addEventListener('search', () => this.#renderPeople());
+  }
+
+  /** @param {DataLink} link */
+  #setDataLink(link) {
+    this.dataLink = link;
+    link.addEventListener('open', () => {
+      if (this.handUp) link.hand(true); // a new connection: the others learn our hand again
+    });
+    link.addEventListener('hello', () => {
+      if (this.handUp) link.hand(true); // a newcomer's channel opened: it learns our raised hand
+    });
+    link.addEventListener('reaction', (ev) => {
+      const { userId, emoji } = /** @type {CustomEvent} */ (ev).detail;
+      if (this.page === 'meeting' && this.participants.has(userId)) this.peopleUi.showReaction(userId, emoji);
+    });
+    link.addEventListener('hand', (ev) => {
+      const { userId, up } = /** @type {CustomEvent} */ (ev).detail;
+      if (this.page === 'meeting' && this.roster.setHand(userId, up)) this.#renderPeople();
+    });
+  }
+
+  /** The roster follows the participants (and us); hands stay with their people. */
+  #renderPeople() {
+    const r = this.roster;
+    for (const id of [...r.people.keys()]) {
+      if (id !== this.userId && !this.participants.has(id)) r.remove(id);
+    }
+    for (const p of this.participants.values()) r.upsert(p);
+    if (this.userId) {
+      r.upsert({ userId: this.userId, username: this.username, ...this.media.mediaFlags }, true);
+      r.setHand(this.userId, this.handUp);
+    }
+    this.peopleUi.render(r);
   }
 
   #renderControls() {
@@ -581,6 +652,7 @@ class App {
       hasAudio: !!m.audioTrack, audioOn: m.audioEnabled, hasVideo: !!m.videoTrack, videoOn: m.videoEnabled,
     });
     if (this.userId) this.ui.updateTile(this.userId, m.mediaFlags);
+    this.#renderPeople();
   }
 
   /** @param {'audio'|'video'} kind */
@@ -719,6 +791,7 @@ class App {
       if (typeof d.audio === 'boolean') p.audio = d.audio;
       if (typeof d.video === 'boolean') p.video = d.video;
       this.ui.updateTile(d.userId, { audio: p.audio, video: p.video });
+      this.#renderPeople();
     });
     on('receive-message', (d) => {
       if (this.page === 'meeting') this.#addChat(d, true);

@@ -13,6 +13,7 @@
 //   `repairing`     detail {pc, attempt, delayMs}  a connection broke: an ICE restart follows in delayMs
 //   `repaired`      detail {pc}                    it works again
 //   `gaveup`        detail {pc, attempt}           no more restarts until retryNow()
+//   `datachannel`   detail {channel}          the meeting's RTCDataChannel on "up" (datachannel.js)
 //   `videopaused`   detail {userId, paused}   the SFU paused (or resumed) that participant's video
 //                                            for lack of bandwidth
 //   `screenstream`  detail {userId, stream, mid}  a participant's shared screen arrived (share.js)
@@ -39,6 +40,7 @@
 
 import { Retry } from './retry.js';
 import { screenMidsOf } from './share.js';
+import { LABEL as DATA_LABEL } from './datachannel.js';
 
 /** @typedef {{type: string, [k: string]: any}} Msg */
 
@@ -127,6 +129,8 @@ export class SfuSession extends EventTarget {
     this.upDirty = false;
     /** @type {Map<string, string>} mid on "down" → userId, of the shared screens we receive */
     this.screenMids = new Map();
+    /** @type {RTCDataChannel|null} the meeting's data channel, made with "up" */
+    this.dataChannel = null;
     this.closed = false;
     /** Per connection: its retry count, its pending timer, whether a repair is under way. */
     this.repair = { up: newRepair(), down: newRepair() };
@@ -230,9 +234,17 @@ export class SfuSession extends EventTarget {
    */
   async publish(stream) {
     const tracks = stream ? stream.getTracks() : [];
-    if (!tracks.length || this.closed) return;
-    if (!this.up) this.up = this.makePc('up');
+    if (this.closed) return;
     let added = false;
+    if (!this.up) {
+      this.up = this.makePc('up');
+      // The meeting's data channel (datachannel.js, PROTOCOL.md "Data channel") rides on "up": it
+      // is the connection this browser offers, made at join whoever else is there, so the channel
+      // is in its first offer; the SFU answers its m=application there.
+      this.dataChannel = this.up.createDataChannel(DATA_LABEL);
+      this.dispatchEvent(new CustomEvent('datachannel', { detail: { channel: this.dataChannel } }));
+      added = true;
+    }
     for (const track of tracks) {
       const kind = /** @type {'audio'|'video'} */ (track.kind);
       if (this.senders[kind]) {
