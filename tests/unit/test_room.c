@@ -2278,6 +2278,7 @@ static void test_screen_before_camera(void **state)
     assert_true(ahead > 0);
     assert_true(top_at > 0); /* the screen got its top layer */
     assert_int_equal(scr->ls.current, 2);
+}
 
 /* Chromium's audio + video offer with its data channel m-line (as `createDataChannel` adds it). */
 static char *offer_with_data_channel(void)
