@@ -66,6 +66,8 @@ typedef struct bench_config {
     unsigned twcc_interval_ms; /* --twcc-interval-ms: between two feedbacks of a receiver */
     uint32_t seed;          /* --seed: the synthetic media's random parts (0: random) */
     bool turn;              /* --turn: every session relayed through the server's TURN server over TCP */
+    char meeting_id[16];    /* --meeting-id: the room's meeting (one room); "": random */
+    unsigned audio_turn_ms; /* --audio-turn-ms: participants speak in turn, this long each (0: all at -30 dBov) */
     char turn_ip[64];       /* ... as /api/config names it (an IP address), with its credentials */
     unsigned turn_port;
     char turn_user[128], turn_pass[64];

@@ -67,8 +67,11 @@ void room_emit(room *r, member *m, sfu_event_kind kind, sfu_pc pc, const char *m
 void room_emit_speakers(room *r, member *to)
 {
     char csv[SPEAKER_RECENT * SPEAKER_ID_MAX + 1];
-    if (speaker_recent_csv(&r->speakers, csv, sizeof(csv)) >= 0)
-        room_emit(r, to, SFU_EV_SPEAKERS, SFU_PC_UP, NULL, csv);
+    if (speaker_recent_csv(&r->speakers, csv, sizeof(csv)) < 0)
+        return;
+    if (!to)
+        LOG_I("sfu %s: recent speakers %s", r->meeting_id, csv[0] ? csv : "(none)");
+    room_emit(r, to, SFU_EV_SPEAKERS, SFU_PC_UP, NULL, csv);
 }
 
 /* ---- forwarding entries ---- */
