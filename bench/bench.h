@@ -67,6 +67,7 @@ typedef struct bench_config {
     uint32_t seed;          /* --seed: the synthetic media's random parts (0: random) */
     bool turn;              /* --turn: every session relayed through the server's TURN server over TCP */
     char meeting_id[16];    /* --meeting-id: the room's meeting (one room); "": random */
+    bool publish_only;      /* --publish-only: meeting participants publish and receive nothing */
     unsigned audio_turn_ms; /* --audio-turn-ms: participants speak in turn, this long each (0: all at -30 dBov) */
     char turn_ip[64];       /* ... as /api/config names it (an IP address), with its credentials */
     unsigned turn_port;

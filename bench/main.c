@@ -46,6 +46,8 @@ static void usage(FILE *f)
             "  --rooms R          R such rooms at once (default 1)\n"
             "  --meeting-id ID    join the meeting ID (an existing one, e.g. with browsers in it) instead of a\n"
             "                     random one; only with one room\n"
+            "  --publish-only     meeting participants publish and leave the SFU's offers unanswered: they\n"
+            "                     receive nothing (others, e.g. browsers, are the receivers)\n"
             "  --audio-turn-ms T  the publishers speak in turn, T ms each in start order, at -20 dBov (the\n"
             "                     others -127 dBov: silence), instead of all at -30 dBov (active speaker)\n"
             "  --duration S       measured window in seconds, after everyone joined (default 20)\n"
@@ -116,7 +118,7 @@ static int parse_options(int argc, char **argv, bench_config *c)
         {"police-burst-ms", required_argument, NULL, 'U'}, {"no-transport-cc", no_argument, NULL, 'N'},
         {"twcc-interval-ms", required_argument, NULL, 'I'}, {"seed", required_argument, NULL, 'E'},
         {"turn", no_argument, NULL, 'R'},             {"meeting-id", required_argument, NULL, 'M'},
-        {"audio-turn-ms", required_argument, NULL, 'A'},
+        {"audio-turn-ms", required_argument, NULL, 'A'}, {"publish-only", no_argument, NULL, 'Y'},
         {NULL, 0, NULL, 0},
     };
     *c = (bench_config){.mode = BENCH_MODE_MEETING, .participants = 3, .rooms = 1, .duration_s = 20,
@@ -159,6 +161,7 @@ static int parse_options(int argc, char **argv, bench_config *c)
         case 'R': c->turn = true; break;
         case 'M': snprintf(c->meeting_id, sizeof(c->meeting_id), "%s", optarg); break;
         case 'A': c->audio_turn_ms = (unsigned)atoi(optarg); break;
+        case 'Y': c->publish_only = true; break;
         case 'h': usage(stdout); exit(0);
         default: return -1;
         }
@@ -382,7 +385,7 @@ static int plan_sessions(bench_run *run)
     for (int i = 0; i < per_room; i++) {
         for (int r = 0; r < c->rooms; r++, k++) {
             bool pub = c->mode == BENCH_MODE_MEETING || i == 0;
-            bool recv = c->mode == BENCH_MODE_MEETING ? c->participants > 1 : i > 0;
+            bool recv = c->mode == BENCH_MODE_MEETING ? c->participants > 1 && !c->publish_only : i > 0;
             bench_session *s = bench_session_new(&run->workers[k % (size_t)run->n_workers], r, i, ids[r], pub, recv);
             run->sessions[k] = s;
             if (!s) {

@@ -67,7 +67,7 @@ async function tiles(page) {
   });
 }
 
-/** Runs videomeet-bench in the meeting (its participants publish and receive); resolves at its end. */
+/** Runs videomeet-bench in the meeting; resolves at its end. */
 function bench(meetingId, args) {
   return new Promise((resolve) => {
     execFile(benchBin, ['--url', server.url, '--meeting-id', meetingId, '--quiet', ...args], {
@@ -135,8 +135,9 @@ test('the one who speaks becomes the active speaker in the others\' pages; the s
 test('on page 2 of the grid no video comes for the tiles of page 1; audio from everybody goes on', async (t) => {
   const id = await createMeeting(server.url);
   const viewer = await join(t, id, 'Viv');
-  const run = bench(id, ['--meeting', '16', '--bitrate', '120', '--fps', '10', '--duration', '45', '--settle', '0',
-    '--join-timeout', '60']);
+  // they publish only (the viewer is the receiver): a light load for a busy machine
+  const run = bench(id, ['--meeting', '16', '--publish-only', '--bitrate', '120', '--fps', '10', '--duration', '45',
+    '--settle', '0', '--join-timeout', '60']);
   const names = Array.from({ length: 16 }, (_, i) => `bench r0 p${i}`);
   const { page } = viewer;
   await eventually(async () => {
@@ -167,6 +168,9 @@ test('on page 2 of the grid no video comes for the tiles of page 1; audio from e
     assert.ok(delta(n, 'audio') > 50, `audio of ${n} goes on: ${delta(n, 'audio')} packets in 4 s`);
   }
   assert.ok(delta(page2[0], 'video') > 0, `video of ${page2[0]} (page 2)`);
+  t.diagnostic(`4 s on page 2: video packets of the 15 page-1 tiles ${onPage1.reduce((x, n) => x + delta(n, 'video'), 0)}, ` +
+    `of the page-2 tile ${delta(page2[0], 'video')}; audio packets per page-1 tile ` +
+    `${Math.min(...onPage1.map((n) => delta(n, 'audio')))}-${Math.max(...onPage1.map((n) => delta(n, 'audio')))}`);
   const shown = Object.entries(await tiles(page)).filter(([, v]) => v.shown).map(([k]) => k);
   assert.deepEqual(shown, page2);
 
@@ -177,6 +181,9 @@ test('on page 2 of the grid no video comes for the tiles of page 1; audio from e
     for (const n of onPage1.slice(0, 5)) assert.ok(c[n].video > b[n].video, `video of ${n} again`);
   }, 20000, 500);
   const res = await run;
-  assert.equal(res.code, 0, res.stderr.slice(-2000));
+  // nobody of the bench receives: its exit code says "nothing received" (1); a crash or a sanitizer
+  // report would be another
+  assert.ok(res.code === 0 || res.code === 1, `bench exit ${res.code}: ${res.stderr.slice(-2000)}`);
+  assert.doesNotMatch(res.stderr, /Sanitizer/);
   assert.deepEqual(viewer.errors, []);
 });
