@@ -187,3 +187,94 @@ test('on page 2 of the grid no video comes for the tiles of page 1; audio from e
   assert.doesNotMatch(res.stderr, /Sanitizer/);
   assert.deepEqual(viewer.errors, []);
 });
+
+/** Who the page's app takes for the active speaker (username), or null. */
+async function activeSpeaker(page) {
+  return page.evaluate(() => {
+    const app = window.videomeet;
+    const id = app.layout.active;
+    return id ? app.participants.get(id)?.username ?? (id === app.userId ? 'me' : id) : null;
+  });
+}
+
+/** The usernames of the tiles on screen. */
+async function shownTiles(page) {
+  return Object.entries(await tiles(page)).filter(([, v]) => v.shown).map(([k]) => k);
+}
+
+/** Over `ms`, which remote users' video packets rose, and which did not. */
+async function videoFlow(page, ms) {
+  const a = await packets(page);
+  await sleep(ms);
+  const b = await packets(page);
+  const flowing = [], still = [];
+  for (const n of Object.keys(b)) ((b[n].video - (a[n]?.video ?? 0)) > 0 ? flowing : still).push(n);
+  return { flowing: flowing.sort(), still: still.sort() };
+}
+
+test('25 people (24 bench + Chromium): grid pages, video only for the tiles shown, the active speaker follows the loudest', async (t) => {
+  const TURN_MS = 5000;
+  const N = 24;
+  const id = await createMeeting(server.url);
+  const viewer = await join(t, id, 'Viv');
+  const run = bench(id, ['--meeting', String(N), '--publish-only', '--audio-turn-ms', String(TURN_MS), '--bitrate', '100',
+    '--fps', '10', '--duration', '75', '--settle', '0', '--join-timeout', '60']);
+  const { page } = viewer;
+  await eventually(async () => {
+    assert.equal(await page.locator('[data-testid="tile"]').count(), N + 1);
+    assert.equal(await byTestId(page, 'page-label').textContent(), 'Page 1 of 2');
+  }, 60000, 250);
+  const page1 = (await shownTiles(page)).filter((n) => n !== 'Viv');
+  assert.equal(page1.length, 15);
+  // video for the 15 remote tiles of page 1, none for the 9 of page 2
+  await eventually(async () => {
+    const f = await videoFlow(page, 3000);
+    assert.deepEqual(f.flowing, [...page1].sort(), JSON.stringify(f));
+  }, 60000, 0);
+
+  // The bench's participant k speaks (-20 dBov; the others send silence) during the turns
+  // floor(now / TURN_MS) % N == k of CLOCK_MONOTONIC, which is node's hrtime clock too: the active
+  // speaker must follow, within a few seconds of each turn's start.
+  const turnOf = (us) => Math.floor(us / (TURN_MS * 1000)) % N;
+  const nowUs = () => Number(process.hrtime.bigint() / 1000n);
+  const seen = [];
+  const deadline = Date.now() + 4.5 * TURN_MS;
+  let last = null;
+  while (Date.now() < deadline) {
+    const who = await activeSpeaker(page);
+    const at = nowUs();
+    if (who && who !== last) {
+      const k = Number(/p(\d+)$/.exec(who)?.[1]);
+      const turnStart = (Math.floor(at / (TURN_MS * 1000)) * TURN_MS * 1000);
+      seen.push({ who, k, turn: turnOf(at), sinceTurnMs: Math.round((at - turnStart) / 1000) });
+      last = who;
+    }
+    await sleep(100);
+  }
+  t.diagnostic(`active speaker changes seen: ${JSON.stringify(seen)}`);
+  const switches = seen.slice(1); // the first was already there, maybe from a turn long started
+  assert.ok(switches.length >= 3, JSON.stringify(seen));
+  for (const s of switches) {
+    assert.equal(s.k, s.turn, `the active speaker is the one whose turn it is: ${JSON.stringify(s)}`);
+    assert.ok(s.sinceTurnMs < 3000, `within 3 s of the turn's start: ${JSON.stringify(s)}`);
+  }
+
+  // the speaker view: the active speaker large (whichever page it was on), a strip; video only for those
+  await byTestId(page, 'layout-toggle').click();
+  await eventually(async () => {
+    const shown = await shownTiles(page);
+    const main = Object.entries(await tiles(page)).find(([, v]) => v.main)?.[0];
+    assert.equal(main, await activeSpeaker(page));
+    const f = await videoFlow(page, 3000);
+    const remote = shown.filter((n) => n !== 'Viv').sort();
+    assert.ok(remote.length < 10, `a strip, not everyone: ${remote}`);
+    // the main tile may have just changed (a turn): what flows is what is shown, give or take it
+    const extra = f.flowing.filter((n) => !remote.includes(n));
+    assert.ok(extra.length <= 1, `video only for tiles shown: ${JSON.stringify({ f, remote })}`);
+    assert.ok(f.flowing.includes(main), `the main tile's video flows: ${JSON.stringify(f)}`);
+  }, 30000, 0);
+  const res = await run;
+  assert.ok(res.code === 0 || res.code === 1, `bench exit ${res.code}: ${res.stderr.slice(-2000)}`);
+  assert.doesNotMatch(res.stderr, /Sanitizer/);
+  assert.deepEqual(viewer.errors, []);
+});
