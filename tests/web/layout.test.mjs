@@ -59,7 +59,7 @@ test('grid: people leaving shrink the pages; the page is clamped to the last one
   assert.equal(v.page, 0);
   assert.equal(v.shown.length, 16);
   l.clear();
-  assert.deepEqual(l.view(), { mode: 'grid', page: 0, pageCount: 1, shown: [], main: null, active: null });
+  assert.deepEqual(l.view(), { mode: 'grid', page: 0, pageCount: 1, ids: [], shown: [], main: null, active: null });
 });
 
 test('the active speaker: the first of the server list, when here (ourselves included)', () => {

@@ -20,6 +20,8 @@ export const STRIP_MAX = 8;
  * @property {'grid'|'speaker'} mode
  * @property {number} page         0-based, grid view
  * @property {number} pageCount    at least 1
+ * @property {string[]} ids        every participant the layout places (the tiles of others ids, e.g. added
+ *                                 by another feature, are not its business)
  * @property {string[]} shown      the userIds on screen, in display order (speaker view: main first)
  * @property {string|null} main    speaker view: the large tile
  * @property {string|null} active  the dominant speaker when known and here (may be us): highlighted
@@ -101,7 +103,7 @@ export class LayoutState {
     const { mode, page, pageCount } = this;
     if (mode === 'grid') {
       const shown = this.ids.slice(page * this.pageSize, (page + 1) * this.pageSize);
-      return { mode, page, pageCount, shown, main: null, active: this.active };
+      return { mode, page, pageCount, ids: [...this.ids], shown, main: null, active: this.active };
     }
     const present = new Set(this.ids);
     const others = this.ids.filter((x) => x !== this.selfId);
@@ -109,6 +111,6 @@ export class LayoutState {
     const main = spoke.find((x) => x !== this.selfId) ?? others[0] ?? this.selfId ?? null;
     const rest = [...spoke, ...this.ids].filter((x, i, a) => x !== main && a.indexOf(x) === i);
     const shown = main ? [main, ...rest.slice(0, this.stripSize)] : [];
-    return { mode, page, pageCount, shown, main, active: this.active };
+    return { mode, page, pageCount, ids: [...this.ids], shown, main, active: this.active };
   }
 }

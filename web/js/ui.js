@@ -568,7 +568,7 @@ export class UI extends EventTarget {
 
   /**
    * Shows the tiles of a layout (layout.js): those in view.shown, in that order (the speaker view's
-   * main tile large), the others not at all; the active speaker highlighted; the page controls and
+   * main tile large), the other participants' not at all (tiles the layout does not place are left alone); the active speaker highlighted; the page controls and
    * the layout button.
    * @param {import('./layout.js').LayoutView} view
    */
@@ -577,7 +577,9 @@ export class UI extends EventTarget {
     this.view = view;
     e.grid.dataset.layout = view.mode;
     const order = new Map(view.shown.map((id, i) => [id, i]));
+    const placed = new Set(view.ids);
     for (const [userId, tile] of this.tiles) {
+      if (!placed.has(userId)) continue; // not a participant's tile (another feature's): left as it is
       const i = order.get(userId);
       tile.hidden = i === undefined;
       tile.style.order = String(i ?? 0);
