@@ -604,11 +604,16 @@ export class UI extends EventTarget {
     const style = getComputedStyle(grid);
     const gap = parseFloat(style.columnGap) || 0;
     const shown = this.view ? this.view.shown.filter((id) => this.tiles.has(id)).length : this.tiles.size;
+    for (const tile of this.tiles.values()) tile.style.gridColumnStart = '';
     if (this.view?.mode === 'speaker') {
-      // the main tile over the whole width, a strip of equal tiles under it
+      // the main tile over the whole width, a strip of equal tiles under it (at least 4 columns, so
+      // that a short strip is not stretched; centred)
       const strip = Math.max(1, shown - 1);
+      const cols = Math.max(4, strip);
+      const first = this.tiles.get(this.view.shown[1] ?? '');
+      if (first && strip < cols) first.style.gridColumnStart = String(Math.floor((cols - strip) / 2) + 1);
       const stripH = Math.max(72, Math.min(180, Math.floor(grid.clientHeight * 0.22)));
-      grid.style.setProperty('--cols', String(strip));
+      grid.style.setProperty('--cols', String(cols));
       grid.style.setProperty('--strip-h', `${stripH}px`);
       grid.dataset.count = String(shown);
       this.#emit('layout');
