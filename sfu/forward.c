@@ -612,7 +612,7 @@ void forward_on_up_rtp(void *ud, uint8_t *buf, size_t len, int64_t now_us)
     struct rtp_ext lvl;
     if (t->kind == SDP_MEDIA_AUDIO && t->ext.audio_level && m->speaker_slot >= 0 &&
         rtp_ext_find(&v, t->ext.audio_level, &lvl) == 0 && lvl.len >= 1)
-        speaker_level(&r->speakers, m->speaker_slot, v.pkt[lvl.off], now_us);
+        speaker_level(&r->speakers, m->speaker_slot, v.pkt[lvl.off], v.ts, t->codec.clock_rate, now_us);
     /* Only a new packet counts towards the stream's rate and keyframes. Probe padding repeats recent
      * packets of one stream, Firefox's for as long as its estimate is below what its next simulcast
      * layer needs, at several times that stream's own rate: counted, it made the lowest layer look

@@ -82,21 +82,23 @@ static void advance(speaker_slot *s, int64_t bin_no)
     }
 }
 
-void speaker_level(speaker_det *d, int slot, uint8_t level_byte, int64_t now_us)
+void speaker_level(speaker_det *d, int slot, uint8_t level_byte, uint32_t rtp_ts, uint32_t clock_rate,
+                   int64_t now_us)
 {
     if (!slot_ok(d, slot))
         return;
     speaker_slot *s = &d->slots[slot];
-    /* the time this packet stands for: since the slot's previous one; the first packet, or one
-     * after a pause in sending (DTX, loss), counts as one packet of 20 ms */
+    /* the time this packet stands for: its RTP timestamp's advance over the slot's previous packet
+     * (whatever the arrival jitter: a burst of packets after a stall is still their sound's time);
+     * the first packet, one after a pause in sending (DTX, loss) or a reordered one: 20 ms */
     int64_t dt = 20000;
-    if (s->last_us) {
-        dt = now_us - s->last_us;
-        if (dt < 0)
-            dt = 0;
-        else if (dt > SPEAKER_PACKET_MAX_US)
-            dt = 20000;
+    if (s->last_us && clock_rate) {
+        int64_t ticks = (int32_t)(rtp_ts - s->last_ts);
+        if (ticks > 0 && ticks * 1000000 / clock_rate <= SPEAKER_PACKET_MAX_US)
+            dt = ticks * 1000000 / clock_rate;
     }
+    if (!s->last_us || (int32_t)(rtp_ts - s->last_ts) > 0)
+        s->last_ts = rtp_ts;
     if (!s->last_us)
         s->bin_no = now_us / SPEAKER_BIN_US;
     if (!s->last_us || now_us > s->last_us)

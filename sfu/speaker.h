@@ -12,9 +12,10 @@
  * digital silence) and an optional voice-activity bit, which not every sender sets (it is ignored
  * here: the level alone decides, so every sender is judged alike). A packet's activity is 0 at
  * SPEAKER_FLOOR_DBOV and quieter (room noise, a muted microphone), 1 at SPEAKER_FULL_DBOV and
- * louder (a voice near its microphone), linear between; it counts for the time since the slot's
- * previous packet (at most SPEAKER_PACKET_MAX_US), so a sender that stops sending while silent
- * (DTX) counts as silent, and a 20 ms or 60 ms packetization count alike. The result, seconds of
+ * louder (a voice near its microphone), linear between; it counts for the time its RTP timestamp
+ * advanced over the slot's previous packet (at most SPEAKER_PACKET_MAX_US; arrival times would
+ * undercount a burst of packets that arrives late together), so a sender that stops sending while
+ * silent (DTX) counts as silent, and a 20 ms or 60 ms packetization count alike. The result, seconds of
  * speech, goes into bins of SPEAKER_BIN_US per slot; the last SPEAKER_WINDOW_BINS of them (1.2 s)
  * are its speech over the window ("has it been speaking for a while?"), the last SPEAKER_LATE_BINS
  * (0.6 s) its recent speech ("is it still speaking?"). A sliding window rather than an exponential
@@ -56,7 +57,7 @@
 #define SPEAKER_INTERVAL_US 300000    /* between two decisions */
 #define SPEAKER_FLOOR_DBOV 70         /* -70 dBov and quieter: no activity */
 #define SPEAKER_FULL_DBOV 30          /* -30 dBov and louder: full activity */
-#define SPEAKER_PACKET_MAX_US 60000   /* the most time one packet counts for */
+#define SPEAKER_PACKET_MAX_US 120000  /* the most time one packet counts for (Opus: 120 ms) */
 #define SPEAKER_BIN_US 100000         /* speech is counted in bins of this */
 #define SPEAKER_WINDOW_BINS 12        /* the window: 1.2 s */
 #define SPEAKER_LATE_BINS 6           /* its recent part: 0.6 s */
@@ -69,6 +70,7 @@ typedef struct {
     bool used;
     char id[SPEAKER_ID_MAX];
     int64_t last_us;      /* arrival of the last packet (0: none yet) */
+    uint32_t last_ts;     /* the highest RTP timestamp seen */
     int64_t bin_no;       /* the bin now being filled: now / SPEAKER_BIN_US */
     float bins[SPEAKER_WINDOW_BINS]; /* microseconds of speech, bin k at k % SPEAKER_WINDOW_BINS */
     float window_us, late_us;        /* speech over the window and its recent part, at the last decision */
@@ -94,8 +96,10 @@ int speaker_add(speaker_det *d, const char *id);
 void speaker_remove(speaker_det *d, int slot);
 
 /* The audio level byte of an RFC 6464 element (V bit and level; the V bit is ignored) of a packet
- * of `slot` that arrived at now_us. An index out of range or unused: ignored. */
-void speaker_level(speaker_det *d, int slot, uint8_t level_byte, int64_t now_us);
+ * of `slot` with RTP timestamp rtp_ts (clock_rate Hz) that arrived at now_us. An index out of range
+ * or unused: ignored. */
+void speaker_level(speaker_det *d, int slot, uint8_t level_byte, uint32_t rtp_ts, uint32_t clock_rate,
+                   int64_t now_us);
 
 /* Decides when an interval has passed since the last decision (the first call starts the first
  * interval). Returns true when the recent order changed since the last call that returned true (a
