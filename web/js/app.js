@@ -21,7 +21,7 @@ import { MediaManager, LevelMeter } from './media.js';
 import { UI } from './ui.js';
 import { SfuSession, warmUpIce } from './rtc.js';
 import { connectionStatus } from './retry.js';
-import { LayoutState } from './layout.js';
+import { LayoutState, STRIP_MAX } from './layout.js';
 
 /** @typedef {import('./signaling.js').Participant} Participant */
 /** @typedef {import('./signaling.js').ChatMessage} ChatMessage */
@@ -692,7 +692,12 @@ class App {
     on('leave', () => this.#leave({ navigate: true }));
     on('send-chat', (d) => this.#sendChat(d.text));
     on('toggle-tile-video', (d) => this.#toggleTileVideo(d.userId));
-    on('layout', () => this.#viewsChanged());
+    on('layout', () => {
+      // the speaker view's strip holds as many tiles as its width has room for
+      const room = Math.min(STRIP_MAX, this.ui.stripCapacity());
+      if (this.layout.mode === 'speaker' && room !== this.layout.stripSize) this.#renderLayout();
+      this.#viewsChanged();
+    });
     on('layout-mode', (d) => {
       this.layout.setMode(d.mode);
       this.#renderLayout();
