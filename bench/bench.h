@@ -66,6 +66,9 @@ typedef struct bench_config {
     unsigned twcc_interval_ms; /* --twcc-interval-ms: between two feedbacks of a receiver */
     uint32_t seed;          /* --seed: the synthetic media's random parts (0: random) */
     bool turn;              /* --turn: every session relayed through the server's TURN server over TCP */
+    char meeting_id[16];    /* --meeting-id: the room's meeting (one room); "": random */
+    bool publish_only;      /* --publish-only: meeting participants publish and receive nothing */
+    unsigned audio_turn_ms; /* --audio-turn-ms: participants speak in turn, this long each (0: all at -30 dBov) */
     bool data_channel;      /* --data-channel: each session opens the data channel (bench/dc.h) */
     bool dc_abuse;          /* --dc-abuse: ... and the first of room 0 sends malformed SCTP/DCEP */
     char turn_ip[64];       /* ... as /api/config names it (an IP address), with its credentials */

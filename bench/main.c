@@ -44,6 +44,12 @@ static void usage(FILE *f)
             "  --meeting N        N participants per room, each publishing audio+video and receiving the others\n"
             "  --webinar M        1 publisher and M receive-only subscribers per room\n"
             "  --rooms R          R such rooms at once (default 1)\n"
+            "  --meeting-id ID    join the meeting ID (an existing one, e.g. with browsers in it) instead of a\n"
+            "                     random one; only with one room\n"
+            "  --publish-only     meeting participants publish and leave the SFU's offers unanswered: they\n"
+            "                     receive nothing (others, e.g. browsers, are the receivers)\n"
+            "  --audio-turn-ms T  the publishers speak in turn, T ms each in start order, at -20 dBov (the\n"
+            "                     others -127 dBov: silence), instead of all at -30 dBov (active speaker)\n"
             "  --duration S       measured window in seconds, after everyone joined (default 20)\n"
             "  --bitrate KBPS     video bitrate per publisher (default 1000)\n"
             "  --fps F            video frames per second (default 30)\n"
@@ -110,12 +116,13 @@ static int parse_options(int argc, char **argv, bench_config *c)
         {"quiet", no_argument, NULL, 'q'},            {"self-test", no_argument, NULL, 'T'},
         {"kernel-floor", no_argument, NULL, 'K'},     {"floor-one-socket", no_argument, NULL, 'O'},
         {"floor-busy-receiver", no_argument, NULL, 'B'}, {"help", no_argument, NULL, 'h'},
-        {"data-channel", no_argument, NULL, 'D'},     {"dc-abuse", no_argument, NULL, 'A'},
+        {"data-channel", no_argument, NULL, 'D'},     {"dc-abuse", no_argument, NULL, 'X'},
         {"simulcast", no_argument, NULL, 'S'},        {"temporal-layers", required_argument, NULL, 'L'},
         {"police-kbps", required_argument, NULL, 'P'}, {"police-count", required_argument, NULL, 'C'},
         {"police-burst-ms", required_argument, NULL, 'U'}, {"no-transport-cc", no_argument, NULL, 'N'},
         {"twcc-interval-ms", required_argument, NULL, 'I'}, {"seed", required_argument, NULL, 'E'},
-        {"turn", no_argument, NULL, 'R'},
+        {"turn", no_argument, NULL, 'R'},             {"meeting-id", required_argument, NULL, 'M'},
+        {"audio-turn-ms", required_argument, NULL, 'A'}, {"publish-only", no_argument, NULL, 'Y'},
         {NULL, 0, NULL, 0},
     };
     *c = (bench_config){.mode = BENCH_MODE_MEETING, .participants = 3, .rooms = 1, .duration_s = 20,
@@ -156,8 +163,11 @@ static int parse_options(int argc, char **argv, bench_config *c)
         case 'I': c->twcc_interval_ms = (unsigned)atoi(optarg); break;
         case 'E': c->seed = (uint32_t)strtoul(optarg, NULL, 0); break;
         case 'R': c->turn = true; break;
+        case 'M': snprintf(c->meeting_id, sizeof(c->meeting_id), "%s", optarg); break;
+        case 'A': c->audio_turn_ms = (unsigned)atoi(optarg); break;
+        case 'Y': c->publish_only = true; break;
         case 'D': c->data_channel = true; break;
-        case 'A': c->data_channel = c->dc_abuse = true; break;
+        case 'X': c->data_channel = c->dc_abuse = true; break;
         case 'h': usage(stdout); exit(0);
         default: return -1;
         }
@@ -166,7 +176,8 @@ static int parse_options(int argc, char **argv, bench_config *c)
         c->bitrate_kbps < 10 || c->fps < 1 || c->fps > 120 || c->join_rate <= 0 || c->workers < 1 ||
         c->workers > 64 || c->settle_s < 0 || c->join_timeout_s <= 0 || temporal < 0 ||
         temporal > BENCH_MEDIA_MAX_TEMPORAL || police_count < -1 || (police_count >= 0 && !c->police_kbps) ||
-        c->police_burst_ms < 1 || c->police_burst_ms > 10000 || c->twcc_interval_ms < 5 || c->twcc_interval_ms > 1000)
+        c->police_burst_ms < 1 || c->police_burst_ms > 10000 || c->twcc_interval_ms < 5 || c->twcc_interval_ms > 1000 ||
+        (c->meeting_id[0] && (c->rooms != 1 || strlen(c->meeting_id) != 8)))
         return -1;
     c->temporal_layers = temporal ? (unsigned)temporal : c->simulcast ? 3 : 1;
     c->police_count = police_count;
@@ -370,6 +381,8 @@ static int plan_sessions(bench_run *run)
     }
     for (int r = 0; r < c->rooms; r++)
         meeting_id(ids[r]);
+    if (c->meeting_id[0])
+        memcpy(ids[0], c->meeting_id, 9);
     size_t k = 0;
     /* the first receivers of each room are policed */
     int receivers = c->mode == BENCH_MODE_MEETING ? (c->participants > 1 ? c->participants : 0) : c->participants;
@@ -378,7 +391,7 @@ static int plan_sessions(bench_run *run)
     for (int i = 0; i < per_room; i++) {
         for (int r = 0; r < c->rooms; r++, k++) {
             bool pub = c->mode == BENCH_MODE_MEETING || i == 0;
-            bool recv = c->mode == BENCH_MODE_MEETING ? c->participants > 1 : i > 0;
+            bool recv = c->mode == BENCH_MODE_MEETING ? c->participants > 1 && !c->publish_only : i > 0;
             bench_session *s = bench_session_new(&run->workers[k % (size_t)run->n_workers], r, i, ids[r], pub, recv);
             run->sessions[k] = s;
             if (!s) {

@@ -116,6 +116,13 @@ void bench_media_set_simulcast(bench_media_track *t, int layer, const char *rid,
     t->height = height;
 }
 
+void bench_media_set_turns(bench_media_track *t, int64_t turn_us, unsigned index, unsigned count)
+{
+    t->turn_us = count ? turn_us : 0;
+    t->turn_index = index;
+    t->turn_count = count;
+}
+
 void bench_media_set_temporal(bench_media_track *t, unsigned n)
 {
     t->n_temporal = n < 1 ? 1 : n > BENCH_MEDIA_MAX_TEMPORAL ? BENCH_MEDIA_MAX_TEMPORAL : n;
@@ -173,6 +180,8 @@ static size_t build_exts(const bench_media_track *t, bool rtx, int64_t now_us, u
     }
     if (t->ext.audio_level && t->kind == SDP_MEDIA_AUDIO) {
         *level = 0x80 | 30; /* voice activity, -30 dBov */
+        if (t->turn_us > 0) /* its turn: voice at -20 dBov; else digital silence */
+            *level = (uint64_t)(now_us / t->turn_us) % t->turn_count == t->turn_index ? (0x80 | 20) : 127;
         e[n++] = (struct rtp_ext_elem){t->ext.audio_level, 1, level};
     }
     return n;

@@ -90,6 +90,10 @@ typedef struct bench_media_track {
     uint16_t picid;          /* 15 bits */
     bool key_wanted;
     uint32_t rng;
+    /* audio level: loud (-20 dBov) on its turn, silent otherwise, turns of turn_us in a cycle of
+     * turn_count (bench_media_set_turns); turn_us 0: always -30 dBov */
+    int64_t turn_us;
+    unsigned turn_index, turn_count;
     /* counters (for sender reports and the results) */
     uint64_t packets, octets, frames, keyframes, retransmitted, rtx_misses;
     uint32_t last_ts;
@@ -109,6 +113,9 @@ int bench_media_track_init(bench_media_track *t, sdp_media_kind kind, uint8_t pt
 void bench_media_set_simulcast(bench_media_track *t, int layer, const char *rid, uint16_t width, uint16_t height);
 /* Temporal layers: 1 (none), 2 or 3. */
 void bench_media_set_temporal(bench_media_track *t, unsigned n);
+/* An audio track's level follows turns (--audio-turn-ms): loud during [k T, (k+1) T) of the monotonic
+ * clock whenever k % count == index (every session of one bench shares the clock), silent otherwise. */
+void bench_media_set_turns(bench_media_track *t, int64_t turn_us, unsigned index, unsigned count);
 /* The receiver reported on this SSRC: a simulcast layer stops writing mid and rid. */
 void bench_media_ids_acked(bench_media_track *t);
 /* Frees the cache; the struct may be reused after init. NULL is a no-op. */

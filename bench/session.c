@@ -286,7 +286,7 @@ static void on_message(bench_session *s, const char *text, size_t len)
         on_joined(s, msg);
     } else if (!strcmp(type, "answer") && pc && !strcmp(pc, "up") && sdp) {
         on_up_answer(s, sdp);
-    } else if (!strcmp(type, "offer") && pc && !strcmp(pc, "down") && sdp) {
+    } else if (!strcmp(type, "offer") && pc && !strcmp(pc, "down") && sdp && s->receives) {
         on_down_offer(s, sdp);
     } else if (!strcmp(type, "ice-candidate")) {
         on_candidate(s, msg);

@@ -83,6 +83,9 @@ int bench_session_media_init(bench_session *s)
     s->media_init = true;
     int rc = bench_media_track_init(&s->audio, SDP_MEDIA_AUDIO, BENCH_PT_OPUS, -1, random_ssrc(), 0, BENCH_MID_AUDIO,
                                     &ea, 0, 0, AUDIO_CACHE_SLOTS, media_seed(s, 0));
+    if (rc == 0 && cfg->audio_turn_ms && s->publishes)
+        bench_media_set_turns(&s->audio, (int64_t)cfg->audio_turn_ms * 1000, (unsigned)s->index,
+                              (unsigned)(cfg->mode == BENCH_MODE_MEETING ? cfg->participants : 1));
     s->n_video = cfg->simulcast ? BENCH_MAX_RIDS : 1;
     for (unsigned k = 0; rc == 0 && k < s->n_video; k++) {
         bench_media_track *t = &s->video[k];

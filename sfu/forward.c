@@ -608,6 +608,11 @@ void forward_on_up_rtp(void *ud, uint8_t *buf, size_t len, int64_t now_us)
         STATS_INC(st->dropped_duplicate);
         return;
     }
+    /* The audio level (RFC 6464) of a new audio packet, for the dominant speaker (speaker.h). */
+    struct rtp_ext lvl;
+    if (t->kind == SDP_MEDIA_AUDIO && t->ext.audio_level && m->speaker_slot >= 0 &&
+        rtp_ext_find(&v, t->ext.audio_level, &lvl) == 0 && lvl.len >= 1)
+        speaker_level(&r->speakers, m->speaker_slot, v.pkt[lvl.off], v.ts, t->codec.clock_rate, now_us);
     /* Only a new packet counts towards the stream's rate and keyframes. Probe padding repeats recent
      * packets of one stream, Firefox's for as long as its estimate is below what its next simulcast
      * layer needs, at several times that stream's own rate: counted, it made the lowest layer look
@@ -1029,6 +1034,8 @@ void forward_send_probe(member *sub, uint32_t rate_bps, int64_t now_us)
 void forward_tick(room *r, int64_t now_us)
 {
     layers_tick(r, now_us);
+    if (speaker_decide(&r->speakers, now_us))
+        room_emit_speakers(r, NULL); /* the order of recent speakers changed: the whole meeting */
     for (size_t i = 0; i < r->n_members; i++) {
         member *m = r->members[i];
         if (!m->up || peer_get_state(m->up) != PEER_CONNECTED)

@@ -58,10 +58,20 @@ void room_emit(room *r, member *m, sfu_event_kind kind, sfu_pc pc, const char *m
     ev->kind = kind;
     ev->pc = pc;
     g_strlcpy(ev->meeting_id, r->meeting_id, sizeof(ev->meeting_id));
-    g_strlcpy(ev->user_id, m->user_id, sizeof(ev->user_id));
+    g_strlcpy(ev->user_id, m ? m->user_id : "", sizeof(ev->user_id)); /* NULL: the whole meeting */
     g_strlcpy(ev->mid, mid ? mid : "", sizeof(ev->mid));
     ev->text = strdup(text ? text : "");
     r->env.emit(r->env.emit_ud, ev);
+}
+
+void room_emit_speakers(room *r, member *to)
+{
+    char csv[SPEAKER_RECENT * SPEAKER_ID_MAX + 1];
+    if (speaker_recent_csv(&r->speakers, csv, sizeof(csv)) < 0)
+        return;
+    if (!to)
+        LOG_I("sfu %s: recent speakers %s", r->meeting_id, csv[0] ? csv : "(none)");
+    room_emit(r, to, SFU_EV_SPEAKERS, SFU_PC_UP, NULL, csv);
 }
 
 /* ---- forwarding entries ---- */
@@ -263,6 +273,8 @@ static track *track_new(member *m, const sdp_up_media *um)
     t->last_pli_us = -ROOM_PLI_INTERVAL_US;
     track_set(t, um);
     m->tracks[m->n_tracks++] = t;
+    if (t->kind == SDP_MEDIA_AUDIO && m->speaker_slot < 0)
+        m->speaker_slot = speaker_add(&m->room->speakers, m->user_id); /* none left: never a speaker */
     return t;
 }
 
@@ -674,11 +686,13 @@ room *room_new(const room_env *env, const char *meeting_id)
     r->tick = g_timeout_source_new(ROOM_TICK_MS);
     g_source_set_callback(r->tick, tick, r, NULL);
     g_source_attach(r->tick, env->peer.ctx);
+    speaker_init(&r->speakers);
     return r;
 }
 
 static void member_free(member *m)
 {
+    speaker_remove(&m->room->speakers, m->speaker_slot);
     while (m->n_tracks)
         track_remove(m, m->tracks[m->n_tracks - 1]);
     while (m->n_fwds)
@@ -720,10 +734,13 @@ void room_join(room *r, const char *user_id)
     m->room = r;
     g_strlcpy(m->user_id, user_id, sizeof(m->user_id));
     m->rtcp_ssrc = random_ssrc();
+    m->speaker_slot = -1;
     if (!ptr_push((void ***)&r->members, &r->n_members, &r->cap_members, m)) {
         free(m);
         return;
     }
+    if (speaker_dominant(&r->speakers) >= 0)
+        room_emit_speakers(r, m); /* who spoke so far, for the newcomer */
     member_update_down(m); /* receive what the others already publish */
 }
 

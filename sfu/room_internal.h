@@ -18,6 +18,7 @@
 #include "sfu/rtp.h"
 #include "sfu/rtx_cache.h"
 #include "sfu/sdp_negotiate.h"
+#include "sfu/speaker.h"
 #include "sfu/srtp_session.h"
 #include "sfu/twcc_history.h"
 #include "sfu/vp8_munge.h"
@@ -159,6 +160,7 @@ struct member {
     uint32_t probe_bps;            /* a probe cluster being sent (forward.c); 0: none */
     int64_t probe_start_us;
     size_t probe_sent, probe_packets;
+    int speaker_slot;              /* its slot in room->speakers (from its first audio track), or < 0 */
 };
 
 /* A packet that arrived in this loop iteration, to be sent to the track's subscribers at its end. */
@@ -193,6 +195,7 @@ struct room {
     int64_t last_rate_us;           /* last per-stream rate measurement */
     twcc_result twcc_results[ROOM_TWCC_RESULTS];
     GSource *pace_src;              /* while a pacer of the room has packets waiting */
+    speaker_det speakers;           /* the dominant speaker, from its publishers' audio levels */
 };
 
 /* The room's clock (room_env.clock_us). */
@@ -203,6 +206,8 @@ static inline int64_t room_now(const room *r)
 
 /* room.c */
 void room_emit(room *r, member *m, sfu_event_kind kind, sfu_pc pc, const char *mid, const char *text);
+/* Tells signaling the order of recent speakers (speaker.h), to the whole meeting (to NULL) or to m. */
+void room_emit_speakers(room *r, member *to);
 /* The subscriber's downstream connection became usable (connected, answer applied). */
 void room_down_ready(member *m);
 

@@ -51,6 +51,9 @@ typedef enum {
                           * "ice-failed" (ICE failed or consent expired after DTLS was up: an ICE
                           * restart may still repair it) */
     SFU_EV_RECONNECTED,  /* pc works again after an ICE restart */
+    SFU_EV_SPEAKERS,     /* text: the userIds of the recent speakers, the dominant one first,
+                          * comma-separated (sfu/speaker.h); user_id "": for the whole meeting (the
+                          * order changed), else for that participant only (it joined) */
 } sfu_event_kind;
 
 /* How the browser shows one video it receives: the size of its element in device pixels, or

@@ -525,19 +525,36 @@ char *msg_build_sdp(const char *type, msg_pc pc, const char *sdp)
     return dump(json_pack("{s:s, s:s, s:s}", "type", type, "pc", pc_name(pc), "sdp", sdp));
 }
 
-char *msg_build_video_layers(const char *mid, const char *rids)
+/* A JSON array of the strings of a comma-separated list ("" = empty), or NULL on no memory. */
+static json_t *csv_array(const char *csv)
 {
     json_t *list = json_array();
     if (!list)
         return NULL;
-    for (const char *p = rids; *p;) {
+    for (const char *p = csv; *p;) {
         size_t n = strcspn(p, ",");
         json_array_append_new(list, json_stringn(p, n));
         p += n;
         if (*p == ',')
             p++;
     }
+    return list;
+}
+
+char *msg_build_video_layers(const char *mid, const char *rids)
+{
+    json_t *list = csv_array(rids);
+    if (!list)
+        return NULL;
     return dump(json_pack("{s:s, s:s, s:o}", "type", "video-layers", "mid", mid, "rids", list));
+}
+
+char *msg_build_active_speakers(const char *user_ids)
+{
+    json_t *list = csv_array(user_ids);
+    if (!list)
+        return NULL;
+    return dump(json_pack("{s:s, s:o}", "type", "active-speakers", "speakers", list));
 }
 
 char *msg_build_video_paused(const char *mid, const char *reason)

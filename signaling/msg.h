@@ -127,5 +127,8 @@ char *msg_build_candidate(msg_pc pc, const char *candidate, const char *mid);
  * somebody receives. video-paused: reason "" = resumed. */
 char *msg_build_video_layers(const char *mid, const char *rids);
 char *msg_build_video_paused(const char *mid, const char *reason);
+/* active-speakers: the userIds of the recent speakers, comma-separated, the dominant one first
+ * ("" = nobody spoke yet). */
+char *msg_build_active_speakers(const char *user_ids);
 
 #endif

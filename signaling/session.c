@@ -481,6 +481,14 @@ void session_close(struct vm_signaling *s, vm_conn *c)
 
 void session_media_event(struct vm_signaling *s, sfu_event *ev)
 {
+    if (ev->kind == SFU_EV_SPEAKERS && !ev->user_id[0]) {
+        /* the order of recent speakers changed: to everyone in the meeting (if it still lives) */
+        vm_meeting *m = registry_find(s->reg, ev->meeting_id);
+        if (m)
+            broadcast(m, NULL, msg_build_active_speakers(ev->text));
+        sfu_event_free(ev);
+        return;
+    }
     vm_participant *p = registry_find_user(s->reg, ev->user_id);
     if (!p || strcmp(p->meeting->id, ev->meeting_id) != 0) {
         sfu_event_free(ev); /* the participant left meanwhile */
@@ -508,6 +516,9 @@ void session_media_event(struct vm_signaling *s, sfu_event *ev)
         break;
     case SFU_EV_PAUSED:
         send_to(p, msg_build_video_paused(ev->mid, ev->text));
+        break;
+    case SFU_EV_SPEAKERS: /* for a participant that joined */
+        send_to(p, msg_build_active_speakers(ev->text));
         break;
     case SFU_EV_RECONNECTING:
         /* The browser restarts ICE on it, or the SFU saw its ICE fail (then it has the grace period). */

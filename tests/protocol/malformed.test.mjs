@@ -147,7 +147,8 @@ describe('malformed input', { timeout: 180000 }, () => {
     });
   }
 
-  for (const type of ['hack', 'PING', '', 'join_meeting', 'ping ', 'constructor', '__proto__']) {
+  // server-to-client types are not accepted from a client either (active-speakers: PROTOCOL.md "Active speaker")
+  for (const type of ['hack', 'PING', '', 'join_meeting', 'ping ', 'constructor', '__proto__', 'active-speakers']) {
     test(`unknown type → unknown-type: ${JSON.stringify(type)}`, T, async () => {
       const c = await fresh();
       c.send({ type });

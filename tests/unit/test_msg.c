@@ -303,6 +303,10 @@ static void test_builders(void **state)
                  "{\"type\":\"error\",\"code\":\"server-busy\",\"message\":\"again\",\"ref\":\"join-meeting\"}");
     expect_built(msg_build_video_layers("1", "q,h"), "{\"type\":\"video-layers\",\"mid\":\"1\",\"rids\":[\"q\",\"h\"]}");
     expect_built(msg_build_video_layers("1", ""), "{\"type\":\"video-layers\",\"mid\":\"1\",\"rids\":[]}");
+    expect_built(msg_build_active_speakers("u7,u2,u9"),
+                 "{\"type\":\"active-speakers\",\"speakers\":[\"u7\",\"u2\",\"u9\"]}");
+    expect_built(msg_build_active_speakers("u3"), "{\"type\":\"active-speakers\",\"speakers\":[\"u3\"]}");
+    expect_built(msg_build_active_speakers(""), "{\"type\":\"active-speakers\",\"speakers\":[]}");
     expect_built(msg_build_video_paused("4", "bandwidth"),
                  "{\"type\":\"video-paused\",\"mid\":\"4\",\"paused\":true,\"reason\":\"bandwidth\"}");
     expect_built(msg_build_video_paused("4", ""), "{\"type\":\"video-paused\",\"mid\":\"4\",\"paused\":false}");

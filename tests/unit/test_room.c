@@ -926,6 +926,37 @@ static void test_forward_rewritten(void **state)
  * offer) reach bob apart. An answer when no offer waits is refused. alice leaving with packets of
  * hers waiting for the fan-out: none of them goes out, carol's media goes on, and bob is offered
  * alice's m-lines inactive. */
+/* The audio level of alice's packets (RFC 6464, -5 dBov: speech) reaches the speaker detector
+ * through the publisher's own extension id: after a second of it she is the dominant speaker, told
+ * to the whole meeting (user_id ""), once; a participant who joins later is told who spoke; when she
+ * leaves the meeting is told again (nobody). */
+static void test_active_speaker(void **state)
+{
+    (void)state;
+    two_members(false);
+    size_t ev0 = W.n_ev;
+    int64_t t0 = fake_clock_now();
+    for (int i = 0; i < 75; i++) { /* 1.5 s of 20 ms packets */
+        send_audio(&SA);
+        advance(20000);
+    }
+    const event_rec *e = event_after(ev0, "", SFU_EV_SPEAKERS);
+    assert_non_null(e);
+    assert_string_equal(e->ev->text, "alice");
+    assert_int_equal(count_events(ev0, "", SFU_EV_SPEAKERS), 1);
+    assert_true(e->at_us - t0 <= 1300000);
+    room_join(W.r, "carol");
+    const event_rec *c = event_after(ev0, "carol", SFU_EV_SPEAKERS);
+    assert_non_null(c);
+    assert_string_equal(c->ev->text, "alice");
+    size_t ev1 = W.n_ev;
+    room_leave(W.r, "alice");
+    advance(400000);
+    e = event_after(ev1, "", SFU_EV_SPEAKERS);
+    assert_non_null(e);
+    assert_string_equal(e->ev->text, "");
+}
+
 static void test_renegotiation_and_leave(void **state)
 {
     (void)state;
@@ -2359,7 +2390,7 @@ int main(void)
 {
 #define ROOM_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
-        ROOM_TEST(test_forward_rewritten), ROOM_TEST(test_transport_events), ROOM_TEST(test_ice_restart),
+        ROOM_TEST(test_forward_rewritten), ROOM_TEST(test_active_speaker), ROOM_TEST(test_transport_events), ROOM_TEST(test_ice_restart),
         ROOM_TEST(test_publisher_new_ssrc), ROOM_TEST(test_no_ports),
         ROOM_TEST(test_refused_offer_then_good_one), ROOM_TEST(test_nack_upstream_and_rtx),
         ROOM_TEST(test_feedback_to_publisher),

@@ -25,6 +25,7 @@ import { connectionStatus } from './retry.js';
 import { DataLink } from './datachannel.js';
 import { Roster } from './participants.js';
 import { PeopleUI } from './people-ui.js';
+import { LayoutState, STRIP_MAX } from './layout.js';
 
 /** @typedef {import('./signaling.js').Participant} Participant */
 /** @typedef {import('./signaling.js').ChatMessage} ChatMessage */
@@ -102,6 +103,8 @@ class App {
     this.hiddenVideos = new Set();
     /** @type {ReturnType<typeof setTimeout>|null} a video-views update on its way (#viewsChanged) */
     this.viewsTimer = null;
+    /** which tiles are on screen: grid pages or speaker view, and who speaks (layout.js) */
+    this.layout = new LayoutState();
     /** @type {import('./retry.js').ConnectionState} what the banner shows */
     this.conn = { socket: null, media: {} };
     /** screen sharing: our share and the presentations received (share-view.js) */
@@ -413,6 +416,8 @@ class App {
     this.ui.dismissToast('join');
     this.ui.setMeetingCode(answer.meetingId || /** @type {string} */ (this.meetingId));
     this.ui.showPage('meeting');
+    this.layout.clear();
+    this.layout.setSelf(answer.userId);
     const flags = this.media.mediaFlags;
     this.ui.addTile({ userId: answer.userId, username: this.username, local: true, ...flags });
     this.ui.setTileStream(answer.userId, this.media.stream);
@@ -420,7 +425,15 @@ class App {
     for (const c of answer.chatHistory) this.#addChat(c, false);
     this.#renderControls();
     this.#renderCount();
+    this.#renderLayout();
     if (!this.rtc) this.#startRtc();
+  }
+
+  /** Shows the tiles the layout puts on screen (the others get no video: #viewsChanged). */
+  #renderLayout() {
+    if (this.page !== 'meeting') return;
+    this.layout.setStripSize(this.ui.stripCapacity());
+    this.ui.renderLayout(this.layout.view());
   }
 
   /**
@@ -532,6 +545,8 @@ class App {
     const oldId = this.userId;
     this.userId = answer.userId;
     if (oldId) this.ui.renameTile(oldId, answer.userId);
+    this.layout.setSelf(answer.userId);
+    if (oldId && oldId !== answer.userId) this.layout.remove(oldId);
     const present = new Set(answer.users.map((p) => p.userId));
     for (const id of [...this.participants.keys()]) {
       if (!present.has(id)) this.#removeParticipant(id);
@@ -556,6 +571,8 @@ class App {
     };
     this.participants.set(p.userId, participant);
     this.ui.addTile(participant);
+    this.layout.add(p.userId);
+    this.#renderLayout();
     this.ui.setTileReconnecting(p.userId, p.reconnecting === true);
     const stream = this.rtc?.streamOf(p.userId);
     if (stream) this.ui.setTileStream(p.userId, stream);
@@ -568,6 +585,8 @@ class App {
     this.hiddenVideos.delete(userId);
     this.sharing.removeUser(userId);
     this.ui.removeTile(userId);
+    this.layout.remove(userId);
+    this.#renderLayout();
     this.#renderCount();
   }
 
@@ -702,6 +721,7 @@ class App {
     const leaving = this.signaling.leave();
     this.#stopRtc();
     this.participants.clear();
+    this.layout.clear();
     this.userId = null;
     this.ui.clearTiles();
     this.ui.clearChat();
@@ -754,7 +774,20 @@ class App {
     on('leave', () => this.#leave({ navigate: true }));
     on('send-chat', (d) => this.#sendChat(d.text));
     on('toggle-tile-video', (d) => this.#toggleTileVideo(d.userId));
-    on('layout', () => this.#viewsChanged());
+    on('layout', () => {
+      // the speaker view's strip holds as many tiles as its width has room for
+      const room = Math.min(STRIP_MAX, this.ui.stripCapacity());
+      if (this.layout.mode === 'speaker' && room !== this.layout.stripSize) this.#renderLayout();
+      this.#viewsChanged();
+    });
+    on('layout-mode', (d) => {
+      this.layout.setMode(d.mode);
+      this.#renderLayout();
+    });
+    on('page', (d) => {
+      this.layout.setPage(d.page);
+      this.#renderLayout();
+    });
     on('retry', () => this.#retry());
   }
 
@@ -795,6 +828,11 @@ class App {
     });
     on('receive-message', (d) => {
       if (this.page === 'meeting') this.#addChat(d, true);
+    });
+    on('active-speakers', (d) => {
+      if (this.page !== 'meeting') return;
+      this.layout.setSpeakers(d.speakers);
+      this.#renderLayout();
     });
     for (const type of ['offer', 'answer', 'ice-candidate', 'video-layers', 'video-paused']) {
       on(type, (d) => {
@@ -840,6 +878,7 @@ class App {
       this.#stopRtc();
       const id = /** @type {string} */ (this.meetingId);
       this.participants.clear();
+      this.layout.clear();
       this.userId = null;
       this.ui.clearTiles();
       this.ui.clearChat();

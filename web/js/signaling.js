@@ -77,6 +77,7 @@ export const SERVER_TYPES = Object.freeze([
   'existing-users', 'user-joined', 'user-left', 'user-reconnecting', 'receive-message', 'media-state', 'left',
   'pong', 'error',
   'offer', 'answer', 'ice-candidate', 'video-layers', 'video-paused',
+  'active-speakers',
 ]);
 
 export class SignalingClient extends EventTarget {

@@ -7,12 +7,15 @@
 // - `UI` is an EventTarget. User intents are dispatched as CustomEvents: `new-meeting`,
 //   `join-code` {text}, `setup-back`, `camera-change` {deviceId}, `mic-change` {deviceId},
 //   `setup-toggle-mic`, `setup-toggle-cam`, `join-now` {name}, `toggle-mic`, `toggle-cam`,
-//   `copy-link`, `leave`, `send-chat` {text}, `name-input` {name}.
+//   `copy-link`, `leave`, `send-chat` {text}, `name-input` {name}, `layout-mode` {mode} (grid or
+//   speaker view), `page` {page} (a grid page, 0-based).
 // - Text from the network (names, chat) is only ever put in the page with textContent (never
 //   innerHTML), so `<img onerror>` in a chat message shows as those characters.
 // - Tiles are cloned from <template id="tile-template">; each carries data-user-id, data-username,
 //   data-camera-off and data-muted. The grid's column count and tile size are computed here from
 //   the stage size and the tile count (see #layout) and handed to the CSS as variables.
+// - Which tiles are on screen and where (grid pages, speaker view) comes from layout.js through
+//   renderLayout(); a tile not on screen is display:none, so videoViews() reports it hidden.
 // - The chat panel's open/closed state and the unread count are view state and live here.
 
 import { codePointLength } from './config.js';
@@ -125,6 +128,11 @@ export class UI extends EventTarget {
       reconnectingSpinner: $('reconnecting-spinner'),
       retryButton: /** @type {HTMLButtonElement} */ ($('retry-button')),
       grid: $('grid'),
+      layoutButton: /** @type {HTMLButtonElement} */ ($('layout-button')),
+      pager: $('pager'),
+      pagePrev: /** @type {HTMLButtonElement} */ ($('page-prev')),
+      pageNext: /** @type {HTMLButtonElement} */ ($('page-next')),
+      pageLabel: $('page-label'),
       chatPanel: $('chat-panel'),
       chatClose: $('chat-close'),
       chatList: $('chat-list'),
@@ -151,6 +159,8 @@ export class UI extends EventTarget {
     this.chatOpen = false;
     this.maxChatLength = 1000;
     this.maxNameLength = 50;
+    /** @type {import('./layout.js').LayoutView|null} the layout rendered last */
+    this.view = null;
     /** @type {ReturnType<typeof setInterval>|null} */
     this.clockTimer = null;
     this.resizeObserver = new ResizeObserver(() => this.#layout());
@@ -195,6 +205,11 @@ export class UI extends EventTarget {
     e.retryButton.addEventListener('click', () => this.#emit('retry'));
     e.cameraButton.addEventListener('click', () => this.#emit('toggle-cam'));
     e.copyLink.addEventListener('click', () => this.#emit('copy-link'));
+    e.layoutButton.addEventListener('click', () => {
+      this.#emit('layout-mode', { mode: this.view?.mode === 'speaker' ? 'grid' : 'speaker' });
+    });
+    e.pagePrev.addEventListener('click', () => this.#emit('page', { page: (this.view?.page ?? 0) - 1 }));
+    e.pageNext.addEventListener('click', () => this.#emit('page', { page: (this.view?.page ?? 0) + 1 }));
     e.leaveButton.addEventListener('click', () => this.#emit('leave'));
     e.chatToggle.addEventListener('click', () => this.setChatOpen(!this.chatOpen));
     e.chatClose.addEventListener('click', () => {
@@ -546,16 +561,69 @@ export class UI extends EventTarget {
     if (tile) tile.dataset.speaking = String(speaking);
   }
 
+  /** How many tiles the speaker view's strip has room for (about 12rem each). */
+  stripCapacity() {
+    return Math.max(1, Math.floor(this.el.grid.clientWidth / 192));
+  }
+
+  /**
+   * Shows the tiles of a layout (layout.js): those in view.shown, in that order (the speaker view's
+   * main tile large), the other participants' not at all (tiles the layout does not place are left alone); the active speaker highlighted; the page controls and
+   * the layout button.
+   * @param {import('./layout.js').LayoutView} view
+   */
+  renderLayout(view) {
+    const e = this.el;
+    this.view = view;
+    e.grid.dataset.layout = view.mode;
+    const order = new Map(view.shown.map((id, i) => [id, i]));
+    const placed = new Set(view.ids);
+    for (const [userId, tile] of this.tiles) {
+      if (!placed.has(userId)) continue; // not a participant's tile (another feature's): left as it is
+      const i = order.get(userId);
+      tile.hidden = i === undefined;
+      tile.style.order = String(i ?? 0);
+      tile.dataset.main = String(userId === view.main);
+      this.setSpeaking(userId, userId === view.active);
+    }
+    const paging = view.mode === 'grid' && view.pageCount > 1;
+    e.pager.hidden = !paging;
+    e.pageLabel.textContent = `Page ${view.page + 1} of ${view.pageCount}`;
+    e.pagePrev.disabled = view.page === 0;
+    e.pageNext.disabled = view.page >= view.pageCount - 1;
+    const speaker = view.mode === 'speaker';
+    e.layoutButton.dataset.mode = view.mode;
+    e.layoutButton.setAttribute('aria-label', speaker ? 'Switch to grid view' : 'Switch to speaker view');
+    e.layoutButton.title = e.layoutButton.getAttribute('aria-label') || '';
+    this.#layout();
+  }
+
   #layout() {
     const grid = this.el.grid;
     if (this.pages.meeting.hidden) return;
     const style = getComputedStyle(grid);
     const gap = parseFloat(style.columnGap) || 0;
-    const { cols, tileW, tileH } = gridGeometry(this.tiles.size, grid.clientWidth, grid.clientHeight, gap);
+    const shown = this.view ? this.view.shown.filter((id) => this.tiles.has(id)).length : this.tiles.size;
+    for (const tile of this.tiles.values()) tile.style.gridColumnStart = '';
+    if (this.view?.mode === 'speaker') {
+      // the main tile over the whole width, a strip of equal tiles under it (at least 4 columns, so
+      // that a short strip is not stretched; centred)
+      const strip = Math.max(1, shown - 1);
+      const cols = Math.max(4, strip);
+      const first = this.tiles.get(this.view.shown[1] ?? '');
+      if (first && strip < cols) first.style.gridColumnStart = String(Math.floor((cols - strip) / 2) + 1);
+      const stripH = Math.max(72, Math.min(180, Math.floor(grid.clientHeight * 0.22)));
+      grid.style.setProperty('--cols', String(cols));
+      grid.style.setProperty('--strip-h', `${stripH}px`);
+      grid.dataset.count = String(shown);
+      this.#emit('layout');
+      return;
+    }
+    const { cols, tileW, tileH } = gridGeometry(shown, grid.clientWidth, grid.clientHeight, gap);
     grid.style.setProperty('--cols', String(cols));
     grid.style.setProperty('--tile-w', `${tileW}px`);
     grid.style.setProperty('--tile-h', `${tileH}px`);
-    grid.dataset.count = String(this.tiles.size);
+    grid.dataset.count = String(shown);
     this.#emit('layout');
   }
 
