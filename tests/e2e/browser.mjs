@@ -201,6 +201,14 @@ export async function screenshot(page, dir, file) {
 /** The element(s) with data-testid="id" (a Playwright or a puppeteer locator, as the page is). */
 export const byTestId = (page, id) => page.locator(`[data-testid="${id}"]`);
 
+/** Opens the meeting's link, fills the name on the setup page and joins; waits for the meeting page. */
+export async function joinMeeting(page, baseUrl, meetingId, name) {
+  await page.goto(`${baseUrl}/m/${meetingId}`);
+  await byTestId(page, 'name-input').fill(name);
+  await byTestId(page, 'join-now').click();
+  await byTestId(page, 'meeting-page').waitFor({ state: 'visible' });
+}
+
 /**
  * Init script: asks the fake camera for 320x240 at 15 fps, so that several browsers encoding and
  * decoding, and a sanitizer build of the server, fit on two cores.

@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from '../lib/server.mjs';
-import { launchBrowser, createMeeting, byTestId } from './browser.mjs';
+import { launchBrowser, createMeeting, byTestId, joinMeeting } from './browser.mjs';
 import { eventually } from '../lib/wait.mjs';
 
 /** @type {Awaited<ReturnType<typeof startServer>>} */
@@ -27,11 +27,7 @@ const tileOf = (page, username) => page.locator(`[data-testid="tile"][data-usern
 async function join(t, name, meetingId) {
   const b = await launchBrowser({ name });
   t.after(() => b.close());
-  const { page } = b;
-  await page.goto(`${server.url}/m/${meetingId}`);
-  await byTestId(page, 'name-input').fill(name);
-  await byTestId(page, 'join-now').click();
-  await byTestId(page, 'meeting-page').waitFor({ state: 'visible' });
+  await joinMeeting(b.page, server.url, meetingId, name);
   return b;
 }
 

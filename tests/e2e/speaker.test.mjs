@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startServer, serverBin } from '../lib/server.mjs';
-import { launchBrowser, byTestId, smallCamera, createMeeting, received } from './browser.mjs';
+import { launchBrowser, byTestId, smallCamera, createMeeting, received, joinMeeting } from './browser.mjs';
 import { eventually, sleep } from '../lib/wait.mjs';
 import { writeSpeechWav } from '../lib/speech-wav.mjs';
 
@@ -42,11 +42,7 @@ async function join(t, meetingId, name, { speaks = false } = {}) {
   if (speaks) extraArgs.push(`--use-file-for-fake-audio-capture=${voice}`);
   const b = await launchBrowser({ name, initScript: smallCamera, extraArgs });
   t.after(() => b.close());
-  const { page } = b;
-  await page.goto(`${server.url}/m/${meetingId}`);
-  await byTestId(page, 'name-input').fill(name);
-  await byTestId(page, 'join-now').click();
-  await byTestId(page, 'meeting-page').waitFor({ state: 'visible' });
+  await joinMeeting(b.page, server.url, meetingId, name);
   return b;
 }
 
