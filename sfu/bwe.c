@@ -347,10 +347,11 @@ static void span_add(struct bwe_span *sp, const twcc_result *x)
         sp->lost++;
         return;
     }
+    bool first = sp->bytes == 0;
     sp->bytes += x->size;
-    if (sp->bytes == x->size || x->recv_us < sp->first_recv)
+    if (first || x->recv_us < sp->first_recv)
         sp->first_recv = x->recv_us;
-    if (sp->bytes == x->size || x->recv_us >= sp->last_recv) {
+    if (first || x->recv_us >= sp->last_recv) {
         sp->last_recv = x->recv_us;
         sp->last_size = x->size;
     }
