@@ -4,16 +4,17 @@
 #   scripts/install-deps.sh build   -> compiler + libraries (Docker build stage)
 #   scripts/install-deps.sh run     -> build + coturn, the embedded TURN server (scripts/run.sh)
 #   scripts/install-deps.sh runtime -> shared libraries and coturn (Docker runtime stage)
-#   scripts/install-deps.sh test    -> build + test tools (chromium, firefox-esr, cmocka, node, npm packages)
+#   scripts/install-deps.sh test    -> build + test tools (chromium, firefox-esr, cmocka, node, npm packages,
+#                                      redis-server for the cluster tests, which start it themselves)
 #   scripts/install-deps.sh bench   -> build + what bench/run-series.sh uses (gnuplot, perf)
 set -euo pipefail
 mode="${1:-build}"
 here="$(cd "$(dirname "$0")/.." && pwd)"
 
 build_pkgs="build-essential cmake pkg-config libnice-dev libsrtp2-dev libusrsctp-dev
-  libwebsockets-dev libjansson-dev libssl-dev libgcrypt20-dev libglib2.0-dev"
-runtime_pkgs="libnice10 libsrtp2-1 libusrsctp2 libwebsockets17 libjansson4 libssl3 libgcrypt20 libglib2.0-0 ca-certificates coturn"
-test_pkgs="$build_pkgs coturn libcmocka-dev clang libclang-rt-14-dev chromium firefox-esr nodejs npm nftables iproute2
+  libwebsockets-dev libjansson-dev libssl-dev libgcrypt20-dev libglib2.0-dev libhiredis-dev"
+runtime_pkgs="libnice10 libsrtp2-1 libusrsctp2 libwebsockets17 libjansson4 libssl3 libgcrypt20 libglib2.0-0 libhiredis0.14 ca-certificates coturn"
+test_pkgs="$build_pkgs coturn redis-server libcmocka-dev clang libclang-rt-14-dev chromium firefox-esr nodejs npm nftables iproute2
   util-linux fonts-liberation"
 
 case "$mode" in

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "signaling/ice_servers.h"
+#include "signaling/placement.h"
 #include "sfu/log.h"
 
 static int get_long(config_getenv_fn env, const char *name, long def, long min, long max, long *out,
@@ -205,6 +206,40 @@ static int load_rtc(vm_config *cfg, config_getenv_fn env, char *err, size_t errl
     return 0;
 }
 
+/* REDIS_URL, NODE_ID, PUBLIC_URL, NODE_MAX_PARTICIPANTS (README, "Several nodes"). */
+static int load_cluster(vm_config *cfg, config_getenv_fn env, char *err, size_t errlen)
+{
+    long cap;
+    char host[256];
+    int port, db;
+    if (copy_str(env, "REDIS_URL", "", cfg->redis_url, sizeof(cfg->redis_url), err, errlen) ||
+        copy_str(env, "NODE_ID", "", cfg->node_id, sizeof(cfg->node_id), err, errlen) ||
+        copy_str(env, "PUBLIC_URL", "", cfg->public_url, sizeof(cfg->public_url), err, errlen) ||
+        get_long(env, "NODE_MAX_PARTICIPANTS", 500, 1, 1000000, &cap, err, errlen))
+        return -1;
+    cfg->node_capacity = (size_t)cap;
+    if (!cfg->redis_url[0])
+        return 0;
+    if (placement_parse_redis_url(cfg->redis_url, host, sizeof(host), &port, &db) < 0) {
+        snprintf(err, errlen, "REDIS_URL must be redis://host[:port][/db] (got '%s')", cfg->redis_url);
+        return -1;
+    }
+    if (cfg->node_id[0] && !placement_node_id_valid(cfg->node_id)) {
+        snprintf(err, errlen, "NODE_ID must be 1-63 characters of A-Z a-z 0-9 _ . - (got '%s')", cfg->node_id);
+        return -1;
+    }
+    size_t n = strlen(cfg->public_url);
+    while (n && cfg->public_url[n - 1] == '/')
+        cfg->public_url[--n] = '\0';
+    if ((strncmp(cfg->public_url, "http://", 7) != 0 && strncmp(cfg->public_url, "https://", 8) != 0) ||
+        strpbrk(cfg->public_url, " \"<>\r\n")) {
+        snprintf(err, errlen, "PUBLIC_URL (http[s]://host[:port], how browsers reach this node) is required "
+                              "with REDIS_URL (got '%s')", cfg->public_url);
+        return -1;
+    }
+    return 0;
+}
+
 int config_load(vm_config *cfg, config_getenv_fn env, const char *default_web_root, char *err, size_t errlen)
 {
     memset(cfg, 0, sizeof(*cfg));
@@ -244,7 +279,7 @@ int config_load(vm_config *cfg, config_getenv_fn env, const char *default_web_ro
         snprintf(err, errlen, "LOG_LEVEL must be error, warn, info or debug (got '%s')", lvl);
         return -1;
     }
-    if (load_rtc(cfg, env, err, errlen) || load_turn(cfg, env, err, errlen))
+    if (load_rtc(cfg, env, err, errlen) || load_turn(cfg, env, err, errlen) || load_cluster(cfg, env, err, errlen))
         return -1;
     cfg->ice_servers_json = build_ice_servers(env);
     if (!cfg->ice_servers_json) {

@@ -54,6 +54,13 @@ typedef struct {
     char *turn_rest_urls_json;      /* TURN_URLS given with TURN_SECRET and without TURN_USERNAME (an
                                        external TURN server with use-auth-secret): JSON array of the URLs
                                        that get minted credentials; owned; NULL = none */
+    /* Several nodes (README, "Several nodes"; signaling/cluster.h): all empty/0 when REDIS_URL is unset. */
+    char redis_url[256];            /* REDIS_URL: redis://host[:port][/db]; "" = a single node, no Redis */
+    char node_id[64];               /* NODE_ID: this node's name in Redis; "" = cluster.c draws one */
+    char public_url[256];           /* PUBLIC_URL: how browsers reach this node's HTTP/WS port (no
+                                       trailing slash); required with REDIS_URL */
+    size_t node_capacity;           /* NODE_MAX_PARTICIPANTS: participants across all meetings this node
+                                       takes before new meetings go elsewhere, default 500 */
 } vm_config;
 
 typedef const char *(*config_getenv_fn)(const char *name);

@@ -59,6 +59,8 @@ static int send_body(vm_conn *c, struct lws *wsi, unsigned status, const char *t
 
 int http_on_writeable(vm_conn *c, struct lws *wsi)
 {
+    if (c->cluster)
+        return cluster_route_writeable(c, wsi); /* an answer that waited for Redis */
     if (!c->http_body)
         return 0;
     size_t len = c->http_body_len;
@@ -90,8 +92,15 @@ static char *json_text(json_t *o)
     return s;
 }
 
+int http_send_json(vm_conn *c, struct lws *wsi, unsigned status, json_t *o)
+{
+    return send_body(c, wsi, status, "application/json", json_text(o));
+}
+
 static int route_create_meeting(struct vm_signaling *s, vm_conn *c, struct lws *wsi)
 {
+    if (s->cluster)
+        return cluster_route_create(s, c, wsi); /* placed on the least-loaded node */
     vm_meeting *m;
     int rc = registry_create(s->reg, vm_now_ms(), &m);
     if (rc < 0) {
@@ -122,11 +131,13 @@ static int route_config(struct vm_signaling *s, vm_conn *c, struct lws *wsi)
 
 static int route_health(struct vm_signaling *s, vm_conn *c, struct lws *wsi)
 {
-    return send_body(c, wsi, HTTP_STATUS_OK, "application/json",
-                     json_text(json_pack("{s:s, s:I, s:I, s:I}", "status", "ok", "meetings",
-                                         (json_int_t)registry_meeting_count(s->reg), "participants",
-                                         (json_int_t)registry_participant_count(s->reg), "uptimeSeconds",
-                                         (json_int_t)((vm_now_ms() - s->started_ms) / 1000))));
+    json_t *o = json_pack("{s:s, s:I, s:I, s:I}", "status", "ok", "meetings",
+                          (json_int_t)registry_meeting_count(s->reg), "participants",
+                          (json_int_t)registry_participant_count(s->reg), "uptimeSeconds",
+                          (json_int_t)((vm_now_ms() - s->started_ms) / 1000));
+    if (o)
+        cluster_route_health(s, o);
+    return send_body(c, wsi, HTTP_STATUS_OK, "application/json", json_text(o));
 }
 
 /* The process's CPU seconds and resident memory, from /proc/self. */
@@ -231,6 +242,7 @@ static int route_metrics(struct vm_signaling *s, vm_conn *c, struct lws *wsi)
                            "# TYPE videomeet_websocket_connections gauge\nvideomeet_websocket_connections %zu\n",
                            registry_meeting_count(s->reg), registry_participant_count(s->reg), s->ws_count);
     process_metrics(out);
+    cluster_route_metrics(s, out);
     if (s->media) {
         sfu_stats st;
         sfu_stats_total(s->media, &st);
@@ -302,6 +314,11 @@ static int serve_file(struct vm_signaling *s, struct lws *wsi, const char *rel)
     return 0;
 }
 
+int http_serve_index(struct vm_signaling *s, struct lws *wsi)
+{
+    return serve_file(s, wsi, "index.html");
+}
+
 int http_on_request(struct vm_signaling *s, vm_conn *c, struct lws *wsi, const char *uri, size_t len)
 {
     c->wsi = wsi;
@@ -320,7 +337,7 @@ int http_on_request(struct vm_signaling *s, vm_conn *c, struct lws *wsi, const c
     if (!strcmp(uri, "/ws"))
         return send_status(wsi, HTTP_STATUS_BAD_REQUEST); /* a WebSocket upgrade is expected */
     if (!strncmp(uri, "/m/", 3) && !strchr(uri + 3, '/'))
-        return serve_file(s, wsi, "index.html");
+        return s->cluster ? cluster_route_page(s, c, wsi, uri + 3) : serve_file(s, wsi, "index.html");
     char rel[512];
     int rc = http_path_resolve(uri, rel, sizeof(rel));
     if (rc == HTTP_PATH_E_FORBIDDEN) {

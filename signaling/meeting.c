@@ -221,6 +221,15 @@ size_t registry_expire(vm_registry *reg, int64_t now_ms)
     return g_hash_table_foreach_remove(reg->meetings, expired, &deadline);
 }
 
+void registry_each(vm_registry *reg, void (*fn)(vm_meeting *m, void *ud), void *ud)
+{
+    GHashTableIter it;
+    gpointer key, value;
+    g_hash_table_iter_init(&it, reg->meetings);
+    while (g_hash_table_iter_next(&it, &key, &value))
+        fn(value, ud);
+}
+
 size_t registry_meeting_count(const vm_registry *reg)
 {
     return g_hash_table_size(reg->meetings);

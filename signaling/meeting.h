@@ -104,6 +104,9 @@ vm_participant *registry_overdue(vm_registry *reg, int64_t now_ms, int64_t grace
 /* Drops empty meetings whose grace period has passed. Returns how many were dropped. */
 size_t registry_expire(vm_registry *reg, int64_t now_ms);
 
+/* Calls fn(meeting, ud) for every live meeting, in no particular order; fn must not add or drop meetings. */
+void registry_each(vm_registry *reg, void (*fn)(vm_meeting *m, void *ud), void *ud);
+
 size_t registry_meeting_count(const vm_registry *reg);
 size_t registry_participant_count(const vm_registry *reg);
 

@@ -515,6 +515,11 @@ char *msg_build_pong(void)
     return dump(json_pack("{s:s}", "type", "pong"));
 }
 
+char *msg_build_moved(const char *meeting_id, const char *url)
+{
+    return dump(json_pack("{s:s, s:s, s:s}", "type", "moved", "meetingId", meeting_id, "url", url));
+}
+
 static const char *pc_name(msg_pc pc)
 {
     return pc == MSG_PC_UP ? "up" : "down";

@@ -119,6 +119,8 @@ char *msg_build_chat(const vm_chat *c);
 char *msg_build_media_state(const vm_participant *p);
 char *msg_build_left(const char *meeting_id);
 char *msg_build_pong(void);
+/* moved: meeting_id lives on the node whose public base URL is url (PROTOCOL.md, "Several nodes"). */
+char *msg_build_moved(const char *meeting_id, const char *url);
 /* type is "offer" or "answer"; sdp is copied. */
 char *msg_build_sdp(const char *type, msg_pc pc, const char *sdp);
 /* candidate "candidate:..." or "" for end of candidates; mid is the first BUNDLE mid. */

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "sfu/log.h"
+#include "signaling/cluster.h"
 #include "signaling/server_internal.h"
 
 int64_t vm_now_ms(void)
@@ -41,6 +42,18 @@ static void drain_events(struct vm_signaling *s)
     sfu_event *ev;
     while ((ev = g_queue_pop_head(&batch)))
         session_media_event(s, ev);
+    if (s->cluster)
+        cluster_poll(s->cluster);
+}
+
+/* The cluster thread's cluster_wake_fn: answers wait for cluster_poll() in drain_events(). */
+static void cluster_wake(void *ud)
+{
+    struct vm_signaling *s = ud;
+    pthread_mutex_lock(&s->lock);
+    if (s->wake_ctx)
+        lws_cancel_service(s->wake_ctx);
+    pthread_mutex_unlock(&s->lock);
 }
 
 void signaling_sfu_event(void *ud, sfu_event *ev)
@@ -64,8 +77,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return http_on_writeable(c, wsi);
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
     case LWS_CALLBACK_CLOSED_HTTP:
-        if (c)
+        if (c) {
+            cluster_route_gone(s, c);
             http_conn_release(c);
+        }
         return 0;
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
         char uri[16];
@@ -88,6 +103,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         session_peer_close(c, in, len);
         return 0;
     case LWS_CALLBACK_CLOSED:
+        cluster_route_gone(s, c);
         session_close(s, c);
         return 0;
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
@@ -116,6 +132,7 @@ static void sweep(lws_sorted_usec_list_t *sul)
     if (n)
         LOG_I("%zu empty meeting(s) expired", n);
     session_sweep(s);
+    cluster_route_sweep(s);
     lws_sul_schedule(s->ctx, 0, &s->sweep, sweep, LWS_US_PER_SEC);
 }
 
@@ -173,6 +190,8 @@ static void *thread_main(void *arg)
     }
     lws_sul_schedule(s->ctx, 0, &s->sweep, sweep, LWS_US_PER_SEC);
     set_state(s, 1, s->ctx);
+    if (s->cfg->redis_url[0] && !(s->cluster = cluster_start(s->cfg, cluster_wake, s)))
+        LOG_E("cluster: cannot start; this node runs alone");
     while (!atomic_load(&s->stop)) {
         if (lws_service(s->ctx, 0) < 0)
             break;
@@ -181,6 +200,8 @@ static void *thread_main(void *arg)
     s->wake_ctx = NULL;
     pthread_mutex_unlock(&s->lock);
     lws_context_destroy(s->ctx);
+    cluster_free(s->cluster); /* after the connections that could wait for it */
+    s->cluster = NULL;
     s->ctx = NULL;
     return NULL;
 }

@@ -5,6 +5,7 @@
 #define VM_SERVER_INTERNAL_H
 
 #include <glib.h>
+#include <jansson.h>
 #include <libwebsockets.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -14,6 +15,7 @@
 #include "sfu/sfu.h"
 #include "signaling/config.h"
 #include "signaling/meeting.h"
+#include "signaling/msg.h"
 #include "signaling/ports.h"
 #include "signaling/ratelimit.h"
 
@@ -44,6 +46,7 @@ typedef struct vm_conn {
     bool closing;                 /* close once the queue is written and close_ready */
     bool close_ready;             /* the close grace period has passed */
     enum lws_close_status close_code;
+    struct cluster_pending *cluster; /* owned: an answer waiting for Redis (cluster_route.c), or NULL */
 } vm_conn;
 
 struct vm_signaling {
@@ -64,6 +67,8 @@ struct vm_signaling {
     int state;                    /* 0 starting, 1 listening, -1 failed */
     GQueue events;                /* sfu_event*, owned; under lock */
     struct lws_context *wake_ctx; /* ctx while the loop runs, for lws_cancel_service; under lock */
+    struct vm_cluster *cluster;   /* several nodes (cluster.h), owned; NULL when REDIS_URL is unset */
+    uint64_t cluster_moved;       /* page loads redirected and joins moved to another node */
 };
 
 #define VM_OUT_QUEUE_MAX (1024 * 1024)
@@ -88,5 +93,24 @@ void session_peer_close(vm_conn *c, const void *in, size_t len);
 void session_sweep(struct vm_signaling *s);
 /* An event of the media plane for one participant (takes ownership). */
 void session_media_event(struct vm_signaling *s, sfu_event *ev);
+
+/* http.c, for cluster_route.c: a JSON answer (takes o), and the app's page. */
+int http_send_json(vm_conn *c, struct lws *wsi, unsigned status, json_t *o);
+int http_serve_index(struct vm_signaling *s, struct lws *wsi);
+/* session.c, for cluster_route.c: queues json (taken) on c; runs a join-meeting (`placed`: the
+ * cluster placed the meeting here, do not ask again). */
+void session_send(vm_conn *c, char *json);
+void session_join(struct vm_signaling *s, vm_conn *c, const vm_msg *msg, bool placed);
+
+/* cluster_route.c (README, "Several nodes"): each is a no-op or returns false when s->cluster is NULL,
+ * unless it says otherwise. */
+int cluster_route_create(struct vm_signaling *s, vm_conn *c, struct lws *wsi);      /* needs s->cluster */
+int cluster_route_page(struct vm_signaling *s, vm_conn *c, struct lws *wsi, const char *id); /* needs it */
+int cluster_route_writeable(vm_conn *c, struct lws *wsi);                           /* needs c->cluster */
+bool cluster_route_join(struct vm_signaling *s, vm_conn *c, const vm_msg *msg);     /* needs it; true: taken */
+void cluster_route_gone(struct vm_signaling *s, vm_conn *c);
+void cluster_route_sweep(struct vm_signaling *s);
+void cluster_route_health(struct vm_signaling *s, json_t *o);
+void cluster_route_metrics(struct vm_signaling *s, GString *out);
 
 #endif

@@ -168,13 +168,20 @@ static void leave_meeting(struct vm_signaling *s, vm_conn *c, const char *reason
         participant_leave(s, c->participant, reason);
 }
 
-static void on_join(struct vm_signaling *s, vm_conn *c, const vm_msg *msg)
+void session_send(vm_conn *c, char *json)
+{
+    send_json(c, json);
+}
+
+void session_join(struct vm_signaling *s, vm_conn *c, const vm_msg *msg, bool placed)
 {
     static const char ref[] = "join-meeting";
     if (c->participant) {
         send_error(c, VM_ERR_ALREADY_JOINED, ref, "this connection is already in a meeting");
         return;
     }
+    if (s->cluster && !placed && cluster_route_join(s, c, msg))
+        return; /* not live here: placed through Redis first, or moved to its node */
     /* Two UDP ports per participant, across all meetings (ports.h): one more must fit before it is
      * let in, so that nobody already in loses a connection to a newcomer. */
     if (s->media && !port_budget_admit(&s->ports, registry_participant_count(s->reg))) {
@@ -269,7 +276,7 @@ static void dispatch(struct vm_signaling *s, vm_conn *c, const vm_msg *msg)
         return;
     }
     if (msg->type == MSG_JOIN) {
-        on_join(s, c, msg);
+        session_join(s, c, msg, false);
         return;
     }
     if (msg->type == MSG_RESUME) {

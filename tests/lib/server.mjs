@@ -28,12 +28,13 @@ export function freePort() {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Starts the server. `env` adds or overrides environment variables (PORT is chosen here).
+ * Starts the server. `env` adds or overrides environment variables (PORT is chosen here unless `env`
+ * gives it, e.g. when PUBLIC_URL must name it).
  * Resolves to { port, url, wsUrl, proc, output(), stop() } once /healthz answers; the URLs are on
  * BIND_ADDRESS (127.0.0.1 unless `env` names another, or all addresses with '').
  */
 export async function startServer(env = {}) {
-  const port = await freePort();
+  const port = env.PORT ? Number(env.PORT) : await freePort();
   const bind = env.BIND_ADDRESS ?? '127.0.0.1';
   const host = bind === '' ? '127.0.0.1' : bind.includes(':') ? `[${bind}]` : bind;
   const proc = spawn(serverBin, [], {

@@ -1,0 +1,101 @@
+/* cluster.h - several nodes sharing meetings through Redis (README, "Several nodes").
+ *
+ * A vm_cluster exists only when REDIS_URL is set. It owns one Redis connection (hiredis, synchronous
+ * API) on its OWN thread, so that neither the signaling thread nor the media workers ever wait for
+ * Redis. The signaling thread talks to it through two queues:
+ *   - requests (cluster_locate) go to the cluster thread, which runs them and queues the answers;
+ *     it then calls the wake function (server.c: lws_cancel_service), and the signaling thread runs
+ *     the answers' callbacks from cluster_poll();
+ *   - every 2 s the cluster thread registers the node (`vm:node:<id>`, TTL 6 s), refreshes the
+ *     ownership of this node's live meetings (`vm:meeting:<id>`) and reads every live node's record,
+ *     which the signaling thread picks up in cluster_poll() (cluster_nodes, cluster_choose).
+ *
+ * Redis keys (all strings are UTF-8; times in ms since the epoch):
+ *   vm:nodes               set of node ids that registered (a stale id is dropped when its hash is gone)
+ *   vm:node:<id>           hash: url, media, capacity, participants, meetings, pps, cpu, updated,
+ *                          draining; expires 6 s after the last refresh, so a dead node disappears
+ *   vm:meeting:<mid>       string: the owner's node id; set with SET-if-absent semantics inside one
+ *                          Lua script (atomic), TTL MEETING_GRACE_SECONDS until the meeting is live,
+ *                          then 10 s refreshed every 2 s by the owner while it lives
+ *   vm:owned:<id>          sorted set: meeting ids placed on that node, score = when the placement
+ *                          lapses; its size is the node's `meetings`, created ones nobody joined yet
+ *                          included
+ * A meeting whose owner's `vm:node` hash is gone is free: the next join places it again.
+ *
+ * Every function here is called on the signaling thread unless it says otherwise.
+ */
+#ifndef VM_CLUSTER_H
+#define VM_CLUSTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "signaling/config.h"
+#include "signaling/placement.h"
+
+typedef struct vm_cluster vm_cluster;
+
+/* Called on the cluster thread when answers or a new node list wait for cluster_poll(). */
+typedef void (*cluster_wake_fn)(void *ud);
+
+/* The answer to cluster_locate(). */
+typedef struct {
+    int status;                    /* 0, or -1: Redis unreachable (or it failed) */
+    bool found;                    /* a live node owns the meeting (owner, url are set) */
+    bool placed;                   /* this request placed it (on `owner`) */
+    char owner[VM_NODE_ID_MAX];
+    char url[VM_NODE_URL_MAX];     /* the owner's public URL */
+} cluster_answer;
+
+/* owner: what cluster_cancel() names (a connection); ud: passed back. */
+typedef void (*cluster_done_fn)(void *owner, void *ud, const cluster_answer *a);
+
+/* What this node reports about itself at the next registration (copied). */
+typedef struct {
+    size_t participants;
+    uint64_t packets_out;          /* RTP packets forwarded so far (a counter: the rate is computed) */
+    const char *const *meeting_ids;/* the live meetings of this node */
+    size_t n_meetings;
+} cluster_load;
+
+/* A cluster for cfg (not owned; must outlive it) with node id cfg->node_id or a drawn one; wake(ud)
+ * is called from the cluster thread. NULL when cfg->redis_url is empty or on no memory. Starts its
+ * thread; it connects to Redis by itself and reconnects when Redis comes back. */
+vm_cluster *cluster_start(const vm_config *cfg, cluster_wake_fn wake, void *ud);
+/* Stops the thread (pending requests are dropped without their callbacks) and frees. NULL: no-op. */
+void cluster_free(vm_cluster *c);
+
+const char *cluster_node_id(const vm_cluster *c);
+
+/* Who owns meeting_id. With place_on (a node id, normally cluster_choose()'s) and no live owner, the
+ * meeting is placed there atomically, or on this node when place_on is gone. done(owner, ud, answer)
+ * runs later from cluster_poll(), unless cluster_cancel(owner) ran first. Returns 0, or -1 (no memory). */
+int cluster_locate(vm_cluster *c, const char *meeting_id, const char *place_on, cluster_done_fn done, void *owner,
+                   void *ud);
+/* Drops the callbacks of every request made for owner. */
+void cluster_cancel(vm_cluster *c, void *owner);
+/* Runs the callbacks of finished requests and takes the latest node list. */
+void cluster_poll(vm_cluster *c);
+/* Reports this node's load; the next registration carries it. */
+void cluster_report(vm_cluster *c, const cluster_load *load);
+
+/* The node a new meeting goes to (placement_choose over the last node list, counting the meetings
+ * this node placed since): copies its id to out and returns 0; -1 when no node is known to have room
+ * (Redis down, or not registered yet). */
+int cluster_choose(vm_cluster *c, char out[VM_NODE_ID_MAX]);
+
+/* The node's view for /healthz and /metrics. */
+typedef struct {
+    bool redis_up;
+    size_t nodes_alive;            /* in the last node list */
+    uint64_t meetings_here;        /* this node's `meetings` at its last registration */
+    uint64_t redis_errors;         /* commands or connections that failed */
+    uint64_t conflicts;            /* live meetings here that Redis says another live node owns */
+    uint64_t placed;               /* meetings this node placed (on any node) */
+} cluster_status;
+void cluster_get_status(vm_cluster *c, cluster_status *out);
+/* The last node list (valid until the next cluster_poll); returns its length. */
+size_t cluster_nodes(vm_cluster *c, const cluster_node **out);
+
+#endif

@@ -1,0 +1,51 @@
+/* placement.h - the pure part of running several nodes (README, "Several nodes"): a node's record as
+ * stored in Redis, the choice of the node a new meeting goes to, and REDIS_URL parsing.
+ *
+ * No I/O, no clock, no allocation: the cluster thread (cluster.c) reads records from Redis and hands
+ * them here as strings; the signaling thread chooses a node from the last list it received.
+ */
+#ifndef VM_PLACEMENT_H
+#define VM_PLACEMENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define VM_NODE_ID_MAX 64     /* bytes of a node id, NUL included */
+#define VM_NODE_URL_MAX 256   /* bytes of a node's public URL, NUL included */
+
+/* One live node, as its hash `vm:node:<id>` says (fields in parentheses). */
+typedef struct {
+    char id[VM_NODE_ID_MAX];
+    char url[VM_NODE_URL_MAX];   /* (url) public HTTP/WS base URL, no trailing slash */
+    char media[128];             /* (media) public media address and UDP port range, for operators */
+    uint64_t capacity;           /* (capacity) participants it takes across its meetings */
+    uint64_t participants;       /* (participants) participants in its meetings now */
+    uint64_t meetings;           /* (meetings) meetings placed on it: live ones and created ones
+                                    nobody joined yet */
+    uint64_t pps;                /* (pps) RTP packets forwarded per second */
+    double cpu;                  /* (cpu) CPU in use, in cores */
+    bool draining;               /* (draining) "1": takes no new meetings (for a later drain command) */
+} cluster_node;
+
+/* Sets the field `name` of n from its Redis text `value`; unknown names and bad numbers are ignored
+ * (a newer node may write more fields). */
+void placement_node_field(cluster_node *n, const char *name, const char *value);
+
+/* A node record is usable when it has an id and a URL. */
+bool placement_node_valid(const cluster_node *n);
+
+/* The node a new meeting goes to: among the nodes with room (participants < capacity, not draining),
+ * the one with the lowest load (participants + meetings) / capacity, where a meeting nobody joined
+ * yet counts as one participant; ties go to fewer meetings, then to the smaller id, so that every
+ * node decides alike from the same list. Returns its index, or -1 when none has room. */
+int placement_choose(const cluster_node *nodes, size_t n);
+
+/* Parses redis://host[:port][/db] (port 1-65535, default 6379; db 0-15, default 0; host a name, an
+ * IPv4 literal or an IPv6 literal in brackets). Returns 0, or -1 when malformed. */
+int placement_parse_redis_url(const char *url, char *host, size_t hostlen, int *port, int *db);
+
+/* A node id is 1-63 characters of [A-Za-z0-9_.-]. */
+bool placement_node_id_valid(const char *id);
+
+#endif

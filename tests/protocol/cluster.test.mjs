@@ -1,0 +1,283 @@
+// Several nodes sharing meetings through Redis (README, "Several nodes"; PROTOCOL.md, "Several nodes"):
+// the suite starts its own redis-server (Debian's, on a free loopback port, no persistence, its own
+// directory) and three nodes. New meetings spread over the nodes; a page or a join on the wrong node
+// is sent to the owner (302 / `moved`); two nodes starting one meeting at once end with one owner and
+// both people in it; with Redis killed live meetings go on, new ones are refused with a clear error,
+// nothing crashes; with Redis back the nodes register again and new meetings are placed again.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startServer, freePort } from '../lib/server.mjs';
+import { connect, connectAndJoin, closeAll, httpGet, rawHttp, randomMeetingId, sleep, MEETING_ID_RE } from './client.mjs';
+
+const T = { timeout: 30000 };
+
+/** Starts redis-server on `port` in `dir`; resolves once it accepts commands. */
+async function startRedis(port, dir) {
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+    '--dir', dir, '--daemonize', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout.on('data', (d) => { out += d; });
+  proc.stderr.on('data', (d) => { out += d; });
+  const exited = new Promise((r) => proc.on('exit', r));
+  for (let i = 0; i < 100; i++) {
+    try {
+      if ((await redisCli(port, 'PING')) === 'PONG') return { proc, exited, output: () => out };
+    } catch { /* not up yet */ }
+    await sleep(50);
+  }
+  proc.kill('SIGKILL');
+  throw new Error(`redis-server did not start:\n${out}`);
+}
+
+/** One redis-cli command; resolves with its raw output, trimmed. */
+function redisCli(port, ...args) {
+  return new Promise((resolve, reject) => {
+    execFile('redis-cli', ['-h', '127.0.0.1', '-p', String(port), '--raw', ...args], { timeout: 3000 },
+      (err, stdout) => (err ? reject(err) : resolve(stdout.trim())));
+  });
+}
+
+async function health(node) {
+  const { res, text } = await httpGet(`${node.url}/healthz`);
+  assert.equal(res.status, 200);
+  return JSON.parse(text);
+}
+
+/** Waits until every node says Redis is up and sees `count` nodes. */
+async function waitCluster(nodes, count, timeoutMs = 15000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const hs = await Promise.all(nodes.map(health));
+    if (hs.every((h) => h.redis === 'up' && h.nodes === count)) return hs;
+    if (Date.now() > deadline) throw new Error(`cluster not formed: ${JSON.stringify(hs)}`);
+    await sleep(200);
+  }
+}
+
+async function metric(node, name) {
+  const { text } = await httpGet(`${node.url}/metrics`);
+  const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+  assert.ok(m, `${name} missing from /metrics of ${node.id}`);
+  return Number(m[1]);
+}
+
+async function createMeeting(node) {
+  const { res, text } = await httpGet(`${node.url}/api/create-meeting`);
+  return { status: res.status, body: JSON.parse(text) };
+}
+
+/** Joins meetingId starting at `node`, following one `moved`; resolves with {client, joined, node, moved}. */
+async function joinAnywhere(nodes, node, meetingId, username) {
+  const c = await connect(node.wsUrl, { name: username });
+  c.send({ type: 'join-meeting', meetingId, username });
+  const m = await c.next((x) => ['existing-users', 'moved', 'error'].includes(x.type), 5000);
+  if (m.type === 'existing-users') return { client: c, joined: m, node, moved: null };
+  assert.equal(m.type, 'moved', `${username}: ${JSON.stringify(m)}`);
+  assert.equal(m.meetingId, meetingId);
+  const owner = nodes.find((n) => n.url === m.url);
+  assert.ok(owner, `moved to an unknown node: ${m.url}`);
+  assert.notEqual(owner, node, 'moved to the node it was on');
+  await c.close();
+  const r = await connectAndJoin(owner.wsUrl, meetingId, username);
+  return { ...r, node: owner, moved: m };
+}
+
+describe('several nodes through Redis', { timeout: 240000 }, () => {
+  let redis;
+  let redisPort;
+  let dir;
+  const nodes = [];
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vm-redis-'));
+    redisPort = await freePort();
+    redis = await startRedis(redisPort, dir);
+    for (let i = 0; i < 3; i++) {
+      const port = await freePort();
+      const srv = await startServer({
+        PORT: String(port), REDIS_URL: `redis://127.0.0.1:${redisPort}`, NODE_ID: `node${i}`,
+        PUBLIC_URL: `http://127.0.0.1:${port}`, RTC_MIN_PORT: String(42000 + i * 200),
+        RTC_MAX_PORT: String(42199 + i * 200), MEETING_GRACE_SECONDS: '60',
+      });
+      nodes.push({ ...srv, id: `node${i}` });
+    }
+    await waitCluster(nodes, 3);
+  });
+
+  after(async () => {
+    for (const n of nodes) await n.stop();
+    if (redis) {
+      redis.proc.kill('SIGTERM');
+      await redis.exited;
+    }
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('every node registers itself with its URL, capacity and load, with a TTL', T, async () => {
+    const ids = (await redisCli(redisPort, 'SMEMBERS', 'vm:nodes')).split('\n').sort();
+    assert.deepEqual(ids, ['node0', 'node1', 'node2']);
+    for (const n of nodes) {
+      const url = await redisCli(redisPort, 'HGET', `vm:node:${n.id}`, 'url');
+      assert.equal(url, n.url);
+      assert.equal(await redisCli(redisPort, 'HGET', `vm:node:${n.id}`, 'capacity'), '500');
+      assert.match(await redisCli(redisPort, 'HGET', `vm:node:${n.id}`, 'media'), /^127\.0\.0\.1 udp 42\d{3}-42\d{3}$/);
+      for (const f of ['participants', 'meetings', 'pps', 'cpu', 'updated']) {
+        assert.match(await redisCli(redisPort, 'HGET', `vm:node:${n.id}`, f), /^\d+(\.\d+)?$/, f);
+      }
+      const ttl = Number(await redisCli(redisPort, 'PTTL', `vm:node:${n.id}`));
+      assert.ok(ttl > 0 && ttl <= 6000, `TTL ${ttl}`);
+      const h = await health(n);
+      assert.equal(h.node, n.id);
+      assert.equal(h.status, 'ok');
+    }
+  });
+
+  test('30 meetings created through any node spread over all three', T, async () => {
+    const before = {};
+    for (const n of nodes) before[n.id] = await metric(n, 'videomeet_cluster_meetings_placed_here');
+    const counts = { node0: 0, node1: 0, node2: 0 };
+    for (let i = 0; i < 30; i++) {
+      const { status, body } = await createMeeting(nodes[i % 3]);
+      assert.equal(status, 200, JSON.stringify(body));
+      assert.match(body.meetingId, MEETING_ID_RE);
+      assert.ok(body.node in counts, JSON.stringify(body));
+      assert.equal(body.url, nodes.find((n) => n.id === body.node).url);
+      assert.equal(await redisCli(redisPort, 'GET', `vm:meeting:${body.meetingId}`), body.node);
+      counts[body.node]++;
+    }
+    // balanced: nobody gets less than 8 or more than 12 of 30 (each node balances its own placements
+    // at once and everybody's within one registration period)
+    for (const [id, k] of Object.entries(counts)) assert.ok(k >= 8 && k <= 12, `${id}: ${k} of 30 ${JSON.stringify(counts)}`);
+    await sleep(2500); // one registration: each node counts what was placed on it
+    for (const n of nodes) {
+      const now = await metric(n, 'videomeet_cluster_meetings_placed_here');
+      assert.equal(now - before[n.id], counts[n.id], `${n.id} counts ${now - before[n.id]}`);
+      assert.equal(Number(await redisCli(redisPort, 'HGET', `vm:node:${n.id}`, 'meetings')), now);
+      assert.equal(await metric(n, 'videomeet_cluster_nodes_alive'), 3);
+    }
+  });
+
+  test('a page or a join on the wrong node is sent to the owner, and joining there works', T, async () => {
+    const { body } = await createMeeting(nodes[0]);
+    const owner = nodes.find((n) => n.id === body.node);
+    const other = nodes.find((n) => n !== owner);
+    const page = await rawHttp(other.port, `/m/${body.meetingId.toUpperCase()}`);
+    assert.equal(page.status, 302);
+    assert.equal(page.headers.location, `${owner.url}/m/${body.meetingId}`);
+    const here = await rawHttp(owner.port, `/m/${body.meetingId}`);
+    assert.equal(here.status, 200);
+    assert.match(here.body, /<html/i);
+
+    const a = await joinAnywhere(nodes, other, body.meetingId, 'Ada');
+    assert.equal(a.node, owner);
+    assert.equal(a.moved.url, owner.url);
+    // the second participant starts on the owner: joined at once, and sees the first
+    const b = await joinAnywhere(nodes, owner, body.meetingId, 'Bob');
+    assert.equal(b.moved, null);
+    assert.deepEqual(b.joined.users.map((u) => u.username), ['Ada']);
+    await a.client.next('user-joined');
+    // a page of a meeting live on its node is served there
+    assert.equal((await rawHttp(owner.port, `/m/${body.meetingId}`)).status, 200);
+    assert.ok(await metric(other, 'videomeet_cluster_moved_total') >= 2);
+    await closeAll(a.client, b.client);
+  });
+
+  test('two nodes starting the same meeting at once end with one owner and both people in it', T, async () => {
+    for (let round = 0; round < 6; round++) {
+      const id = randomMeetingId();
+      const [x, y] = [nodes[round % 3], nodes[(round + 1) % 3]];
+      const [a, b] = await Promise.all([joinAnywhere(nodes, x, id, `A${round}`), joinAnywhere(nodes, y, id, `B${round}`)]);
+      assert.equal(a.node, b.node, `round ${round}: ${a.node.id} and ${b.node.id}`);
+      assert.equal(await redisCli(redisPort, 'GET', `vm:meeting:${id}`), a.node.id);
+      // both in one meeting: whoever joined second saw the first
+      const names = [a.joined.users.map((u) => u.username), b.joined.users.map((u) => u.username)];
+      assert.ok((names[0].length === 0 && names[1][0] === `A${round}`) || (names[1].length === 0 && names[0][0] === `B${round}`),
+        `round ${round}: ${JSON.stringify(names)}`);
+      a.client.send({ type: 'chat-message', message: `hello ${round}` });
+      assert.equal((await b.client.next('receive-message')).message, `hello ${round}`);
+      // the meeting lives on exactly one node
+      const live = await Promise.all(nodes.map(async (n) => (await health(n)).participants));
+      assert.equal(live.reduce((s, k) => s + k, 0), 2 + 0, `participants per node ${live}`);
+      await closeAll(a.client, b.client);
+    }
+  });
+
+  test('Redis killed: live meetings go on, new ones are refused clearly, nothing crashes; Redis back: it recovers', { timeout: 60000 }, async () => {
+    const id = randomMeetingId();
+    const a = await joinAnywhere(nodes, nodes[1], id, 'Live1');
+    const owner = a.node;
+    const b = await joinAnywhere(nodes, nodes[2], id, 'Live2');
+    assert.equal(b.node, owner);
+    await a.client.next('user-joined');
+
+    redis.proc.kill('SIGKILL');
+    await redis.exited;
+    // every node notices (its next registration fails)
+    const deadline = Date.now() + 10000;
+    while (!(await Promise.all(nodes.map(health))).every((h) => h.redis === 'down')) {
+      assert.ok(Date.now() < deadline, 'nodes did not notice Redis is gone');
+      await sleep(200);
+    }
+    // the live meeting goes on: chat both ways, a third person joins it on its node
+    a.client.send({ type: 'chat-message', message: 'without redis' });
+    assert.equal((await b.client.next('receive-message')).message, 'without redis');
+    const c = await connectAndJoin(owner.wsUrl, id, 'Live3');
+    assert.equal(c.joined.users.length, 2);
+    // new meetings are refused with a clear error, on every node
+    for (const n of nodes) {
+      const r = await createMeeting(n);
+      assert.equal(r.status, 503);
+      assert.deepEqual(r.body, { error: 'server-busy', reason: 'cluster' });
+      const s = await connect(n.wsUrl);
+      s.send({ type: 'join-meeting', meetingId: randomMeetingId(), username: 'New' });
+      const e = await s.expectError('server-busy', 'join-meeting');
+      assert.equal(e.reason, 'cluster');
+      await s.ping(); // the socket stays open
+      await s.close();
+      assert.ok(await metric(n, 'videomeet_cluster_redis_errors_total') > 0);
+      assert.equal(await metric(n, 'videomeet_cluster_redis_up'), 0);
+    }
+    // the page of a meeting elsewhere is still served (the join then says what is wrong)
+    assert.equal((await rawHttp(nodes[0].port, `/m/${randomMeetingId()}`)).status, 200);
+    for (const n of nodes) assert.ok(n.isRunning(), `${n.id} died`);
+
+    // Redis back (empty: no persistence): registration resumes, the live meeting is owned again
+    redis = await startRedis(redisPort, dir);
+    await waitCluster(nodes, 3);
+    const deadline2 = Date.now() + 6000;
+    while ((await redisCli(redisPort, 'GET', `vm:meeting:${id}`)) !== owner.id) {
+      assert.ok(Date.now() < deadline2, 'the live meeting was not claimed again');
+      await sleep(200);
+    }
+    const r = await createMeeting(nodes[0]);
+    assert.equal(r.status, 200);
+    const d = await joinAnywhere(nodes, nodes[0], id, 'Live4');
+    assert.equal(d.node, owner);
+    assert.equal(d.joined.users.length, 3);
+    a.client.send({ type: 'chat-message', message: 'with redis again' });
+    assert.equal((await d.client.next('receive-message')).message, 'with redis again');
+    await closeAll(a.client, b.client, c.client, d.client);
+  });
+});
+
+describe('without REDIS_URL', { timeout: 30000 }, () => {
+  test('a single node: no cluster fields, no cluster metrics', T, async () => {
+    const srv = await startServer();
+    try {
+      const h = await health(srv);
+      assert.equal(h.redis, undefined);
+      assert.equal(h.node, undefined);
+      const { text } = await httpGet(`${srv.url}/metrics`);
+      assert.doesNotMatch(text, /videomeet_cluster_/);
+      const { res, text: body } = await httpGet(`${srv.url}/api/create-meeting`);
+      assert.equal(res.status, 200);
+      assert.deepEqual(Object.keys(JSON.parse(body)), ['meetingId']);
+    } finally {
+      await srv.stop();
+    }
+  });
+});
