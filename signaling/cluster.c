@@ -279,6 +279,16 @@ static cluster_node *read_nodes(vm_cluster *c, size_t *n_out)
             for (size_t k = 0; k + 1 < h->elements; k += 2)
                 if (h->element[k]->type == REDIS_REPLY_STRING && h->element[k + 1]->type == REDIS_REPLY_STRING)
                     placement_node_field(nd, h->element[k]->str, h->element[k + 1]->str);
+            /* what Redis places on it now, whoever placed it (its record says it only at its tick) */
+            char owned[VM_NODE_ID_MAX + 16], now_s[24];
+            snprintf(owned, sizeof(owned), "vm:owned:%s", id);
+            snprintf(now_s, sizeof(now_s), "%lld", (long long)wall_ms());
+            const char *zcount[] = {"ZCOUNT", owned, now_s, "+inf"};
+            redisReply *z = run(c, 4, zcount);
+            if (z && z->type == REDIS_REPLY_INTEGER && (uint64_t)z->integer > nd->meetings)
+                nd->meetings = (uint64_t)z->integer;
+            if (z)
+                freeReplyObject(z);
             if (placement_node_valid(nd))
                 n++;
             else
@@ -557,7 +567,7 @@ void cluster_report(vm_cluster *c, const cluster_load *load)
 
 int cluster_choose(vm_cluster *c, char out[VM_NODE_ID_MAX])
 {
-    int k = atomic_load(&c->redis_up) ? placement_choose(c->nodes, c->n_nodes) : -1;
+    int k = atomic_load(&c->redis_up) ? placement_choose(c->nodes, c->n_nodes, c->node_id) : -1;
     if (k < 0)
         return -1;
     c->nodes[k].meetings++; /* until the node's next registration says it */

@@ -52,7 +52,7 @@ bool placement_node_valid(const cluster_node *n)
 }
 
 /* a's load compared with b's: (pa + ma) / ca against (pb + mb) / cb, cross-multiplied. */
-static int cmp_load(const cluster_node *a, const cluster_node *b)
+static int cmp_load(const cluster_node *a, const cluster_node *b, const char *self)
 {
     unsigned __int128 la = (unsigned __int128)(a->participants + a->meetings) * b->capacity;
     unsigned __int128 lb = (unsigned __int128)(b->participants + b->meetings) * a->capacity;
@@ -60,17 +60,20 @@ static int cmp_load(const cluster_node *a, const cluster_node *b)
         return la < lb ? -1 : 1;
     if (a->meetings != b->meetings)
         return a->meetings < b->meetings ? -1 : 1;
+    bool a_self = self && !strcmp(a->id, self), b_self = self && !strcmp(b->id, self);
+    if (a_self != b_self)
+        return a_self ? -1 : 1;
     return strcmp(a->id, b->id);
 }
 
-int placement_choose(const cluster_node *nodes, size_t n)
+int placement_choose(const cluster_node *nodes, size_t n, const char *self)
 {
     int best = -1;
     for (size_t i = 0; i < n; i++) {
         const cluster_node *c = &nodes[i];
         if (!placement_node_valid(c) || c->draining || c->participants >= c->capacity)
             continue;
-        if (best < 0 || cmp_load(c, &nodes[best]) < 0)
+        if (best < 0 || cmp_load(c, &nodes[best], self) < 0)
             best = (int)i;
     }
     return best;

@@ -37,9 +37,11 @@ bool placement_node_valid(const cluster_node *n);
 
 /* The node a new meeting goes to: among the nodes with room (participants < capacity, not draining),
  * the one with the lowest load (participants + meetings) / capacity, where a meeting nobody joined
- * yet counts as one participant; ties go to fewer meetings, then to the smaller id, so that every
- * node decides alike from the same list. Returns its index, or -1 when none has room. */
-int placement_choose(const cluster_node *nodes, size_t n);
+ * yet counts as one participant; ties go to fewer meetings, then to the node `self` (the one
+ * choosing; NULL: none), then to the smaller id. Preferring itself on a tie keeps nodes that choose
+ * at the same time from the same stale list from all piling on one node. Returns its index, or -1
+ * when none has room. */
+int placement_choose(const cluster_node *nodes, size_t n, const char *self);
 
 /* Parses redis://host[:port][/db] (port 1-65535, default 6379; db 0-15, default 0; host a name, an
  * IPv4 literal or an IPv6 literal in brackets). Returns 0, or -1 when malformed. */

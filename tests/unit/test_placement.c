@@ -61,11 +61,11 @@ static void test_choose_least_loaded(void **state)
 {
     (void)state;
     cluster_node ns[3] = {node("a", 100, 10, 2), node("b", 100, 3, 1), node("c", 100, 5, 5)};
-    assert_int_equal(placement_choose(ns, 3), 1);
+    assert_int_equal(placement_choose(ns, 3, NULL), 1);
     /* capacity weighs: b at 4/100 against a bigger node at 6/200 */
     ns[0] = node("a", 200, 5, 1);
-    assert_int_equal(placement_choose(ns, 3), 0);
-    assert_int_equal(placement_choose(ns, 0), -1);
+    assert_int_equal(placement_choose(ns, 3, NULL), 0);
+    assert_int_equal(placement_choose(ns, 0, NULL), -1);
 }
 
 static void test_choose_ties(void **state)
@@ -73,11 +73,38 @@ static void test_choose_ties(void **state)
     (void)state;
     /* same load: fewer meetings first, then the smaller id, whatever the order of the list */
     cluster_node ns[3] = {node("c", 100, 0, 0), node("a", 100, 0, 0), node("b", 100, 0, 0)};
-    assert_int_equal(placement_choose(ns, 3), 1);
+    assert_int_equal(placement_choose(ns, 3, NULL), 1);
     ns[1].meetings = 1; /* a: 1 meeting */
-    assert_int_equal(placement_choose(ns, 3), 2);
+    assert_int_equal(placement_choose(ns, 3, NULL), 2);
     cluster_node eq[2] = {node("x", 100, 2, 2), node("y", 100, 3, 1)};
-    assert_int_equal(placement_choose(eq, 2), 1);
+    assert_int_equal(placement_choose(eq, 2, NULL), 1);
+    /* a tie otherwise: the choosing node itself */
+    ns[1].meetings = 0;
+    assert_int_equal(placement_choose(ns, 3, "c"), 0);
+    assert_int_equal(placement_choose(ns, 3, "b"), 2);
+    assert_int_equal(placement_choose(ns, 3, "zz"), 1);
+    ns[0].meetings = 1; /* not on a real tie */
+    assert_int_equal(placement_choose(ns, 3, "c"), 1);
+}
+
+/* Three nodes choosing from the same stale list at once (each sees only its own placements) still
+ * spread evenly: each prefers itself on a tie. */
+static void test_choose_stale_views(void **state)
+{
+    (void)state;
+    const char *ids[3] = {"n1", "n2", "n3"};
+    unsigned total[3] = {0};
+    for (int chooser = 0; chooser < 3; chooser++) {
+        cluster_node view[3] = {node("n1", 500, 0, 0), node("n2", 500, 0, 0), node("n3", 500, 0, 0)};
+        for (int i = 0; i < 10; i++) {
+            int k = placement_choose(view, 3, ids[chooser]);
+            view[k].meetings++;
+            total[k]++;
+        }
+    }
+    assert_int_equal(total[0], 10);
+    assert_int_equal(total[1], 10);
+    assert_int_equal(total[2], 10);
 }
 
 /* Placing one meeting after another, bumping the chosen node's count as the signaling thread does,
@@ -88,7 +115,7 @@ static void test_choose_spreads(void **state)
     cluster_node ns[3] = {node("n1", 500, 0, 0), node("n2", 500, 0, 0), node("n3", 500, 0, 0)};
     unsigned counts[3] = {0};
     for (int i = 0; i < 30; i++) {
-        int k = placement_choose(ns, 3);
+        int k = placement_choose(ns, 3, NULL);
         assert_true(k >= 0);
         ns[k].meetings++;
         counts[k]++;
@@ -102,15 +129,15 @@ static void test_choose_room(void **state)
 {
     (void)state;
     cluster_node ns[3] = {node("a", 10, 10, 0), node("b", 10, 9, 5), node("c", 0, 0, 0)};
-    assert_int_equal(placement_choose(ns, 3), 1); /* a is full, c takes nobody */
+    assert_int_equal(placement_choose(ns, 3, NULL), 1); /* a is full, c takes nobody */
     ns[1].participants = 10;
-    assert_int_equal(placement_choose(ns, 3), -1);
+    assert_int_equal(placement_choose(ns, 3, NULL), -1);
     ns[0] = node("a", 10, 0, 0);
     ns[0].draining = true;
-    assert_int_equal(placement_choose(ns, 3), -1);
+    assert_int_equal(placement_choose(ns, 3, NULL), -1);
     ns[0].draining = false;
     ns[0].url[0] = '\0'; /* no URL: nobody could be sent there */
-    assert_int_equal(placement_choose(ns, 3), -1);
+    assert_int_equal(placement_choose(ns, 3, NULL), -1);
 }
 
 static void test_redis_url(void **state)
@@ -162,7 +189,7 @@ int main(void)
         cmocka_unit_test(test_fields),        cmocka_unit_test(test_choose_least_loaded),
         cmocka_unit_test(test_choose_ties),   cmocka_unit_test(test_choose_spreads),
         cmocka_unit_test(test_choose_room),   cmocka_unit_test(test_redis_url),
-        cmocka_unit_test(test_node_id),
+        cmocka_unit_test(test_node_id),       cmocka_unit_test(test_choose_stale_views),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
