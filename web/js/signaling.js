@@ -25,6 +25,10 @@
 //   `error`; the app decides. After RETRY.maxAttempts failed tries in a row it stops (`gave-up`).
 // - Liveness: while open, a `ping` every KEEPALIVE.intervalMs; if no frame at all arrives within
 //   KEEPALIVE.timeoutMs after it, the socket is treated as dead (closed, then rejoined as above).
+// - Several nodes (PROTOCOL.md "Several nodes"): a `moved` answering our join (the meeting lives on
+//   another node) makes the client open a socket to that node's /ws and send the same join there,
+//   without the app noticing anything but a `moved` event; later reconnects go to that node too.
+//   At most MAX_MOVES in a row (a misconfigured cluster must not bounce us for ever).
 
 import { KEEPALIVE, LEAVE_TIMEOUT_MS } from './config.js';
 import { Retry } from './retry.js';
@@ -34,6 +38,27 @@ import { Retry } from './retry.js';
 const RECONNECT_CLOSE = 4000;
 /** Media messages kept while the socket is down, at most. */
 const OUTBOX_MAX = 500;
+/** `moved` answers followed in a row before the join is given up. */
+const MAX_MOVES = 3;
+
+/**
+ * The WebSocket URL of the node a `moved` names: its public base URL (http[s]://host[:port]) with
+ * ws[s]: and /ws; null when `url` is not such a URL.
+ * @param {unknown} url
+ * @returns {string|null}
+ */
+export function movedSocketUrl(url) {
+  if (typeof url !== 'string') return null;
+  let u;
+  try {
+    u = new URL(url);
+  } catch {
+    return null;
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return null;
+  const base = u.pathname.replace(/\/+$/, '');
+  return `${u.protocol === 'https:' ? 'wss:' : 'ws:'}//${u.host}${base}/ws`;
+}
 
 /**
  * @typedef {object} Participant
@@ -77,7 +102,7 @@ export const SERVER_TYPES = Object.freeze([
   'existing-users', 'user-joined', 'user-left', 'user-reconnecting', 'receive-message', 'media-state', 'left',
   'pong', 'error',
   'offer', 'answer', 'ice-candidate', 'video-layers', 'video-paused',
-  'active-speakers',
+  'active-speakers', 'moved',
 ]);
 
 export class SignalingClient extends EventTarget {
@@ -108,6 +133,8 @@ export class SignalingClient extends EventTarget {
     this.deadTimer = null;
     /** Set once close() or leave() asked for the socket to close. */
     this.closing = false;
+    /** `moved` answers followed since the last join answer. */
+    this.moves = 0;
   }
 
   /** True when the socket is open. */
@@ -166,6 +193,7 @@ export class SignalingClient extends EventTarget {
     this.session = { meetingId, username, media: { audio: !!media.audio, video: !!media.video } };
     this.resumeWith = null;
     this.retry.reset();
+    this.moves = 0;
     const answer = this.#awaitJoinAnswer();
     this.#sendJoin();
     return answer;
@@ -327,8 +355,13 @@ export class SignalingClient extends EventTarget {
       this.#emit('invalid', { data });
       return;
     }
+    if (msg.type === 'moved') {
+      this.#followMove(msg, data);
+      return;
+    }
     if (msg.type === 'existing-users') {
       const rejoin = this.reconnecting;
+      this.moves = 0;
       this.joined = true;
       this.userId = typeof msg.userId === 'string' ? msg.userId : null;
       this.reconnecting = false;
@@ -382,6 +415,26 @@ export class SignalingClient extends EventTarget {
     }
     if (SERVER_TYPES.includes(msg.type)) this.#emit(msg.type, msg);
     else this.#emit('invalid', { data });
+  }
+
+  /**
+   * `moved`: our meeting lives on another node; join (or rejoin) there on a new socket.
+   * @param {any} msg
+   * @param {unknown} data
+   */
+  #followMove(msg, data) {
+    const url = movedSocketUrl(msg.url);
+    if (!url || !this.session || this.joined || msg.meetingId !== this.session.meetingId || this.moves >= MAX_MOVES) {
+      this.#emit('invalid', { data });
+      return;
+    }
+    this.moves++;
+    this.url = url;
+    this.resumeWith = null; // a participant lives on one node: the new one cannot resume it
+    this.#emit('moved', { ...msg, wsUrl: url });
+    this.#open().then(() => {
+      if (this.session && !this.joined) this.#sendJoin();
+    }, () => { /* #onClose reports it (and the pending join() rejects) */ });
   }
 
   /**
