@@ -153,9 +153,46 @@ static void test_config_errors(void **state)
     }
 }
 
+/* REDIS_URL, NODE_ID, PUBLIC_URL, NODE_MAX_PARTICIPANTS (README, "Several nodes"). */
+static void test_config_cluster(void **state)
+{
+    (void)state;
+    vm_config cfg;
+    char err[256] = "";
+    static const char *const none[] = {NULL};
+    fake_env = none;
+    assert_int_equal(config_load(&cfg, lookup, "/w", err, sizeof(err)), 0);
+    assert_string_equal(cfg.redis_url, "");
+    assert_int_equal(cfg.node_capacity, 500);
+    config_free(&cfg);
+    static const char *const ok[] = {"REDIS_URL", "redis://redis:6379/1", "NODE_ID", "eu-1",
+                                     "PUBLIC_URL", "https://n1.example.com/", "NODE_MAX_PARTICIPANTS", "800", NULL};
+    fake_env = ok;
+    assert_int_equal(config_load(&cfg, lookup, "/w", err, sizeof(err)), 0);
+    assert_string_equal(cfg.redis_url, "redis://redis:6379/1");
+    assert_string_equal(cfg.node_id, "eu-1");
+    assert_string_equal(cfg.public_url, "https://n1.example.com");
+    assert_int_equal(cfg.node_capacity, 800);
+    config_free(&cfg);
+    static const char *const no_public[] = {"REDIS_URL", "redis://r", NULL};
+    static const char *const bad_public[] = {"REDIS_URL", "redis://r", "PUBLIC_URL", "n1.example.com", NULL};
+    static const char *const bad_url[] = {"REDIS_URL", "http://r", "PUBLIC_URL", "http://n1", NULL};
+    static const char *const bad_id[] = {"REDIS_URL", "redis://r", "PUBLIC_URL", "http://n1", "NODE_ID", "a b", NULL};
+    static const char *const bad_cap[] = {"NODE_MAX_PARTICIPANTS", "0", NULL};
+    const char *const *cases[] = {no_public, bad_public, bad_url, bad_id, bad_cap};
+    for (size_t i = 0; i < 5; i++) {
+        fake_env = cases[i];
+        err[0] = '\0';
+        assert_int_equal(config_load(&cfg, lookup, "/w", err, sizeof(err)), -1);
+        assert_true(strlen(err) > 0);
+        config_free(&cfg);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_config_cluster),
         cmocka_unit_test(test_paths),          cmocka_unit_test(test_mime),
         cmocka_unit_test(test_config_defaults), cmocka_unit_test(test_config_values),
         cmocka_unit_test(test_config_bind_address), cmocka_unit_test(test_config_errors),
