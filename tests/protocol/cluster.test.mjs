@@ -6,40 +6,11 @@
 // nothing crashes; with Redis back the nodes register again and new meetings are placed again.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { startServer, freePort } from '../lib/server.mjs';
+import { startRedis, redisCli } from '../lib/redis.mjs';
 import { connect, connectAndJoin, closeAll, httpGet, rawHttp, randomMeetingId, sleep, MEETING_ID_RE } from './client.mjs';
 
 const T = { timeout: 30000 };
-
-/** Starts redis-server on `port` in `dir`; resolves once it accepts commands. */
-async function startRedis(port, dir) {
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-    '--dir', dir, '--daemonize', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout.on('data', (d) => { out += d; });
-  proc.stderr.on('data', (d) => { out += d; });
-  const exited = new Promise((r) => proc.on('exit', r));
-  for (let i = 0; i < 100; i++) {
-    try {
-      if ((await redisCli(port, 'PING')) === 'PONG') return { proc, exited, output: () => out };
-    } catch { /* not up yet */ }
-    await sleep(50);
-  }
-  proc.kill('SIGKILL');
-  throw new Error(`redis-server did not start:\n${out}`);
-}
-
-/** One redis-cli command; resolves with its raw output, trimmed. */
-function redisCli(port, ...args) {
-  return new Promise((resolve, reject) => {
-    execFile('redis-cli', ['-h', '127.0.0.1', '-p', String(port), '--raw', ...args], { timeout: 3000 },
-      (err, stdout) => (err ? reject(err) : resolve(stdout.trim())));
-  });
-}
 
 async function health(node) {
   const { res, text } = await httpGet(`${node.url}/healthz`);
@@ -89,13 +60,11 @@ async function joinAnywhere(nodes, node, meetingId, username) {
 describe('several nodes through Redis', { timeout: 240000 }, () => {
   let redis;
   let redisPort;
-  let dir;
   const nodes = [];
 
   before(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vm-redis-'));
-    redisPort = await freePort();
-    redis = await startRedis(redisPort, dir);
+    redis = await startRedis();
+    redisPort = redis.port;
     for (let i = 0; i < 3; i++) {
       const port = await freePort();
       const srv = await startServer({
@@ -110,11 +79,7 @@ describe('several nodes through Redis', { timeout: 240000 }, () => {
 
   after(async () => {
     for (const n of nodes) await n.stop();
-    if (redis) {
-      redis.proc.kill('SIGTERM');
-      await redis.exited;
-    }
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    if (redis) await redis.stop();
   });
 
   test('every node registers itself with its URL, capacity and load, with a TTL', T, async () => {
@@ -214,8 +179,7 @@ describe('several nodes through Redis', { timeout: 240000 }, () => {
     assert.equal(b.node, owner);
     await a.client.next('user-joined');
 
-    redis.proc.kill('SIGKILL');
-    await redis.exited;
+    await redis.kill();
     // every node notices (its next registration fails)
     const deadline = Date.now() + 10000;
     while (!(await Promise.all(nodes.map(health))).every((h) => h.redis === 'down')) {
@@ -246,7 +210,7 @@ describe('several nodes through Redis', { timeout: 240000 }, () => {
     for (const n of nodes) assert.ok(n.isRunning(), `${n.id} died`);
 
     // Redis back (empty: no persistence): registration resumes, the live meeting is owned again
-    redis = await startRedis(redisPort, dir);
+    await redis.restart();
     await waitCluster(nodes, 3);
     const deadline2 = Date.now() + 6000;
     while ((await redisCli(redisPort, 'GET', `vm:meeting:${id}`)) !== owner.id) {

@@ -1,0 +1,58 @@
+// A throwaway redis-server (Debian's) for the cluster suites (README, "Several nodes"): on a loopback
+// port, no persistence, its own directory; and redis-cli to look at what the nodes wrote.
+import { spawn, execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort } from './server.mjs';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** One redis-cli command against 127.0.0.1:port; resolves with its raw output, trimmed. */
+export function redisCli(port, ...args) {
+  return new Promise((resolve, reject) => {
+    execFile('redis-cli', ['-h', '127.0.0.1', '-p', String(port), '--raw', ...args], { timeout: 3000 },
+      (err, stdout) => (err ? reject(err) : resolve(stdout.trim())));
+  });
+}
+
+/**
+ * Starts redis-server; resolves once it answers PING with {port, url, proc, exited, kill(), restart(),
+ * stop()}: kill() SIGKILLs it (Redis "dies"), restart() starts it again, empty, on the same port,
+ * stop() ends it and removes its directory.
+ */
+export async function startRedis() {
+  const port = await freePort();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vm-redis-'));
+  const r = { port, url: `redis://127.0.0.1:${port}`, proc: null, exited: null, output: '' };
+  async function launch() {
+    const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '',
+      '--appendonly', 'no', '--dir', dir, '--daemonize', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    proc.stdout.on('data', (d) => { r.output += d; });
+    proc.stderr.on('data', (d) => { r.output += d; });
+    r.proc = proc;
+    r.exited = new Promise((res) => proc.on('exit', res));
+    for (let i = 0; i < 100; i++) {
+      try {
+        if ((await redisCli(port, 'PING')) === 'PONG') return;
+      } catch { /* not up yet */ }
+      await sleep(50);
+    }
+    proc.kill('SIGKILL');
+    throw new Error(`redis-server did not start:\n${r.output}`);
+  }
+  r.kill = async () => {
+    r.proc.kill('SIGKILL');
+    await r.exited;
+  };
+  r.restart = launch;
+  r.stop = async () => {
+    if (r.proc && r.proc.exitCode === null && r.proc.signalCode === null) {
+      r.proc.kill('SIGTERM');
+      await r.exited;
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  await launch();
+  return r;
+}
