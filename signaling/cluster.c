@@ -224,7 +224,7 @@ static void refresh_meetings(vm_cluster *c, GPtrArray *ids)
         return;
     char self_ttl[24], lapse[24];
     snprintf(self_ttl, sizeof(self_ttl), "%d", LIVE_MEETING_TTL_MS);
-    snprintf(lapse, sizeof(lapse), "%lld", (long long)(wall_ms() + pending_ttl_ms(c)));
+    snprintf(lapse, sizeof(lapse), "%lld", (long long)(wall_ms() + LIVE_MEETING_TTL_MS));
     for (guint i = 0; i < ids->len; i++) {
         char key[32];
         snprintf(key, sizeof(key), "vm:meeting:%s", (const char *)ids->pdata[i]);
@@ -386,6 +386,14 @@ static void *thread_main(void *arg)
     int64_t next_tick = 0;
     pthread_mutex_lock(&c->lock);
     while (!c->stop) {
+        if (c->todo.length && !c->rc && mono_ms() >= c->next_connect_ms) {
+            /* (Re)connecting: register and claim this node's live meetings before placing anything,
+             * so that a Redis that came back empty does not hand them to another node meanwhile. */
+            pthread_mutex_unlock(&c->lock);
+            tick(c);
+            next_tick = mono_ms() + TICK_MS;
+            pthread_mutex_lock(&c->lock);
+        }
         if (c->todo.length) {
             GQueue batch = c->todo;
             g_queue_init(&c->todo);
@@ -424,6 +432,15 @@ static void *thread_main(void *arg)
         pthread_cond_timedwait(&c->cond, &c->lock, &until);
     }
     pthread_mutex_unlock(&c->lock);
+    if (c->rc) {
+        /* A node that stops leaves at once rather than 6 s later: nothing new is placed on it. */
+        char node_key[VM_NODE_ID_MAX + 16];
+        snprintf(node_key, sizeof(node_key), "vm:node:%s", c->node_id);
+        const char *del[] = {"DEL", node_key};
+        run_void(c, 2, del);
+        const char *srem[] = {"SREM", "vm:nodes", c->node_id};
+        run_void(c, 3, srem);
+    }
     if (c->rc)
         redisFree(c->rc);
     c->rc = NULL;

@@ -171,6 +171,44 @@ describe('several nodes through Redis', { timeout: 240000 }, () => {
     }
   });
 
+  test('a node that stops leaves at once, a node that dies disappears within 6 s; their meetings are placed again', { timeout: 60000 }, async () => {
+    const extra = [];
+    for (const [i, how] of [[3, 'stop'], [4, 'kill']]) {
+      const port = await freePort();
+      const srv = await startServer({
+        PORT: String(port), REDIS_URL: `redis://127.0.0.1:${redisPort}`, NODE_ID: `node${i}`,
+        PUBLIC_URL: `http://127.0.0.1:${port}`, RTC_MIN_PORT: String(42000 + i * 200), RTC_MAX_PORT: String(42199 + i * 200),
+      });
+      extra.push({ ...srv, id: `node${i}`, how });
+    }
+    await waitCluster([...nodes, ...extra], 5);
+    for (const n of extra) {
+      // a meeting placed on it: a new id joined there directly (the idle new node is the least loaded)
+      const id = randomMeetingId();
+      const p = await joinAnywhere([...nodes, ...extra], n, id, `On${n.id}`);
+      assert.equal(p.node, n, `placed on ${p.node.id}`);
+      await p.client.close();
+      const t0 = Date.now();
+      if (n.how === 'stop') {
+        await n.stop();
+        assert.equal(await redisCli(redisPort, 'EXISTS', `vm:node:${n.id}`), '0', 'a stopped node leaves at once');
+      } else {
+        n.proc.kill('SIGKILL');
+        while ((await redisCli(redisPort, 'EXISTS', `vm:node:${n.id}`)) !== '0') {
+          assert.ok(Date.now() - t0 < 8000, 'the dead node\'s record did not expire');
+          await sleep(200);
+        }
+        assert.ok(Date.now() - t0 > 1000, 'the record expired by its TTL, not at once');
+      }
+      // its meeting is placed again on a live node by the next join
+      const q = await joinAnywhere(nodes, nodes[0], id, 'Again');
+      assert.ok(nodes.includes(q.node));
+      assert.equal(await redisCli(redisPort, 'GET', `vm:meeting:${id}`), q.node.id);
+      await q.client.close();
+    }
+    await waitCluster(nodes, 3);
+  });
+
   test('Redis killed: live meetings go on, new ones are refused clearly, nothing crashes; Redis back: it recovers', { timeout: 60000 }, async () => {
     const id = randomMeetingId();
     const a = await joinAnywhere(nodes, nodes[1], id, 'Live1');
