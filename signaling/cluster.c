@@ -68,8 +68,7 @@ typedef struct req {
 struct vm_cluster {
     const vm_config *cfg;
     char node_id[VM_NODE_ID_MAX];
-    char host[256];
-    int port, db;
+    redis_target redis;             /* where REDIS_URL points */
     char media[128];
     cluster_wake_fn wake;
     void *wake_ud;
@@ -121,7 +120,7 @@ static void drop_connection(vm_cluster *c, const char *why)
 {
     atomic_fetch_add(&c->errors, 1);
     if (atomic_exchange(&c->redis_up, false))
-        LOG_W("cluster: lost Redis at %s:%d (%s); new meetings are refused until it is back", c->host, c->port,
+        LOG_W("cluster: lost Redis at %s:%d (%s); new meetings are refused until it is back", c->redis.host, c->redis.port,
               why);
     if (c->rc)
         redisFree(c->rc);
@@ -136,7 +135,7 @@ static bool connected(vm_cluster *c)
     if (mono_ms() < c->next_connect_ms)
         return false;
     struct timeval tv = {0, 500 * 1000};
-    c->rc = redisConnectWithTimeout(c->host, c->port, tv);
+    c->rc = redisConnectWithTimeout(c->redis.host, c->redis.port, tv);
     if (!c->rc || c->rc->err) {
         if (c->rc)
             redisFree(c->rc);
@@ -147,8 +146,19 @@ static bool connected(vm_cluster *c)
     }
     struct timeval to = {REDIS_TIMEOUT_MS / 1000, (REDIS_TIMEOUT_MS % 1000) * 1000};
     redisSetTimeout(c->rc, to);
-    if (c->db) {
-        redisReply *r = redisCommand(c->rc, "SELECT %d", c->db);
+    if (c->redis.password[0]) {
+        redisReply *r = c->redis.user[0] ? redisCommand(c->rc, "AUTH %s %s", c->redis.user, c->redis.password)
+                                         : redisCommand(c->rc, "AUTH %s", c->redis.password);
+        bool ok = r && r->type != REDIS_REPLY_ERROR;
+        if (r)
+            freeReplyObject(r);
+        if (!ok) {
+            drop_connection(c, "AUTH refused");
+            return false;
+        }
+    }
+    if (c->redis.db) {
+        redisReply *r = redisCommand(c->rc, "SELECT %d", c->redis.db);
         bool ok = r && r->type != REDIS_REPLY_ERROR;
         if (r)
             freeReplyObject(r);
@@ -158,7 +168,7 @@ static bool connected(vm_cluster *c)
         }
     }
     atomic_store(&c->redis_up, true);
-    LOG_I("cluster: node %s connected to Redis at %s:%d", c->node_id, c->host, c->port);
+    LOG_I("cluster: node %s connected to Redis at %s:%d", c->node_id, c->redis.host, c->redis.port);
     return true;
 }
 
@@ -459,7 +469,7 @@ vm_cluster *cluster_start(const vm_config *cfg, cluster_wake_fn wake, void *ud)
     c->cfg = cfg;
     c->wake = wake;
     c->wake_ud = ud;
-    if (placement_parse_redis_url(cfg->redis_url, c->host, sizeof(c->host), &c->port, &c->db) < 0) {
+    if (placement_parse_redis_url(cfg->redis_url, &c->redis) < 0) {
         free(c);
         return NULL;
     }
@@ -491,7 +501,7 @@ vm_cluster *cluster_start(const vm_config *cfg, cluster_wake_fn wake, void *ud)
         free(c);
         return NULL;
     }
-    LOG_I("cluster: node %s (%s) uses Redis at %s:%d db %d", c->node_id, cfg->public_url, c->host, c->port, c->db);
+    LOG_I("cluster: node %s (%s) uses Redis at %s:%d db %d", c->node_id, cfg->public_url, c->redis.host, c->redis.port, c->redis.db);
     return c;
 }
 

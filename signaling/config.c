@@ -210,8 +210,7 @@ static int load_rtc(vm_config *cfg, config_getenv_fn env, char *err, size_t errl
 static int load_cluster(vm_config *cfg, config_getenv_fn env, char *err, size_t errlen)
 {
     long cap;
-    char host[256];
-    int port, db;
+    redis_target target;
     if (copy_str(env, "REDIS_URL", "", cfg->redis_url, sizeof(cfg->redis_url), err, errlen) ||
         copy_str(env, "NODE_ID", "", cfg->node_id, sizeof(cfg->node_id), err, errlen) ||
         copy_str(env, "PUBLIC_URL", "", cfg->public_url, sizeof(cfg->public_url), err, errlen) ||
@@ -220,8 +219,9 @@ static int load_cluster(vm_config *cfg, config_getenv_fn env, char *err, size_t 
     cfg->node_capacity = (size_t)cap;
     if (!cfg->redis_url[0])
         return 0;
-    if (placement_parse_redis_url(cfg->redis_url, host, sizeof(host), &port, &db) < 0) {
-        snprintf(err, errlen, "REDIS_URL must be redis://host[:port][/db] (got '%s')", cfg->redis_url);
+    if (placement_parse_redis_url(cfg->redis_url, &target) < 0) {
+        /* not echoed: it may hold a password */
+        snprintf(err, errlen, "REDIS_URL must be redis://[[user]:password@]host[:port][/db]");
         return -1;
     }
     if (cfg->node_id[0] && !placement_node_id_valid(cfg->node_id)) {

@@ -79,12 +79,25 @@ int placement_choose(const cluster_node *nodes, size_t n, const char *self)
     return best;
 }
 
-int placement_parse_redis_url(const char *url, char *host, size_t hostlen, int *port, int *db)
+int placement_parse_redis_url(const char *url, redis_target *out)
 {
     static const char scheme[] = "redis://";
+    memset(out, 0, sizeof(*out));
     if (!url || strncmp(url, scheme, sizeof(scheme) - 1) != 0)
         return -1;
     const char *p = url + sizeof(scheme) - 1, *h_end;
+    const char *at = strrchr(p, '@');
+    if (at) {
+        const char *colon = memchr(p, ':', (size_t)(at - p));
+        if (!colon)
+            return -1; /* a user without a password */
+        size_t ul = (size_t)(colon - p), pl = (size_t)(at - colon - 1);
+        if (ul >= sizeof(out->user) || pl >= sizeof(out->password))
+            return -1;
+        memcpy(out->user, p, ul);
+        memcpy(out->password, colon + 1, pl);
+        p = at + 1;
+    }
     const char *h = p;
     if (*p == '[') {
         h = p + 1;
@@ -97,7 +110,7 @@ int placement_parse_redis_url(const char *url, char *host, size_t hostlen, int *
         p = h_end;
     }
     size_t hl = (size_t)(h_end - h);
-    if (hl == 0 || hl >= hostlen || memchr(h, '@', hl))
+    if (hl == 0 || hl >= sizeof(out->host))
         return -1;
     for (size_t i = 0; i < hl; i++) {
         char ch = h[i];
@@ -105,17 +118,15 @@ int placement_parse_redis_url(const char *url, char *host, size_t hostlen, int *
               ch == '-' || ch == ':' || ch == '_'))
             return -1;
     }
-    memcpy(host, h, hl);
-    host[hl] = '\0';
-    *port = 6379;
-    *db = 0;
+    memcpy(out->host, h, hl);
+    out->port = 6379;
     if (*p == ':') {
         char *end;
         errno = 0;
         long v = strtol(p + 1, &end, 10);
         if (errno || end == p + 1 || v < 1 || v > 65535)
             return -1;
-        *port = (int)v;
+        out->port = (int)v;
         p = end;
     }
     if (*p == '/' && p[1]) {
@@ -124,7 +135,7 @@ int placement_parse_redis_url(const char *url, char *host, size_t hostlen, int *
         long v = strtol(p + 1, &end, 10);
         if (errno || end == p + 1 || *end || v < 0 || v > 15)
             return -1;
-        *db = (int)v;
+        out->db = (int)v;
         p = end;
     } else if (*p == '/') {
         p++;

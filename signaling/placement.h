@@ -43,9 +43,19 @@ bool placement_node_valid(const cluster_node *n);
  * when none has room. */
 int placement_choose(const cluster_node *nodes, size_t n, const char *self);
 
-/* Parses redis://host[:port][/db] (port 1-65535, default 6379; db 0-15, default 0; host a name, an
- * IPv4 literal or an IPv6 literal in brackets). Returns 0, or -1 when malformed. */
-int placement_parse_redis_url(const char *url, char *host, size_t hostlen, int *port, int *db);
+/* Where REDIS_URL points. */
+typedef struct {
+    char host[256];
+    int port;                    /* 1-65535, default 6379 */
+    int db;                      /* 0-15, default 0 */
+    char user[64];               /* "" = none (AUTH password, or no AUTH) */
+    char password[256];          /* "" = no AUTH */
+} redis_target;
+
+/* Parses redis://[[user]:password@]host[:port][/db] (host a name, an IPv4 literal or an IPv6 literal
+ * in brackets; the password runs to the last '@' and is taken as written, no %-decoding). Returns 0,
+ * or -1 when malformed. */
+int placement_parse_redis_url(const char *url, redis_target *out);
 
 /* A node id is 1-63 characters of [A-Za-z0-9_.-]. */
 bool placement_node_id_valid(const char *id);

@@ -188,10 +188,15 @@ static void *thread_main(void *arg)
         set_state(s, -1, NULL);
         return NULL;
     }
+    if (s->cfg->redis_url[0] && !(s->cluster = cluster_start(s->cfg, cluster_wake, s))) {
+        LOG_E("cluster: cannot start the Redis thread");
+        lws_context_destroy(s->ctx);
+        s->ctx = NULL;
+        set_state(s, -1, NULL);
+        return NULL;
+    }
     lws_sul_schedule(s->ctx, 0, &s->sweep, sweep, LWS_US_PER_SEC);
     set_state(s, 1, s->ctx);
-    if (s->cfg->redis_url[0] && !(s->cluster = cluster_start(s->cfg, cluster_wake, s)))
-        LOG_E("cluster: cannot start; this node runs alone");
     while (!atomic_load(&s->stop)) {
         if (lws_service(s->ctx, 0) < 0)
             break;

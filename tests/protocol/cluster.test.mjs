@@ -266,6 +266,32 @@ describe('several nodes through Redis', { timeout: 240000 }, () => {
   });
 });
 
+describe('Redis with a password', { timeout: 60000 }, () => {
+  test('the right password registers the node; a wrong one is a Redis that is down, nothing crashes', T, async () => {
+    const redis = await startRedis({ password: 'p@ss/w0rd' });
+    const started = [];
+    try {
+      for (const [id, url] of [['good', redis.url], ['bad', `redis://:wrong@127.0.0.1:${redis.port}`]]) {
+        const port = await freePort();
+        started.push({ ...(await startServer({ PORT: String(port), REDIS_URL: url, NODE_ID: id, PUBLIC_URL: `http://127.0.0.1:${port}` })), id });
+      }
+      const [good, bad] = started;
+      await waitCluster([good], 1);
+      assert.equal(await redisCli(redis, 'HGET', 'vm:node:good', 'url'), good.url);
+      assert.equal(await redisCli(redis, 'EXISTS', 'vm:node:bad'), '0');
+      const h = await health(bad);
+      assert.equal(h.redis, 'down');
+      assert.ok(await metric(bad, 'videomeet_cluster_redis_errors_total') > 0);
+      assert.equal((await createMeeting(bad)).status, 503);
+      assert.equal((await createMeeting(good)).status, 200);
+      assert.doesNotMatch(bad.output(), /wrong/, 'the password is not logged');
+    } finally {
+      for (const s of started) await s.stop();
+      await redis.stop();
+    }
+  });
+});
+
 describe('without REDIS_URL', { timeout: 30000 }, () => {
   test('a single node: no cluster fields, no cluster metrics', T, async () => {
     const srv = await startServer();

@@ -143,29 +143,41 @@ static void test_choose_room(void **state)
 static void test_redis_url(void **state)
 {
     (void)state;
-    char host[64];
-    int port, db;
-    assert_int_equal(placement_parse_redis_url("redis://127.0.0.1:6380/2", host, sizeof(host), &port, &db), 0);
-    assert_string_equal(host, "127.0.0.1");
-    assert_int_equal(port, 6380);
-    assert_int_equal(db, 2);
-    assert_int_equal(placement_parse_redis_url("redis://redis", host, sizeof(host), &port, &db), 0);
-    assert_string_equal(host, "redis");
-    assert_int_equal(port, 6379);
-    assert_int_equal(db, 0);
-    assert_int_equal(placement_parse_redis_url("redis://cache.local/", host, sizeof(host), &port, &db), 0);
-    assert_int_equal(placement_parse_redis_url("redis://[::1]:7000", host, sizeof(host), &port, &db), 0);
-    assert_string_equal(host, "::1");
-    assert_int_equal(port, 7000);
+    redis_target t;
+    assert_int_equal(placement_parse_redis_url("redis://127.0.0.1:6380/2", &t), 0);
+    assert_string_equal(t.host, "127.0.0.1");
+    assert_int_equal(t.port, 6380);
+    assert_int_equal(t.db, 2);
+    assert_string_equal(t.password, "");
+    assert_int_equal(placement_parse_redis_url("redis://redis", &t), 0);
+    assert_string_equal(t.host, "redis");
+    assert_int_equal(t.port, 6379);
+    assert_int_equal(t.db, 0);
+    assert_int_equal(placement_parse_redis_url("redis://cache.local/", &t), 0);
+    assert_int_equal(placement_parse_redis_url("redis://[::1]:7000", &t), 0);
+    assert_string_equal(t.host, "::1");
+    assert_int_equal(t.port, 7000);
+    assert_int_equal(placement_parse_redis_url("redis://:s3cr@t/x@cache:6390", &t), 0);
+    assert_string_equal(t.user, "");
+    assert_string_equal(t.password, "s3cr@t/x");
+    assert_string_equal(t.host, "cache");
+    assert_int_equal(t.port, 6390);
+    assert_int_equal(placement_parse_redis_url("redis://vm:pw@cache/3", &t), 0);
+    assert_string_equal(t.user, "vm");
+    assert_string_equal(t.password, "pw");
+    assert_int_equal(t.db, 3);
     static const char *const bad[] = {
         "", "http://x", "redis://", "redis://:6379", "redis://h:0", "redis://h:65536", "redis://h:x",
-        "redis://h/16", "redis://h/1x", "redis://user:pw@h", "redis://[::1", "redis://h:1:2", "redis://h p",
-        "redis://h/1/2",
+        "redis://h/16", "redis://h/1x", "redis://user@h", "redis://[::1", "redis://h:1:2", "redis://h p",
+        "redis://h/1/2", "redis://pw@", "redis://:pw@",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        assert_int_equal(placement_parse_redis_url(bad[i], host, sizeof(host), &port, &db), -1);
-    char tiny[4];
-    assert_int_equal(placement_parse_redis_url("redis://longhost", tiny, sizeof(tiny), &port, &db), -1);
+        assert_int_equal(placement_parse_redis_url(bad[i], &t), -1);
+    char longhost[300];
+    memset(longhost, 'a', sizeof(longhost));
+    memcpy(longhost, "redis://", 8);
+    longhost[sizeof(longhost) - 1] = '\0';
+    assert_int_equal(placement_parse_redis_url(longhost, &t), -1);
 }
 
 static void test_node_id(void **state)
