@@ -128,6 +128,15 @@ static void drop_connection(vm_cluster *c, const char *why)
     c->next_connect_ms = mono_ms() + CONNECT_RETRY_MS;
 }
 
+/* Frees r; true when it was an answer and not an error. */
+static bool reply_ok(void *r)
+{
+    bool ok = r && ((redisReply *)r)->type != REDIS_REPLY_ERROR;
+    if (r)
+        freeReplyObject(r);
+    return ok;
+}
+
 static bool connected(vm_cluster *c)
 {
     if (c->rc)
@@ -146,26 +155,16 @@ static bool connected(vm_cluster *c)
     }
     struct timeval to = {REDIS_TIMEOUT_MS / 1000, (REDIS_TIMEOUT_MS % 1000) * 1000};
     redisSetTimeout(c->rc, to);
-    if (c->redis.password[0]) {
-        redisReply *r = c->redis.user[0] ? redisCommand(c->rc, "AUTH %s %s", c->redis.user, c->redis.password)
-                                         : redisCommand(c->rc, "AUTH %s", c->redis.password);
-        bool ok = r && r->type != REDIS_REPLY_ERROR;
-        if (r)
-            freeReplyObject(r);
-        if (!ok) {
-            drop_connection(c, "AUTH refused");
-            return false;
-        }
-    }
-    if (c->redis.db) {
-        redisReply *r = redisCommand(c->rc, "SELECT %d", c->redis.db);
-        bool ok = r && r->type != REDIS_REPLY_ERROR;
-        if (r)
-            freeReplyObject(r);
-        if (!ok) {
-            drop_connection(c, "SELECT failed");
-            return false;
-        }
+    const char *failed = NULL;
+    if (c->redis.password[0] &&
+        !reply_ok(c->redis.user[0] ? redisCommand(c->rc, "AUTH %s %s", c->redis.user, c->redis.password)
+                                   : redisCommand(c->rc, "AUTH %s", c->redis.password)))
+        failed = "AUTH refused";
+    else if (c->redis.db && !reply_ok(redisCommand(c->rc, "SELECT %d", c->redis.db)))
+        failed = "SELECT failed";
+    if (failed) {
+        drop_connection(c, failed);
+        return false;
     }
     atomic_store(&c->redis_up, true);
     LOG_I("cluster: node %s connected to Redis at %s:%d", c->node_id, c->redis.host, c->redis.port);
