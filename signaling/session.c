@@ -415,7 +415,7 @@ static void message_limited(struct vm_signaling *s, vm_conn *c, bool media, uint
     c->drops++;
     if (c->drops >= s->cfg->abuse_drops) {
         LOG_W("closing a WebSocket that floods (%u messages dropped)", c->drops);
-        send_error(c, VM_ERR_RATE_LIMITED, NULL, "too many messages; closing");
+        send_limited(c, "messages", NULL, 0, "too many messages; closing");
         request_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION);
         return;
     }
