@@ -130,7 +130,8 @@ test('40 abusive sockets loop join/leave on random ids; two people meet and get 
   assert.equal(state.connectFailures, 0);
   // 10 meetings a minute from one address (a burst of 10, then one every 6 s): a handful, not thousands
   assert.ok(state.joined >= 10 && state.joined <= 20, `attacker joins: ${state.joined}`);
-  assert.ok(maxMeetings <= 12, `meetings at once during the attack: ${maxMeetings}`);
+  // (its burst of 10, a refill or two while they wait out their 10 s, and the two people's meeting)
+  assert.ok(maxMeetings <= 14, `meetings at once during the attack: ${maxMeetings}`);
   // after its 10 starts, its joins of unknown ids are refused; past 30 of those, every join is
   assert.ok(state.errors['rate-limited/meetings'] >= 10, JSON.stringify(state.errors));
   assert.ok(state.errors['rate-limited/unknown-meetings'] > 100, JSON.stringify(state.errors));
