@@ -240,6 +240,22 @@ static int load_cluster(vm_config *cfg, config_getenv_fn env, char *err, size_t 
     return 0;
 }
 
+/* The limits per client address and whose X-Forwarded-For to believe (abuse.h). */
+static int load_abuse(vm_config *cfg, config_getenv_fn env, char *err, size_t errlen)
+{
+    long conns, starts, unknown, unused;
+    if (get_long(env, "ADDRESS_MAX_CONNECTIONS", 50, 0, 1000000, &conns, err, errlen) ||
+        get_long(env, "ADDRESS_MEETINGS_PER_MINUTE", 10, 0, 1000000, &starts, err, errlen) ||
+        get_long(env, "ADDRESS_UNKNOWN_JOINS_PER_MINUTE", 30, 0, 1000000, &unknown, err, errlen) ||
+        get_long(env, "MEETING_UNUSED_GRACE_SECONDS", 10, 0, 86400 * 7, &unused, err, errlen))
+        return -1;
+    cfg->addr_max_connections = (unsigned)conns;
+    cfg->addr_meetings_per_min = (unsigned)starts;
+    cfg->addr_unknown_per_min = (unsigned)unknown;
+    cfg->meeting_unused_grace_ms = unused * 1000 < cfg->meeting_grace_ms ? unused * 1000 : cfg->meeting_grace_ms;
+    return abuse_trust_parse(env("TRUSTED_PROXIES"), &cfg->trusted_proxies, err, errlen);
+}
+
 int config_load(vm_config *cfg, config_getenv_fn env, const char *default_web_root, char *err, size_t errlen)
 {
     memset(cfg, 0, sizeof(*cfg));
@@ -264,6 +280,11 @@ int config_load(vm_config *cfg, config_getenv_fn env, const char *default_web_ro
     cfg->msg_rate = 20;
     cfg->msg_burst = 40;
     cfg->abuse_drops = 100;
+    cfg->media_msg_rate = 40;
+    cfg->media_msg_burst = 300;
+    cfg->max_candidates = 200;
+    if (load_abuse(cfg, env, err, errlen))
+        return -1;
     if (copy_str(env, "BIND_ADDRESS", "", cfg->bind_address, sizeof(cfg->bind_address), err, errlen) ||
         copy_str(env, "WEB_ROOT", default_web_root, cfg->web_root, sizeof(cfg->web_root), err, errlen))
         return -1;

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "signaling/abuse.h"
+
 #define VM_CONFIG_MAX_IPS 8
 
 typedef struct {
@@ -28,6 +30,17 @@ typedef struct {
     double msg_rate;                /* messages per second per connection, default 20 */
     double msg_burst;               /* burst, default 40 */
     unsigned abuse_drops;           /* rate-limited messages before the socket is closed, default 100 */
+    double media_msg_rate;          /* offer, answer, ice-candidate, ice-restart: their own bucket per */
+    double media_msg_burst;         /* connection, default 40/s, burst 300 (a join on many interfaces) */
+    unsigned max_candidates;        /* remote candidates per connection (pc) and ICE generation, 200 */
+    /* Per client address (abuse.h; README "Abuse limits"). */
+    abuse_trust trusted_proxies;    /* TRUSTED_PROXIES: whose X-Forwarded-For is believed; default nobody */
+    unsigned addr_max_connections;  /* ADDRESS_MAX_CONNECTIONS: WebSockets at once, default 50; 0 = off */
+    unsigned addr_meetings_per_min; /* ADDRESS_MEETINGS_PER_MINUTE: meetings started, default 10; 0 = off */
+    unsigned addr_unknown_per_min;  /* ADDRESS_UNKNOWN_JOINS_PER_MINUTE: joins of ids with no live meeting,
+                                       default 30; 0 = off */
+    int64_t meeting_unused_grace_ms;/* MEETING_UNUSED_GRACE_SECONDS: grace of an emptied meeting that never
+                                       had two people at once nor a chat message, default 10 */
     char *ice_servers_json;         /* JSON array built from STUN_URLS / TURN_URLS / TURN_USERNAME /
                                        TURN_CREDENTIAL (the static part of /api/config's iceServers;
                                        ice_servers.c adds minted TURN credentials); owned */

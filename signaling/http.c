@@ -1,8 +1,14 @@
-/* http.c - the HTTP routes of PROTOCOL.md: the app's static files, /m/<id>, /api/..., /healthz.
+/* http.c - the HTTP routes of PROTOCOL.md: the app's static files, /m/<id>, /api/..., /healthz; the
+ * HTTP limits (header and body sizes, README "HTTP limits and headers") and the security headers every
+ * answer carries; the client address behind trusted proxies.
  *
  * Dynamic answers are small JSON bodies: headers are written at once and the body from
  * HTTP_WRITEABLE, as libwebsockets asks. Static files go through lws_serve_http_file() after
  * http_path_resolve() and a realpath() check that the file lies inside the web root.
+ *
+ * Security headers are the vhost's canned headers (http_security_headers(), server.c): libwebsockets
+ * adds them to every status line it writes, so files, JSON, /metrics and its own error pages all
+ * carry them.
  */
 #include <glib.h>
 #include <jansson.h>
@@ -11,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,12 +47,17 @@ static int send_body(vm_conn *c, struct lws *wsi, unsigned status, const char *t
     unsigned char buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
     if (!body)
         return send_status(wsi, HTTP_STATUS_INTERNAL_SERVER_ERROR);
+    char retry[16];
+    snprintf(retry, sizeof(retry), "%u", c->http_retry_after);
     size_t len = strlen(body);
     if (lws_add_http_common_headers(wsi, status, type, len, &p, end) ||
         lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
                                     (const unsigned char *)"no-store", 8, &p, end) ||
-        lws_add_http_header_by_name(wsi, (const unsigned char *)"x-content-type-options:",
-                                    (const unsigned char *)"nosniff", 7, &p, end) ||
+        (c->http_retry_after &&
+         lws_add_http_header_by_name(wsi, (const unsigned char *)"retry-after:", (const unsigned char *)retry,
+                                     (int)strlen(retry), &p, end)) ||
+        (c->http_close && lws_add_http_header_by_name(wsi, (const unsigned char *)"connection:",
+                                                      (const unsigned char *)"close", 5, &p, end)) ||
         lws_finalize_write_http_header(wsi, start, &p, end)) {
         free(body);
         return -1;
@@ -73,6 +85,15 @@ int http_on_writeable(vm_conn *c, struct lws *wsi)
     http_conn_release(c);
     if (n < (int)len)
         return -1;
+    if (c->http_close) {
+        /* Read away what the client already sent (a body refused with 413): closing a socket with
+         * unread input makes the kernel answer with a reset, which may throw the answer away. */
+        lws_sockfd_type fd = lws_get_socket_fd(wsi);
+        char sink[4096];
+        for (int i = 0; fd >= 0 && i < 64 && recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++)
+            ;
+        return -1;
+    }
     return finish(wsi);
 }
 
@@ -99,6 +120,15 @@ int http_send_json(vm_conn *c, struct lws *wsi, unsigned status, json_t *o)
 
 static int route_create_meeting(struct vm_signaling *s, vm_conn *c, struct lws *wsi)
 {
+    abuse_addr addr;
+    unsigned retry = 0;
+    http_client_address(s, wsi, &addr);
+    if (!abuse_take(s->abuse, &addr, ABUSE_STARTS, vm_mono_us(), &retry)) {
+        c->http_retry_after = retry;
+        return send_body(c, wsi, 429 /* Too Many Requests */, "application/json",
+                         json_text(json_pack("{s:s, s:s, s:I}", "error", "rate-limited", "reason", "meetings",
+                                             "retryAfter", (json_int_t)retry)));
+    }
     if (s->cluster)
         return cluster_route_create(s, c, wsi); /* placed on the least-loaded node */
     vm_meeting *m;
@@ -229,6 +259,29 @@ static void port_metrics(GString *out, struct vm_signaling *s, const sfu_stats *
         (unsigned long long)STATS_GET(st->ports_exhausted));
 }
 
+/* The rate limits: per client address (abuse.h) and per connection (session.c). */
+static void abuse_metrics(GString *out, struct vm_signaling *s)
+{
+    g_string_append(out, "# HELP videomeet_rate_limited_total Refused by a rate limit: WebSockets, meeting starts "
+                          "and joins of unknown meetings per client address; messages and ICE candidates per "
+                          "connection.\n# TYPE videomeet_rate_limited_total counter\n");
+    for (int k = 0; k < ABUSE_KINDS; k++)
+        g_string_append_printf(out, "videomeet_rate_limited_total{limit=\"%s\"} %llu\n", abuse_kind_name((abuse_kind)k),
+                               (unsigned long long)abuse_refused(s->abuse, (abuse_kind)k));
+    g_string_append_printf(out,
+                           "videomeet_rate_limited_total{limit=\"messages\"} %llu\n"
+                           "videomeet_rate_limited_total{limit=\"media-messages\"} %llu\n"
+                           "videomeet_rate_limited_total{limit=\"candidates\"} %llu\n"
+                           "# HELP videomeet_client_addresses Client addresses the per-address limits track.\n"
+                           "# TYPE videomeet_client_addresses gauge\nvideomeet_client_addresses %zu\n"
+                           "# HELP videomeet_client_addresses_evicted_total Idle client addresses forgotten to make "
+                           "room for new ones.\n# TYPE videomeet_client_addresses_evicted_total counter\n"
+                           "videomeet_client_addresses_evicted_total %llu\n",
+                           (unsigned long long)s->msgs_limited[0], (unsigned long long)s->msgs_limited[1],
+                           (unsigned long long)s->candidates_dropped, abuse_size(s->abuse),
+                           (unsigned long long)abuse_evicted(s->abuse));
+}
+
 /* Prometheus text exposition format 0.0.4. */
 static int route_metrics(struct vm_signaling *s, vm_conn *c, struct lws *wsi)
 {
@@ -243,6 +296,7 @@ static int route_metrics(struct vm_signaling *s, vm_conn *c, struct lws *wsi)
                            registry_meeting_count(s->reg), registry_participant_count(s->reg), s->ws_count);
     process_metrics(out);
     cluster_route_metrics(s, out);
+    abuse_metrics(out, s);
     if (s->media) {
         sfu_stats st;
         sfu_stats_total(s->media, &st);
@@ -304,9 +358,7 @@ static int serve_file(struct vm_signaling *s, struct lws *wsi, const char *rel)
         return send_status(wsi, HTTP_STATUS_NOT_FOUND);
     unsigned char hdr[256], *p = hdr, *end = hdr + sizeof(hdr);
     if (lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
-                                    (const unsigned char *)"no-cache", 8, &p, end) ||
-        lws_add_http_header_by_name(wsi, (const unsigned char *)"x-content-type-options:",
-                                    (const unsigned char *)"nosniff", 7, &p, end))
+                                    (const unsigned char *)"no-cache", 8, &p, end))
         return -1;
     int n = lws_serve_http_file(wsi, real, http_mime_type(real), (const char *)hdr, (int)(p - hdr));
     if (n < 0 || (n > 0 && lws_http_transaction_completed(wsi)))
@@ -319,9 +371,38 @@ int http_serve_index(struct vm_signaling *s, struct lws *wsi)
     return serve_file(s, wsi, "index.html");
 }
 
+/* Answers status with a short text and closes the connection after it (431, 413). */
+static int refuse_and_close(vm_conn *c, struct lws *wsi, unsigned status, const char *text)
+{
+    c->http_close = true;
+    return send_body(c, wsi, status, "text/plain; charset=utf-8", strdup(text));
+}
+
+/* Whether the request announces a body over VM_HTTP_MAX_BODY, or one of unknown length (chunked):
+ * no route reads a body, and none is accepted larger than that. */
+static bool body_too_large(struct lws *wsi)
+{
+    char v[32];
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)
+        return true;
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
+        return false;
+    if (lws_hdr_copy(wsi, v, sizeof(v), WSI_TOKEN_HTTP_CONTENT_LENGTH) < 0)
+        return true;
+    char *endp;
+    unsigned long long n = strtoull(v, &endp, 10);
+    return *endp || n > VM_HTTP_MAX_BODY;
+}
+
 int http_on_request(struct vm_signaling *s, vm_conn *c, struct lws *wsi, const char *uri, size_t len)
 {
     c->wsi = wsi;
+    c->http_close = false;
+    c->http_retry_after = 0;
+    if (!http_headers_ok(wsi))
+        return refuse_and_close(c, wsi, 431 /* Request Header Fields Too Large */, "request headers too large\n");
+    if (body_too_large(wsi))
+        return refuse_and_close(c, wsi, HTTP_STATUS_REQ_ENTITY_TOO_LARGE, "request body too large\n");
     if (strlen(uri) != len)
         return send_status(wsi, HTTP_STATUS_FORBIDDEN); /* a decoded NUL cut the path short */
     if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0)
@@ -347,4 +428,67 @@ int http_on_request(struct vm_signaling *s, vm_conn *c, struct lws *wsi, const c
     if (rc < 0)
         return send_status(wsi, HTTP_STATUS_NOT_FOUND);
     return serve_file(s, wsi, rel);
+}
+
+/* The headers of every answer (README "HTTP limits and headers"). The page runs only its own scripts
+ * and styles (no inline ones: web/ has none), talks only to its own origin (its fetches and the
+ * WebSocket: CSP 3 lets 'self' match ws: and wss: of the same host), shows images of its own and data:
+ * (the empty favicon), and may not be framed. Camera, microphone and screen capture are for our own
+ * origin only; nothing else powerful is. The meeting id is in the URL: no Referer carries it away. */
+static const struct lws_protocol_vhost_options security_headers[] = {
+    {&security_headers[1], NULL, "content-security-policy:",
+     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
+     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+     "frame-ancestors 'none'"},
+    {&security_headers[2], NULL, "x-content-type-options:", "nosniff"},
+    {&security_headers[3], NULL, "referrer-policy:", "no-referrer"},
+    {&security_headers[4], NULL, "permissions-policy:",
+     "camera=(self), microphone=(self), display-capture=(self), geolocation=(), usb=(), payment=(), "
+     "interest-cohort=()"},
+    {NULL, NULL, "x-frame-options:", "DENY"},
+};
+
+const struct lws_protocol_vhost_options *http_security_headers(void)
+{
+    return security_headers;
+}
+
+/* Each known header is cut by libwebsockets at VM_HTTP_MAX_HEADER bytes (server.c token limits): one
+ * that reached it was longer. The known headers together may not pass VM_HTTP_MAX_HEADERS. */
+bool http_headers_ok(struct lws *wsi)
+{
+    int total = 0;
+    for (int t = 0; t < (int)WSI_TOKEN_COUNT; t++) {
+        int n = lws_hdr_total_length(wsi, (enum lws_token_indexes)t);
+        if (n >= VM_HTTP_MAX_HEADER - 1)
+            return false;
+        total += n > 0 ? n : 0;
+    }
+    return total <= VM_HTTP_MAX_HEADERS;
+}
+
+void http_client_address(struct vm_signaling *s, struct lws *wsi, abuse_addr *out)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    abuse_addr peer;
+    memset(&peer, 0, sizeof(peer));
+    lws_sockfd_type fd = lws_get_socket_fd(lws_get_network_wsi(wsi));
+    if (fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET) {
+            peer.b[10] = peer.b[11] = 0xff;
+            memcpy(peer.b + 12, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+        } else if (ss.ss_family == AF_INET6) {
+            memcpy(peer.b, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+        }
+    }
+    *out = peer;
+    const abuse_trust *t = &s->cfg->trusted_proxies;
+    int n = lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR);
+    if ((!t->hops && !t->n) || n <= 0)
+        return;
+    char *xff = malloc((size_t)n + 1);
+    if (xff && lws_hdr_copy(wsi, xff, n + 1, WSI_TOKEN_X_FORWARDED_FOR) >= 0)
+        abuse_client_address(t, &peer, xff, out);
+    free(xff);
 }

@@ -18,6 +18,7 @@ struct vm_registry {
     size_t max_participants;
     size_t max_meetings;
     int64_t grace_ms;
+    int64_t unused_grace_ms;   /* of a meeting joined but never used */
     size_t participants;       /* total over all meetings */
 };
 
@@ -48,7 +49,13 @@ vm_registry *registry_new(size_t max_participants, size_t max_meetings, int64_t 
     reg->max_participants = max_participants;
     reg->max_meetings = max_meetings;
     reg->grace_ms = grace_ms;
+    reg->unused_grace_ms = grace_ms;
     return reg;
+}
+
+void registry_set_unused_grace(vm_registry *reg, int64_t grace_ms)
+{
+    reg->unused_grace_ms = grace_ms < reg->grace_ms ? grace_ms : reg->grace_ms;
 }
 
 void registry_free(vm_registry *reg)
@@ -132,6 +139,9 @@ int registry_join(vm_registry *reg, const char *meeting_id, const char *username
         m->first = p;
     m->last = p;
     m->count++;
+    m->joined = true;
+    if (m->count >= 2)
+        m->used = true;
     m->empty_since_ms = -1;
     reg->participants++;
     g_hash_table_insert(reg->users, p->user_id, p);
@@ -191,6 +201,7 @@ const vm_chat *meeting_add_chat(vm_participant *p, const char *text, int64_t now
         m->chat_start = (m->chat_start + 1) % VM_CHAT_HISTORY;
     }
     vm_chat *c = &m->chat[slot];
+    m->used = true;
     free(c->message);
     c->message = copy;
     c->id = m->next_chat_id++;
@@ -211,14 +222,15 @@ static gboolean expired(gpointer key, gpointer value, gpointer user_data)
 {
     (void)key;
     const vm_meeting *m = value;
-    const int64_t *deadline = user_data; /* now - grace */
-    return m->count == 0 && m->empty_since_ms >= 0 && m->empty_since_ms <= *deadline;
+    const int64_t *deadline = user_data; /* now - grace, now - unused grace */
+    return m->count == 0 && m->empty_since_ms >= 0 &&
+           m->empty_since_ms <= deadline[m->joined && !m->used ? 1 : 0];
 }
 
 size_t registry_expire(vm_registry *reg, int64_t now_ms)
 {
-    int64_t deadline = now_ms - reg->grace_ms;
-    return g_hash_table_foreach_remove(reg->meetings, expired, &deadline);
+    int64_t deadline[2] = {now_ms - reg->grace_ms, now_ms - reg->unused_grace_ms};
+    return g_hash_table_foreach_remove(reg->meetings, expired, deadline);
 }
 
 void registry_each(vm_registry *reg, void (*fn)(vm_meeting *m, void *ud), void *ud)

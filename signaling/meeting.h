@@ -64,12 +64,20 @@ struct vm_meeting {
     uint64_t next_chat_id;
     int64_t created_ms;
     int64_t empty_since_ms;       /* when the meeting last became empty, or -1 while occupied */
+    bool joined;                  /* somebody joined it */
+    bool used;                    /* two people were in it at once, or somebody wrote in its chat: once
+                                   * empty it keeps the full grace period; a meeting joined but never
+                                   * used keeps the short one (registry_set_unused_grace) */
 };
 
 typedef struct vm_registry vm_registry;
 
 /* A registry with the given limits; grace_ms is how long an empty meeting lives. NULL on no memory. */
 vm_registry *registry_new(size_t max_participants, size_t max_meetings, int64_t grace_ms);
+/* How long an empty meeting that was joined but never used (see vm_meeting.used) lives: by default
+ * the full grace. A join that leaves at once (a guess at a meeting id, a mistyped code) then does not
+ * hold a meeting for the whole grace period; nothing is lost, as it has no chat and nobody to wait for. */
+void registry_set_unused_grace(vm_registry *reg, int64_t grace_ms);
 /* Frees the registry with all meetings, participants and chat. NULL is a no-op. */
 void registry_free(vm_registry *reg);
 

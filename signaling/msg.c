@@ -44,6 +44,7 @@ int msg_error_set(msg_error *err, vm_err code, const char *ref, const char *fmt,
     err->code = code;
     err->ref = ref;
     err->reason = NULL;
+    err->retry_after_s = 0;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(err->text, sizeof(err->text), fmt, ap);
@@ -454,6 +455,8 @@ char *msg_build_error(const msg_error *err)
         json_object_set_new(o, "ref", json_string(err->ref));
     if (o && err->reason)
         json_object_set_new(o, "reason", json_string(err->reason));
+    if (o && err->retry_after_s)
+        json_object_set_new(o, "retryAfter", json_integer(err->retry_after_s));
     return dump(o);
 }
 

@@ -88,6 +88,7 @@ typedef struct {
     const char *ref;      /* the message type that caused it, or NULL (static string) */
     const char *reason;   /* server-busy: which limit ("media-ports", ...), or NULL (static string) */
     char text[160];       /* for people */
+    unsigned retry_after_s; /* rate-limited: seconds until trying again may work (retryAfter); 0 = unsaid */
 } msg_error;
 
 /* Parses and validates one frame. `binary` is true for a binary WebSocket frame.

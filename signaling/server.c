@@ -86,6 +86,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         char uri[16];
         if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0 || strcmp(uri, "/ws") != 0)
             return 1; /* WebSockets only at /ws */
+        if (!http_headers_ok(wsi))
+            return 1;
+        http_client_address(s, wsi, &c->addr); /* kept by session_open */
         return 0;
     }
     case LWS_CALLBACK_ESTABLISHED:
@@ -131,6 +134,7 @@ static void sweep(lws_sorted_usec_list_t *sul)
     size_t n = registry_expire(s->reg, vm_now_ms());
     if (n)
         LOG_I("%zu empty meeting(s) expired", n);
+    abuse_expire(s->abuse, vm_mono_us());
     session_sweep(s);
     cluster_route_sweep(s);
     lws_sul_schedule(s->ctx, 0, &s->sweep, sweep, LWS_US_PER_SEC);
@@ -181,6 +185,21 @@ static void *thread_main(void *arg)
     info.user = s;
     info.retry_and_idle_policy = &ws_retry;
     info.timeout_secs = 10;
+    /* HTTP limits (README "HTTP limits and headers"): a request's headers must be complete within
+     * timeout_secs_ah_idle of the connection (libwebsockets does not restart it per byte, so a client
+     * trickling a header byte now and then is cut off); an idle keep-alive connection is closed after
+     * keepalive_timeout; a peer that vanished is found by TCP keepalive. */
+    info.timeout_secs_ah_idle = 10;
+    info.keepalive_timeout = 5;
+    info.ka_time = 60;
+    info.ka_probes = 3;
+    info.ka_interval = 10;
+    static struct lws_token_limits limits;
+    for (int t = 0; t < (int)WSI_TOKEN_COUNT; t++)
+        limits.token_limit[t] = VM_HTTP_MAX_HEADER;
+    info.token_limits = &limits;
+    info.max_http_header_data = VM_HTTP_HEADER_SPACE;
+    info.headers = http_security_headers();
     s->ctx = lws_create_context(&info);
     if (!s->ctx) {
         LOG_E("cannot listen on %s port %d", s->cfg->bind_family ? s->cfg->bind_address : "every address",
@@ -226,6 +245,20 @@ vm_signaling *signaling_new(const vm_config *cfg)
     pthread_cond_init(&s->cond, NULL);
     g_queue_init(&s->events);
     port_budget_init(&s->ports, cfg->rtc_min_port, cfg->rtc_max_port);
+    registry_set_unused_grace(s->reg, cfg->meeting_unused_grace_ms);
+    /* Room for every address with an open socket, and as many idle ones again (abuse.h). */
+    abuse_limits lim = {.max_conns = cfg->addr_max_connections,
+                        .starts_per_min = cfg->addr_meetings_per_min,
+                        .starts_burst = cfg->addr_meetings_per_min,
+                        .unknown_per_min = cfg->addr_unknown_per_min,
+                        .unknown_burst = cfg->addr_unknown_per_min,
+                        .capacity = 2 * cfg->max_connections + 1024};
+    s->abuse = abuse_new(&lim);
+    if (!s->abuse) {
+        registry_free(s->reg);
+        free(s);
+        return NULL;
+    }
     atomic_init(&s->stop, false);
     return s;
 }
@@ -279,6 +312,7 @@ void signaling_free(vm_signaling *s)
     while ((ev = g_queue_pop_head(&s->events)))
         sfu_event_free(ev);
     registry_free(s->reg);
+    abuse_free(s->abuse);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->cond);
     free(s);

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "sfu/sfu.h"
+#include "signaling/abuse.h"
 #include "signaling/config.h"
 #include "signaling/meeting.h"
 #include "signaling/msg.h"
@@ -32,6 +33,8 @@ typedef struct vm_conn {
     /* HTTP: a dynamic body waiting for HTTP_WRITEABLE (owned). */
     char *http_body;
     size_t http_body_len;
+    bool http_close;              /* close the connection once the body is written (431, 413) */
+    unsigned http_retry_after;    /* > 0: a Retry-After header with these seconds (429) */
     /* WebSocket */
     bool is_ws;
     vm_participant *participant;  /* owned by the registry; NULL when not in a meeting */
@@ -40,8 +43,13 @@ typedef struct vm_conn {
     bool rx_binary;
     outmsg *out_head, *out_tail;  /* owned queue */
     size_t out_bytes;
-    ratelimit rl;
+    ratelimit rl;                 /* every message but the ones of rl_media */
+    ratelimit rl_media;           /* offer, answer, ice-candidate, ice-restart (a join trickles many) */
     unsigned drops;               /* rate-limited messages so far */
+    unsigned candidates[2];       /* remote candidates passed on, per pc, in this ICE generation */
+    unsigned ufrag_hash[2];       /* per pc: the ICE ufrag of the browser's last SDP (a new one = restart) */
+    abuse_addr addr;              /* the client's address (abuse.h): set when the upgrade is filtered */
+    bool addr_counted;            /* counted in the abuse table's connections until it closes */
     bool client_left;             /* the client closed with 1000, 1001 or no code: no resume */
     bool closing;                 /* close once the queue is written and close_ready */
     bool close_ready;             /* the close grace period has passed */
@@ -60,6 +68,9 @@ struct vm_signaling {
     int64_t started_ms;
     sfu *media;                   /* the media plane, not owned; NULL when absent */
     port_budget ports;            /* RTC_MIN_PORT..RTC_MAX_PORT: joins are checked against it */
+    abuse_table *abuse;           /* limits per client address (owned) */
+    uint64_t msgs_limited[2];     /* messages dropped by the rate limits: [0] general, [1] media */
+    uint64_t candidates_dropped;  /* remote candidates over max_candidates */
     bool started;
     /* start-up handshake with signaling_start(), and the event queue from the media workers */
     pthread_mutex_t lock;
@@ -72,6 +83,13 @@ struct vm_signaling {
 };
 
 #define VM_OUT_QUEUE_MAX (1024 * 1024)
+/* HTTP limits (README "HTTP limits and headers"): one request header, all known headers together (both
+ * answered 431), the header space libwebsockets holds per request (past it, it closes the connection
+ * without an answer), a request body (413; no route reads one). */
+#define VM_HTTP_MAX_HEADER 4096
+#define VM_HTTP_MAX_HEADERS 8192
+#define VM_HTTP_HEADER_SPACE 16384
+#define VM_HTTP_MAX_BODY 16384
 
 int64_t vm_now_ms(void);  /* wall clock, ms since the epoch */
 uint64_t vm_mono_us(void); /* monotonic clock, us */
@@ -80,6 +98,13 @@ uint64_t vm_mono_us(void); /* monotonic clock, us */
 int http_on_request(struct vm_signaling *s, vm_conn *c, struct lws *wsi, const char *uri, size_t len);
 int http_on_writeable(vm_conn *c, struct lws *wsi);
 void http_conn_release(vm_conn *c);
+/* The client's address of a connection: its peer, or what X-Forwarded-For says when the peer is a
+ * trusted proxy (TRUSTED_PROXIES, abuse_client_address). Needs the request's headers. */
+void http_client_address(struct vm_signaling *s, struct lws *wsi, abuse_addr *out);
+/* Whether the request's headers are within the limits (each header below VM_HTTP_MAX_HEADER bytes). */
+bool http_headers_ok(struct lws *wsi);
+/* The security headers of every answer, for the vhost (lws_context_creation_info.headers). */
+const struct lws_protocol_vhost_options *http_security_headers(void);
 
 /* session.c: the WebSocket side. */
 void session_open(struct vm_signaling *s, vm_conn *c, struct lws *wsi);

@@ -100,6 +100,38 @@ static void send_busy(vm_conn *c, const char *reason, const char *ref, const cha
     send_json(c, msg_build_error(&err));
 }
 
+/* rate-limited by a limit of the client's address (abuse.h): reason is a static string. */
+static void send_limited(vm_conn *c, const char *reason, const char *ref, unsigned retry_s, const char *text)
+{
+    msg_error err;
+    msg_error_set(&err, VM_ERR_RATE_LIMITED, ref, "%s", text);
+    err.reason = reason;
+    err.retry_after_s = retry_s;
+    send_json(c, msg_build_error(&err));
+}
+
+/* Per client address (abuse.h), before a join: an address out of joins of unknown ids is refused every
+ * join, of a live meeting too (else the refusals would tell which ids are live), and a join that would
+ * start a meeting takes one of its meeting starts. Returns false when refused (the error is sent). */
+static bool join_allowed(struct vm_signaling *s, vm_conn *c, const char *meeting_id, const char *ref)
+{
+    unsigned retry = 0;
+    uint64_t now = vm_mono_us();
+    if (!abuse_allowed(s->abuse, &c->addr, ABUSE_UNKNOWN_JOINS, now, &retry)) {
+        abuse_count_refusal(s->abuse, ABUSE_UNKNOWN_JOINS);
+        send_limited(c, "unknown-meetings", ref, retry, "too many joins of meetings that do not exist from your address");
+        return false;
+    }
+    if (registry_find(s->reg, meeting_id))
+        return true;
+    abuse_take(s->abuse, &c->addr, ABUSE_UNKNOWN_JOINS, now, NULL);
+    if (!abuse_take(s->abuse, &c->addr, ABUSE_STARTS, now, &retry)) {
+        send_limited(c, "meetings", ref, retry, "too many meetings started from your address");
+        return false;
+    }
+    return true;
+}
+
 /* Queues json (taking ownership; NULL is ignored) for participant p: on its socket, or, while it is
  * away (no socket), in its away buffer, sent when it resumes. A participant whose away buffer would
  * pass VM_OUT_QUEUE_MAX loses it and its token: it cannot resume and leaves at the next sweep. */
@@ -180,6 +212,8 @@ void session_join(struct vm_signaling *s, vm_conn *c, const vm_msg *msg, bool pl
         send_error(c, VM_ERR_ALREADY_JOINED, ref, "this connection is already in a meeting");
         return;
     }
+    if (!placed && !join_allowed(s, c, msg->meeting_id, ref))
+        return; /* the allowance was taken when the join came, before it was placed */
     if (s->cluster && !placed && cluster_route_join(s, c, msg))
         return; /* not live here: placed through Redis first, or moved to its node */
     /* Two UDP ports per participant, across all meetings (ports.h): one more must fit before it is
@@ -268,6 +302,37 @@ static void on_resume(struct vm_signaling *s, vm_conn *c, const vm_msg *msg)
     tell_reconnecting(p);
 }
 
+/* An SDP of the browser's for pc: a new ICE ufrag is a restart, after which the SFU holds none of the
+ * candidates before it, so the count of candidates starts again. */
+static void new_ice_generation(vm_conn *c, msg_pc pc, const char *sdp)
+{
+    const char *u = sdp ? strstr(sdp, "a=ice-ufrag:") : NULL;
+    if (!u)
+        return;
+    u += strlen("a=ice-ufrag:");
+    unsigned h = 5381;
+    for (; *u && *u != '\r' && *u != '\n'; u++)
+        h = h * 33 + (unsigned char)*u;
+    if (h != c->ufrag_hash[pc]) {
+        c->ufrag_hash[pc] = h;
+        c->candidates[pc] = 0;
+    }
+}
+
+/* At most max_candidates remote candidates per connection and ICE generation reach the SFU: each is
+ * kept by the ICE agent until the next restart. The first one over is answered with rate-limited. */
+static bool candidate_allowed(struct vm_signaling *s, vm_conn *c, msg_pc pc)
+{
+    if (c->candidates[pc] < s->cfg->max_candidates) {
+        c->candidates[pc]++;
+        return true;
+    }
+    s->candidates_dropped++;
+    if (c->candidates[pc]++ == s->cfg->max_candidates)
+        send_limited(c, "candidates", "ice-candidate", 0, "too many ICE candidates; the rest are ignored");
+    return false;
+}
+
 static void dispatch(struct vm_signaling *s, vm_conn *c, const vm_msg *msg)
 {
     vm_participant *p = c->participant;
@@ -319,11 +384,14 @@ static void dispatch(struct vm_signaling *s, vm_conn *c, const vm_msg *msg)
     }
     case MSG_OFFER:
     case MSG_ANSWER:
+        new_ice_generation(c, msg->pc, msg->sdp);
         if (msg->type == MSG_OFFER)
             sfu_screen_mids(s->media, p->meeting->id, p->user_id, msg->screen_mids); /* before its offer */
         sfu_remote_sdp(s->media, p->meeting->id, p->user_id, (sfu_pc)msg->pc, msg->sdp);
         break;
     case MSG_CANDIDATE:
+        if (msg->candidate[0] && !candidate_allowed(s, c, msg->pc))
+            break;
         sfu_remote_candidate(s->media, p->meeting->id, p->user_id, (sfu_pc)msg->pc, msg->candidate);
         break;
     case MSG_ICE_RESTART:
@@ -347,24 +415,38 @@ static void dispatch(struct vm_signaling *s, vm_conn *c, const vm_msg *msg)
     }
 }
 
-static void handle_message(struct vm_signaling *s, vm_conn *c)
+/* A message over its rate: dropped and answered; after abuse_drops of them the socket is closed. */
+static void message_limited(struct vm_signaling *s, vm_conn *c, bool media, uint64_t now)
 {
-    if (!ratelimit_take(&c->rl, vm_mono_us())) {
-        c->drops++;
-        if (c->drops >= s->cfg->abuse_drops) {
-            LOG_W("closing a WebSocket that floods (%u messages dropped)", c->drops);
-            send_error(c, VM_ERR_RATE_LIMITED, NULL, "too many messages; closing");
-            request_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION);
-        } else {
-            send_error(c, VM_ERR_RATE_LIMITED, NULL, "too many messages; this one was dropped");
-        }
+    s->msgs_limited[media]++;
+    c->drops++;
+    if (c->drops >= s->cfg->abuse_drops) {
+        LOG_W("closing a WebSocket that floods (%u messages dropped)", c->drops);
+        send_limited(c, "messages", NULL, 0, "too many messages; closing");
+        request_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION);
         return;
     }
+    uint64_t wait = ratelimit_wait_us(media ? &c->rl_media : &c->rl, now);
+    send_limited(c, "messages", NULL, wait < 1000000 ? 1 : (unsigned)(wait / 1000000 + 1),
+                 "too many messages; this one was dropped");
+}
+
+/* The rate is checked once the message is parsed: offer, answer, ice-candidate and ice-restart take
+ * from their own bucket (a join on a machine with many interfaces trickles dozens of candidates), the
+ * rest (chat, media-state, ..., and what does not parse) from the general one. */
+static void handle_message(struct vm_signaling *s, vm_conn *c)
+{
     vm_msg *msg = malloc(sizeof(*msg));
     if (!msg)
         return;
     msg_error err;
-    if (msg_parse(c->rx, c->rx_len, c->rx_binary, msg, &err) < 0)
+    bool ok = msg_parse(c->rx, c->rx_len, c->rx_binary, msg, &err) == 0;
+    bool media = ok && (msg->type == MSG_OFFER || msg->type == MSG_ANSWER || msg->type == MSG_CANDIDATE ||
+                        msg->type == MSG_ICE_RESTART);
+    uint64_t now = vm_mono_us();
+    if (!ratelimit_take(media ? &c->rl_media : &c->rl, now))
+        message_limited(s, c, media, now);
+    else if (!ok)
         send_json(c, msg_build_error(&err));
     else
         dispatch(s, c, msg);
@@ -374,17 +456,29 @@ static void handle_message(struct vm_signaling *s, vm_conn *c)
 
 void session_open(struct vm_signaling *s, vm_conn *c, struct lws *wsi)
 {
+    abuse_addr addr = c->addr; /* the filter found it */
     memset(c, 0, sizeof(*c));
+    c->addr = addr;
     c->wsi = wsi;
     c->is_ws = true;
     s->ws_count++;
-    ratelimit_init(&c->rl, s->cfg->msg_rate, s->cfg->msg_burst, vm_mono_us());
+    uint64_t now = vm_mono_us();
+    ratelimit_init(&c->rl, s->cfg->msg_rate, s->cfg->msg_burst, now);
+    ratelimit_init(&c->rl_media, s->cfg->media_msg_rate, s->cfg->media_msg_burst, now);
     if (atomic_load(&s->stop)) {
         send_busy(c, "shutting-down", NULL, "the server is shutting down");
         request_close(c, (enum lws_close_status)1013 /* try again later */);
     } else if (s->ws_count > s->cfg->max_connections) {
         send_busy(c, "connections", NULL, "the server is at its connection limit");
         request_close(c, (enum lws_close_status)1013 /* try again later */);
+    } else if (abuse_conn_open(s->abuse, &c->addr, now) < 0) {
+        char a[64];
+        abuse_addr_format(&c->addr, a, sizeof(a));
+        LOG_W("refused a WebSocket from %s: it has %u open", a, abuse_conns(s->abuse, &c->addr));
+        send_limited(c, "connections", NULL, 10, "too many connections from your address");
+        request_close(c, (enum lws_close_status)1013 /* try again later */);
+    } else {
+        c->addr_counted = true;
     }
 }
 
@@ -484,6 +578,9 @@ void session_close(struct vm_signaling *s, vm_conn *c)
     c->rx = NULL;
     c->is_ws = false;
     s->ws_count--;
+    if (c->addr_counted)
+        abuse_conn_close(s->abuse, &c->addr, vm_mono_us());
+    c->addr_counted = false;
 }
 
 void session_media_event(struct vm_signaling *s, sfu_event *ev)

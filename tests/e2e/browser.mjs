@@ -70,6 +70,10 @@ export async function launchBrowser(opts = {}) {
     throw err;
   }
   context.setDefaultTimeout(15000);
+  // A Content-Security-Policy violation (something of the page the server's policy refuses) is a
+  // console error, so the suites that assert no errors fail on it (README "HTTP limits and headers").
+  await context.addInitScript(() => document.addEventListener('securitypolicyviolation', (e) =>
+    console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'}`)));
   for (const script of [].concat(opts.initScript || [])) await context.addInitScript(script);
   const page = context.pages()[0] || await context.newPage();
   const errors = [];

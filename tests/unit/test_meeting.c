@@ -125,6 +125,43 @@ static void test_limits_and_ids(void **state)
     assert_false(ids_meeting_id_normalize("", out));
 }
 
+/* A meeting joined and left without ever being used (two people at once, or chat) keeps only the short
+ * grace; a used one, and a created one nobody joined yet, keep the full one. */
+static void test_unused_grace(void **state)
+{
+    (void)state;
+    vm_registry *reg = registry_new(3, 100, 120000);
+    registry_set_unused_grace(reg, 10000);
+    vm_participant *a, *b;
+    /* a guess: join, leave at once */
+    assert_int_equal(registry_join(reg, "guess234", "G", true, true, NULL, 1000, &a), 0);
+    registry_leave(reg, a, 1500);
+    /* two people at once, then both leave */
+    assert_int_equal(registry_join(reg, "pair2345", "A", true, true, NULL, 1000, &a), 0);
+    assert_int_equal(registry_join(reg, "pair2345", "B", true, true, NULL, 1100, &b), 0);
+    registry_leave(reg, a, 1200);
+    registry_leave(reg, b, 1500);
+    /* alone, but wrote in the chat */
+    assert_int_equal(registry_join(reg, "chat2345", "C", true, true, NULL, 1000, &a), 0);
+    assert_non_null(meeting_add_chat(a, "notes", 1100));
+    registry_leave(reg, a, 1500);
+    /* created, nobody joined yet (the creator is on the setup page) */
+    vm_meeting *m;
+    assert_int_equal(registry_create(reg, 1500, &m), 0);
+    assert_int_equal(registry_expire(reg, 11499), 0);
+    assert_int_equal(registry_expire(reg, 11500), 1);
+    assert_null(registry_find(reg, "guess234"));
+    assert_int_equal(registry_meeting_count(reg), 3);
+    assert_int_equal(registry_expire(reg, 121499), 0);
+    assert_int_equal(registry_expire(reg, 121500), 3);
+    /* the short grace is never longer than the full one */
+    registry_set_unused_grace(reg, 500000);
+    assert_int_equal(registry_join(reg, "guess234", "G", true, true, NULL, 200000, &a), 0);
+    registry_leave(reg, a, 200000);
+    assert_int_equal(registry_expire(reg, 320000), 1);
+    registry_free(reg);
+}
+
 static void test_ratelimit(void **state)
 {
     (void)state;
@@ -147,7 +184,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_join_leave_order), cmocka_unit_test(test_expiry),
         cmocka_unit_test(test_chat_ring),        cmocka_unit_test(test_limits_and_ids),
-        cmocka_unit_test(test_ratelimit),
+        cmocka_unit_test(test_ratelimit),        cmocka_unit_test(test_unused_grace),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

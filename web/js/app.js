@@ -46,10 +46,21 @@ const ERROR_TEXT = /** @type {Record<string, string>} */ ({
   'already-joined': 'You are already in this meeting.',
 });
 
+/** What a limit of the client's address (PROTOCOL.md "Errors", rate-limited) means for people. */
+const LIMIT_TEXT = /** @type {Record<string, string>} */ ({
+  connections: 'Too many connections from your network.',
+  meetings: 'Too many meetings were started from your network.',
+  'unknown-meetings': 'Too many meeting codes that do not exist were tried from your network.',
+});
+
 /**
  * @param {ServerError} err
  */
 function errorText(err) {
+  if (err.code === 'rate-limited' && err.reason && LIMIT_TEXT[err.reason]) {
+    const wait = err.retryAfter ? `Try again in ${err.retryAfter} s.` : 'Try again in a moment.';
+    return `${LIMIT_TEXT[err.reason]} ${wait}`;
+  }
   if (err.code === 'server-busy' && err.reason === 'media-ports') {
     return 'The server is full: it has no free media connections for another person right now. Try again in a few minutes.';
   }
@@ -190,6 +201,12 @@ class App {
     this.ui.setNewMeetingBusy(true);
     try {
       const res = await fetch('/api/create-meeting', { cache: 'no-store' });
+      if (res.status === 429) {
+        const body = await res.json().catch(() => ({}));
+        this.ui.toast(errorText({ type: 'error', code: 'rate-limited', message: '', reason: 'meetings',
+          retryAfter: Number(body.retryAfter) || 0 }), { kind: 'error' });
+        return;
+      }
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       const body = await res.json();
       const id = typeof body.meetingId === 'string' ? body.meetingId.toLowerCase() : '';

@@ -93,7 +93,9 @@ export function movedSocketUrl(url) {
  * @property {string} code
  * @property {string} message
  * @property {string} [ref]
- * @property {string} [reason]  server-busy: the limit hit ('connections', 'shutting-down', 'meetings', 'media-ports')
+ * @property {string} [reason]  server-busy: the limit hit ('connections', 'shutting-down', 'meetings', 'media-ports');
+ *   rate-limited: which ('connections', 'meetings', 'unknown-meetings', 'messages', 'candidates')
+ * @property {number} [retryAfter]  rate-limited: seconds until trying again may work
  */
 /** @typedef {{audio: boolean, video: boolean}} MediaFlags */
 
@@ -397,7 +399,8 @@ export class SignalingClient extends EventTarget {
     // does not start a fresh count of tries, so this cannot loop at the base delay.
     if (msg.type === 'error' && msg.code === 'media-failed') this.retry.unstable();
     const closesSocket = msg.reason === 'connections' || msg.reason === 'shutting-down';
-    if (msg.type === 'error' && this.reconnecting && msg.code === 'server-busy' && closesSocket) {
+    if (msg.type === 'error' && this.reconnecting && (msg.code === 'server-busy' || msg.code === 'rate-limited') &&
+        closesSocket) {
       return; // the server closes this socket now; the next try follows by itself
     }
     if (msg.type === 'error' && this.joined && !msg.ref && msg.code === 'server-busy' && msg.reason === 'media-ports') {
