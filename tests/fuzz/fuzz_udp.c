@@ -19,7 +19,8 @@
  * up, carol up, bob down, alice down, carol down), op >> 3 & 7 what happens:
  *   0 the bytes as a datagram, as they are (STUN/garbage/DTLS/forged SRTP: demux and refusals);
  *   1 the bytes as RTP, protected by the browser first (so they reach the room);
- *   2 the same with the version set to 2 and the SSRC taken from the session's (byte 8 picks it);
+ *   2 the same with the version set to 2 and the SSRC taken from the session's (byte 8 picks it: below
+ *     128 one its connection sends or receives, else any);
  *   3 the bytes as RTCP, protected by the browser first;
  *   4 the same with version 2 and the sender and media SSRCs taken from the session's (bytes 4, 8);
  *   5 the bytes as DTLS application data, sent through the browser's DTLS (decrypted by the SFU's);
@@ -97,6 +98,8 @@ static struct {
     unsigned n_offers[3];
     uint32_t ssrcs[MAX_SSRCS];
     size_t n_ssrcs;
+    uint32_t own[N_BROWSERS][MAX_SSRCS]; /* per connection: what its browser sends or receives */
+    size_t n_own[N_BROWSERS];
     used_ssrc used[MAX_USED]; /* SSRCs an input protected with */
     size_t n_used;
     unsigned rebuilt;
@@ -150,7 +153,8 @@ static void sfu_wire(void *ud, const uint8_t *buf, size_t len)
     } else {
         int n = srtp_session_unprotect_rtp(b->srtp, copy, len);
         if (n == SRTP_SESSION_ERR_REPLAY)
-            return; /* a publisher's duplicate, forwarded as it came: the browser drops it, as here */
+            return; /* an earlier input's packet again: the SFU's replay state is reset between inputs
+                     * (peer_forget_ssrc below), the browser's is not */
         CHECK(n > 0);
         struct rtp_view v;
         CHECK(rtp_parse(&v, copy, (size_t)n) == 0);
@@ -223,22 +227,37 @@ static member *member_of(int u)
     return NULL;
 }
 
-static void add_ssrcs(const sdp_session *s)
+static void add_ssrc(uint32_t *list, size_t *n, uint32_t x)
+{
+    for (size_t j = 0; j < *n; j++)
+        if (list[j] == x)
+            return;
+    if (*n < MAX_SSRCS)
+        list[(*n)++] = x;
+}
+
+/* The SSRCs of s: the session's, and those of browser bi's connection. */
+static void add_ssrcs(const sdp_session *s, int bi)
 {
     for (size_t i = 0; i < s->n_media; i++)
         for (size_t k = 0; k < s->media[i]->n_ssrcs; k++) {
-            uint32_t x = s->media[i]->ssrcs[k].ssrc;
-            bool seen = false;
-            for (size_t j = 0; j < W.n_ssrcs; j++)
-                seen = seen || W.ssrcs[j] == x;
-            if (!seen && W.n_ssrcs < MAX_SSRCS)
-                W.ssrcs[W.n_ssrcs++] = x;
+            add_ssrc(W.ssrcs, &W.n_ssrcs, s->media[i]->ssrcs[k].ssrc);
+            add_ssrc(W.own[bi], &W.n_own[bi], s->media[i]->ssrcs[k].ssrc);
         }
+}
+
+/* An SSRC for browser b's packet: byte < 128 one of its connection's, else any of the session's. */
+static uint32_t pick_ssrc(const browser *b, uint8_t byte)
+{
+    int bi = (int)(b - W.b);
+    if (byte < 128 && W.n_own[bi])
+        return W.own[bi][byte % W.n_own[bi]];
+    return W.ssrcs[byte % W.n_ssrcs];
 }
 
 /* text with every m-line's fingerprint set to the browsers' certificate; setup as given (none: as
  * it was). Frees text; the result is malloc'd. Adds its SSRCs to the session's. */
-static char *as_browser(char *text, sdp_setup setup, bool answer)
+static char *as_browser(char *text, sdp_setup setup, bool answer, int bi)
 {
     sdp_session *s = NULL;
     CHECK(sdp_parse(text, strlen(text), &s, NULL) == 0);
@@ -260,7 +279,7 @@ static char *as_browser(char *text, sdp_setup setup, bool answer)
         m->transport.fingerprint.len = fp->len;
     }
     if (!answer)
-        add_ssrcs(s);
+        add_ssrcs(s, bi);
     char *out = sdp_build_alloc(s, NULL);
     CHECK(out);
     sdp_free(s);
@@ -280,7 +299,7 @@ static char *load(const char *name)
 static void publish(int bi, const char *file, unsigned profiles)
 {
     browser *b = &W.b[bi];
-    char *offer = as_browser(load(file), SDP_SETUP_NONE, false);
+    char *offer = as_browser(load(file), SDP_SETUP_NONE, false, bi);
     room_remote_sdp(W.r, users[b->user], SFU_PC_UP, offer);
     free(offer);
     b->p = member_of(b->user)->up;
@@ -302,9 +321,9 @@ static void answer_offers(void)
             CHECK(W.offer[b->user]);
             sdp_session *s = NULL;
             CHECK(sdp_parse(W.offer[b->user], strlen(W.offer[b->user]), &s, NULL) == 0);
-            add_ssrcs(s);
+            add_ssrcs(s, bi);
             sdp_free(s);
-            char *answer = as_browser(strdup(W.offer[b->user]), SDP_SETUP_ACTIVE, true);
+            char *answer = as_browser(strdup(W.offer[b->user]), SDP_SETUP_ACTIVE, true, bi);
             room_remote_sdp(W.r, users[b->user], SFU_PC_DOWN, answer);
             free(answer);
             if (!b->d) {
@@ -353,6 +372,7 @@ static void world_free(void)
         W.offer[u] = NULL;
     }
     W.n_ssrcs = 0;
+    memset(W.n_own, 0, sizeof(W.n_own));
 }
 
 /* Carol's simulcast layers have no a=ssrc (the SFU learns them from the rid extension): the inputs
@@ -383,8 +403,10 @@ static void world_make(void)
         room_join(W.r, users[u]);
     publish(B_ALICE_UP, "chromium-offer-sendonly.sdp", DTLS_ALLOW_AEAD_AES_128_GCM);
     publish(B_CAROL_UP, "chromium-offer-simulcast.sdp", DTLS_ALLOW_AES128_CM_SHA1_80);
-    for (size_t i = 0; i < sizeof(carol_layers) / sizeof(carol_layers[0]) && W.n_ssrcs < MAX_SSRCS; i++)
-        W.ssrcs[W.n_ssrcs++] = carol_layers[i];
+    for (size_t i = 0; i < sizeof(carol_layers) / sizeof(carol_layers[0]); i++) {
+        add_ssrc(W.ssrcs, &W.n_ssrcs, carol_layers[i]);
+        add_ssrc(W.own[B_CAROL_UP], &W.n_own[B_CAROL_UP], carol_layers[i]);
+    }
     answer_offers();
     for (int i = 0; i < N_BROWSERS; i++)
         CHECK(W.b[i].d && peer_get_state(W.b[i].p) == PEER_CONNECTED);
@@ -425,7 +447,7 @@ static void run_op(uint8_t op, uint16_t n, const uint8_t *body, size_t len)
     case 2:
         if (len >= 12) {
             buf[0] = (uint8_t)((buf[0] & 0x3f) | 0x80);
-            wr32(buf + 8, W.ssrcs[buf[8] % W.n_ssrcs]);
+            wr32(buf + 8, pick_ssrc(b, buf[8]));
         }
         send_protected(b, buf, len, false);
         break;
@@ -435,8 +457,8 @@ static void run_op(uint8_t op, uint16_t n, const uint8_t *body, size_t len)
     case 4:
         if (len >= 12) {
             buf[0] = (uint8_t)((buf[0] & 0x3f) | 0x80);
-            wr32(buf + 4, W.ssrcs[buf[4] % W.n_ssrcs]);
-            wr32(buf + 8, W.ssrcs[buf[8] % W.n_ssrcs]);
+            wr32(buf + 4, pick_ssrc(b, buf[4]));
+            wr32(buf + 8, pick_ssrc(b, buf[8]));
         }
         send_protected(b, buf, len, true);
         break;
@@ -452,6 +474,12 @@ static void run_op(uint8_t op, uint16_t n, const uint8_t *body, size_t len)
         break;
     }
     pump(b);
+}
+
+static void report(void)
+{
+    fprintf(stderr, "worlds made again: %u; bob got %u RTP, %u RTCP\n", W.rebuilt, W.b[B_BOB_DOWN].rtp_got,
+            W.b[B_BOB_DOWN].rtcp_got);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -481,9 +509,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     send_protected(&W.b[B_ALICE_UP], pkt, sizeof(opus), false);
     end_iteration();
     CHECK(W.b[B_BOB_DOWN].rtp_got == before + 1);
-    if (getenv("FUZZ_UDP_VERBOSE")) /* for writing seeds: which byte picks which SSRC */
-        for (size_t i = 0; i < W.n_ssrcs; i++)
-            fprintf(stderr, "ssrc[%zu] = %u\n", i, W.ssrcs[i]);
+    if (getenv("FUZZ_UDP_VERBOSE")) { /* for writing seeds: which byte picks which SSRC */
+        for (int b = 0; b < N_BROWSERS; b++)
+            for (size_t i = 0; i < W.n_own[b]; i++)
+                fprintf(stderr, "connection %d: ssrc[%zu] = %u\n", b, i, W.own[b][i]);
+        atexit(report);
+    }
     return 0;
 }
 
