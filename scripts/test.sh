@@ -2,7 +2,7 @@
 # The README's test command: installs what is missing, builds with AddressSanitizer + UBSan
 # (warnings are errors), then runs every test:
 #   1. C unit tests (cmocka, through ctest)
-#   2. libFuzzer targets, a short run each (clang)
+#   2. libFuzzer targets, a short run each (clang; scripts/fuzz.sh)
 #   3. protocol, web-module and browser end-to-end tests (node:test) inside a private network namespace,
 #      against the sanitizer build of the server; only loopback exists there;
 #   4. the Docker image (scripts/docker-check.sh: build, HTTP on PORT, a bench meeting through it),
@@ -27,17 +27,7 @@ ctest --test-dir build-test --output-on-failure -j"$jobs"
 fuzz_seconds="${FUZZ_SECONDS:-20}"
 if [ "$fuzz_seconds" != 0 ] && compgen -G "tests/fuzz/fuzz_*.c" >/dev/null; then
   echo "== fuzz (${fuzz_seconds}s per target)"
-  cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DVM_FUZZ=ON -DVM_TESTS=OFF -DVM_WERROR=ON >/dev/null
-  cmake --build build-fuzz -j"$jobs"
-  for src in tests/fuzz/fuzz_*.c; do
-    name="$(basename "$src" .c)"
-    corpus="tests/fuzz/corpus/${name#fuzz_}"
-    work="$(mktemp -d)"
-    seeds=(); [ -d "$corpus" ] && seeds=("$corpus")
-    echo "-- $name"
-    "build-fuzz/$name" -max_total_time="$fuzz_seconds" -print_final_stats=0 "$work" "${seeds[@]}" 2>&1 | tail -n 2
-    rm -rf "$work"
-  done
+  FUZZ_MERGE=0 scripts/fuzz.sh "$fuzz_seconds" # the kept corpus is left as it is
 fi
 
 echo "== protocol and browser tests (private network namespace)"

@@ -50,7 +50,19 @@ struct peer {
     bool freeing; /* peer_free is closing DTLS: its state change is ours, not news */
     bool holds_ports; /* gathered: its sockets hold ports of the range (stats->ports_in_use) */
     sctp_assoc *sctp; /* owned; NULL: no data channel negotiated */
+    peer_wire_fn wire; /* peer_set_wire: what is sent goes here instead of ICE (tests, fuzzing) */
+    void *wire_ud;
 };
+
+/* Sends one datagram on the selected pair (or to the wire that replaces ICE). */
+static int transmit(peer *p, const uint8_t *buf, size_t len)
+{
+    if (p->wire) {
+        p->wire(p->wire_ud, buf, len);
+        return 0;
+    }
+    return sfu_ice_send(p->ice, buf, len);
+}
 
 static void set_state(peer *p, peer_state st, const char *why)
 {
@@ -104,7 +116,7 @@ static void dtls_send(void *user, const uint8_t *buf, size_t len)
 {
     peer *p = user;
     if (p->ice_connected) {
-        sfu_ice_send(p->ice, buf, len);
+        transmit(p, buf, len);
     } else if (g_queue_get_length(&p->early) < PEER_EARLY_MAX) {
         g_queue_push_tail(&p->early, g_bytes_new(buf, len));
     }
@@ -124,7 +136,7 @@ static void early_flush(peer *p)
     while ((b = g_queue_pop_head(&p->early)) != NULL) {
         gsize n;
         const uint8_t *d = g_bytes_get_data(b, &n);
-        sfu_ice_send(p->ice, d, n);
+        transmit(p, d, n);
         g_bytes_unref(b);
     }
 }
@@ -278,9 +290,10 @@ static void ice_state(void *ud, sfu_ice_state st)
     }
 }
 
-static void ice_packet(void *ud, uint8_t *buf, size_t len)
+void peer_receive(peer *p, uint8_t *buf, size_t len, int64_t now)
 {
-    peer *p = ud;
+    if (len == 0)
+        return;
     uint8_t b = buf[0];
     if (b >= 20 && b <= 63) {
         if (p->dtls) {
@@ -309,10 +322,22 @@ static void ice_packet(void *ud, uint8_t *buf, size_t len)
     if (rtcp) {
         STATS_INC(p->env.stats->rtcp_packets_in);
         if (p->cbs.on_rtcp)
-            p->cbs.on_rtcp(p->ud, buf, (size_t)n, now_us());
+            p->cbs.on_rtcp(p->ud, buf, (size_t)n, now);
     } else if (p->cbs.on_rtp) {
-        p->cbs.on_rtp(p->ud, buf, (size_t)n, now_us());
+        p->cbs.on_rtp(p->ud, buf, (size_t)n, now);
     }
+}
+
+static void ice_packet(void *ud, uint8_t *buf, size_t len)
+{
+    peer_receive(ud, buf, len, now_us());
+}
+
+void peer_set_wire(peer *p, peer_wire_fn send, void *ud)
+{
+    p->wire = send;
+    p->wire_ud = ud;
+    ice_state(p, SFU_ICE_CONNECTED); /* as if ICE had connected: what DTLS said meanwhile leaves, it starts */
 }
 
 /* ---- API ---- */
@@ -450,7 +475,7 @@ int peer_add_candidate(peer *p, const char *candidate)
 /* Sends the n bytes that protection left in buf, or passes its error on. */
 static int send_protected(peer *p, const uint8_t *buf, int n)
 {
-    return n < 0 ? n : sfu_ice_send(p->ice, buf, (size_t)n);
+    return n < 0 ? n : transmit(p, buf, (size_t)n);
 }
 
 int peer_send_rtp(peer *p, uint8_t *buf, size_t len, size_t cap)

@@ -109,6 +109,16 @@ void peer_defer(peer *p, netloop_task *task);
 
 peer_state peer_get_state(const peer *p);
 
+/* One datagram received for p, as ICE hands it up (the RFC 7983 demultiplexing of peer.c: DTLS,
+ * SRTP, SRTCP; what else arrives is counted and dropped); buf is modified in place (decrypted) and
+ * not kept. now_us: the monotonic clock, passed on with the decrypted packet. */
+void peer_receive(peer *p, uint8_t *buf, size_t len, int64_t now_us);
+/* For tests and fuzzing (tests/fuzz/fuzz_udp.c), which run a peer without sockets: from now on
+ * every datagram p sends goes to send(ud, buf, len) instead of ICE (buf valid during the call), and
+ * p acts as if ICE had connected (its DTLS starts). */
+typedef void (*peer_wire_fn)(void *ud, const uint8_t *buf, size_t len);
+void peer_set_wire(peer *p, peer_wire_fn send, void *ud);
+
 /* Cache hints for a fan-out that sends to many peers in turn: level 0 starts loading what p points to
  * for sending (its SRTP session and ICE transport), level 1, issued a step later, what those point to
  * (the cipher state, the send queue). p itself should have been loaded (or prefetched) before. */

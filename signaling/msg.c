@@ -39,6 +39,30 @@ const char *msg_error_code(vm_err code)
     return error_codes[code];
 }
 
+/* Length of the well-formed UTF-8 sequence (RFC 3629) at s, or 0 when there is none. */
+static size_t utf8_seq(const unsigned char *s)
+{
+    unsigned c = s[0], n, cp;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 1, cp = c & 0x1f;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 2, cp = c & 0x0f;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 3, cp = c & 0x07;
+    else
+        return 0;
+    for (unsigned i = 1; i <= n; i++) {
+        if ((s[i] & 0xc0) != 0x80) /* also stops at the NUL */
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n + 1;
+}
+
 int msg_error_set(msg_error *err, vm_err code, const char *ref, const char *fmt, ...)
 {
     err->code = code;
@@ -49,6 +73,16 @@ int msg_error_set(msg_error *err, vm_err code, const char *ref, const char *fmt,
     va_start(ap, fmt);
     vsnprintf(err->text, sizeof(err->text), fmt, ap);
     va_end(ap);
+    /* The text goes into a JSON string (msg_build_error), which must be UTF-8: what jansson quotes
+     * of a bad frame ("near '...'") is the frame's raw bytes, and the cut at sizeof(text) may split
+     * a character. Anything that is not UTF-8 becomes '?'. */
+    for (unsigned char *t = (unsigned char *)err->text; *t;) {
+        size_t n = utf8_seq(t);
+        if (n == 0)
+            *t++ = '?';
+        else
+            t += n;
+    }
     return -(int)code;
 }
 

@@ -378,13 +378,42 @@ static void test_resume_and_ice_restart(void **state)
     expect_error("{\"type\":\"ice-restart\",\"pc\":\"sideways\"}", VM_ERR_INVALID_FIELD);
 }
 
+/* The error a bad frame gets is JSON whatever the frame's bytes: jansson quotes the frame's raw
+ * bytes in its error text ("near '...'"), and the text is cut at sizeof(msg_error.text), which can
+ * split a character; msg_build_error failed on both (no error reached the browser). Found by
+ * tests/fuzz/fuzz_msg.c (corpus: msg/regress-error-text-utf8). */
+static void test_error_text_utf8(void **state)
+{
+    (void)state;
+    char split[400] = "{\"type\":\"chat-message\",\"message\":\"";
+    for (int i = 0; i < 80; i++)
+        strcat(split, "\xc3\xa9"); /* é, then an unterminated string: "near '...'" quotes them */
+    const char *frames[] = {
+        "{\"type\":\"chat-message\",\"message\":\"hel\\u\xc6\x90\x8d\x93\x9b\xddz", /* the fuzzer's */
+        split,
+    };
+    for (size_t i = 0; i < sizeof(frames) / sizeof(frames[0]); i++) {
+        vm_msg m;
+        msg_error e;
+        assert_true(msg_parse(frames[i], strlen(frames[i]), false, &m, &e) < 0);
+        assert_int_equal(e.code, VM_ERR_BAD_JSON);
+        char *built = msg_build_error(&e);
+        assert_non_null(built);
+        json_t *o = json_loads(built, 0, NULL);
+        assert_non_null(o);
+        assert_string_equal(json_string_value(json_object_get(o, "code")), "bad-json");
+        json_decref(o);
+        free(built);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_join_valid),     cmocka_unit_test(test_join_invalid),
         cmocka_unit_test(test_frame_errors),   cmocka_unit_test(test_chat_and_media),
         cmocka_unit_test(test_builders),       cmocka_unit_test(test_video_views), cmocka_unit_test(test_offer_sources),
-        cmocka_unit_test(test_resume_and_ice_restart),
+        cmocka_unit_test(test_resume_and_ice_restart), cmocka_unit_test(test_error_text_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
