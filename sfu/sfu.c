@@ -68,6 +68,8 @@ struct room_ref {
 static void cmd_free(gpointer data)
 {
     cmd *c = data;
+    if (!c)
+        return;
     if (c->embedded) {
         free(c->ref); /* the ROOM_FREE command ran (or never will): its ref goes with it */
         return;
