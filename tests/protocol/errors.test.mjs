@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startServer, repoRoot } from '../lib/server.mjs';
-import { connect, connectAndJoin, closeAll, randomMeetingId } from './client.mjs';
+import { connectAndJoin, closeAll, randomMeetingId } from './client.mjs';
 
 const offerText = fs.readFileSync(path.join(repoRoot, 'tests/data/sdp/chromium-offer-sendonly.sdp'), 'utf8');
 const T = { timeout: 30000 };
@@ -40,6 +40,17 @@ async function expectTakenOut(c) {
 async function publish(c) {
   c.send({ type: 'offer', pc: 'up', sdp: offerText });
   assert.equal((await c.next('answer')).pc, 'up');
+}
+
+/** A joins a new meeting and publishes; B joins it. */
+async function publisherAndJoiner(srv, clients) {
+  const id = randomMeetingId();
+  const { client: a } = await connectAndJoin(srv.wsUrl, id, 'A');
+  clients.push(a);
+  await publish(a);
+  const { client: b } = await connectAndJoin(srv.wsUrl, id, 'B');
+  clients.push(b);
+  return { id, a, b };
 }
 
 async function withServer(fault, fn) {
@@ -73,12 +84,7 @@ describe('control-plane failures: a typed error, and a join again works', { time
 
   test('a participant cannot be added to the meeting\'s media (member-new); the others are told it left', T, async () => {
     await withServer('member-new@2', async (srv, clients) => {
-      const id = randomMeetingId();
-      const { client: a } = await connectAndJoin(srv.wsUrl, id, 'A');
-      clients.push(a);
-      await publish(a);
-      const { client: b } = await connectAndJoin(srv.wsUrl, id, 'B');
-      clients.push(b);
+      const { id, a, b } = await publisherAndJoiner(srv, clients);
       assert.equal((await a.next('user-joined')).user.username, 'B');
       await expectTakenOut(b);
       const left = await a.next('user-left');
@@ -92,12 +98,7 @@ describe('control-plane failures: a typed error, and a join again works', { time
   test('the receiving connection cannot be made (down-peer), or its first offer cannot be built (down-offer)', T, async () => {
     for (const fault of ['down-peer@1', 'down-offer@1']) {
       await withServer(fault, async (srv, clients) => {
-        const id = randomMeetingId();
-        const { client: a } = await connectAndJoin(srv.wsUrl, id, 'A');
-        clients.push(a);
-        await publish(a);
-        const { client: b } = await connectAndJoin(srv.wsUrl, id, 'B');
-        clients.push(b);
+        const { id, a, b } = await publisherAndJoiner(srv, clients);
         await expectTakenOut(b);
         await b.expectNone('offer');
         assert.equal((await a.next('user-left')).userId, b.userId);
