@@ -187,7 +187,7 @@ static cmd *cmd_new(room_ref *ref, cmd_op op, const char *user_id, sfu_pc pc, co
 
 static void post(room_ref *ref, cmd_op op, const char *user_id, sfu_pc pc, const char *text)
 {
-    cmd *c = fault_hit("sfu-command") && op != CMD_LEAVE ? NULL : cmd_new(ref, op, user_id, pc, text);
+    cmd *c = op != CMD_LEAVE && fault_hit("sfu-command") ? NULL : cmd_new(ref, op, user_id, pc, text);
     if (c && (!text || c->text)) {
         worker_invoke(ref->worker, run_cmd, c, cmd_free);
         return;
