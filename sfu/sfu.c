@@ -163,7 +163,7 @@ static gboolean run_cmd(gpointer data)
          * the worker thread's malloc arena, and glibc keeps what is freed: after a few rounds of
          * meetings the process stayed ~100 MB above its start with nobody connected, all of it free
          * heap (bench/soak.sh; bench/README.md "Soak"). Handing the free pages of every arena back
-         * when a meeting ends costs a few ms then, and nothing on the packet path. */
+         * when a meeting ends costs a walk of the arenas then, and nothing on the packet path. */
         malloc_trim(0);
 #endif
         break;
