@@ -43,7 +43,7 @@ const FALLBACK = 'Something went wrong. Try again.';
  */
 export function errorText(err) {
   if (err.code === 'server-busy' && err.reason === 'media-ports' && !err.ref) {
-    return 'The server ran out of media connections and took you out of the meeting. Try again in a few minutes.';
+    return 'The server is full: it ran out of media connections and took you out of the meeting. Try again in a few minutes.';
   }
   if (err.code === 'server-busy' && err.reason && Object.hasOwn(BUSY_TEXT, err.reason)) {
     return BUSY_TEXT[/** @type {keyof typeof BUSY_TEXT} */ (err.reason)];
