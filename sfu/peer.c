@@ -47,7 +47,8 @@ struct peer {
     bool ice_lost;    /* ICE failed after DTLS was up, and on_ice was told (a restart may repair it) */
     bool gathered;    /* peer_gather ran once: later calls announce the candidates again */
     GQueue early; /* of GBytes: DTLS datagrams sent before ICE connected, owned */
-    bool freeing; /* peer_free is closing DTLS: its state change is ours, not news */
+    bool freeing; /* peer_free is tearing it down: no callback reaches the owner any more, and no
+                   * state change is counted (its gauge was taken back once, by peer_free) */
     bool holds_ports; /* gathered: its sockets hold ports of the range (stats->ports_in_use) */
     sctp_assoc *sctp; /* owned; NULL: no data channel negotiated */
     peer_wire_fn wire; /* peer_set_wire: what is sent goes here instead of ICE (tests, fuzzing) */
@@ -66,7 +67,7 @@ static int transmit(peer *p, const uint8_t *buf, size_t len)
 
 static void set_state(peer *p, peer_state st, const char *why)
 {
-    if (p->state == st || p->state == PEER_FAILED)
+    if (p->freeing || p->state == st || p->state == PEER_FAILED)
         return;
     STATS_ADD(p->env.stats->peers[p->state], (uint64_t)-1);
     STATS_INC(p->env.stats->peers[st]);
@@ -188,6 +189,8 @@ static void sctp_send(void *ud, const uint8_t *buf, size_t len)
 static void sctp_message(void *ud, const char *label, const uint8_t *buf, size_t len)
 {
     peer *p = ud;
+    if (p->freeing)
+        return;
     STATS_INC(p->env.stats->dc_messages_in);
     if (p->cbs.on_data)
         p->cbs.on_data(p->ud, label, buf, len);
@@ -247,20 +250,22 @@ static void dtls_dropped(void *user, dtls_drop_reason_t reason)
 static void ice_candidate(void *ud, const char *cand)
 {
     peer *p = ud;
-    if (p->cbs.on_candidate)
+    if (!p->freeing && p->cbs.on_candidate)
         p->cbs.on_candidate(p->ud, cand);
 }
 
 static void ice_gathered(void *ud)
 {
     peer *p = ud;
-    if (p->cbs.on_candidate)
+    if (!p->freeing && p->cbs.on_candidate)
         p->cbs.on_candidate(p->ud, "");
 }
 
 static void ice_state(void *ud, sfu_ice_state st)
 {
     peer *p = ud;
+    if (p->freeing)
+        return;
     if (st == SFU_ICE_FAILED) {
         STATS_INC(p->env.stats->ice_failures);
         if (p->cbs.on_ice && p->state == PEER_CONNECTED) {
@@ -292,7 +297,7 @@ static void ice_state(void *ud, sfu_ice_state st)
 
 void peer_receive(peer *p, uint8_t *buf, size_t len, int64_t now)
 {
-    if (len == 0)
+    if (len == 0 || p->freeing)
         return;
     uint8_t b = buf[0];
     if (b >= 20 && b <= 63) {
@@ -361,10 +366,15 @@ peer *peer_new(const peer_env *env, bool ice_controlling, const peer_callbacks *
     return p;
 }
 
+/* A peer being freed fires no callback and counts nothing more: `freeing` is set, and the owner's
+ * callbacks forgotten, before anything is torn down (closing DTLS reports its own close, SCTP's
+ * ABORT and libnice may still call in). Its state leaves the gauge exactly once, here. */
 void peer_free(peer *p)
 {
     if (!p)
         return;
+    p->freeing = true;
+    memset(&p->cbs, 0, sizeof(p->cbs));
     STATS_ADD(p->env.stats->peers[p->state], (uint64_t)-1);
     if (p->holds_ports)
         STATS_ADD(p->env.stats->ports_in_use, (uint64_t)-1);
@@ -372,7 +382,6 @@ void peer_free(peer *p)
         g_source_destroy(p->dtls_timer);
         g_source_unref(p->dtls_timer);
     }
-    p->freeing = true;
     sctp_assoc_free(p->sctp); /* its ABORT leaves over DTLS before close_notify */
     if (p->dtls && dtls_state(p->dtls) == DTLS_STATE_CONNECTED)
         dtls_close(p->dtls); /* close_notify to the browser */

@@ -5,12 +5,19 @@
  * connection that the SFU offers; member_update_down() states the wanted tracks and offers again,
  * one offer at a time (a change while an offer is pending is offered after its answer, so there is
  * no glare: only the SFU ever offers on that connection). The packet path is in forward.c.
+ *
+ * Failures are told, never only logged: whatever stops a member's media from being set up (no memory
+ * for the member, a connection, a forwarded track; an offer that cannot be built) undoes what the
+ * step half-made (a receiving connection exists only with its negotiation state), marks the member
+ * dead and tells signaling (SFU_EV_INTERNAL), which takes it out of the meeting; a join afterwards
+ * starts from nothing. The places that fail are also named for tests (sfu/fault.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sfu/room_internal.h"
+#include "sfu/fault.h"
 #include "sfu/log.h"
 
 /* ---- small array helpers ---- */
@@ -50,18 +57,29 @@ static uint32_t random_ssrc(void)
 
 /* ---- events ---- */
 
-void room_emit(room *r, member *m, sfu_event_kind kind, sfu_pc pc, const char *mid, const char *text)
+/* An event for user_id ("": the whole meeting). */
+static void emit_to(room *r, const char *user_id, sfu_event_kind kind, sfu_pc pc, const char *mid, const char *text)
 {
     sfu_event *ev = calloc(1, sizeof(*ev));
-    if (!ev)
+    char *copy = strdup(text ? text : "");
+    if (!ev || !copy) {
+        free(ev);
+        free(copy);
+        LOG_E("sfu %s: %s: no memory for an event to signaling", r->meeting_id, user_id);
         return;
+    }
     ev->kind = kind;
     ev->pc = pc;
     g_strlcpy(ev->meeting_id, r->meeting_id, sizeof(ev->meeting_id));
-    g_strlcpy(ev->user_id, m ? m->user_id : "", sizeof(ev->user_id)); /* NULL: the whole meeting */
+    g_strlcpy(ev->user_id, user_id, sizeof(ev->user_id));
     g_strlcpy(ev->mid, mid ? mid : "", sizeof(ev->mid));
-    ev->text = strdup(text ? text : "");
+    ev->text = copy;
     r->env.emit(r->env.emit_ud, ev);
+}
+
+void room_emit(room *r, member *m, sfu_event_kind kind, sfu_pc pc, const char *mid, const char *text)
+{
+    emit_to(r, m ? m->user_id : "", kind, pc, mid, text); /* NULL: the whole meeting */
 }
 
 void room_emit_speakers(room *r, member *to)
@@ -361,7 +379,7 @@ static void up_data(void *ud, const char *label, const uint8_t *buf, size_t len)
     int plen = snprintf(prefix, sizeof(prefix), "%s\n", m->user_id);
     for (size_t i = 0; i < r->n_members; i++) {
         member *o = r->members[i];
-        if (o != m && o->up && !o->no_ports)
+        if (o != m && o->up && !o->dead)
             peer_send_data(o->up, label, (const uint8_t *)prefix, (size_t)plen, buf, len);
     }
 }
@@ -384,11 +402,23 @@ void room_down_ready(member *m)
     }
 }
 
+/* The member's media could not be set up (why, for the log and the browser): signaling is told, and
+ * takes the member out of the meeting (room_leave); until then it is left alone. The caller has
+ * undone what its step half-made. */
+static void member_internal(member *m, sfu_pc pc, const char *why)
+{
+    if (m->dead)
+        return;
+    m->dead = true;
+    LOG_E("sfu %s: %s: %s", m->room->meeting_id, m->user_id, why);
+    room_emit(m->room, m, SFU_EV_INTERNAL, pc, NULL, why);
+}
+
 /* The member's connection pc could bind no UDP port: signaling is told, and takes the member out
  * of the meeting (room_leave); until then it is left alone. */
 static void member_no_ports(member *m, sfu_pc pc)
 {
-    m->no_ports = true;
+    m->dead = true;
     LOG_W("sfu %s: %s: no free UDP port in the RTC port range for its %s connection", m->room->meeting_id,
           m->user_id, pc == SFU_PC_UP ? "publishing" : "receiving");
     room_emit(m->room, m, SFU_EV_NO_PORTS, pc, NULL, "no free UDP port for media on the server");
@@ -398,7 +428,7 @@ static void member_no_ports(member *m, sfu_pc pc)
 static void member_update_down(member *m)
 {
     room *r = m->room;
-    if (m->no_ports)
+    if (m->dead)
         return;
     if (m->down_pending) {
         m->down_dirty = true;
@@ -411,15 +441,19 @@ static void member_update_down(member *m)
         if (o == m)
             continue;
         for (size_t k = 0; k < o->n_tracks; k++, n++) {
-            if (!fwd_find(m, o->tracks[k]) && !fwd_new(m, o->tracks[k]))
+            if (!fwd_find(m, o->tracks[k]) && !fwd_new(m, o->tracks[k])) {
+                member_internal(m, SFU_PC_DOWN, "no memory to forward a track");
                 return;
+            }
         }
     }
     if (!m->down && n == 0)
         return; /* nothing to receive yet */
     sdp_down_track *tracks = calloc(m->n_fwds ? m->n_fwds : 1, sizeof(*tracks));
-    if (!tracks)
+    if (!tracks) {
+        member_internal(m, SFU_PC_DOWN, "no memory for the receiving connection's tracks");
         return;
+    }
     for (size_t i = 0; i < m->n_fwds; i++) {
         fwd *f = m->fwds[i];
         track *t = f->track;
@@ -437,32 +471,46 @@ static void member_update_down(member *m)
     }
     bool first = false;
     if (!m->down) {
-        m->down = peer_new(&r->env.peer, true, &down_cbs, m);
+        /* the connection and its negotiation state are made together, or neither */
+        peer *down = fault_hit("down-peer") ? NULL : peer_new(&r->env.peer, true, &down_cbs, m);
         /* No abs-send-time downstream: forwarded as is it carries the publisher's send time, not the
          * SFU's, and Chromium's receive-side estimator, fed with it, sent REMBs far below what its
          * link carried (the SFU's pacing looked like congestion to it). The SFU estimates each
          * receiver's link from transport-cc. */
         static const sdp_ext_ids down_ext = {.audio_level = 1, .twcc = 3};
-        m->neg = sdp_down_new(((uint64_t)g_random_int() << 31) | g_random_int(), &down_ext);
-        if (!m->down || !m->neg) {
+        sdp_down *neg = down ? sdp_down_new(((uint64_t)g_random_int() << 31) | g_random_int(), &down_ext) : NULL;
+        if (!neg) {
+            peer_free(down);
             free(tracks);
+            member_internal(m, SFU_PC_DOWN, "the server could not make the receiving connection");
             return;
         }
+        m->down = down;
+        m->neg = neg;
         first = true;
     }
     int rc = sdp_down_set_tracks(m->neg, tracks, m->n_fwds);
     free(tracks);
-    if (rc < 0) {
-        LOG_W("sfu %s: %s: downstream tracks refused (%s)", r->meeting_id, m->user_id, sdp_strerror(rc));
-        return;
-    }
-    sdp_local local;
-    peer_local(m->down, &local);
     sdp_session *offer = NULL;
     char *text = NULL;
-    if (sdp_down_offer(m->neg, &local, &offer) < 0 || !(text = sdp_build_alloc(offer, NULL))) {
+    if (rc == 0 && !fault_hit("down-offer")) {
+        sdp_local local;
+        peer_local(m->down, &local);
+        if (sdp_down_offer(m->neg, &local, &offer) == 0)
+            text = sdp_build_alloc(offer, NULL);
+    }
+    if (!text) {
         sdp_free(offer);
-        LOG_W("sfu %s: %s: cannot build the downstream offer", r->meeting_id, m->user_id);
+        if (first) { /* undone: no receiving connection without an offer made for it */
+            peer_free(m->down);
+            sdp_down_free(m->neg);
+            m->down = NULL;
+            m->neg = NULL;
+        }
+        char why[160];
+        snprintf(why, sizeof(why), "the server could not build the offer for the receiving connection (%s)",
+                 rc < 0 ? sdp_strerror(rc) : "SDP");
+        member_internal(m, SFU_PC_DOWN, why);
         return;
     }
     m->down_pending = true;
@@ -529,14 +577,14 @@ static void handle_up_offer(member *m, const char *text)
         return;
     }
     if (!m->up) {
-        m->up = peer_new(&r->env.peer, false, &up_cbs, m);
+        m->up = fault_hit("up-peer") ? NULL : peer_new(&r->env.peer, false, &up_cbs, m);
         m->up_sess_id = ((uint64_t)g_random_int() << 31) | g_random_int();
         m->rtcp_ssrc = random_ssrc();
     }
-    sdp_up_result *res = calloc(1, sizeof(*res));
-    if (!m->up || !res) {
-        free(res);
+    sdp_up_result *res = m->up ? calloc(1, sizeof(*res)) : NULL;
+    if (!res) {
         sdp_free(offer);
+        member_internal(m, SFU_PC_UP, "the server could not make the publishing connection");
         return;
     }
     /* The offer that sets the transport up is the first one answered: one refused before left the
@@ -648,7 +696,11 @@ static void handle_down_answer(member *m, const char *text)
     sdp_error err = {0};
     sdp_remote_transport *remote = calloc(1, sizeof(*remote));
     char why[160];
-    int rc = remote ? sdp_parse(text, strlen(text), &answer, &err) : SDP_ERR_NOMEM;
+    if (!remote) {
+        member_internal(m, SFU_PC_DOWN, "no memory to read the answer");
+        return;
+    }
+    int rc = sdp_parse(text, strlen(text), &answer, &err);
     if (rc == 0)
         rc = sdp_down_apply_answer(m->neg, answer, remote);
     sdp_free(answer);
@@ -728,17 +780,17 @@ void room_join(room *r, const char *user_id)
 {
     if (member_find(r, user_id))
         return;
-    member *m = calloc(1, sizeof(*m));
-    if (!m)
+    member *m = fault_hit("member-new") ? NULL : calloc(1, sizeof(*m));
+    if (!m || !ptr_push((void ***)&r->members, &r->n_members, &r->cap_members, m)) {
+        free(m); /* nothing else was made: the join is as if it never happened */
+        LOG_E("sfu %s: %s: no memory for a member", r->meeting_id, user_id);
+        emit_to(r, user_id, SFU_EV_INTERNAL, SFU_PC_UP, NULL, "the server could not add you to the meeting's media");
         return;
+    }
     m->room = r;
     g_strlcpy(m->user_id, user_id, sizeof(m->user_id));
     m->rtcp_ssrc = random_ssrc();
     m->speaker_slot = -1;
-    if (!ptr_push((void ***)&r->members, &r->n_members, &r->cap_members, m)) {
-        free(m);
-        return;
-    }
     if (speaker_dominant(&r->speakers) >= 0)
         room_emit_speakers(r, m); /* who spoke so far, for the newcomer */
     member_update_down(m); /* receive what the others already publish */
@@ -759,7 +811,7 @@ void room_leave(room *r, const char *user_id)
 void room_remote_sdp(room *r, const char *user_id, sfu_pc pc, const char *sdp)
 {
     member *m = member_find(r, user_id);
-    if (!m || m->no_ports)
+    if (!m || m->dead)
         return;
     if (pc == SFU_PC_UP)
         handle_up_offer(m, sdp);
@@ -798,7 +850,7 @@ void room_video_views(room *r, const char *user_id, const sfu_view *views, size_
 void room_restart_ice(room *r, const char *user_id, sfu_pc pc)
 {
     member *m = member_find(r, user_id);
-    if (!m || pc != SFU_PC_DOWN || !m->down || peer_restart_ice(m->down) < 0)
+    if (!m || m->dead || pc != SFU_PC_DOWN || !m->down || peer_restart_ice(m->down) < 0)
         return;
     LOG_I("sfu %s: %s restarts ICE on its receiving connection", r->meeting_id, m->user_id);
     room_emit(r, m, SFU_EV_RECONNECTING, SFU_PC_DOWN, NULL, "restart");
@@ -809,7 +861,7 @@ void room_restart_ice(room *r, const char *user_id, sfu_pc pc)
 void room_remote_candidate(room *r, const char *user_id, sfu_pc pc, const char *cand)
 {
     member *m = member_find(r, user_id);
-    peer *p = !m || m->no_ports ? NULL : pc == SFU_PC_UP ? m->up : m->down;
+    peer *p = !m || m->dead ? NULL : pc == SFU_PC_UP ? m->up : m->down;
     if (p)
         peer_add_candidate(p, cand);
 }

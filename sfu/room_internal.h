@@ -147,8 +147,10 @@ struct member {
     bool down_pending;             /* an offer waits for its answer */
     bool down_dirty;               /* tracks changed meanwhile: offer again after the answer */
     bool down_gathering;
-    bool no_ports;                 /* a connection got no UDP port (SFU_EV_NO_PORTS told): the member
-                                    * waits to be taken out; its SDP and candidates are ignored */
+    bool dead;                     /* its media failed beyond use and signaling was told (SFU_EV_NO_PORTS:
+                                    * a connection got no UDP port; SFU_EV_INTERNAL): the member waits
+                                    * to be taken out; its SDP and candidates are ignored, nothing is
+                                    * offered to it */
     bool down_restart;             /* ICE restarted: the next offer carries new credentials, and our
                                     * candidates go out again after it */
     /* downstream bandwidth (transport-cc on the receiving connection, when the browser took it) */

@@ -4,15 +4,35 @@
  * becomes a command queued to that worker with worker_invoke(); the worker runs commands in order,
  * creates the room on the first one and frees it on the last (ROOM_FREE, posted when the member count
  * drops to zero). ref->room is touched only on the worker; ref->members only on the signaling thread.
+ *
+ * Failures are told, never swallowed: a command that cannot be queued, or a room that cannot be made
+ * on the worker, becomes SFU_EV_INTERNAL for the participant it was for (signaling then takes it out
+ * of the meeting with an `internal` error, and a new join starts from nothing). The command that
+ * frees a room is made with the room's reference, so it cannot fail.
  */
 #include "sfu/sfu.h"
 
 #include <glib.h>
 #include <stdlib.h>
+/* Free heap is handed back with glibc's malloc_trim, except under AddressSanitizer, whose allocator
+ * replaces glibc's (trimming there freed nothing, and stalled a browser test's meeting: see
+ * bench/README.md "Soak"). */
+#if defined(__SANITIZE_ADDRESS__)
+#define VM_TRIM_HEAP 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define VM_TRIM_HEAP 0
+#endif
+#endif
+#if !defined(VM_TRIM_HEAP) && defined(__GLIBC__)
+#define VM_TRIM_HEAP 1
+#include <malloc.h>
+#endif
 #include <string.h>
 
 #include "sfu/cert.h"
 #include "sfu/dtls.h"
+#include "sfu/fault.h"
 #include "sfu/room.h"
 #include "sfu/worker.h"
 #include "sfu/log.h"
@@ -35,15 +55,9 @@ struct sfu {
     void *emit_ud;
 };
 
-typedef struct {
-    sfu *s;
-    sfu_worker *worker;
-    room *room;               /* worker thread only */
-    size_t members;           /* signaling thread only */
-    char meeting_id[16];
-} room_ref;
-
 typedef enum { CMD_JOIN, CMD_LEAVE, CMD_SDP, CMD_CANDIDATE, CMD_VIEWS, CMD_ICE_RESTART, CMD_SCREEN_MIDS, CMD_ROOM_FREE } cmd_op;
+
+typedef struct room_ref room_ref;
 
 typedef struct {
     room_ref *ref;
@@ -53,14 +67,49 @@ typedef struct {
     char *text;
     sfu_view *views; /* CMD_VIEWS */
     size_t n_views;
+    bool embedded;   /* the room_ref's own CMD_ROOM_FREE: freed with the ref, not alone */
 } cmd;
+
+struct room_ref {
+    sfu *s;
+    sfu_worker *worker;
+    room *room;               /* worker thread only */
+    size_t members;           /* signaling thread only */
+    char meeting_id[16];
+    cmd free_cmd;             /* CMD_ROOM_FREE, ready from the start: freeing a room never fails */
+};
 
 static void cmd_free(gpointer data)
 {
     cmd *c = data;
+    if (!c)
+        return;
+    if (c->embedded) {
+        free(c->ref); /* the ROOM_FREE command ran (or never will): its ref goes with it */
+        return;
+    }
     free(c->text);
     free(c->views);
     free(c);
+}
+
+/* Tells signaling that the media plane failed the participant (SFU_EV_INTERNAL); any thread. */
+static void emit_internal(sfu *s, const char *meeting_id, const char *user_id, sfu_pc pc, const char *why)
+{
+    LOG_E("sfu %s: %s: %s", meeting_id, user_id, why);
+    sfu_event *ev = calloc(1, sizeof(*ev));
+    char *text = strdup(why);
+    if (!ev || !text) {
+        free(ev);
+        free(text);
+        return;
+    }
+    ev->kind = SFU_EV_INTERNAL;
+    ev->pc = pc;
+    g_strlcpy(ev->meeting_id, meeting_id, sizeof(ev->meeting_id));
+    g_strlcpy(ev->user_id, user_id, sizeof(ev->user_id));
+    ev->text = text;
+    s->emit(s->emit_ud, ev);
 }
 
 static room_env make_env(room_ref *ref)
@@ -83,11 +132,17 @@ static gboolean run_cmd(gpointer data)
 {
     cmd *c = data;
     room_ref *ref = c->ref;
-    if (!ref->room && c->op != CMD_ROOM_FREE) {
+    if (!ref->room && (c->op == CMD_LEAVE || c->op == CMD_ROOM_FREE))
+        return G_SOURCE_REMOVE; /* the room was never made: nothing to undo */
+    if (!ref->room) {
         room_env env = make_env(ref);
-        ref->room = room_new(&env, ref->meeting_id);
-        if (!ref->room)
+        ref->room = fault_hit("room-new") ? NULL : room_new(&env, ref->meeting_id);
+        if (!ref->room) {
+            /* the next command of the meeting tries again */
+            if (c->user_id[0])
+                emit_internal(ref->s, ref->meeting_id, c->user_id, c->pc, "the server could not set up the meeting's media");
             return G_SOURCE_REMOVE;
+        }
     }
     switch (c->op) {
     case CMD_JOIN:
@@ -112,8 +167,16 @@ static gboolean run_cmd(gpointer data)
         room_screen_mids(ref->room, c->user_id, c->text);
         break;
     case CMD_ROOM_FREE:
-        room_free(ref->room);
-        free(ref);
+        room_free(ref->room); /* the ref itself goes with this command (cmd_free) */
+        ref->room = NULL;
+#if VM_TRIM_HEAP
+        /* A meeting's media takes megabytes (retransmission caches, pacers, SRTP and ICE state) from
+         * the worker thread's malloc arena, and glibc keeps what is freed: after a few rounds of
+         * meetings the process stayed ~100 MB above its start with nobody connected, all of it free
+         * heap (bench/soak.sh; bench/README.md "Soak"). Handing the free pages of every arena back
+         * when a meeting ends costs a walk of the arenas then, and nothing on the packet path. */
+        malloc_trim(0);
+#endif
         break;
     }
     return G_SOURCE_REMOVE;
@@ -135,9 +198,23 @@ static cmd *cmd_new(room_ref *ref, cmd_op op, const char *user_id, sfu_pc pc, co
 
 static void post(room_ref *ref, cmd_op op, const char *user_id, sfu_pc pc, const char *text)
 {
-    cmd *c = cmd_new(ref, op, user_id, pc, text);
-    if (c)
+    cmd *c = op != CMD_LEAVE && fault_hit("sfu-command") ? NULL : cmd_new(ref, op, user_id, pc, text);
+    if (c && (!text || c->text)) {
         worker_invoke(ref->worker, run_cmd, c, cmd_free);
+        return;
+    }
+    cmd_free(c);
+    if (op == CMD_LEAVE) /* nobody to tell: the member goes with its room at the latest */
+        LOG_E("sfu %s: %s: no memory to take it out of the room", ref->meeting_id, user_id);
+    else
+        emit_internal(ref->s, ref->meeting_id, user_id, pc, "the server could not pass a request to the media plane");
+}
+
+/* Frees the room with its meeting's worker (the ref's own command: it cannot fail). */
+static void post_room_free(room_ref *ref)
+{
+    ref->free_cmd = (cmd){.ref = ref, .op = CMD_ROOM_FREE, .embedded = true};
+    worker_invoke(ref->worker, run_cmd, &ref->free_cmd, cmd_free);
 }
 
 sfu *sfu_new(const sfu_config *config, sfu_event_fn fn, void *ud)
@@ -149,6 +226,7 @@ sfu *sfu_new(const sfu_config *config, sfu_event_fn fn, void *ud)
     const sfu_config *cfg = &s->cfg;
     s->emit = fn;
     s->emit_ud = ud;
+    fault_set(getenv("VM_FAULT"));
     s->cert = cert_new();
     s->dtls = s->cert ? dtls_ctx_new(s->cert) : NULL;
     if (!s->dtls) {
@@ -187,13 +265,22 @@ void sfu_free(sfu *s)
         gpointer key, value;
         g_hash_table_iter_init(&it, s->rooms);
         while (g_hash_table_iter_next(&it, &key, &value)) {
-            room_ref *ref = value;
-            post(ref, CMD_ROOM_FREE, NULL, SFU_PC_UP, NULL);
+            post_room_free(value);
         }
         g_hash_table_destroy(s->rooms);
     }
     worker_pool_stop(s->pool); /* runs the queued ROOM_FREE commands first */
     sctp_shutdown();           /* every association went with its room */
+    if (s->slots) {
+        /* every peer is gone: each gauge is back at 0 unless a connection was counted wrong */
+        sfu_stats t;
+        sfu_stats_total(s, &t);
+        LOG_I("sfu: stopped; WebRTC connections left: new %llu, connecting %llu, connected %llu, failed %llu; "
+              "ports in use %llu",
+              (unsigned long long)STATS_GET(t.peers[0]), (unsigned long long)STATS_GET(t.peers[1]),
+              (unsigned long long)STATS_GET(t.peers[2]), (unsigned long long)STATS_GET(t.peers[3]),
+              (unsigned long long)STATS_GET(t.ports_in_use));
+    }
     free(s->slots);
     dtls_ctx_free(s->dtls);
     cert_free(s->cert);
@@ -210,8 +297,10 @@ void sfu_join(sfu *s, const char *meeting_id, const char *user_id)
     room_ref *ref = find(s, meeting_id);
     if (!ref) {
         ref = calloc(1, sizeof(*ref));
-        if (!ref)
+        if (!ref) {
+            emit_internal(s, meeting_id, user_id, SFU_PC_UP, "the server could not set up the meeting's media");
             return;
+        }
         ref->s = s;
         ref->worker = worker_pool_assign(s->pool);
         g_strlcpy(ref->meeting_id, meeting_id, sizeof(ref->meeting_id));
@@ -231,7 +320,7 @@ void sfu_leave(sfu *s, const char *meeting_id, const char *user_id)
     if (--ref->members == 0) {
         g_hash_table_remove(s->rooms, meeting_id);
         worker_pool_release(s->pool, ref->worker);
-        post(ref, CMD_ROOM_FREE, NULL, SFU_PC_UP, NULL);
+        post_room_free(ref);
     }
 }
 

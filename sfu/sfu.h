@@ -51,6 +51,12 @@ typedef enum {
                           * "ice-failed" (ICE failed or consent expired after DTLS was up: an ICE
                           * restart may still repair it) */
     SFU_EV_RECONNECTED,  /* pc works again after an ICE restart */
+    SFU_EV_INTERNAL,     /* text: why. The media plane could not do what the participant's last step
+                          * needed (no memory for its meeting's media, its member or a connection, an
+                          * offer that could not be built, a command that could not be queued). What
+                          * was half-made is undone; the member waits in the room, its SDP and
+                          * candidates ignored, until signaling takes it out (sfu_leave): a new join
+                          * starts from nothing. pc: the connection concerned (UP when none). */
     SFU_EV_SPEAKERS,     /* text: the userIds of the recent speakers, the dominant one first,
                           * comma-separated (sfu/speaker.h); user_id "": for the whole meeting (the
                           * order changed), else for that participant only (it joined) */
@@ -78,9 +84,10 @@ typedef void (*sfu_event_fn)(void *ud, sfu_event *ev);
 typedef struct sfu sfu;
 
 /* Starts cfg->workers media workers and makes the DTLS certificate. cfg must outlive the sfu.
- * NULL on failure (logged). */
+ * NULL on failure (logged). Reads VM_FAULT (sfu/fault.h: failures injected by tests). */
 sfu *sfu_new(const sfu_config *cfg, sfu_event_fn fn, void *ud); /* cfg is copied */
-/* Closes every meeting and stops the workers. NULL is a no-op. */
+/* Closes every meeting and stops the workers; logs the WebRTC connections left by state and the
+ * ports held afterwards (all 0 unless something was counted wrong). NULL is a no-op. */
 void sfu_free(sfu *s);
 
 /* A participant entered / left a meeting. */

@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <stddef.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,6 +200,17 @@ static void process_metrics(GString *out)
                            "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes %lu\n",
                            ticks > 0 ? (double)(utime + stime) / (double)ticks : 0.0,
                            rss * (unsigned long)(page > 0 ? page : 4096));
+#ifdef __GLIBC__
+    /* what of the resident memory is the server's objects, and what the allocator keeps free (the soak,
+     * bench/soak.sh, tells state that outlives its meetings from memory kept by malloc this way) */
+    struct mallinfo2 mi = mallinfo2();
+    g_string_append_printf(out,
+                           "# HELP videomeet_heap_bytes The C heap (glibc malloc, all arenas): in use by live "
+                           "objects, or free but kept by the allocator.\n"
+                           "# TYPE videomeet_heap_bytes gauge\nvideomeet_heap_bytes{kind=\"in_use\"} %zu\n"
+                           "videomeet_heap_bytes{kind=\"free\"} %zu\n",
+                           mi.uordblks + mi.hblkhd, mi.fordblks);
+#endif
 }
 
 /* Per worker: its network loop's wake-ups and UDP output (datagrams per send call = the GSO batching). */

@@ -643,6 +643,16 @@ void session_media_event(struct vm_signaling *s, sfu_event *ev)
         if (c)
             request_close(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
         break;
+    case SFU_EV_INTERNAL:
+        /* The media plane could not set the participant's media up (and undid what it had made):
+         * out of the meeting, told why; the socket stays open and a join starts from nothing. */
+        if (c) {
+            send_error(c, VM_ERR_INTERNAL, NULL, ev->text);
+            leave_meeting(s, c, "disconnected");
+        } else {
+            participant_leave(s, p, "disconnected");
+        }
+        break;
     case SFU_EV_NO_PORTS:
         /* Its media cannot work: out of the meeting, told why; the socket stays open (joining again
          * is checked like any join), and rejoining at once would not help. Away (no socket): it

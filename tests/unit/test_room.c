@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "fake_peer.h"
+#include "sfu/fault.h"
 #include "sfu/log.h"
 #include "sfu/room_internal.h"
 
@@ -86,6 +87,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
+    fault_set(NULL);
     room_free(W.r);
     size_t leaked = fake_peer_reset();
     for (size_t i = 0; i < W.n_ev; i++) { /* as sfu_event_free (sfu.c is not linked) */
@@ -2386,6 +2388,134 @@ static void test_data_channel_relay(void **state)
     room_free(r2);
 }
 
+/* ---- 9. control-plane failures: told, and undone ---- */
+
+/* The one SFU_EV_INTERNAL of user since `from`, on pc; the member is dead (waits to be taken out). */
+static void expect_internal(size_t from, const char *user, sfu_pc pc)
+{
+    assert_int_equal(count_events(from, user, SFU_EV_INTERNAL), 1);
+    const event_rec *e = event_after(from, user, SFU_EV_INTERNAL);
+    assert_int_equal(e->ev->pc, pc);
+    assert_true(e->ev->text[0] != '\0');
+}
+
+/* Signaling takes user out (room_leave) after SFU_EV_INTERNAL, and the join that follows works from
+ * nothing: bob receives alice's audio and video and gets her packets. */
+static void rejoin_and_receive(const char *user)
+{
+    room_leave(W.r, user);
+    size_t live = fake_peer_count();
+    room_join(W.r, user);
+    receive(user, false);
+    assert_int_equal(fake_peer_count(), live + 1);
+    BV = offered(user, SDP_MEDIA_VIDEO, 0);
+    peer *d = mem(user)->down;
+    size_t from = fake_peer_n_sent(d);
+    send_frame(&SV, true, 2, 500);
+    assert_int_equal(collect(d, BV.ssrc, from), 2);
+}
+
+/* No memory for a member: the joiner is told (no member is left behind), and joining again works. */
+static void test_fail_member_new(void **state)
+{
+    (void)state;
+    fault_set("member-new@1");
+    room_join(W.r, "alice");
+    expect_internal(0, "alice", SFU_PC_UP);
+    assert_int_equal(W.r->n_members, 0);
+    assert_int_equal(fake_peer_count(), 0);
+    room_join(W.r, "alice");
+    assert_int_equal(W.r->n_members, 1);
+    assert_int_equal(count_events(0, "alice", SFU_EV_INTERNAL), 1);
+}
+
+/* bob's receiving connection cannot be made (its peer; then, on the next try, its first offer): bob
+ * is told, nothing of it is left (no connection without negotiation state, the peer freed), his
+ * answer and candidates are ignored meanwhile, alice is not disturbed; after signaling takes him
+ * out, his join again receives alice. */
+static void test_fail_down_setup(void **state)
+{
+    (void)state;
+    static const char *const faults[] = {"down-peer@1", "down-offer@1"};
+    room_join(W.r, "alice");
+    char *offer = swapped_offer();
+    publish(&PA, "alice", offer);
+    mline ov = read_mline(offer, SDP_MEDIA_VIDEO, 0);
+    free(offer);
+    mline av = answered("alice", SDP_MEDIA_VIDEO);
+    stream_init(&SV, &PA, &av, ov.ssrc, ov.rtx_ssrc, 100);
+    for (size_t i = 0; i < 2; i++) {
+        fault_set(faults[i]);
+        size_t ev0 = W.n_ev, live = fake_peer_count();
+        room_join(W.r, "bob");
+        expect_internal(ev0, "bob", SFU_PC_DOWN);
+        member *b = mem("bob");
+        assert_true(b->dead);
+        assert_null(b->down);
+        assert_null(b->neg);
+        assert_int_equal(fake_peer_count(), live);
+        assert_null(event_after(ev0, "bob", SFU_EV_OFFER));
+        room_remote_sdp(W.r, "bob", SFU_PC_DOWN, "v=0\r\n");
+        room_remote_candidate(W.r, "bob", SFU_PC_DOWN, "candidate:1 1 udp 2130706431 198.51.100.7 50000 typ host");
+        room_restart_ice(W.r, "bob", SFU_PC_DOWN);
+        assert_int_equal(W.n_ev, ev0 + 1); /* nothing answered, nothing more said */
+        assert_int_equal(count_events(ev0, "alice", SFU_EV_OFFER) + count_events(ev0, "alice", SFU_EV_INTERNAL), 0);
+        rejoin_and_receive("bob");
+        room_leave(W.r, "bob");
+    }
+}
+
+/* A later offer of bob's receiving connection cannot be built (carol starts publishing): bob is told
+ * once and left alone (no more offers to him, his answer ignored), alice and carol go on; his join
+ * again receives both. */
+static void test_fail_down_renegotiation(void **state)
+{
+    (void)state;
+    static publisher PC;
+    two_members(false);
+    room_join(W.r, "carol");
+    receive("carol", false);
+    fault_set("down-offer");
+    size_t ev0 = W.n_ev;
+    char *offer = swapped_offer();
+    publish(&PC, "carol", offer);
+    free(offer);
+    expect_internal(ev0, "bob", SFU_PC_DOWN);
+    assert_int_equal(count_events(ev0, "alice", SFU_EV_INTERNAL), 1); /* alice's offer failed the same way */
+    fault_set(NULL);
+    assert_non_null(mem("bob")->down); /* a live connection stays until he is taken out */
+    assert_non_null(mem("bob")->neg);
+    room_leave(W.r, "carol");
+    assert_null(event_after(ev0, "bob", SFU_EV_OFFER));
+    room_leave(W.r, "alice");
+    room_leave(W.r, "bob");
+    assert_int_equal(fake_peer_count(), 0); /* everything of theirs freed */
+}
+
+/* alice's publishing connection cannot be made: she is told (no answer), her candidates are ignored,
+ * nobody is offered anything; after she is taken out, her join and offer again are answered. */
+static void test_fail_up_peer(void **state)
+{
+    (void)state;
+    room_join(W.r, "alice");
+    room_join(W.r, "bob");
+    fault_set("up-peer@1");
+    char *offer = swapped_offer();
+    room_remote_sdp(W.r, "alice", SFU_PC_UP, offer);
+    expect_internal(0, "alice", SFU_PC_UP);
+    assert_null(event_after(0, "alice", SFU_EV_ANSWER));
+    assert_null(mem("alice")->up);
+    room_remote_candidate(W.r, "alice", SFU_PC_UP, "candidate:1 1 udp 2130706431 198.51.100.7 50000 typ host");
+    room_remote_sdp(W.r, "alice", SFU_PC_UP, offer); /* ignored until she is taken out */
+    assert_null(event_after(0, "alice", SFU_EV_ANSWER));
+    assert_null(event_after(0, "bob", SFU_EV_OFFER));
+    room_leave(W.r, "alice");
+    room_join(W.r, "alice");
+    publish(&PA, "alice", offer);
+    free(offer);
+    assert_non_null(event_after(0, "bob", SFU_EV_OFFER));
+}
+
 int main(void)
 {
 #define ROOM_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -2406,6 +2536,8 @@ int main(void)
         ROOM_TEST(test_simulcast_renegotiated_while_paced),
         ROOM_TEST(test_screen_share_added), ROOM_TEST(test_screen_before_camera),
         ROOM_TEST(test_simulcast_renegotiated_while_paced), ROOM_TEST(test_data_channel_relay),
+        ROOM_TEST(test_fail_member_new), ROOM_TEST(test_fail_down_setup), ROOM_TEST(test_fail_down_renegotiation),
+        ROOM_TEST(test_fail_up_peer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -26,48 +26,15 @@ import { DataLink } from './datachannel.js';
 import { Roster } from './participants.js';
 import { PeopleUI } from './people-ui.js';
 import { LayoutState, STRIP_MAX } from './layout.js';
+import { errorText } from './errors.js';
 
 /** @typedef {import('./signaling.js').Participant} Participant */
 /** @typedef {import('./signaling.js').ChatMessage} ChatMessage */
 /** @typedef {import('./signaling.js').ExistingUsers} ExistingUsers */
 /** @typedef {import('./signaling.js').ServerError} ServerError */
 
-/** People-facing text for server error codes (PROTOCOL.md "Errors"). */
 /** How often, at most, the SFU is told how the received videos are shown. */
 const VIEWS_MS = 250;
-
-const ERROR_TEXT = /** @type {Record<string, string>} */ ({
-  'meeting-full': 'This meeting is full. Try again later.',
-  'invalid-meeting-id': 'That meeting code is not valid.',
-  'too-long': 'That is too long.',
-  'rate-limited': 'You are sending messages too fast. Wait a moment.',
-  'server-busy': 'The server is busy. Try again in a moment.',
-  'not-in-meeting': 'You are not in the meeting any more.',
-  'already-joined': 'You are already in this meeting.',
-});
-
-/** What a limit of the client's address (PROTOCOL.md "Errors", rate-limited) means for people. */
-const LIMIT_TEXT = /** @type {Record<string, string>} */ ({
-  connections: 'Too many connections from your network.',
-  meetings: 'Too many meetings were started from your network.',
-  'unknown-meetings': 'Too many meeting codes that do not exist were tried from your network.',
-});
-
-/**
- * @param {ServerError} err
- */
-function errorText(err) {
-  if (err.code === 'rate-limited' && err.reason && LIMIT_TEXT[err.reason]) {
-    const wait = err.retryAfter ? `Try again in ${err.retryAfter} s.` : 'Try again in a moment.';
-    return `${LIMIT_TEXT[err.reason]} ${wait}`;
-  }
-  if (err.code === 'server-busy' && err.reason === 'media-ports') {
-    return 'The server is full: it has no free media connections for another person right now. Try again in a few minutes.';
-  }
-  if (err.code === 'too-long' && err.ref === 'join-meeting') return 'That name is too long.';
-  if (err.code === 'too-long' && err.ref === 'chat-message') return 'That message is too long.';
-  return ERROR_TEXT[err.code] || err.message || 'Something went wrong.';
-}
 
 class App {
   constructor() {
@@ -870,8 +837,8 @@ class App {
   /** @param {ServerError} err */
   #serverError(err) {
     if (this.joining) return; // #joinNow shows it
-    if (this.page === 'meeting' && err.code === 'server-busy' && !this.signaling.joined) {
-      this.#backToSetup(errorText(err)); // the server took us out (no port for our media)
+    if (this.page === 'meeting' && (err.code === 'server-busy' || err.code === 'internal') && !this.signaling.joined) {
+      this.#backToSetup(errorText(err)); // the server took us out (no port for our media, or it failed it)
       return;
     }
     this.ui.toast(errorText(err), { kind: 'error', key: err.code });

@@ -32,6 +32,7 @@
 
 import { KEEPALIVE, LEAVE_TIMEOUT_MS } from './config.js';
 import { Retry } from './retry.js';
+import { takesOut } from './errors.js';
 
 /** Close code of a socket this client drops to reconnect: the server keeps the participant for a
  * resume (1000, 1001 or no code would mean "I am leaving"). */
@@ -96,6 +97,7 @@ export function movedSocketUrl(url) {
  * @property {string} [reason]  server-busy: the limit hit ('connections', 'shutting-down', 'meetings', 'media-ports');
  *   rate-limited: which ('connections', 'meetings', 'unknown-meetings', 'messages', 'candidates')
  * @property {number} [retryAfter]  rate-limited: seconds until trying again may work
+ * (the people-facing text of every code: errors.js)
  */
 /** @typedef {{audio: boolean, video: boolean}} MediaFlags */
 
@@ -403,8 +405,9 @@ export class SignalingClient extends EventTarget {
         closesSocket) {
       return; // the server closes this socket now; the next try follows by itself
     }
-    if (msg.type === 'error' && this.joined && !msg.ref && msg.code === 'server-busy' && msg.reason === 'media-ports') {
-      // The server took us out of the meeting (no UDP port for our media): no rejoin, the app decides.
+    if (msg.type === 'error' && this.joined && takesOut(msg)) {
+      // The server took us out of the meeting (no UDP port for our media, or it could not set our
+      // media up): no rejoin, the app decides.
       this.joined = false;
       this.session = null;
     }
