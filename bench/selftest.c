@@ -22,6 +22,7 @@
 #include "bench/probe.h"
 #include "bench/rxstats.h"
 #include "bench/sdp_client.h"
+#include "bench/tiles.h"
 #include "bench/twcc_rx.h"
 #include "sfu/rtcp.h"
 #include "sfu/rtp.h"
@@ -734,6 +735,55 @@ static void test_metrics(void)
     CHECK(bench_probe_hist_quantile(&a, &a, 0.5) == -1); /* no growth */
 }
 
+
+/* The speaker view of web/js/layout.js with N tiles, and the audio turns' arithmetic. */
+static void test_tiles(void)
+{
+    static bench_tiles t;
+    bench_tiles_init(&t, 4);
+    bench_tiles_set_self(&t, "me");
+    CHECK(bench_tiles_layout(&t) && t.n_shown == 1 && !strcmp(t.shown[0], "me")); /* alone: ourselves */
+    char id[16], name[32];
+    for (int i = 0; i < 6; i++) {
+        snprintf(id, sizeof(id), "u%d", i);
+        snprintf(name, sizeof(name), "bench r0 p%d", i + 1);
+        bench_tiles_add(&t, id, name);
+    }
+    bench_tiles_add(&t, "u0", "again");  /* known: ignored */
+    bench_tiles_add(&t, "me", "myself"); /* ourselves: not another */
+    CHECK(t.n_users == 6 && bench_tiles_index_of(&t, "u3") == 4 && bench_tiles_index_of(&t, "me") == -1);
+    CHECK(bench_tiles_name_index("Alice") == -1 && bench_tiles_name_index("bench r2 s17") == 17);
+    /* nobody spoke: the first other large, then us and the others in join order */
+    CHECK(bench_tiles_layout(&t) && t.n_shown == 4);
+    CHECK(!strcmp(t.shown[0], "u0") && !strcmp(t.shown[1], "me") && !strcmp(t.shown[2], "u1") &&
+          !strcmp(t.shown[3], "u2"));
+    CHECK(!bench_tiles_layout(&t)); /* unchanged */
+    CHECK(bench_tiles_place(&t, "u0") == 0 && bench_tiles_place(&t, "u2") == 1 && bench_tiles_place(&t, "u5") == -1);
+    /* u5 speaks: large; the strip has recent speakers first */
+    const char *sp1[] = {"u5", "gone", "u4"};
+    bench_tiles_set_speakers(&t, sp1, 3);
+    CHECK(bench_tiles_layout(&t));
+    CHECK(!strcmp(t.shown[0], "u5") && !strcmp(t.shown[1], "u4") && !strcmp(t.shown[2], "me") &&
+          !strcmp(t.shown[3], "u0"));
+    /* we speak: the one before us stays large, we lead the strip */
+    const char *sp2[] = {"me", "u5"};
+    bench_tiles_set_speakers(&t, sp2, 2);
+    bench_tiles_layout(&t);
+    CHECK(!strcmp(t.shown[0], "u5") && !strcmp(t.shown[1], "me") && !strcmp(t.shown[2], "u0"));
+    /* the large one leaves: the first other in join order */
+    bench_tiles_remove(&t, "u5");
+    CHECK(bench_tiles_layout(&t) && !strcmp(t.shown[0], "u0") && bench_tiles_place(&t, "u5") == -1);
+    bench_tiles_init(&t, 99);
+    CHECK(t.tiles == BENCH_TILES_MAX);
+    /* turns of 3 s among 5: participant 2 speaks in [6, 9) s, [21, 24) s, ... */
+    CHECK(bench_turn_start(7000000, 3000000, 2, 5) == 6000000);
+    CHECK(bench_turn_start(6000000, 3000000, 2, 5) == 6000000);
+    CHECK(bench_turn_start(20999999, 3000000, 2, 5) == 6000000);
+    CHECK(bench_turn_start(21000000, 3000000, 2, 5) == 21000000);
+    CHECK(bench_turn_start(7000000, 3000000, 4, 5) == -1); /* its first turn has not come */
+    CHECK(bench_turn_start(7000000, 3000000, 5, 5) == -1 && bench_turn_start(7000000, 0, 1, 5) == -1);
+}
+
 int bench_selftest(void)
 {
     test_hist();
@@ -746,6 +796,7 @@ int bench_selftest(void)
     test_sdp_up();
     test_sdp_down();
     test_metrics();
+    test_tiles();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }
