@@ -408,6 +408,15 @@ static json_t *detail_json(const bench_run *run, double dt)
                                                        (json_int_t)(s->police_seen1 - s->police_seen0))
                                            : json_false());
         json_object_set_new(o, "tracks", tracks);
+        if (s->tiles)
+            json_object_set_new(o, "tiles",
+                                json_pack("{s:o, s:o, s:i, s:I}", "downlink_kbps",
+                                          num_or_null((double)(s->rx_bytes1 - s->rx_bytes0) * 8.0 / dt / 1000.0),
+                                          "video_kbps",
+                                          num_or_null((double)(s->rx_video_bytes1 - s->rx_video_bytes0) * 8.0 / dt /
+                                                      1000.0),
+                                          "video_streams_max", (int)s->streams_max, "hidden_late_packets",
+                                          (json_int_t)s->hidden_late));
         json_array_append_new(arr, o);
     }
     return arr;
