@@ -20,6 +20,7 @@
 #include "bench/floor.h"
 #include "bench/report.h"
 #include "bench/session.h"
+#include "bench/sockbuf.h"
 #include "bench/tiles.h"
 #include "bench/ws.h"
 #include "sfu/log.h"
@@ -88,9 +89,11 @@ static void usage(FILE *f)
             "  --strip-size WxH   a strip tile in device pixels (default 320x180)\n"
             "  --with-floor       after the run, the kernel floor of the same traffic (--kernel-floor in the\n"
             "                     meeting's shape) and the server's ratio to it\n"
+            "  --rcvbuf-kb K      raise the receive buffer of the bench's UDP sockets to K KB (each second;\n"
+            "                     capped by net.core.rmem_max): one process plays many browsers\n"
             "  --scenario NAME    a named scenario (options given as well override its values):\n"
             "                     meeting50: --meeting 50 --tiles 9 --simulcast --bitrate 1700 --audio-turn-ms 3000\n"
-            "                     --join-rate 10 --settle 15 --duration 30 --with-floor\n");
+            "                     --join-rate 10 --settle 15 --duration 30 --with-floor --workers 2 --rcvbuf-kb 4096\n");
 }
 
 static int parse_url(bench_config *c)
@@ -149,6 +152,8 @@ static int apply_scenario(int argc, char **argv, bench_config *c)
     c->settle_s = 15;
     c->duration_s = 30;
     c->floor_after = true;
+    c->workers = 2;
+    c->rcvbuf_kb = 4096;
     return 0;
 }
 
@@ -174,7 +179,7 @@ static int parse_options(int argc, char **argv, bench_config *c)
         {"audio-turn-ms", required_argument, NULL, 'A'}, {"publish-only", no_argument, NULL, 'Y'},
         {"tiles", required_argument, NULL, 'G'},      {"main-size", required_argument, NULL, 'Z'},
         {"strip-size", required_argument, NULL, 'z'}, {"with-floor", no_argument, NULL, 'F'},
-        {"scenario", required_argument, NULL, 'n'},
+        {"scenario", required_argument, NULL, 'n'},   {"rcvbuf-kb", required_argument, NULL, 'k'},
         {NULL, 0, NULL, 0},
     };
     *c = (bench_config){.mode = BENCH_MODE_MEETING, .participants = 3, .rooms = 1, .duration_s = 20,
@@ -226,6 +231,7 @@ static int parse_options(int argc, char **argv, bench_config *c)
         case 'Z': if (parse_size(optarg, &c->main_w, &c->main_h) < 0) return -1; break;
         case 'z': if (parse_size(optarg, &c->strip_w, &c->strip_h) < 0) return -1; break;
         case 'F': c->floor_after = true; break;
+        case 'k': c->rcvbuf_kb = atoi(optarg); break;
         case 'n': break; /* apply_scenario */
         case 'h': usage(stdout); exit(0);
         default: return -1;
@@ -238,7 +244,7 @@ static int parse_options(int argc, char **argv, bench_config *c)
         c->police_burst_ms < 1 || c->police_burst_ms > 10000 || c->twcc_interval_ms < 5 || c->twcc_interval_ms > 1000 ||
         (c->meeting_id[0] && (c->rooms != 1 || strlen(c->meeting_id) != 8)) || c->tiles < 0 ||
         c->tiles > BENCH_TILES_MAX || (c->tiles && c->mode != BENCH_MODE_MEETING) ||
-        (c->floor_after && c->mode != BENCH_MODE_MEETING))
+        (c->floor_after && c->mode != BENCH_MODE_MEETING) || c->rcvbuf_kb < 0 || c->rcvbuf_kb > 1024 * 1024)
         return -1;
     c->temporal_layers = temporal ? (unsigned)temporal : c->simulcast ? 3 : 1;
     c->police_count = police_count;
@@ -486,6 +492,8 @@ static void wait_until(bench_run *run, double until, double t0, bench_snapshot *
     while (!interrupted) {
         double t = now_s();
         if (t >= *next_line) {
+            if (run->cfg.rcvbuf_kb)
+                bench_sockbuf_raise(run->cfg.rcvbuf_kb * 1024);
             bench_snapshot s;
             bench_snapshot_take(run, &s);
             bench_report_progress(run, last, &s, s.t_s - t0);

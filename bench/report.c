@@ -181,7 +181,8 @@ static json_t *scenario_json(const bench_run *run)
                           c->mode == BENCH_MODE_MEETING ? "meeting" : "webinar", "participants", c->participants,
                           "rooms", c->rooms, "duration_s", c->duration_s, "bitrate_kbps", (int)c->bitrate_kbps, "fps",
                           (int)c->fps, "join_rate", c->join_rate, "bench_workers", c->workers, "url", c->url));
-    json_object_update_new(j, json_pack("{s:i, s:i}", "tiles", c->tiles, "audio_turn_ms", (int)c->audio_turn_ms));
+    json_object_update_new(j, json_pack("{s:i, s:i, s:i}", "tiles", c->tiles, "audio_turn_ms", (int)c->audio_turn_ms,
+                                        "rcvbuf_kb", c->rcvbuf_kb));
     json_object_update_new(j, json_pack("{s:b, s:i, s:b, s:i, s:I}", "simulcast", c->simulcast, "temporal_layers",
                                         (int)c->temporal_layers, "transport_cc", c->transport_cc,
                                         "twcc_interval_ms", (int)c->twcc_interval_ms, "seed", (json_int_t)c->seed));
