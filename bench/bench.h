@@ -73,6 +73,7 @@ typedef struct bench_config {
     int main_w, main_h, strip_w, strip_h; /* --main-size, --strip-size: the tiles' device pixels */
     bool floor_after;       /* --scenario meeting50 / --with-floor: the kernel floor of the same traffic after the run */
     char scenario[32];      /* --scenario NAME, "" without */
+    bool audio_dtx;         /* --audio-dtx: publishers' silence (off their --audio-turn-ms turn) as Opus DTX */
     int rcvbuf_kb;          /* --rcvbuf-kb: the bench's UDP receive buffers (bench/sockbuf.h), 0: as they are */
     bool data_channel;      /* --data-channel: each session opens the data channel (bench/dc.h) */
     bool dc_abuse;          /* --dc-abuse: ... and the first of room 0 sends malformed SCTP/DCEP */

@@ -89,11 +89,14 @@ static void usage(FILE *f)
             "  --strip-size WxH   a strip tile in device pixels (default 320x180)\n"
             "  --with-floor       after the run, the kernel floor of the same traffic (--kernel-floor in the\n"
             "                     meeting's shape) and the server's ratio to it\n"
+            "  --audio-dtx        with --audio-turn-ms: off their turn publishers send Opus DTX (usedtx=1 in the\n"
+            "                     offer): one small packet per 400 ms instead of one per 20 ms\n"
             "  --rcvbuf-kb K      raise the receive buffer of the bench's UDP sockets to K KB (each second;\n"
             "                     capped by net.core.rmem_max): one process plays many browsers\n"
             "  --scenario NAME    a named scenario (options given as well override its values):\n"
             "                     meeting50: --meeting 50 --tiles 9 --simulcast --bitrate 1700 --audio-turn-ms 3000\n"
-            "                     --join-rate 10 --settle 15 --duration 30 --with-floor --workers 2 --rcvbuf-kb 4096\n");
+            "                     --join-rate 10 --settle 15 --duration 30 --with-floor --workers 2 --rcvbuf-kb 4096\n"
+            "                     meeting50-dtx: the same with --audio-dtx\n");
 }
 
 static int parse_url(bench_config *c)
@@ -137,10 +140,11 @@ static int apply_scenario(int argc, char **argv, bench_config *c)
     }
     if (!name)
         return 0;
-    if (strcmp(name, "meeting50") != 0) {
-        fprintf(stderr, "videomeet-bench: unknown scenario %s (known: meeting50)\n", name);
+    if (strcmp(name, "meeting50") != 0 && strcmp(name, "meeting50-dtx") != 0) {
+        fprintf(stderr, "videomeet-bench: unknown scenario %s (known: meeting50, meeting50-dtx)\n", name);
         return -1;
     }
+    c->audio_dtx = !strcmp(name, "meeting50-dtx");
     snprintf(c->scenario, sizeof(c->scenario), "%s", name);
     c->mode = BENCH_MODE_MEETING;
     c->participants = 50;
@@ -180,6 +184,7 @@ static int parse_options(int argc, char **argv, bench_config *c)
         {"tiles", required_argument, NULL, 'G'},      {"main-size", required_argument, NULL, 'Z'},
         {"strip-size", required_argument, NULL, 'z'}, {"with-floor", no_argument, NULL, 'F'},
         {"scenario", required_argument, NULL, 'n'},   {"rcvbuf-kb", required_argument, NULL, 'k'},
+        {"audio-dtx", no_argument, NULL, 'x'},
         {NULL, 0, NULL, 0},
     };
     *c = (bench_config){.mode = BENCH_MODE_MEETING, .participants = 3, .rooms = 1, .duration_s = 20,
@@ -232,6 +237,7 @@ static int parse_options(int argc, char **argv, bench_config *c)
         case 'z': if (parse_size(optarg, &c->strip_w, &c->strip_h) < 0) return -1; break;
         case 'F': c->floor_after = true; break;
         case 'k': c->rcvbuf_kb = atoi(optarg); break;
+        case 'x': c->audio_dtx = true; break;
         case 'n': break; /* apply_scenario */
         case 'h': usage(stdout); exit(0);
         default: return -1;

@@ -183,6 +183,7 @@ static json_t *scenario_json(const bench_run *run)
                           (int)c->fps, "join_rate", c->join_rate, "bench_workers", c->workers, "url", c->url));
     json_object_update_new(j, json_pack("{s:i, s:i, s:i}", "tiles", c->tiles, "audio_turn_ms", (int)c->audio_turn_ms,
                                         "rcvbuf_kb", c->rcvbuf_kb));
+    json_object_set_new(j, "audio_dtx", json_boolean(c->audio_dtx));
     json_object_update_new(j, json_pack("{s:b, s:i, s:b, s:i, s:I}", "simulcast", c->simulcast, "temporal_layers",
                                         (int)c->temporal_layers, "transport_cc", c->transport_cc,
                                         "twcc_interval_ms", (int)c->twcc_interval_ms, "seed", (json_int_t)c->seed));

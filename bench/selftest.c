@@ -175,6 +175,26 @@ static void test_media(void)
     CHECK(bench_media_retransmit(&vt, (uint16_t)(mv.last_seq + 1), &twcc, out, sizeof(out)) < 0);
     bench_media_track_free(&vt);
     bench_media_track_free(&at);
+
+    /* --audio-dtx: turns of 2 s between 2; participant 0 speaks in [0, 2) s and [4, 6) s: 50 packets a
+     * second then, and one per 400 ms of silence in [2, 4) s */
+    static bench_media_track dt;
+    CHECK(bench_media_track_init(&dt, SDP_MEDIA_AUDIO, BENCH_PT_OPUS, -1, 3333, 0, "0", &ext, 0, 0, 128, 9) == 0);
+    bench_media_set_turns(&dt, 2000000, 0, 2);
+    dt.dtx = true;
+    media_sink md = {0};
+    bench_media_start(&dt, 0);
+    for (int64_t t = 0; t < 2000000; t += 5000)
+        bench_media_poll(&dt, t, &twcc, sink, &md);
+    CHECK(md.packets == 100);
+    uint64_t loud_bytes = md.bytes;
+    for (int64_t t = 2000000; t < 4000000; t += 5000)
+        bench_media_poll(&dt, t, &twcc, sink, &md);
+    CHECK(md.packets == 105 && md.bytes - loud_bytes == 5 * (1 + BENCH_STAMP_LEN) && md.bad_stamp == 0);
+    for (int64_t t = 4000000; t < 5000000; t += 5000)
+        bench_media_poll(&dt, t, &twcc, sink, &md);
+    CHECK(md.packets == 155);
+    bench_media_track_free(&dt);
 }
 
 /* ---- transport-cc feedback of a receiver ---- */
@@ -572,7 +592,7 @@ static sdp_local fake_local(const char *ufrag)
 static void test_sdp_up(void)
 {
     sdp_local bench = fake_local("benc"), sfu = fake_local("sfuu");
-    bench_pub_params p = {7, 100, 200, 201, "cname", "stream", NULL, 0, false};
+    bench_pub_params p = {7, 100, 200, 201, "cname", "stream", NULL, 0, false, false};
     char *offer = bench_sdp_publish_offer(&bench, &p);
     sdp_session *o = NULL, *answer = NULL;
     static sdp_up_result res;
@@ -602,12 +622,13 @@ static void test_sdp_up(void)
 
     /* simulcast: Chromium's form (rid send lines, simulcast:send, no a=ssrc), received by the SFU */
     static const char *const rids[3] = {"q", "h", "f"};
-    bench_pub_params ps = {8, 100, 0, 0, "cname", "stream", rids, 3, true}; /* with the data channel */
+    bench_pub_params ps = {8, 100, 0, 0, "cname", "stream", rids, 3, true, true}; /* data channel, DTX */
     offer = bench_sdp_publish_offer(&bench, &ps);
     o = answer = NULL;
     const char *video = offer ? strstr(offer, "m=video") : NULL;
     CHECK(video && strstr(video, "a=simulcast:send q;h;f\r\n") && strstr(video, "a=rid:h send\r\n") &&
           !strstr(video, "a=ssrc"));
+    CHECK(offer && strstr(offer, "a=fmtp:111 minptime=10;useinbandfec=1;usedtx=1\r\n")); /* --audio-dtx */
     CHECK(offer && sdp_parse(offer, strlen(offer), &o, NULL) == 0);
     sfu.accept_data_channel = true; /* as sfu/room.c answers */
     CHECK(o && sdp_answer_upstream(o, &sfu, &answer, &res) == 0);

@@ -158,7 +158,8 @@ static void on_joined(bench_session *s, json_t *msg)
     for (unsigned k = 0; s->w->run->cfg.simulcast && k < s->n_video; k++)
         rids[n_rids++] = s->video[k].rid;
     bench_pub_params p = {((uint64_t)g_random_int() << 30) ^ g_random_int(), s->audio.ssrc, s->video[0].ssrc,
-                          s->video[0].rtx_ssrc, cname, "bench-stream", rids, n_rids, s->w->run->cfg.data_channel};
+                          s->video[0].rtx_ssrc, cname, "bench-stream", rids, n_rids, s->w->run->cfg.data_channel,
+                          s->w->run->cfg.audio_dtx};
     char *sdp = bench_sdp_publish_offer(&local, &p);
     if (!sdp) {
         bench_session_fail(s, "cannot build the offer");

@@ -88,6 +88,7 @@ int bench_session_media_init(bench_session *s)
     if (rc == 0 && cfg->audio_turn_ms && s->publishes)
         bench_media_set_turns(&s->audio, (int64_t)cfg->audio_turn_ms * 1000, (unsigned)s->index,
                               (unsigned)(cfg->mode == BENCH_MODE_MEETING ? cfg->participants : 1));
+    s->audio.dtx = cfg->audio_dtx && cfg->audio_turn_ms;
     s->n_video = cfg->simulcast ? BENCH_MAX_RIDS : 1;
     for (unsigned k = 0; rc == 0 && k < s->n_video; k++) {
         bench_media_track *t = &s->video[k];
