@@ -240,6 +240,10 @@ int bench_floor_run(const bench_floor_config *c, bench_floor_result *r)
             rc = -ENOMEM;
             goto out;
         }
+        if (!video && c->audio_turn_us > 0) {
+            bench_media_set_turns(&tracks[i], c->audio_turn_us, (unsigned)(i - n_video), (unsigned)n_audio + 1);
+            tracks[i].dtx = c->audio_dtx;
+        }
     }
     if (pthread_create(&thread, NULL, receive_main, &rx) != 0) {
         rc = -EAGAIN;

@@ -36,6 +36,10 @@ typedef struct {
      * publishers' clocks are independent). 0: one audio and one video at bitrate_kbps. */
     int n_audio, n_video;
     unsigned video_kbps[BENCH_FLOOR_MAX_VIDEO];
+    /* with n_audio: the audio streams speak in turns of audio_turn_us among n_audio + 1 (the receiver
+     * is the one left out) and, with audio_dtx, send their silence as Opus DTX (bench/media.h) */
+    int64_t audio_turn_us;
+    bool audio_dtx;
     unsigned fps;
     double seconds;        /* measured window (after 1 s of warm-up) */
     bool one_socket;       /* send from one socket with sendmmsg (one call per 1024 GSO runs) instead of

@@ -595,7 +595,8 @@ static void run_floor_after(const bench_config *c, json_t *j)
     if (others < 1)
         return;
     bench_floor_config fc = {.subscribers = c->participants, .bitrate_kbps = c->bitrate_kbps, .fps = c->fps,
-                             .seconds = c->duration_s < 10 ? c->duration_s : 10, .n_audio = others};
+                             .seconds = c->duration_s < 10 ? c->duration_s : 10, .n_audio = others,
+                             .audio_turn_us = (int64_t)c->audio_turn_ms * 1000, .audio_dtx = c->audio_dtx};
     int videos = c->tiles ? (c->tiles - 1 < others ? c->tiles - 1 : others) : others;
     fc.n_video = videos < BENCH_FLOOR_MAX_VIDEO ? videos : BENCH_FLOOR_MAX_VIDEO;
     for (int i = 0; i < fc.n_video; i++)

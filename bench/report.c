@@ -801,6 +801,7 @@ void bench_report_add_floor(json_t *j, const bench_floor_config *c, const bench_
     for (int i = 0; i < c->n_video; i++)
         json_array_append_new(kbps, json_integer(c->video_kbps[i]));
     json_object_set_new(f, "video_kbps", kbps);
+    json_object_set_new(f, "audio_dtx", json_boolean(c->audio_dtx));
     json_object_set_new(j, "kernel_floor", f);
 }
 
