@@ -133,7 +133,7 @@ struct member {
     /* upstream: the member publishes */
     peer *up;
     char up_first_mid[SDP_MAX_MID + 1];
-    char screen_mids[ROOM_SCREEN_MIDS]; /* the up mids its last offer said are screens:
+    char screen_mids[ROOM_SCREEN_MIDS]; /* the up mids its last announced sources said are screens:
                                          * comma-separated, with a comma before and after each */
     uint64_t up_sess_id, up_version;
     track *tracks[ROOM_MAX_TRACKS];

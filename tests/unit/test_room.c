@@ -2225,6 +2225,47 @@ static void test_screen_share_added(void **state)
     assert_int_equal(collect(bd, BV.ssrc, from), 2);
 }
 
+/* The sources a publisher announced stay until it announces others: alice shares her screen (sources
+ * say mid 2), then offers again without saying anything (signaling/session.c calls room_screen_mids
+ * only for an offer with 'sources'): mid 2 is still her screen, and bob's m-line for it still says
+ * a=content:slides in the stream "alice-screen". Sources that list no screen end it. */
+static void test_screen_sources_kept(void **state)
+{
+    (void)state;
+    two_members(false);
+    char *offer = screen_offer(false);
+    room_screen_mids(W.r, "alice", "2");
+    room_remote_sdp(W.r, "alice", SFU_PC_UP, offer);
+    receive("bob", false);
+    size_t ev0 = W.n_ev;
+    char *again = replaced(g_strdup(offer), " 2 IN IP4", " 3 IN IP4"); /* a new version, same m-lines */
+    room_remote_sdp(W.r, "alice", SFU_PC_UP, again);
+    g_free(again);
+    assert_null(event_after(ev0, "alice", SFU_EV_ERROR));
+    assert_non_null(event_after(ev0, "alice", SFU_EV_ANSWER));
+    member *a = mem("alice");
+    assert_int_equal(a->n_tracks, 3);
+    size_t screens = 0;
+    for (size_t i = 0; i < a->n_tracks; i++)
+        screens += a->tracks[i]->screen;
+    assert_int_equal(screens, 1);
+    const char *bob_offer = event_after(0, "bob", SFU_EV_OFFER)->ev->text;
+    mline scr = offered("bob", SDP_MEDIA_VIDEO, 1);
+    char *scr_sec = section_of(bob_offer, scr.mid);
+    assert_non_null(strstr(scr_sec, "a=content:slides\r\n"));
+    g_free(scr_sec);
+    /* sources that say no screen: the same m-line is a camera from the next offer */
+    room_screen_mids(W.r, "alice", "");
+    again = replaced(g_strdup(offer), " 2 IN IP4", " 4 IN IP4");
+    room_remote_sdp(W.r, "alice", SFU_PC_UP, again);
+    g_free(again);
+    g_free(offer);
+    screens = 0;
+    for (size_t i = 0; i < a->n_tracks; i++)
+        screens += a->tracks[i]->screen;
+    assert_int_equal(screens, 0);
+}
+
 /* A simulcast screen before a simulcast camera when the receiver's estimate is short. alice
  * publishes both with the same ladder (1, 2 and 6 packets of 1000 bytes a frame: 240, 480 and
  * 1440 kbit/s); bob shows her camera larger (1920x1080) than her screen (1280x720), both above the
@@ -2404,7 +2445,7 @@ int main(void)
         ROOM_TEST(test_bandwidth_layers_and_pause), ROOM_TEST(test_pacing),
         ROOM_TEST(test_renegotiation_and_leave), ROOM_TEST(test_leave_while_paced),
         ROOM_TEST(test_simulcast_renegotiated_while_paced),
-        ROOM_TEST(test_screen_share_added), ROOM_TEST(test_screen_before_camera),
+        ROOM_TEST(test_screen_share_added), ROOM_TEST(test_screen_sources_kept), ROOM_TEST(test_screen_before_camera),
         ROOM_TEST(test_simulcast_renegotiated_while_paced), ROOM_TEST(test_data_channel_relay),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
