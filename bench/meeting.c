@@ -51,8 +51,11 @@ static void on_speakers(bench_session *s, json_t *list, int64_t now_us)
     if (start < s->w->window_from_us || start > s->w->window_to_us - BENCH_MEETING_LAST_TURN_US)
         return; /* only turns that began in the window, early enough to be seen in it */
     STATS_INC(s->w->c.speaker_switches);
-    if (now_us - start < turn)
-        STATS_INC(s->w->c.speaker_switches_current); /* it names the one whose turn runs now */
+    s->switches++;
+    if (now_us - start < turn) { /* it names the one whose turn runs now */
+        STATS_INC(s->w->c.speaker_switches_current);
+        s->switches_current++;
+    }
     bench_hist_add(&s->w->switch_latency, (uint64_t)(now_us - start));
 }
 

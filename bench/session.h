@@ -99,6 +99,7 @@ struct bench_session {
     int64_t stream_bin;     /* the current second of the window */
     unsigned bin_streams, streams_max; /* video streams with packets in it; the most in one second */
     uint64_t hidden_late;   /* window: video packets of a tile hidden for over BENCH_MEETING_GRACE_US */
+    uint64_t switches, switches_current; /* window: speaker switches seen, naming the current turn */
     bool layer_off[BENCH_MAX_RIDS]; /* publisher: video-layers turned this simulcast layer off */
 };
 
