@@ -155,11 +155,12 @@ void bench_meeting_tick(bench_session *s, int64_t now_us)
 
 /* ---- what arrives ---- */
 
-void bench_meeting_on_video(bench_session *s, bench_rx_track *t, int64_t now_us)
+void bench_meeting_on_video(bench_session *s, bench_rx_track *t, int64_t sent_us, int64_t now_us)
 {
     if (!s->tiles || !s->w->window)
         return;
-    if (t->hidden && now_us - t->hidden_us > BENCH_MEETING_GRACE_US)
+    /* by the publisher's send time: what the SFU forwarded before the hide may still be in a queue */
+    if (t->hidden && sent_us - t->hidden_us > BENCH_MEETING_GRACE_US)
         s->hidden_late++;
     int64_t bin = now_us / BIN_US;
     if (bin != s->stream_bin) {

@@ -402,8 +402,12 @@ void bench_session_down_rtp(void *ud, uint8_t *buf, size_t len, int64_t now_us)
     s->rx_bytes += len;
     if (t->sdp.kind == SDP_MEDIA_VIDEO) {
         s->rx_video_bytes += len;
+        int64_t sent = now_us;
+        int layer;
+        if (!rtx && (bench_stamp_read(rtp_payload(&v), v.payload_len, &sent, &layer) < 0 || sent > now_us))
+            sent = now_us;
         if (!rtx || v.payload_len > 2)
-            bench_meeting_on_video(s, t, now_us);
+            bench_meeting_on_video(s, t, sent, now_us);
     }
     if (rtx) {
         if (v.payload_len <= 2)
