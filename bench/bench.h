@@ -69,6 +69,12 @@ typedef struct bench_config {
     char meeting_id[16];    /* --meeting-id: the room's meeting (one room); "": random */
     bool publish_only;      /* --publish-only: meeting participants publish and receive nothing */
     unsigned audio_turn_ms; /* --audio-turn-ms: participants speak in turn, this long each (0: all at -30 dBov) */
+    int tiles;              /* --tiles N: receivers show N tiles (speaker view), 0: every video */
+    int main_w, main_h, strip_w, strip_h; /* --main-size, --strip-size: the tiles' device pixels */
+    bool floor_after;       /* --scenario meeting50 / --with-floor: the kernel floor of the same traffic after the run */
+    char scenario[32];      /* --scenario NAME, "" without */
+    bool audio_dtx;         /* --audio-dtx: publishers' silence (off their --audio-turn-ms turn) as Opus DTX */
+    int rcvbuf_kb;          /* --rcvbuf-kb: the bench's UDP receive buffers (bench/sockbuf.h), 0: as they are */
     bool data_channel;      /* --data-channel: each session opens the data channel (bench/dc.h) */
     bool dc_abuse;          /* --dc-abuse: ... and the first of room 0 sends malformed SCTP/DCEP */
     char turn_ip[64];       /* ... as /api/config names it (an IP address), with its credentials */
@@ -112,7 +118,10 @@ typedef struct bench_config {
     X(dc_received, "data channel messages relayed from a participant of the same meeting")  \
     X(dc_foreign, "data channel messages relayed from another meeting (must be 0)")       \
     X(dc_flood_received, "flood messages relayed (--dc-abuse: at most a burst gets through)") \
-    X(dc_abuse_sent, "malformed or unwanted SCTP packets and messages sent (--dc-abuse)")
+    X(dc_abuse_sent, "malformed or unwanted SCTP packets and messages sent (--dc-abuse)")   \
+    X(views_sent, "video-views messages sent (--tiles)")                                  \
+    X(speaker_switches, "window: new dominant speakers named, another bench participant (--tiles, --audio-turn-ms)") \
+    X(speaker_switches_current, "... naming the participant whose turn runs")
 
 typedef struct bench_counters {
 #define BENCH_COUNTER_DECLARE(name, help) _Atomic uint64_t name;
@@ -136,10 +145,12 @@ typedef struct bench_worker {
     bench_counters c;
     bench_hist delay;        /* one-way delay of first-time packets, µs; worker thread only */
     bench_hist keyframe;     /* subscription -> first keyframe, µs; worker thread only */
+    bench_hist switch_latency; /* window: turn start -> active-speakers names it, µs; worker thread only */
     bench_hist lag;          /* how late each tick ran, µs (the bench's own health); worker thread only */
     int64_t last_tick_us;
     bool stopping;           /* no more media or feedback; worker thread only */
     bool window;             /* the measured window is running; worker thread only */
+    int64_t window_from_us, window_to_us; /* its planned start and end (monotonic µs); worker thread only */
     uint8_t scratch[BENCH_SCRATCH];
 } bench_worker;
 

@@ -201,10 +201,16 @@ int bench_floor_run(const bench_floor_config *c, bench_floor_result *r)
     }
     receiver rx = {.fds = rx_fds, .n = 0, .stop_fd = eventfd(0, EFD_CLOEXEC), .busy = c->busy_receiver};
     int n_tx = 0;
-    bench_media_track video = {0}, audio = {0}; /* freeing a zeroed track is a no-op */
+    int n_audio = c->n_audio > 0 ? c->n_audio : 1, n_video = c->n_video > 0 ? c->n_video : 1;
+    /* freeing a zeroed track is a no-op */
+    bench_media_track *tracks = calloc((size_t)(n_audio + n_video), sizeof(*tracks));
     pthread_t thread;
     bool thread_started = false;
-    if (!rx_fds || !tx_fds || !to || !gso || !hist || !b || rx.stop_fd < 0 ||
+    if (n_audio > BENCH_FLOOR_MAX_AUDIO || n_video > BENCH_FLOOR_MAX_VIDEO) {
+        rc = -EINVAL;
+        goto out;
+    }
+    if (!rx_fds || !tx_fds || !to || !gso || !hist || !b || !tracks || rx.stop_fd < 0 ||
         (c->one_socket && (!plan.msgs || !plan.iov || !plan.control || !plan.dgrams))) {
         rc = -ENOMEM;
         goto out;
@@ -223,11 +229,21 @@ int bench_floor_run(const bench_floor_config *c, bench_floor_result *r)
         gso[n_tx] = true;
     }
     sdp_ext_ids ext = {.mid = 4, .audio_level = 1, .abs_send_time = 2, .twcc = 3};
-    if (bench_media_track_init(&video, SDP_MEDIA_VIDEO, 96, 97, 1111, 2222, "1", &ext, c->bitrate_kbps * 1000,
-                               c->fps, 16, 1) < 0 ||
-        bench_media_track_init(&audio, SDP_MEDIA_AUDIO, 111, -1, 3333, 0, "0", &ext, 0, 0, 16, 2) < 0) {
-        rc = -ENOMEM;
-        goto out;
+    /* video first, as the SFU's fan-out puts them */
+    for (int i = 0; i < n_video + n_audio; i++) {
+        bool video = i < n_video;
+        unsigned kbps = !video ? 0 : c->n_video > 0 ? c->video_kbps[i] : c->bitrate_kbps;
+        if (bench_media_track_init(&tracks[i], video ? SDP_MEDIA_VIDEO : SDP_MEDIA_AUDIO, video ? 96 : 111,
+                                   video ? 97 : -1, 1111 + (uint32_t)i, video ? 5555 + (uint32_t)i : 0,
+                                   video ? "1" : "0", &ext, kbps * 1000, video ? c->fps : 0, 16,
+                                   (uint32_t)i + 1) < 0) {
+            rc = -ENOMEM;
+            goto out;
+        }
+        if (!video && c->audio_turn_us > 0) {
+            bench_media_set_turns(&tracks[i], c->audio_turn_us, (unsigned)(i - n_video), (unsigned)n_audio + 1);
+            tracks[i].dtx = c->audio_dtx;
+        }
     }
     if (pthread_create(&thread, NULL, receive_main, &rx) != 0) {
         rc = -EAGAIN;
@@ -236,13 +252,20 @@ int bench_floor_run(const bench_floor_config *c, bench_floor_result *r)
     thread_started = true;
 
     int64_t start = mono_us(), window_from = start + 1000000, window_to = window_from + (int64_t)(c->seconds * 1e6);
-    bench_media_start(&video, start);
-    bench_media_start(&audio, start);
+    for (int i = 0; i < n_video + n_audio; i++) {
+        bool video = i < n_video;
+        int64_t period = video ? 1000000 / c->fps : 20000;
+        int k = video ? i : i - n_video, n = video ? n_video : n_audio;
+        bench_media_start(&tracks[i], start + period * k / n);
+    }
     uint16_t twcc = 0;
     double cpu_from = 0;
     bool in_window = false;
     for (;;) {
-        int64_t due = video.next_us < audio.next_us ? video.next_us : audio.next_us;
+        int64_t due = tracks[0].next_us;
+        for (int i = 1; i < n_video + n_audio; i++)
+            if (tracks[i].next_us < due)
+                due = tracks[i].next_us;
         int64_t now = mono_us();
         if (due > now) {
             struct timespec ts = {(time_t)((due - now) / 1000000), (long)((due - now) % 1000000) * 1000};
@@ -258,8 +281,8 @@ int bench_floor_run(const bench_floor_config *c, bench_floor_result *r)
             break;
         /* One batch, as one loop iteration of the SFU: video first, then audio. */
         b->n = 0;
-        bench_media_poll(&video, now, &twcc, collect, b);
-        bench_media_poll(&audio, now, &twcc, collect, b);
+        for (int i = 0; i < n_video + n_audio; i++)
+            bench_media_poll(&tracks[i], now, &twcc, collect, b);
         if (b->n == 0)
             continue;
         if (in_window)
@@ -294,8 +317,9 @@ out:
         pthread_join(thread, NULL);
         r->received = rx.received;
     }
-    bench_media_track_free(&video);
-    bench_media_track_free(&audio);
+    for (int i = 0; tracks && i < n_video + n_audio; i++)
+        bench_media_track_free(&tracks[i]);
+    free(tracks);
     for (int i = 0; i < rx.n; i++)
         close(rx_fds[i]);
     for (int i = 0; i < n_tx; i++)
@@ -317,12 +341,15 @@ out:
 
 int bench_floor_report(const bench_floor_config *c, const bench_floor_result *r, const char *json_path)
 {
-    printf("kernel floor (%s%s), 1 -> %d on loopback, %u kbit/s at %u fps + audio, %.1f s: %.0f datagrams/s, "
-           "%.2f datagrams per send call, sender CPU %.2f us per datagram (%.1f %% of a core), fan-out delay "
-           "p50 %.2f ms p99 %.2f ms, refused %llu, received %llu\n",
+    unsigned video_kbps = 0;
+    for (int i = 0; i < c->n_video; i++)
+        video_kbps += c->video_kbps[i];
+    printf("kernel floor (%s%s), %d audio + %d video -> %d on loopback, %u kbit/s of video at %u fps, %.1f s: "
+           "%.0f datagrams/s, %.2f datagrams per send call, sender CPU %.2f us per datagram (%.1f %% of a core), "
+           "fan-out delay p50 %.2f ms p99 %.2f ms, refused %llu, received %llu\n",
            c->one_socket ? "one socket, sendmmsg" : "a socket per subscriber, udp_tx",
-           c->busy_receiver ? ", busy receiver" : "", c->subscribers,
-           c->bitrate_kbps, c->fps, r->window_s, r->window_s > 0 ? r->datagrams / r->window_s : 0,
+           c->busy_receiver ? ", busy receiver" : "", c->n_audio > 0 ? c->n_audio : 1, c->n_video > 0 ? c->n_video : 1,
+           c->subscribers, c->n_video > 0 ? video_kbps : c->bitrate_kbps, c->fps, r->window_s, r->window_s > 0 ? r->datagrams / r->window_s : 0,
            r->calls ? (double)r->datagrams / (double)r->calls : 0, r->us_per_datagram,
            r->window_s > 0 ? 100.0 * r->sender_cpu_s / r->window_s : 0, r->delay_p50_ms, r->delay_p99_ms,
            (unsigned long long)r->failed, (unsigned long long)r->received);
@@ -332,12 +359,14 @@ int bench_floor_report(const bench_floor_config *c, const bench_floor_result *r,
     if (f == NULL)
         return -errno;
     fprintf(f,
-            "{\"kernel_floor\": {\"one_socket\": %s, \"busy_receiver\": %s, \"subscribers\": %d, \"bitrate_kbps\": %u, \"fps\": %u, \"window_s\": %.3f, "
+            "{\"kernel_floor\": {\"one_socket\": %s, \"busy_receiver\": %s, \"subscribers\": %d, \"bitrate_kbps\": %u, "
+            "\"audio_streams\": %d, \"video_streams\": %d, \"video_kbps\": %u, \"fps\": %u, \"window_s\": %.3f, "
             "\"batches\": %llu, \"datagrams\": %llu, \"send_calls\": %llu, \"refused\": %llu, \"received\": %llu, "
             "\"sender_cpu_s\": %.4f, \"cpu_us_per_datagram\": %.3f, \"fanout_delay_ms\": {\"p50\": %.3f, "
             "\"p99\": %.3f}}}\n",
             c->one_socket ? "true" : "false", c->busy_receiver ? "true" : "false", c->subscribers,
-            c->bitrate_kbps, c->fps, r->window_s,
+            c->bitrate_kbps, c->n_audio > 0 ? c->n_audio : 1, c->n_video > 0 ? c->n_video : 1,
+            c->n_video > 0 ? video_kbps : c->bitrate_kbps, c->fps, r->window_s,
             (unsigned long long)r->batches,
             (unsigned long long)r->datagrams, (unsigned long long)r->calls, (unsigned long long)r->failed,
             (unsigned long long)r->received, r->sender_cpu_s, r->us_per_datagram, r->delay_p50_ms,

@@ -24,9 +24,22 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#define BENCH_FLOOR_MAX_AUDIO 128
+#define BENCH_FLOOR_MAX_VIDEO 16
+
 typedef struct {
     int subscribers;       /* M */
-    unsigned bitrate_kbps; /* video */
+    unsigned bitrate_kbps; /* video (one stream, unless n_video) */
+    /* A meeting's shape (the meeting50 scenario): every subscriber receives n_audio audio streams
+     * and n_video video streams of video_kbps[i] each, instead of one of each; the streams' packets
+     * are the same for every subscriber, their starts spread over a frame / a 20 ms interval (the
+     * publishers' clocks are independent). 0: one audio and one video at bitrate_kbps. */
+    int n_audio, n_video;
+    unsigned video_kbps[BENCH_FLOOR_MAX_VIDEO];
+    /* with n_audio: the audio streams speak in turns of audio_turn_us among n_audio + 1 (the receiver
+     * is the one left out) and, with audio_dtx, send their silence as Opus DTX (bench/media.h) */
+    int64_t audio_turn_us;
+    bool audio_dtx;
     unsigned fps;
     double seconds;        /* measured window (after 1 s of warm-up) */
     bool one_socket;       /* send from one socket with sendmmsg (one call per 1024 GSO runs) instead of

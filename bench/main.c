@@ -20,6 +20,8 @@
 #include "bench/floor.h"
 #include "bench/report.h"
 #include "bench/session.h"
+#include "bench/sockbuf.h"
+#include "bench/tiles.h"
 #include "bench/ws.h"
 #include "sfu/log.h"
 #include "signaling/ice_servers.h"
@@ -80,7 +82,21 @@ static void usage(FILE *f)
             "  --no-transport-cc  receivers leave transport-cc out of their answers and send no feedback\n"
             "  --twcc-interval-ms I  between two transport-cc feedbacks of a receiver (default 50)\n"
             "  --seed S           fixes the synthetic media's random parts (frame sizes, audio sizes); 0: random\n"
-            "  --turn             every session relayed over TCP through the TURN server /api/config names (force-relay)\n");
+            "  --turn             every session relayed over TCP through the TURN server /api/config names (force-relay)\n"
+            "  --tiles N          meeting receivers show N tiles (1-9) like the web app's speaker view (the active\n"
+            "                     speaker large, N-1 in the strip) and say so with video-views; the others hidden\n"
+            "  --main-size WxH    the large tile in device pixels (default 1280x720)\n"
+            "  --strip-size WxH   a strip tile in device pixels (default 320x180)\n"
+            "  --with-floor       after the run, the kernel floor of the same traffic (--kernel-floor in the\n"
+            "                     meeting's shape) and the server's ratio to it\n"
+            "  --audio-dtx        with --audio-turn-ms: off their turn publishers send Opus DTX (usedtx=1 in the\n"
+            "                     offer): one small packet per 400 ms instead of one per 20 ms\n"
+            "  --rcvbuf-kb K      raise the receive buffer of the bench's UDP sockets to K KB (each second;\n"
+            "                     capped by net.core.rmem_max): one process plays many browsers\n"
+            "  --scenario NAME    a named scenario (options given as well override its values):\n"
+            "                     meeting50: --meeting 50 --tiles 9 --simulcast --bitrate 1700 --audio-turn-ms 3000\n"
+            "                     --join-rate 10 --settle 15 --duration 30 --with-floor --workers 2 --rcvbuf-kb 4096\n"
+            "                     meeting50-dtx: the same with --audio-dtx\n");
 }
 
 static int parse_url(bench_config *c)
@@ -103,6 +119,48 @@ static int parse_url(bench_config *c)
     return c->port > 0 && c->port < 65536 ? 0 : -1;
 }
 
+/* "WxH" in device pixels. */
+static int parse_size(const char *text, int *w, int *h)
+{
+    char end;
+    if (sscanf(text, "%dx%d%c", w, h, &end) != 2 || *w < 1 || *h < 1 || *w > 16384 || *h > 16384)
+        return -1;
+    return 0;
+}
+
+/* --scenario NAME: its values first, so options given as well override them. -1 for an unknown name. */
+static int apply_scenario(int argc, char **argv, bench_config *c)
+{
+    const char *name = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--scenario") && i + 1 < argc)
+            name = argv[i + 1];
+        else if (!strncmp(argv[i], "--scenario=", 11))
+            name = argv[i] + 11;
+    }
+    if (!name)
+        return 0;
+    if (strcmp(name, "meeting50") != 0 && strcmp(name, "meeting50-dtx") != 0) {
+        fprintf(stderr, "videomeet-bench: unknown scenario %s (known: meeting50, meeting50-dtx)\n", name);
+        return -1;
+    }
+    c->audio_dtx = !strcmp(name, "meeting50-dtx");
+    snprintf(c->scenario, sizeof(c->scenario), "%s", name);
+    c->mode = BENCH_MODE_MEETING;
+    c->participants = 50;
+    c->tiles = 9;
+    c->simulcast = true;
+    c->bitrate_kbps = 1700;
+    c->audio_turn_ms = 3000;
+    c->join_rate = 10;
+    c->settle_s = 15;
+    c->duration_s = 30;
+    c->floor_after = true;
+    c->workers = 2;
+    c->rcvbuf_kb = 4096;
+    return 0;
+}
+
 static int parse_options(int argc, char **argv, bench_config *c)
 {
     static const struct option opts[] = {
@@ -123,13 +181,19 @@ static int parse_options(int argc, char **argv, bench_config *c)
         {"twcc-interval-ms", required_argument, NULL, 'I'}, {"seed", required_argument, NULL, 'E'},
         {"turn", no_argument, NULL, 'R'},             {"meeting-id", required_argument, NULL, 'M'},
         {"audio-turn-ms", required_argument, NULL, 'A'}, {"publish-only", no_argument, NULL, 'Y'},
+        {"tiles", required_argument, NULL, 'G'},      {"main-size", required_argument, NULL, 'Z'},
+        {"strip-size", required_argument, NULL, 'z'}, {"with-floor", no_argument, NULL, 'F'},
+        {"scenario", required_argument, NULL, 'n'},   {"rcvbuf-kb", required_argument, NULL, 'k'},
+        {"audio-dtx", no_argument, NULL, 'x'},
         {NULL, 0, NULL, 0},
     };
     *c = (bench_config){.mode = BENCH_MODE_MEETING, .participants = 3, .rooms = 1, .duration_s = 20,
                         .bitrate_kbps = 1000, .fps = 30, .join_rate = 20, .workers = 1, .settle_s = 2,
                         .join_timeout_s = 20, .police_count = -1, .police_burst_ms = 100, .transport_cc = true,
-                        .twcc_interval_ms = 50};
+                        .twcc_interval_ms = 50, .main_w = 1280, .main_h = 720, .strip_w = 320, .strip_h = 180};
     int temporal = 0, police_count = -1;
+    if (apply_scenario(argc, argv, c) < 0)
+        return -1;
     snprintf(c->url, sizeof(c->url), "http://127.0.0.1:3000");
     snprintf(c->ip, sizeof(c->ip), "127.0.0.1");
     int opt;
@@ -168,6 +232,13 @@ static int parse_options(int argc, char **argv, bench_config *c)
         case 'Y': c->publish_only = true; break;
         case 'D': c->data_channel = true; break;
         case 'X': c->data_channel = c->dc_abuse = true; break;
+        case 'G': c->tiles = atoi(optarg); break;
+        case 'Z': if (parse_size(optarg, &c->main_w, &c->main_h) < 0) return -1; break;
+        case 'z': if (parse_size(optarg, &c->strip_w, &c->strip_h) < 0) return -1; break;
+        case 'F': c->floor_after = true; break;
+        case 'k': c->rcvbuf_kb = atoi(optarg); break;
+        case 'x': c->audio_dtx = true; break;
+        case 'n': break; /* apply_scenario */
         case 'h': usage(stdout); exit(0);
         default: return -1;
         }
@@ -177,7 +248,9 @@ static int parse_options(int argc, char **argv, bench_config *c)
         c->workers > 64 || c->settle_s < 0 || c->join_timeout_s <= 0 || temporal < 0 ||
         temporal > BENCH_MEDIA_MAX_TEMPORAL || police_count < -1 || (police_count >= 0 && !c->police_kbps) ||
         c->police_burst_ms < 1 || c->police_burst_ms > 10000 || c->twcc_interval_ms < 5 || c->twcc_interval_ms > 1000 ||
-        (c->meeting_id[0] && (c->rooms != 1 || strlen(c->meeting_id) != 8)))
+        (c->meeting_id[0] && (c->rooms != 1 || strlen(c->meeting_id) != 8)) || c->tiles < 0 ||
+        c->tiles > BENCH_TILES_MAX || (c->tiles && c->mode != BENCH_MODE_MEETING) ||
+        (c->floor_after && c->mode != BENCH_MODE_MEETING) || c->rcvbuf_kb < 0 || c->rcvbuf_kb > 1024 * 1024)
         return -1;
     c->temporal_layers = temporal ? (unsigned)temporal : c->simulcast ? 3 : 1;
     c->police_count = police_count;
@@ -256,8 +329,11 @@ static void window_start(bench_worker *w)
 {
     bench_hist_reset(&w->delay);
     bench_hist_reset(&w->lag);
+    bench_hist_reset(&w->switch_latency);
     int64_t now = g_get_monotonic_time();
     w->window = true;
+    w->window_from_us = now;
+    w->window_to_us = now + (int64_t)(w->run->cfg.duration_s * 1e6);
     for (guint i = 0; i < w->sessions->len; i++)
         bench_session_window(w->sessions->pdata[i], true, now);
 }
@@ -422,6 +498,8 @@ static void wait_until(bench_run *run, double until, double t0, bench_snapshot *
     while (!interrupted) {
         double t = now_s();
         if (t >= *next_line) {
+            if (run->cfg.rcvbuf_kb)
+                bench_sockbuf_raise(run->cfg.rcvbuf_kb * 1024);
             bench_snapshot s;
             bench_snapshot_take(run, &s);
             bench_report_progress(run, last, &s, s.t_s - t0);
@@ -508,6 +586,34 @@ static int write_json(const json_t *j, const char *path)
     return 0;
 }
 
+/* --with-floor: the kernel floor of the meeting's traffic, now that the sessions are gone: every
+ * receiver gets the others' audio and, with --tiles, the videos of its tiles (the main tile at the top
+ * layer, the strip at the lowest with --simulcast), without a tiles limit every other video. */
+static void run_floor_after(const bench_config *c, json_t *j)
+{
+    int others = c->participants - 1;
+    if (others < 1)
+        return;
+    bench_floor_config fc = {.subscribers = c->participants, .bitrate_kbps = c->bitrate_kbps, .fps = c->fps,
+                             .seconds = c->duration_s < 10 ? c->duration_s : 10, .n_audio = others,
+                             .audio_turn_us = (int64_t)c->audio_turn_ms * 1000, .audio_dtx = c->audio_dtx};
+    int videos = c->tiles ? (c->tiles - 1 < others ? c->tiles - 1 : others) : others;
+    fc.n_video = videos < BENCH_FLOOR_MAX_VIDEO ? videos : BENCH_FLOOR_MAX_VIDEO;
+    for (int i = 0; i < fc.n_video; i++)
+        fc.video_kbps[i] = i == 0 || !c->simulcast ? c->bitrate_kbps : c->bitrate_kbps * 150 / 1700;
+    if (fc.n_audio > BENCH_FLOOR_MAX_AUDIO)
+        fc.n_audio = BENCH_FLOOR_MAX_AUDIO;
+    if (!c->quiet)
+        printf("kernel floor of the same traffic (%d s, no server work)...\n", (int)fc.seconds);
+    bench_floor_result fr;
+    int rc = bench_floor_run(&fc, &fr);
+    if (rc < 0) {
+        fprintf(stderr, "videomeet-bench: kernel floor: %s\n", strerror(-rc));
+        return;
+    }
+    bench_report_add_floor(j, &fc, &fr);
+}
+
 int main(int argc, char **argv)
 {
     static bench_run run;
@@ -553,6 +659,8 @@ int main(int argc, char **argv)
     worker_pool_stop(run.pool);
     merge_hists(&run, &res);
     json_t *j = bench_report_json(&run, &res);
+    if (run.cfg.floor_after)
+        run_floor_after(&run.cfg, j);
     bench_report_table(j);
     int rc = write_json(j, run.cfg.json_path) < 0 ? 2 : bench_report_exit_code(j);
     json_decref(j);

@@ -329,16 +329,21 @@ static size_t send_frame(bench_media_track *t, int64_t sched_us, int64_t now_us,
     return n;
 }
 
+#define DTX_FRAMES 20 /* 400 ms of 20 ms frames */
+
 static size_t send_audio(bench_media_track *t, int64_t sched_us, int64_t now_us, uint16_t *twcc_seq,
                          bench_media_emit emit, void *ud)
 {
+    bool silent = t->turn_us > 0 && (uint64_t)(now_us / t->turn_us) % t->turn_count != t->turn_index;
+    if (t->dtx && silent && (sched_us / AUDIO_PERIOD_US) % DTX_FRAMES != 0)
+        return 0; /* Opus DTX: silence is one comfort-noise update per 400 ms (RFC 7587 3.1.3) */
     uint32_t ts = bench_media_rtp_ts(t, sched_us);
     t->last_ts = ts;
     int hl;
     uint8_t *slot = begin_packet(t, t->frames == 0, ts, now_us, twcc_seq, &hl);
     if (!slot)
         return 0;
-    size_t plen = 80 + rnd(t) % 81;
+    size_t plen = t->dtx && silent ? 1 + BENCH_STAMP_LEN : 80 + rnd(t) % 81;
     uint8_t *p = slot + hl;
     p[0] = 0x78; /* Opus TOC: config 15 (hybrid FB 20 ms), mono, one frame */
     memset(p + 1, 0x33, plen - 1 - BENCH_STAMP_LEN);

@@ -94,6 +94,7 @@ typedef struct bench_media_track {
      * turn_count (bench_media_set_turns); turn_us 0: always -30 dBov */
     int64_t turn_us;
     unsigned turn_index, turn_count;
+    bool dtx;                /* Opus DTX: off its turn, one small packet per 400 ms instead of one per 20 ms */
     /* counters (for sender reports and the results) */
     uint64_t packets, octets, frames, keyframes, retransmitted, rtx_misses;
     uint32_t last_ts;

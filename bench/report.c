@@ -6,12 +6,15 @@
  */
 #include "bench/report.h"
 
+#include "bench/meeting.h"
+
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench/meeting.h"
 #include "bench/session.h"
 
 void bench_snapshot_take(bench_run *run, bench_snapshot *out)
@@ -173,10 +176,14 @@ static json_t *hist_json(const bench_hist *h)
 static json_t *scenario_json(const bench_run *run)
 {
     const bench_config *c = &run->cfg;
-    json_t *j = json_pack("{s:s, s:i, s:i, s:f, s:i, s:i, s:f, s:i, s:s}", "mode",
+    json_t *j = json_pack("{s:s}", "name", c->scenario[0] ? c->scenario : "");
+    json_object_update_new(j, json_pack("{s:s, s:i, s:i, s:f, s:i, s:i, s:f, s:i, s:s}", "mode",
                           c->mode == BENCH_MODE_MEETING ? "meeting" : "webinar", "participants", c->participants,
                           "rooms", c->rooms, "duration_s", c->duration_s, "bitrate_kbps", (int)c->bitrate_kbps, "fps",
-                          (int)c->fps, "join_rate", c->join_rate, "bench_workers", c->workers, "url", c->url);
+                          (int)c->fps, "join_rate", c->join_rate, "bench_workers", c->workers, "url", c->url));
+    json_object_update_new(j, json_pack("{s:i, s:i, s:i}", "tiles", c->tiles, "audio_turn_ms", (int)c->audio_turn_ms,
+                                        "rcvbuf_kb", c->rcvbuf_kb));
+    json_object_set_new(j, "audio_dtx", json_boolean(c->audio_dtx));
     json_object_update_new(j, json_pack("{s:b, s:i, s:b, s:i, s:I}", "simulcast", c->simulcast, "temporal_layers",
                                         (int)c->temporal_layers, "transport_cc", c->transport_cc,
                                         "twcc_interval_ms", (int)c->twcc_interval_ms, "seed", (json_int_t)c->seed));
@@ -403,6 +410,15 @@ static json_t *detail_json(const bench_run *run, double dt)
                                                        (json_int_t)(s->police_seen1 - s->police_seen0))
                                            : json_false());
         json_object_set_new(o, "tracks", tracks);
+        if (s->tiles)
+            json_object_set_new(o, "tiles",
+                                json_pack("{s:o, s:o, s:i, s:I}", "downlink_kbps",
+                                          num_or_null((double)(s->rx_bytes1 - s->rx_bytes0) * 8.0 / dt / 1000.0),
+                                          "video_kbps",
+                                          num_or_null((double)(s->rx_video_bytes1 - s->rx_video_bytes0) * 8.0 / dt /
+                                                      1000.0),
+                                          "video_streams_max", (int)s->streams_max, "hidden_late_packets",
+                                          (json_int_t)s->hidden_late));
         json_array_append_new(arr, o);
     }
     return arr;
@@ -504,6 +520,82 @@ static json_t *receivers_json(const bench_run *run, double dt)
     return o;
 }
 
+
+/* ---- --tiles: the large meeting (bench/meeting.h) ---- */
+
+/* min / median / max / mean of n values (sorted in place). */
+static json_t *spread_json(double *v, size_t n)
+{
+    if (!n)
+        return json_pack("{s:n, s:n, s:n, s:n}", "min", "median", "max", "mean");
+    qsort(v, n, sizeof(*v), cmp_double);
+    double sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += v[i];
+    return json_pack("{s:o, s:o, s:o, s:o}", "min", num_or_null(v[0]), "median", num_or_null(pct_sorted(v, n, 0.5)),
+                     "max", num_or_null(v[n - 1]), "mean", num_or_null(sum / (double)n));
+}
+
+/* Turns that began in the window early enough (1.5 s before its end) for their switch to be seen. */
+static int64_t turns_in_window(const bench_run *run)
+{
+    const bench_config *c = &run->cfg;
+    if (!c->audio_turn_ms || !run->n_workers)
+        return 0;
+    int64_t turn = (int64_t)c->audio_turn_ms * 1000, from = run->workers[0].window_from_us,
+            to = run->workers[0].window_to_us - BENCH_MEETING_LAST_TURN_US;
+    int64_t first = (from + turn - 1) / turn, last = to / turn;
+    return last >= first ? last - first + 1 : 0;
+}
+
+static json_t *meeting_json(bench_run *run, const bench_results *r, double dt)
+{
+    const bench_config *c = &run->cfg;
+    double *down = calloc(run->n_sessions + 1, sizeof(double)), *video = calloc(run->n_sessions + 1, sizeof(double)),
+           *streams = calloc(run->n_sessions + 1, sizeof(double));
+    size_t n = 0;
+    uint64_t hidden_late = 0, switches = 0, switches_current = 0;
+    unsigned streams_max = 0;
+    for (size_t i = 0; down && video && streams && i < run->n_sessions; i++) {
+        const bench_session *s = run->sessions[i];
+        if (!s->tiles || s->failed)
+            continue;
+        down[n] = (double)(s->rx_bytes1 - s->rx_bytes0) * 8.0 / dt / 1000.0;
+        video[n] = (double)(s->rx_video_bytes1 - s->rx_video_bytes0) * 8.0 / dt / 1000.0;
+        streams[n] = s->streams_max;
+        if (s->streams_max > streams_max)
+            streams_max = s->streams_max;
+        hidden_late += s->hidden_late;
+        switches += s->switches;
+        switches_current += s->switches_current;
+        n++;
+    }
+    bench_hist lat;
+    bench_hist_reset(&lat);
+    for (int i = 0; i < run->n_workers; i++)
+        bench_hist_merge(&lat, &run->workers[i].switch_latency);
+    const bench_totals *t = &r->end.b;
+    int64_t turns = turns_in_window(run); /* switches: seen by the receivers that did not fail */
+    json_t *speaker = json_pack("{s:i, s:I, s:I, s:I, s:I, s:o}", "turn_ms", (int)c->audio_turn_ms, "turns_in_window",
+                                (json_int_t)turns, "switches_expected",
+                                (json_int_t)(turns * (int64_t)(n ? n - 1 : 0)), "switches",
+                                (json_int_t)switches, "to_current_turn", (json_int_t)switches_current,
+                                "latency_ms", hist_json(&lat));
+    char main_size[32], strip_size[32];
+    snprintf(main_size, sizeof(main_size), "%dx%d", c->main_w, c->main_h);
+    snprintf(strip_size, sizeof(strip_size), "%dx%d", c->strip_w, c->strip_h);
+    json_t *j = json_pack("{s:i, s:s, s:s, s:I, s:o, s:o, s:o, s:i, s:i, s:I, s:I, s:o}", "tiles", c->tiles,
+                          "main_size", main_size, "strip_size", strip_size, "receivers", (json_int_t)n,
+                          "downlink_kbps", spread_json(down, n), "video_kbps", spread_json(video, n),
+                          "video_streams_per_s", spread_json(streams, n), "video_streams_max", (int)streams_max,
+                          "video_streams_limit", c->tiles + 1, "hidden_late_packets", (json_int_t)hidden_late,
+                          "views_sent", (json_int_t)t->views_sent, "speaker", speaker);
+    free(down);
+    free(video);
+    free(streams);
+    return j;
+}
+
 json_t *bench_report_json(bench_run *run, const bench_results *r)
 {
     double dt = r->end.t_s - r->start.t_s;
@@ -543,6 +635,8 @@ json_t *bench_report_json(bench_run *run, const bench_results *r)
                         json_pack("{s:I, s:I, s:I}", "bad_srtp", (json_int_t)srtp, "not_ready", (json_int_t)not_ready,
                                   "malformed", (json_int_t)malformed));
     json_object_set_new(j, "receivers", receivers_json(run, dt));
+    if (run->cfg.tiles > 0)
+        json_object_set_new(j, "meeting", meeting_json(run, r, dt));
     json_object_set_new(j, "per_session", detail_json(run, dt));
     return j;
 }
@@ -657,6 +751,61 @@ static void receivers_table(const json_t *j)
     class_row("PLIs sent", cls, "plis", NULL, 0);
 }
 
+
+/* The large meeting's rows (--tiles) and the kernel floor of the same traffic (--with-floor). */
+static void meeting_table(const json_t *j)
+{
+    const json_t *m = json_object_get(j, "meeting");
+    if (!m)
+        return;
+    const json_t *sp = json_object_get(m, "speaker");
+    printf("  %-42s %lld tiles (main %s, strip %s), %lld receivers\n", "large meeting",
+           json_integer_value(json_object_get(m, "tiles")), json_string_value(json_object_get(m, "main_size")),
+           json_string_value(json_object_get(m, "strip_size")), json_integer_value(json_object_get(m, "receivers")));
+    const json_t *d = json_object_get(m, "downlink_kbps"), *v = json_object_get(m, "video_kbps"),
+                 *st = json_object_get(m, "video_streams_per_s");
+    row("  downlink per receiver min/median/max (kbit/s)", json_object_get(d, "min"), json_object_get(d, "median"),
+        json_object_get(d, "max"), 0);
+    row("  of it video min/median/max (kbit/s)", json_object_get(v, "min"), json_object_get(v, "median"),
+        json_object_get(v, "max"), 0);
+    row("  video streams in a second min/median/max", json_object_get(st, "min"), json_object_get(st, "median"),
+        json_object_get(st, "max"), 0);
+    row("  limit (tiles + the speaker's switch)", json_object_get(m, "video_streams_limit"), NULL, NULL, 0);
+    row("  packets of tiles hidden > 0.5 s / views sent", json_object_get(m, "hidden_late_packets"),
+        json_object_get(m, "views_sent"), NULL, 0);
+    row("  turns / switches seen / expected", json_object_get(sp, "turns_in_window"), json_object_get(sp, "switches"),
+        json_object_get(sp, "switches_expected"), 0);
+    row("  switches naming the current turn", json_object_get(sp, "to_current_turn"), NULL, NULL, 0);
+    const json_t *lat = json_object_get(sp, "latency_ms");
+    row("  speaker switch p50 / p95 / max (ms)", json_object_get(lat, "p50"), json_object_get(lat, "p95"),
+        json_object_get(lat, "max"), 0);
+    const json_t *f = json_object_get(j, "kernel_floor");
+    if (f) {
+        row("kernel floor of this traffic (us/datagram)", json_object_get(f, "cpu_us_per_datagram"), NULL, NULL, 2);
+        row("  floor datagrams/s / server forwarded/s", json_object_get(f, "datagrams_per_s"),
+            G("server", "rtp_out_per_s"), NULL, 0);
+        row("server CPU per forwarded packet / floor", json_object_get(f, "server_ratio"), NULL, NULL, 2);
+    }
+}
+
+void bench_report_add_floor(json_t *j, const bench_floor_config *c, const bench_floor_result *r)
+{
+    double server = json_number_value(G("server", "cpu_us_per_forwarded_packet"));
+    json_t *f = json_pack("{s:i, s:i, s:i, s:i, s:o, s:o, s:o, s:o, s:o}", "subscribers", c->subscribers,
+                          "audio_streams", c->n_audio, "video_streams", c->n_video, "fps", (int)c->fps,
+                          "window_s", num_or_null(r->window_s), "datagrams_per_s",
+                          num_or_null(r->window_s > 0 ? (double)r->datagrams / r->window_s : -1),
+                          "cpu_us_per_datagram", num_or_null(r->us_per_datagram), "fanout_delay_p99_ms",
+                          num_or_null(r->delay_p99_ms), "server_ratio",
+                          num_or_null(server > 0 && r->us_per_datagram > 0 ? server / r->us_per_datagram : -1));
+    json_t *kbps = json_array();
+    for (int i = 0; i < c->n_video; i++)
+        json_array_append_new(kbps, json_integer(c->video_kbps[i]));
+    json_object_set_new(f, "video_kbps", kbps);
+    json_object_set_new(f, "audio_dtx", json_boolean(c->audio_dtx));
+    json_object_set_new(j, "kernel_floor", f);
+}
+
 void bench_report_table(const json_t *j)
 {
     const json_t *sc = json_object_get(j, "scenario");
@@ -707,6 +856,7 @@ void bench_report_table(const json_t *j)
     row("transport-cc feedback sent / policer drops", G("bench", "twcc_sent"), G("bench", "police_dropped"), NULL, 0);
     if (json_integer_value(G("sessions", "subscribers")) > 0 || json_integer_value(G("sessions", "planned")) > 1)
         receivers_table(j);
+    meeting_table(j);
     fflush(stdout);
 }
 

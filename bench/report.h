@@ -12,6 +12,7 @@
 #include <stdbool.h>
 
 #include "bench/bench.h"
+#include "bench/floor.h"
 #include "bench/probe.h"
 #include "bench/rxstats.h"
 
@@ -40,6 +41,8 @@ typedef struct bench_results {
 
 /* Builds the results as JSON (the caller owns it). Sessions must be readable (workers stopped). */
 json_t *bench_report_json(bench_run *run, const bench_results *r);
+/* Adds the kernel floor of the same traffic (--with-floor) and the server's ratio to it. */
+void bench_report_add_floor(json_t *j, const bench_floor_config *c, const bench_floor_result *r);
 /* Prints the final table (stdout) from the JSON. */
 void bench_report_table(const json_t *j);
 /* 0 when something connected and something was forwarded, else 1. */

@@ -6,7 +6,8 @@
 #                       [--idle-wait S] [--no-build] [--perf] [--nic-like] [--server BIN] [--bench-args "ARGS"]
 #
 # Series: webinars of 50, 100, 200 and 400 subscribers, meetings of 4, 8 and 12 participants (one room
-# each, 1000 kbit/s video at 30 fps per publisher). A fresh server is started for every scenario (so its
+# each, 1000 kbit/s video at 30 fps per publisher). --only also takes named scenarios, e.g.
+# "scenario:meeting50" (videomeet-bench --scenario meeting50, with its own window and join rate). A fresh server is started for every scenario (so its
 # memory baseline is clean) and stopped after it. Results go to bench/out/ (or --out DIR):
 #   <scenario>.json        the bench's results (see bench/README.md for each figure)
 #   <scenario>.log         the bench's progress lines and table; <scenario>.server.log the server's log
@@ -51,7 +52,7 @@ while [ $# -gt 0 ]; do
     --nic-like) nic_like=1; shift ;;
     --server) server_bin="$(realpath "$2")"; shift 2 ;;
     --bench-args) bench_args="$2"; shift 2 ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "run-series.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -140,7 +141,9 @@ run_one() {
     pp=$!
   fi
   local rc=0
-  "${bench_cpu[@]}" "$bench_bin" --url "http://127.0.0.1:$port" --"$kind" "$n" --duration "$duration" --join-rate "$join_rate" \
+  local what=(--"$kind" "$n" --duration "$duration" --join-rate "$join_rate")
+  [ "$kind" = scenario ] && what=(--scenario "$n") # a named scenario keeps its own window and join rate
+  "${bench_cpu[@]}" "$bench_bin" --url "http://127.0.0.1:$port" "${what[@]}" \
     --server-pid "$sp" --json "$out/$name.json" "${extra_args[@]}" >"$out/$name.log" 2>&1 || rc=$?
   if [ -n "$pp" ]; then
     kill -INT "$pp" 2>/dev/null || true; wait "$pp" 2>/dev/null || true
@@ -179,7 +182,8 @@ for (const s of series) {
   const r = JSON.parse(fs.readFileSync(file, 'utf8'));
   const sv = r.server, b = r.bench;
   const floorOf = (p) => (fs.existsSync(p) ? JSON.parse(fs.readFileSync(p, 'utf8')).kernel_floor : {});
-  const fl = floorOf(`${out}/floor-${kind}-${n}.json`), fl1 = floorOf(`${out}/floor1-${kind}-${n}.json`);
+  // a named scenario (scenario:meeting50) measures its floor in the same run (--with-floor)
+  const fl = r.kernel_floor || floorOf(`${out}/floor-${kind}-${n}.json`), fl1 = floorOf(`${out}/floor1-${kind}-${n}.json`);
   const busy = typeof r.machine.other_percent === 'number' && r.machine.other_percent > 20 ? ' ⚠' : '';
   rows.push(`| ${kind} ${n}${busy} | ${r.sessions.ready}/${r.sessions.planned}${r.sessions.failed ? ` (${r.sessions.failed} failed)` : ''} | ${f(sv.rtp_in_per_s, 0)} | ${f(sv.rtp_out_per_s, 0)} `
     + `| ${f(sv.mbit_out_per_s)} | ${f(sv.cpu_percent)} | **${f(sv.cpu_us_per_forwarded_packet, 2)}** | ${f(b.loss_percent, 3)} `
@@ -188,7 +192,7 @@ for (const s of series) {
     + `| ${f(r.machine.other_percent, 0)} | ${f(sv.udp_datagrams_per_send, 2)} `
     + `| ${f(sv.forward_delay_ms && sv.forward_delay_ms.p50, 2)} / ${f(sv.forward_delay_ms && sv.forward_delay_ms.p99, 2)} `
     + `| ${f(fl.cpu_us_per_datagram, 2)} / ${f(fl1.cpu_us_per_datagram, 2)} | ${f(fl.fanout_delay_ms && fl.fanout_delay_ms.p99, 2)} |`);
-  if (typeof sv.rtp_out_per_s === 'number' && typeof sv.cpu_us_per_forwarded_packet === 'number')
+  if (data[kind] && typeof sv.rtp_out_per_s === 'number' && typeof sv.cpu_us_per_forwarded_packet === 'number')
     data[kind].push(`${sv.rtp_out_per_s} ${sv.cpu_us_per_forwarded_packet} ${b.loss_percent} "${kind[0]}${n}" `
       + `${typeof fl.cpu_us_per_datagram === 'number' ? fl.cpu_us_per_datagram : 'NaN'}`);
 }

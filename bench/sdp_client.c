@@ -133,7 +133,7 @@ static int add_audio(sdp_session *s, const sdp_local *l, const bench_pub_params 
     if (rc == 0)
         rc = sdp_media_add_rtcp_fb(s, m, BENCH_PT_OPUS, "transport-cc", NULL);
     if (rc == 0)
-        rc = sdp_media_add_fmtp(s, m, BENCH_PT_OPUS, OPUS_FMTP);
+        rc = sdp_media_add_fmtp(s, m, BENCH_PT_OPUS, p->audio_dtx ? OPUS_FMTP ";usedtx=1" : OPUS_FMTP);
     if (rc == 0)
         rc = sdp_media_add_ssrc(s, m, p->audio_ssrc, p->cname, p->stream_id, "bench-audio");
     return rc;

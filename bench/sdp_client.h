@@ -53,6 +53,7 @@ typedef struct bench_pub_params {
     const char *const *rids; /* simulcast layers, lowest first (n_rids 0: one video stream) */
     size_t n_rids;
     bool data_channel;     /* an m=application (webrtc-datachannel) too, as createDataChannel adds */
+    bool audio_dtx;        /* Opus fmtp usedtx=1 (--audio-dtx) */
 } bench_pub_params;
 
 /* The publisher's offer. local: ICE credentials and fingerprint (e.g. from peer_local()); its

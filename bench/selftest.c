@@ -22,6 +22,7 @@
 #include "bench/probe.h"
 #include "bench/rxstats.h"
 #include "bench/sdp_client.h"
+#include "bench/tiles.h"
 #include "bench/twcc_rx.h"
 #include "sfu/rtcp.h"
 #include "sfu/rtp.h"
@@ -174,6 +175,26 @@ static void test_media(void)
     CHECK(bench_media_retransmit(&vt, (uint16_t)(mv.last_seq + 1), &twcc, out, sizeof(out)) < 0);
     bench_media_track_free(&vt);
     bench_media_track_free(&at);
+
+    /* --audio-dtx: turns of 2 s between 2; participant 0 speaks in [0, 2) s and [4, 6) s: 50 packets a
+     * second then, and one per 400 ms of silence in [2, 4) s */
+    static bench_media_track dt;
+    CHECK(bench_media_track_init(&dt, SDP_MEDIA_AUDIO, BENCH_PT_OPUS, -1, 3333, 0, "0", &ext, 0, 0, 128, 9) == 0);
+    bench_media_set_turns(&dt, 2000000, 0, 2);
+    dt.dtx = true;
+    media_sink md = {0};
+    bench_media_start(&dt, 0);
+    for (int64_t t = 0; t < 2000000; t += 5000)
+        bench_media_poll(&dt, t, &twcc, sink, &md);
+    CHECK(md.packets == 100);
+    uint64_t loud_bytes = md.bytes;
+    for (int64_t t = 2000000; t < 4000000; t += 5000)
+        bench_media_poll(&dt, t, &twcc, sink, &md);
+    CHECK(md.packets == 105 && md.bytes - loud_bytes == 5 * (1 + BENCH_STAMP_LEN) && md.bad_stamp == 0);
+    for (int64_t t = 4000000; t < 5000000; t += 5000)
+        bench_media_poll(&dt, t, &twcc, sink, &md);
+    CHECK(md.packets == 155);
+    bench_media_track_free(&dt);
 }
 
 /* ---- transport-cc feedback of a receiver ---- */
@@ -571,7 +592,7 @@ static sdp_local fake_local(const char *ufrag)
 static void test_sdp_up(void)
 {
     sdp_local bench = fake_local("benc"), sfu = fake_local("sfuu");
-    bench_pub_params p = {7, 100, 200, 201, "cname", "stream", NULL, 0, false};
+    bench_pub_params p = {7, 100, 200, 201, "cname", "stream", NULL, 0, false, false};
     char *offer = bench_sdp_publish_offer(&bench, &p);
     sdp_session *o = NULL, *answer = NULL;
     static sdp_up_result res;
@@ -601,12 +622,13 @@ static void test_sdp_up(void)
 
     /* simulcast: Chromium's form (rid send lines, simulcast:send, no a=ssrc), received by the SFU */
     static const char *const rids[3] = {"q", "h", "f"};
-    bench_pub_params ps = {8, 100, 0, 0, "cname", "stream", rids, 3, true}; /* with the data channel */
+    bench_pub_params ps = {8, 100, 0, 0, "cname", "stream", rids, 3, true, true}; /* data channel, DTX */
     offer = bench_sdp_publish_offer(&bench, &ps);
     o = answer = NULL;
     const char *video = offer ? strstr(offer, "m=video") : NULL;
     CHECK(video && strstr(video, "a=simulcast:send q;h;f\r\n") && strstr(video, "a=rid:h send\r\n") &&
           !strstr(video, "a=ssrc"));
+    CHECK(offer && strstr(offer, "a=fmtp:111 minptime=10;useinbandfec=1;usedtx=1\r\n")); /* --audio-dtx */
     CHECK(offer && sdp_parse(offer, strlen(offer), &o, NULL) == 0);
     sfu.accept_data_channel = true; /* as sfu/room.c answers */
     CHECK(o && sdp_answer_upstream(o, &sfu, &answer, &res) == 0);
@@ -734,6 +756,55 @@ static void test_metrics(void)
     CHECK(bench_probe_hist_quantile(&a, &a, 0.5) == -1); /* no growth */
 }
 
+
+/* The speaker view of web/js/layout.js with N tiles, and the audio turns' arithmetic. */
+static void test_tiles(void)
+{
+    static bench_tiles t;
+    bench_tiles_init(&t, 4);
+    bench_tiles_set_self(&t, "me");
+    CHECK(bench_tiles_layout(&t) && t.n_shown == 1 && !strcmp(t.shown[0], "me")); /* alone: ourselves */
+    char id[16], name[32];
+    for (int i = 0; i < 6; i++) {
+        snprintf(id, sizeof(id), "u%d", i);
+        snprintf(name, sizeof(name), "bench r0 p%d", i + 1);
+        bench_tiles_add(&t, id, name);
+    }
+    bench_tiles_add(&t, "u0", "again");  /* known: ignored */
+    bench_tiles_add(&t, "me", "myself"); /* ourselves: not another */
+    CHECK(t.n_users == 6 && bench_tiles_index_of(&t, "u3") == 4 && bench_tiles_index_of(&t, "me") == -1);
+    CHECK(bench_tiles_name_index("Alice") == -1 && bench_tiles_name_index("bench r2 s17") == 17);
+    /* nobody spoke: the first other large, then us and the others in join order */
+    CHECK(bench_tiles_layout(&t) && t.n_shown == 4);
+    CHECK(!strcmp(t.shown[0], "u0") && !strcmp(t.shown[1], "me") && !strcmp(t.shown[2], "u1") &&
+          !strcmp(t.shown[3], "u2"));
+    CHECK(!bench_tiles_layout(&t)); /* unchanged */
+    CHECK(bench_tiles_place(&t, "u0") == 0 && bench_tiles_place(&t, "u2") == 1 && bench_tiles_place(&t, "u5") == -1);
+    /* u5 speaks: large; the strip has recent speakers first */
+    const char *sp1[] = {"u5", "gone", "u4"};
+    bench_tiles_set_speakers(&t, sp1, 3);
+    CHECK(bench_tiles_layout(&t));
+    CHECK(!strcmp(t.shown[0], "u5") && !strcmp(t.shown[1], "u4") && !strcmp(t.shown[2], "me") &&
+          !strcmp(t.shown[3], "u0"));
+    /* we speak: the one before us stays large, we lead the strip */
+    const char *sp2[] = {"me", "u5"};
+    bench_tiles_set_speakers(&t, sp2, 2);
+    bench_tiles_layout(&t);
+    CHECK(!strcmp(t.shown[0], "u5") && !strcmp(t.shown[1], "me") && !strcmp(t.shown[2], "u0"));
+    /* the large one leaves: the first other in join order */
+    bench_tiles_remove(&t, "u5");
+    CHECK(bench_tiles_layout(&t) && !strcmp(t.shown[0], "u0") && bench_tiles_place(&t, "u5") == -1);
+    bench_tiles_init(&t, 99);
+    CHECK(t.tiles == BENCH_TILES_MAX);
+    /* turns of 3 s among 5: participant 2 speaks in [6, 9) s, [21, 24) s, ... */
+    CHECK(bench_turn_start(7000000, 3000000, 2, 5) == 6000000);
+    CHECK(bench_turn_start(6000000, 3000000, 2, 5) == 6000000);
+    CHECK(bench_turn_start(20999999, 3000000, 2, 5) == 6000000);
+    CHECK(bench_turn_start(21000000, 3000000, 2, 5) == 21000000);
+    CHECK(bench_turn_start(7000000, 3000000, 4, 5) == -1); /* its first turn has not come */
+    CHECK(bench_turn_start(7000000, 3000000, 5, 5) == -1 && bench_turn_start(7000000, 0, 1, 5) == -1);
+}
+
 int bench_selftest(void)
 {
     test_hist();
@@ -746,6 +817,7 @@ int bench_selftest(void)
     test_sdp_up();
     test_sdp_down();
     test_metrics();
+    test_tiles();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

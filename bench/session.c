@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench/meeting.h"
 #include "bench/session_rtp.h"
 
 /* ---- helpers ---- */
@@ -32,7 +33,7 @@ static uint32_t nonzero_random(void)
     return v;
 }
 
-static void send_json(bench_session *s, json_t *o)
+void bench_session_send_json(bench_session *s, json_t *o)
 {
     if (!o)
         return;
@@ -75,7 +76,7 @@ static void send_candidate(bench_session *s, const char *pc, const char *mid, co
                           "sdpMLineIndex", 0);
     if (o)
         json_object_set_new(o, "candidate", cand && *cand ? json_string(cand) : json_null());
-    send_json(s, o);
+    bench_session_send_json(s, o);
 }
 
 static void up_candidate(void *ud, const char *cand)
@@ -131,7 +132,7 @@ static void on_open(bench_session *s)
     s->t_open = g_get_monotonic_time();
     json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:b}", "type", "join-meeting", "meetingId", s->meeting_id,
                           "username", s->name, "audio", s->publishes, "video", s->publishes);
-    send_json(s, o);
+    bench_session_send_json(s, o);
 }
 
 static void on_joined(bench_session *s, json_t *msg)
@@ -157,7 +158,8 @@ static void on_joined(bench_session *s, json_t *msg)
     for (unsigned k = 0; s->w->run->cfg.simulcast && k < s->n_video; k++)
         rids[n_rids++] = s->video[k].rid;
     bench_pub_params p = {((uint64_t)g_random_int() << 30) ^ g_random_int(), s->audio.ssrc, s->video[0].ssrc,
-                          s->video[0].rtx_ssrc, cname, "bench-stream", rids, n_rids, s->w->run->cfg.data_channel};
+                          s->video[0].rtx_ssrc, cname, "bench-stream", rids, n_rids, s->w->run->cfg.data_channel,
+                          s->w->run->cfg.audio_dtx};
     char *sdp = bench_sdp_publish_offer(&local, &p);
     if (!sdp) {
         bench_session_fail(s, "cannot build the offer");
@@ -165,7 +167,7 @@ static void on_joined(bench_session *s, json_t *msg)
     }
     json_t *o = json_pack("{s:s, s:s, s:s}", "type", "offer", "pc", "up", "sdp", sdp);
     free(sdp);
-    send_json(s, o);
+    bench_session_send_json(s, o);
     peer_gather(s->up);
 }
 
@@ -241,8 +243,9 @@ static void on_down_offer(bench_session *s, const char *sdp)
         for (size_t i = 0; i < n && !s->twcc_ext; i++)
             if (tracks[i].active)
                 s->twcc_ext = tracks[i].twcc_ext; /* one id for the whole BUNDLE */
-        send_json(s, json_pack("{s:s, s:s, s:s}", "type", "answer", "pc", "down", "sdp", answer));
+        bench_session_send_json(s, json_pack("{s:s, s:s, s:s}", "type", "answer", "pc", "down", "sdp", answer));
         s->offers_answered++;
+        bench_meeting_on_tracks(s, now);
         if (first)
             peer_gather(s->down);
     }
@@ -284,6 +287,7 @@ static void on_message(bench_session *s, const char *text, size_t len)
         /* not a protocol message: ignored */
     } else if (!strcmp(type, "existing-users")) {
         on_joined(s, msg);
+        bench_meeting_on_message(s, type, msg, g_get_monotonic_time());
     } else if (!strcmp(type, "answer") && pc && !strcmp(pc, "up") && sdp) {
         on_up_answer(s, sdp);
     } else if (!strcmp(type, "offer") && pc && !strcmp(pc, "down") && sdp && s->receives) {
@@ -292,6 +296,9 @@ static void on_message(bench_session *s, const char *text, size_t len)
         on_candidate(s, msg);
     } else if (!strcmp(type, "error")) {
         on_error(s, msg);
+    } else if (!strcmp(type, "user-joined") || !strcmp(type, "user-left") || !strcmp(type, "active-speakers") ||
+               !strcmp(type, "video-layers")) {
+        bench_meeting_on_message(s, type, msg, g_get_monotonic_time());
     }
     json_decref(msg);
 }
@@ -377,6 +384,13 @@ bench_session *bench_session_new(bench_worker *w, int room, int index, const cha
     s->receives = receives;
     s->rtcp_ssrc = nonzero_random();
     bench_twcc_rx_init(&s->twcc);
+    if (w->run->cfg.tiles > 0 && receives) {
+        if (!(s->tiles = malloc(sizeof(*s->tiles)))) {
+            free(s);
+            return NULL;
+        }
+        bench_tiles_init(s->tiles, w->run->cfg.tiles);
+    }
     return s;
 }
 
@@ -414,5 +428,6 @@ void bench_session_free(bench_session *s)
         return;
     bench_session_media_free(s);
     free(s->rx);
+    free(s->tiles);
     free(s);
 }

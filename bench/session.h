@@ -26,6 +26,7 @@
 #include "bench/police.h"
 #include "bench/rxstats.h"
 #include "bench/sdp_client.h"
+#include "bench/tiles.h"
 #include "bench/twcc_rx.h"
 #include "bench/ws.h"
 
@@ -46,6 +47,10 @@ typedef struct bench_rx_track {
     uint64_t packets, bytes, nacked, plis; /* RTP packets and bytes (RTX included), seqs NACKed, PLIs */
     bench_frames frames;   /* video: what a decoder would show */
     bench_rx_mark win_start, win_end;
+    /* --tiles (bench/meeting.h) */
+    bool hidden;           /* the last video-views hid it */
+    int64_t hidden_us;     /* since when */
+    int64_t bin;           /* the last second (window) it got a packet in */
 } bench_rx_track;
 
 struct bench_session {
@@ -84,6 +89,18 @@ struct bench_session {
     bench_police police;    /* when policed: in front of everything received on down */
     uint64_t police_dropped0, police_dropped1, police_seen0, police_seen1; /* at the window's start, end */
     bench_dc dc;            /* --data-channel */
+    /* receiving, whole run: RTP bytes after the policer, all and video only */
+    uint64_t rx_bytes, rx_video_bytes, rx_bytes0, rx_bytes1, rx_video_bytes0, rx_video_bytes1; /* + window marks */
+    /* --tiles (bench/meeting.h) */
+    bench_tiles *tiles;     /* owned; NULL without --tiles or when not receiving */
+    bool views_dirty;       /* the layout or the tracks changed since the last video-views */
+    int64_t views_sent_us;
+    char dominant[BENCH_TILES_ID]; /* the dominant speaker the server named last */
+    int64_t stream_bin;     /* the current second of the window */
+    unsigned bin_streams, streams_max; /* video streams with packets in it; the most in one second */
+    uint64_t hidden_late;   /* window: video packets of a tile hidden for over BENCH_MEETING_GRACE_US */
+    uint64_t switches, switches_current; /* window: speaker switches seen, naming the current turn */
+    bool layer_off[BENCH_MAX_RIDS]; /* publisher: video-layers turned this simulcast layer off */
 };
 
 /* A session that has not started (no I/O yet). NULL when out of memory. */

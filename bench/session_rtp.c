@@ -25,6 +25,8 @@
  */
 #include "bench/session_rtp.h"
 
+#include "bench/meeting.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -86,6 +88,7 @@ int bench_session_media_init(bench_session *s)
     if (rc == 0 && cfg->audio_turn_ms && s->publishes)
         bench_media_set_turns(&s->audio, (int64_t)cfg->audio_turn_ms * 1000, (unsigned)s->index,
                               (unsigned)(cfg->mode == BENCH_MODE_MEETING ? cfg->participants : 1));
+    s->audio.dtx = cfg->audio_dtx && cfg->audio_turn_ms;
     s->n_video = cfg->simulcast ? BENCH_MAX_RIDS : 1;
     for (unsigned k = 0; rc == 0 && k < s->n_video; k++) {
         bench_media_track *t = &s->video[k];
@@ -204,6 +207,8 @@ static void tick_publisher(bench_session *s, int64_t now_us)
     bench_media_poll(&s->audio, now_us, &s->twcc_seq, emit_up, s);
     for (unsigned k = 0; k < s->n_video; k++) {
         bench_media_track *t = &s->video[k];
+        if (bench_meeting_layer_paused(s, k))
+            continue; /* video-layers turned it off: the encoder does not run */
         uint64_t keys = t->keyframes;
         bench_media_poll(t, now_us, &s->twcc_seq, emit_up, s);
         if (t->keyframes != keys)
@@ -394,6 +399,16 @@ void bench_session_down_rtp(void *ud, uint8_t *buf, size_t len, int64_t now_us)
     }
     t->packets++;
     t->bytes += len;
+    s->rx_bytes += len;
+    if (t->sdp.kind == SDP_MEDIA_VIDEO) {
+        s->rx_video_bytes += len;
+        int64_t sent = now_us;
+        int layer;
+        if (!rtx && (bench_stamp_read(rtp_payload(&v), v.payload_len, &sent, &layer) < 0 || sent > now_us))
+            sent = now_us;
+        if (!rtx || v.payload_len > 2)
+            bench_meeting_on_video(s, t, sent, now_us);
+    }
     if (rtx) {
         if (v.payload_len <= 2)
             return; /* padding probe */
@@ -446,8 +461,9 @@ static void send_feedback(bench_session *s, bench_rx_track *t, int64_t now_us)
             }
         }
     }
-    if (t->sdp.kind != SDP_MEDIA_VIDEO || !t->sdp.fb_pli || !t->sub_us || now_us - t->last_pli_us < PLI_WAIT_US)
-        return;
+    if (t->sdp.kind != SDP_MEDIA_VIDEO || !t->sdp.fb_pli || !t->sub_us || now_us - t->last_pli_us < PLI_WAIT_US ||
+        t->hidden)
+        return; /* a hidden tile (--tiles) receives nothing: no decoder waits for it */
     bool no_key = !t->got_key && now_us - t->sub_us >= PLI_WAIT_US;
     if (no_key || bench_frames_stuck(&t->frames, now_us)) {
         int len = rtcp_build_pli(buf, cap, s->rtcp_ssrc, t->sdp.ssrc);
@@ -499,6 +515,7 @@ void bench_worker_tick(bench_worker *w, int64_t now_us)
             bench_dc_tick(s, now_us);
         if (s->publishes)
             tick_publisher(s, now_us);
+        bench_meeting_tick(s, now_us);
         if (s->down_connected) {
             if (s->twcc_ext)
                 send_twcc(s, now_us);
@@ -525,6 +542,7 @@ void bench_session_window(bench_session *s, bool start, int64_t now_us)
         else
             bench_frames_window_end(&t->frames, now_us);
     }
+    bench_meeting_window(s, start, now_us);
     uint64_t seen = s->police.passed + s->police.dropped;
     if (start) {
         s->police_dropped0 = s->police.dropped;

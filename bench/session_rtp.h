@@ -8,11 +8,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "bench/session.h"
 
 /* session.c */
 /* Marks the session failed once (ignored while the run is stopping); logs unless quiet. */
 void bench_session_fail(bench_session *s, const char *why);
+/* Sends a signaling message (takes o; NULL is a no-op). */
+void bench_session_send_json(bench_session *s, json_t *o);
 /* Records the join time once the session's join criterion holds. */
 void bench_session_check_ready(bench_session *s, int64_t now_us);
 

@@ -23,6 +23,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <stdlib.h>
+
 #include "sfu/log.h"
 #include "sfu/room_internal.h"
 
@@ -121,10 +123,21 @@ static void note_step(fwd *f, int layer, int64_t now_us)
  * videos first (a fixed share), then the simulcast ones by the budget left, each up to its view. */
 static void allocate_layers(member *sub, int64_t now_us)
 {
-    alloc_track at[64];
-    fwd *af[sizeof(at) / sizeof(at[0])];
+    if (sub->n_fwds > sub->alloc_cap) { /* every forward, however large the meeting (50: 98 of them) */
+        size_t cap = sub->cap_fwds > sub->n_fwds ? sub->cap_fwds : sub->n_fwds;
+        alloc_track *grown_at = realloc(sub->alloc_at, cap * sizeof(*grown_at));
+        if (grown_at)
+            sub->alloc_at = grown_at;
+        fwd **grown_af = realloc(sub->alloc_af, cap * sizeof(*grown_af));
+        if (grown_af)
+            sub->alloc_af = grown_af;
+        if (grown_at && grown_af)
+            sub->alloc_cap = cap;
+    }
+    alloc_track *at = sub->alloc_at;
+    fwd **af = sub->alloc_af;
     size_t n = 0;
-    for (size_t i = 0; i < sub->n_fwds && n < sizeof(at) / sizeof(at[0]); i++) {
+    for (size_t i = 0; i < sub->n_fwds && n < sub->alloc_cap; i++) {
         fwd *f = sub->fwds[i];
         if (!f->negotiated)
             continue;

@@ -750,6 +750,8 @@ static void member_free(member *m)
     while (m->n_fwds)
         fwd_free(m->fwds[0]);
     free(m->fwds);
+    free(m->alloc_at);
+    free(m->alloc_af);
     peer_free(m->up);
     peer_free(m->down);
     sdp_down_free(m->neg);

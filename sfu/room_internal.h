@@ -133,9 +133,14 @@ struct member {
     /* upstream: the member publishes */
     peer *up;
     char up_first_mid[SDP_MAX_MID + 1];
-    char screen_mids[ROOM_SCREEN_MIDS]; /* the up mids its last offer said are screens:
+    char screen_mids[ROOM_SCREEN_MIDS]; /* the up mids its last announced sources said are screens:
                                          * comma-separated, with a comma before and after each */
     uint64_t up_sess_id, up_version;
+    /* layers.c's allocation scratch, one entry per forward (grown with the forwards, never per
+     * packet): owned */
+    alloc_track *alloc_at;
+    fwd **alloc_af;
+    size_t alloc_cap;
     track *tracks[ROOM_MAX_TRACKS];
     size_t n_tracks;
     struct rtcp_twcc_arrival twcc[ROOM_TWCC_MAX];

@@ -237,12 +237,14 @@ static int get_pc(json_t *root, const char *ref, msg_pc *out, msg_error *err)
 }
 
 /* An offer's optional 'sources': [{"mid": "2", "source": "screen"}, ...], at most VM_MAX_SOURCES,
- * source "camera" or "screen". The mids called "screen" go to out->screen_mids, comma-separated. */
+ * source "camera" or "screen". The mids called "screen" go to out->screen_mids, comma-separated;
+ * out->has_sources says whether the field was there. */
 static int parse_sources(json_t *root, vm_msg *out, msg_error *err)
 {
     static const char ref[] = "offer";
     json_t *list = json_object_get(root, "sources");
     out->screen_mids[0] = '\0';
+    out->has_sources = list != NULL;
     if (!list)
         return 0;
     if (!json_is_array(list))

@@ -79,6 +79,8 @@ typedef struct {
     char candidate[VM_MAX_CANDIDATE_BYTES + 1];/* ice-candidate: "candidate:..."; "" = end of candidates */
     char screen_mids[VM_MAX_SOURCES * (VM_MAX_MID_BYTES + 1)]; /* offer: the mids its 'sources' call
                                                * "screen", comma-separated ("" = none) */
+    bool has_sources;                          /* offer: 'sources' was given (without it the SFU keeps
+                                               * what the publisher's last one said) */
     msg_view views[VM_MAX_VIEWS];              /* video-views */
     size_t n_views;
 } vm_msg;

@@ -385,7 +385,7 @@ static void dispatch(struct vm_signaling *s, vm_conn *c, const vm_msg *msg)
     case MSG_OFFER:
     case MSG_ANSWER:
         new_ice_generation(c, msg->pc, msg->sdp);
-        if (msg->type == MSG_OFFER)
+        if (msg->type == MSG_OFFER && msg->has_sources) /* without: the last announced ones stay */
             sfu_screen_mids(s->media, p->meeting->id, p->user_id, msg->screen_mids); /* before its offer */
         sfu_remote_sdp(s->media, p->meeting->id, p->user_id, (sfu_pc)msg->pc, msg->sdp);
         break;

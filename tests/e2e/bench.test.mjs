@@ -11,6 +11,9 @@
 // - a simulcast webinar with two of four receivers policed (the bench's own token bucket, at less
 //   than the top layer needs): once the estimate has settled the policed receivers are shown lower
 //   layers only and still decode, the others the top layer; transport-cc feedback flows; nobody fails;
+// - the meeting50 scenario, small (10 participants showing 4 tiles each, speaking in turns): what each
+//   receiver gets fits its tiles, the active speaker follows the turns, the switch latency and the
+//   kernel floor of the same traffic are reported;
 // - with no server listening it fails (exit code 1) instead of reporting empty figures;
 // - --kernel-floor (no server: the same webinar traffic through the server's own send function, and
 //   from one socket with sendmmsg) sends every datagram to every subscriber and its receiver reads them.
@@ -205,6 +208,57 @@ test('simulcast with policed receivers: the policed ones get lower layers, the o
   assert.equal(r.receivers.policed.receivers, 2);
   assert.equal(r.receivers.unpoliced.receivers, 2);
   assert.equal(r.receivers.policed.video_tracks, 2);
+});
+
+// The meeting50 scenario, small: 10 bench participants, each showing 4 tiles like the web app's
+// speaker view (the active speaker large, 3 in the strip; its own tile is one of them) and telling
+// the SFU with video-views; they speak in turns of 1.5 s (--audio-turn-ms). What a receiver gets must
+// fit its tiles: in any second at most 4 + 1 video streams (+1: the second in which the speaker
+// changes, the old tile's last packets and the new one's first), and no video of a hidden tile that
+// its publisher sent more than 0.5 s after the tile was hidden. Every turn that began in the window must be announced to every other receiver, naming
+// the participant whose turn it is, and the switch latency must be reported. The kernel floor of the
+// same traffic runs after it (--with-floor, part of the scenario). The DTX variant: the silent
+// participants' audio is a packet per 400 ms, not 50 a second, which keeps the ASan server and bench
+// (9 x 10 audio streams otherwise) far from losing consent on a busy machine. No timing assertions.
+test('meeting50 scenario, small (10 participants x 4 tiles): forwarding fits the tiles, the active speaker follows the turns', async () => {
+  const r = await scenario('meeting-tiles', ['--scenario', 'meeting50-dtx', '--meeting', '10', '--tiles', '4',
+    '--audio-turn-ms', '1500', '--duration', '6', '--settle', '3', '--join-rate', '10', '--seed', '1']);
+  const m = r.meeting;
+  console.log(`# meeting 10 x 4 tiles: ${JSON.stringify({ ...m, kernel_floor: r.kernel_floor })}`);
+  assert.equal(r.scenario.name, 'meeting50-dtx');
+  assert.equal(r.scenario.simulcast, true, 'from the scenario');
+  assert.equal(r.scenario.audio_dtx, true, 'from the scenario');
+  assert.equal(r.scenario.bitrate_kbps, 300, 'an option given as well overrides the scenario');
+  assert.deepEqual({ planned: r.sessions.planned, ready: r.sessions.ready, failed: r.sessions.failed },
+    { planned: 10, ready: 10, failed: 0 });
+  assert.equal(m.tiles, 4);
+  assert.equal(m.receivers, 10);
+  assert.equal(m.video_streams_limit, 5);
+  assert.ok(m.views_sent >= 10, `every receiver told the SFU what it shows: ${m.views_sent} video-views`);
+  for (const s of r.per_session) {
+    assert.ok(s.tiles, `${s.name} has its tiles' figures`);
+    assert.ok(s.tiles.video_streams_max >= 1 && s.tiles.video_streams_max <= 5,
+      `${s.name}: ${s.tiles.video_streams_max} video streams in one second (4 tiles)`);
+    assert.equal(s.tiles.hidden_late_packets, 0, `${s.name}: no video sent over 0.5 s after its tile was hidden`);
+    assert.ok(s.tiles.video_kbps > 0 && s.tiles.downlink_kbps > s.tiles.video_kbps, `${s.name}: video and audio`);
+  }
+  assert.ok(m.downlink_kbps.min > 0 && m.downlink_kbps.min <= m.downlink_kbps.median &&
+    m.downlink_kbps.median <= m.downlink_kbps.max);
+  // The active speaker follows the turns: each turn is announced once to each of the 9 others.
+  const sp = m.speaker;
+  assert.equal(sp.turn_ms, 1500);
+  assert.ok(sp.turns_in_window >= 2, `${sp.turns_in_window} turns in the window`);
+  assert.equal(sp.switches_expected, sp.turns_in_window * 9);
+  assert.equal(sp.switches, sp.switches_expected, 'every turn reached every other receiver');
+  assert.equal(sp.to_current_turn, sp.switches, 'every switch named the participant whose turn it was');
+  assert.equal(sp.latency_ms.samples, sp.switches);
+  assert.ok(sp.latency_ms.p50 > 0 && sp.latency_ms.p50 <= sp.latency_ms.p95 && sp.latency_ms.p95 <= sp.latency_ms.max);
+  // The kernel floor of the same traffic: 10 subscribers, 9 audio + 3 video streams each.
+  const f = r.kernel_floor;
+  assert.deepEqual({ subscribers: f.subscribers, audio: f.audio_streams, video: f.video_streams, dtx: f.audio_dtx },
+    { subscribers: 10, audio: 9, video: 3, dtx: true });
+  assert.ok(f.cpu_us_per_datagram > 0 && f.datagrams_per_s > 0);
+  assert.ok(f.server_ratio > 0, 'the server figure against the floor');
 });
 
 test('with no server to talk to the bench fails instead of reporting nothing', async () => {

@@ -10,7 +10,7 @@
 
 #include "sfu/srtp_session.h"
 
-#define FAKE_MAX_PEERS 32
+#define FAKE_MAX_PEERS 128
 #define FAKE_MAX_FORGOTTEN 32
 #define FAKE_MAX_DATA 16
 

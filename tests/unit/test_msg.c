@@ -204,9 +204,11 @@ static void test_offer_sources(void **state)
     msg_error e;
     assert_int_equal(parse("{\"type\":\"offer\",\"pc\":\"up\",\"sdp\":\"v=0\"}", &m, &e), 0);
     assert_string_equal(m.screen_mids, "");
+    assert_false(m.has_sources); /* the SFU keeps the last announced ones */
     msg_clear(&m);
     assert_int_equal(parse("{\"type\":\"offer\",\"pc\":\"up\",\"sdp\":\"v=0\",\"sources\":[]}", &m, &e), 0);
     assert_string_equal(m.screen_mids, "");
+    assert_true(m.has_sources); /* none from now on */
     msg_clear(&m);
     assert_int_equal(parse("{\"type\":\"offer\",\"pc\":\"up\",\"sdp\":\"v=0\",\"sources\":[{\"mid\":\"1\",\"source\":"
                            "\"camera\"},{\"mid\":\"2\",\"source\":\"screen\"},{\"mid\":\"0123456789abcde\",\"source\":"

@@ -1659,6 +1659,71 @@ static void test_views_simulcast(void **state)
     check_continuity(bd, BV.ssrc, from, true);
 }
 
+/* A large meeting (found by the bench's meeting50 scenario): bob receives the audio and camera of 33
+ * others (66 forwards) before alice's simulcast camera (his 67th and 68th). Every forward takes part
+ * in the allocation, however many there are (it stopped at 64: alice's video never reached bob):
+ * shown, it reaches him; hidden, it stops (her audio goes on); shown again, it comes back. */
+static void test_views_many_forwards(void **state)
+{
+    (void)state;
+    static publisher others[33];
+    room_join(W.r, "bob");
+    char *plain = load("chromium-offer-sendonly.sdp");
+    for (int i = 0; i < 33; i++) {
+        char user[16];
+        snprintf(user, sizeof(user), "p%02d", i);
+        room_join(W.r, user);
+        publish(&others[i], user, plain);
+    }
+    free(plain);
+    static const char *const rids[3] = {"q", "h", "f"};
+    room_join(W.r, "alice");
+    char *offer = load("chromium-offer-simulcast.sdp");
+    publish(&PA, "alice", offer);
+    mline oa = read_mline(offer, SDP_MEDIA_AUDIO, 0);
+    free(offer);
+    mline aa = answered("alice", SDP_MEDIA_AUDIO), av = answered("alice", SDP_MEDIA_VIDEO);
+    stream_init(&SA, &PA, &aa, oa.ssrc, 0, 4000);
+    for (unsigned k = 0; k < 3; k++) {
+        stream_init(&SL[k], &PA, &av, 0x51000001u + k, 0x52000001u + k, (uint16_t)(7000 * (k + 1)));
+        SL[k].rid = rids[k];
+        SL[k].layer = (uint8_t)k;
+        SL[k].width = (uint16_t)(320 << k);
+        SL[k].height = (uint16_t)(180 << k);
+        SL[k].picid = (uint16_t)(100 * k + 5);
+        SL[k].key_due = true;
+    }
+    for (size_t offers = 0; offers != count_events(0, "bob", SFU_EV_OFFER);) { /* until nothing changes */
+        offers = count_events(0, "bob", SFU_EV_OFFER);
+        receive("bob", true);
+    }
+    assert_int_equal(mem("bob")->n_fwds, 68);
+    BA = offered("bob", SDP_MEDIA_AUDIO, 33);
+    BV = offered("bob", SDP_MEDIA_VIDEO, 33);
+    assert_true(BA.ssrc && BV.ssrc);
+    peer *bd = mem("bob")->down;
+    size_t pli_from = 0;
+    set_view("bob", BV.mid, 320, 180);
+    simulcast_frames(30, 7, 7, &pli_from);
+    size_t from = fake_peer_n_sent(bd);
+    simulcast_frames(10, 7, 7, &pli_from);
+    assert_true(collect(bd, BV.ssrc, from) >= 10); /* shown: q, one packet a frame */
+
+    set_view("bob", BV.mid, 0, 0);
+    advance(ROOM_TICK_MS * 1000);
+    simulcast_frames(10, 7, 7, &pli_from);
+    from = fake_peer_n_sent(bd);
+    simulcast_frames(30, 7, 7, &pli_from);
+    assert_int_equal(collect(bd, BV.ssrc, from), 0); /* hidden: nothing */
+    assert_true(collect(bd, BA.ssrc, from) >= 30);
+
+    set_view("bob", BV.mid, 320, 180);
+    simulcast_frames(30, 7, 7, &pli_from);
+    from = fake_peer_n_sent(bd);
+    simulcast_frames(10, 7, 7, &pli_from);
+    assert_true(collect(bd, BV.ssrc, from) >= 10); /* shown again */
+}
+
 /* bob's tile grows while alice's top layer answers no PLI for a while: the SFU keeps asking for its
  * keyframe while it forwards the lower layer, from inside the forwarding of each packet (layer_pass).
  * A PLI built in the room's scratch buffer overwrote the header of the packet being forwarded there
@@ -2227,6 +2292,47 @@ static void test_screen_share_added(void **state)
     assert_int_equal(collect(bd, BV.ssrc, from), 2);
 }
 
+/* The sources a publisher announced stay until it announces others: alice shares her screen (sources
+ * say mid 2), then offers again without saying anything (signaling/session.c calls room_screen_mids
+ * only for an offer with 'sources'): mid 2 is still her screen, and bob's m-line for it still says
+ * a=content:slides in the stream "alice-screen". Sources that list no screen end it. */
+static void test_screen_sources_kept(void **state)
+{
+    (void)state;
+    two_members(false);
+    char *offer = screen_offer(false);
+    room_screen_mids(W.r, "alice", "2");
+    room_remote_sdp(W.r, "alice", SFU_PC_UP, offer);
+    receive("bob", false);
+    size_t ev0 = W.n_ev;
+    char *again = replaced(g_strdup(offer), " 2 IN IP4", " 3 IN IP4"); /* a new version, same m-lines */
+    room_remote_sdp(W.r, "alice", SFU_PC_UP, again);
+    g_free(again);
+    assert_null(event_after(ev0, "alice", SFU_EV_ERROR));
+    assert_non_null(event_after(ev0, "alice", SFU_EV_ANSWER));
+    member *a = mem("alice");
+    assert_int_equal(a->n_tracks, 3);
+    size_t screens = 0;
+    for (size_t i = 0; i < a->n_tracks; i++)
+        screens += a->tracks[i]->screen;
+    assert_int_equal(screens, 1);
+    const char *bob_offer = event_after(0, "bob", SFU_EV_OFFER)->ev->text;
+    mline scr = offered("bob", SDP_MEDIA_VIDEO, 1);
+    char *scr_sec = section_of(bob_offer, scr.mid);
+    assert_non_null(strstr(scr_sec, "a=content:slides\r\n"));
+    g_free(scr_sec);
+    /* sources that say no screen: the same m-line is a camera from the next offer */
+    room_screen_mids(W.r, "alice", "");
+    again = replaced(g_strdup(offer), " 2 IN IP4", " 4 IN IP4");
+    room_remote_sdp(W.r, "alice", SFU_PC_UP, again);
+    g_free(again);
+    g_free(offer);
+    screens = 0;
+    for (size_t i = 0; i < a->n_tracks; i++)
+        screens += a->tracks[i]->screen;
+    assert_int_equal(screens, 0);
+}
+
 /* A simulcast screen before a simulcast camera when the receiver's estimate is short. alice
  * publishes both with the same ladder (1, 2 and 6 packets of 1000 bytes a frame: 240, 480 and
  * 1440 kbit/s); bob shows her camera larger (1920x1080) than her screen (1280x720), both above the
@@ -2527,14 +2633,14 @@ int main(void)
         ROOM_TEST(test_pli_throttled), ROOM_TEST(test_pli_before_publisher_connected),
         ROOM_TEST(test_sr_rewritten), ROOM_TEST(test_simulcast_switch),
         ROOM_TEST(test_simulcast_late_receiver),
-        ROOM_TEST(test_simulcast_rtx), ROOM_TEST(test_views_simulcast),
+        ROOM_TEST(test_simulcast_rtx), ROOM_TEST(test_views_simulcast), ROOM_TEST(test_views_many_forwards),
         ROOM_TEST(test_views_small_tile), ROOM_TEST(test_views_hidden_single),
         ROOM_TEST(test_views_hidden_long), ROOM_TEST(test_keyframe_asked_while_forwarding),
         ROOM_TEST(test_views_all_layers_off),
         ROOM_TEST(test_bandwidth_layers_and_pause), ROOM_TEST(test_pacing),
         ROOM_TEST(test_renegotiation_and_leave), ROOM_TEST(test_leave_while_paced),
         ROOM_TEST(test_simulcast_renegotiated_while_paced),
-        ROOM_TEST(test_screen_share_added), ROOM_TEST(test_screen_before_camera),
+        ROOM_TEST(test_screen_share_added), ROOM_TEST(test_screen_sources_kept), ROOM_TEST(test_screen_before_camera),
         ROOM_TEST(test_simulcast_renegotiated_while_paced), ROOM_TEST(test_data_channel_relay),
         ROOM_TEST(test_fail_member_new), ROOM_TEST(test_fail_down_setup), ROOM_TEST(test_fail_down_renegotiation),
         ROOM_TEST(test_fail_up_peer),
