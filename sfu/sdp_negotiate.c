@@ -20,7 +20,9 @@
 #include <strings.h>
 
 static const char PROTO_RTP[] = "UDP/TLS/RTP/SAVPF";
-static const char OPUS_FMTP[] = "minptime=10;useinbandfec=1";
+/* usedtx=1 (RFC 7587): we prefer to receive Opus with DTX, so a silent or muted microphone sends a
+ * packet every 400 ms instead of 50 a second; the active-speaker detector counts a gap as silence. */
+static const char OPUS_FMTP[] = "minptime=10;useinbandfec=1;usedtx=1";
 static const char H264_FMTP[] = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f";
 
 /* ---- small helpers ------------------------------------------------------------------------ */

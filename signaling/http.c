@@ -447,22 +447,29 @@ int http_on_request(struct vm_signaling *s, vm_conn *c, struct lws *wsi, const c
  * WebSocket: CSP 3 lets 'self' match ws: and wss: of the same host), shows images of its own and data:
  * (the empty favicon), and may not be framed. Camera, microphone and screen capture are for our own
  * origin only; nothing else powerful is. The meeting id is in the URL: no Referer carries it away. */
-static const struct lws_protocol_vhost_options security_headers[] = {
-    {&security_headers[1], NULL, "content-security-policy:",
-     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
-     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
-     "frame-ancestors 'none'"},
-    {&security_headers[2], NULL, "x-content-type-options:", "nosniff"},
-    {&security_headers[3], NULL, "referrer-policy:", "no-referrer"},
-    {&security_headers[4], NULL, "permissions-policy:",
-     "camera=(self), microphone=(self), display-capture=(self), geolocation=(), usb=(), payment=(), "
-     "interest-cohort=()"},
-    {NULL, NULL, "x-frame-options:", "DENY"},
-};
+#define CSP_BEFORE_CONNECT                                                                                \
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
+#define CSP_AFTER_CONNECT                                                                                 \
+    "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+#define SECURITY_HEADERS(name, csp)                                                                       \
+    static const struct lws_protocol_vhost_options name[] = {                                             \
+        {&name[1], NULL, "content-security-policy:", csp},                                                \
+        {&name[2], NULL, "x-content-type-options:", "nosniff"},                                           \
+        {&name[3], NULL, "referrer-policy:", "no-referrer"},                                              \
+        {&name[4], NULL, "permissions-policy:",                                                           \
+         "camera=(self), microphone=(self), display-capture=(self), geolocation=(), usb=(), payment=(), "  \
+         "interest-cohort=()"},                                                                           \
+        {NULL, NULL, "x-frame-options:", "DENY"},                                                         \
+    }
+SECURITY_HEADERS(security_headers, CSP_BEFORE_CONNECT "connect-src 'self'; " CSP_AFTER_CONNECT);
+/* Several nodes (REDIS_URL): a join answered `moved` opens the WebSocket of another node, another
+ * origin whose address this node learns only from Redis, so WebSockets may go anywhere; fetches and
+ * everything else stay on our own origin. */
+SECURITY_HEADERS(security_headers_cluster, CSP_BEFORE_CONNECT "connect-src 'self' ws: wss:; " CSP_AFTER_CONNECT);
 
-const struct lws_protocol_vhost_options *http_security_headers(void)
+const struct lws_protocol_vhost_options *http_security_headers(bool cluster)
 {
-    return security_headers;
+    return cluster ? security_headers_cluster : security_headers;
 }
 
 /* Each known header is cut by libwebsockets at VM_HTTP_MAX_HEADER bytes (server.c token limits): one

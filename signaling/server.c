@@ -199,7 +199,7 @@ static void *thread_main(void *arg)
         limits.token_limit[t] = VM_HTTP_MAX_HEADER;
     info.token_limits = &limits;
     info.max_http_header_data = VM_HTTP_HEADER_SPACE;
-    info.headers = http_security_headers();
+    info.headers = http_security_headers(s->cfg->redis_url[0] != '\0');
     s->ctx = lws_create_context(&info);
     if (!s->ctx) {
         LOG_E("cannot listen on %s port %d", s->cfg->bind_family ? s->cfg->bind_address : "every address",

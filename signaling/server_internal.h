@@ -104,7 +104,7 @@ void http_client_address(struct vm_signaling *s, struct lws *wsi, abuse_addr *ou
 /* Whether the request's headers are within the limits (each header below VM_HTTP_MAX_HEADER bytes). */
 bool http_headers_ok(struct lws *wsi);
 /* The security headers of every answer, for the vhost (lws_context_creation_info.headers). */
-const struct lws_protocol_vhost_options *http_security_headers(void);
+const struct lws_protocol_vhost_options *http_security_headers(bool cluster);
 
 /* session.c: the WebSocket side. */
 void session_open(struct vm_signaling *s, vm_conn *c, struct lws *wsi);

@@ -433,7 +433,8 @@ static void message_limited(struct vm_signaling *s, vm_conn *c, bool media, uint
 
 /* The rate is checked once the message is parsed: offer, answer, ice-candidate and ice-restart take
  * from their own bucket (a join on a machine with many interfaces trickles dozens of candidates), the
- * rest (chat, media-state, ..., and what does not parse) from the general one. */
+ * rest (chat, media-state, ..., and what does not parse) from the general one; a leave from a meeting
+ * from neither. */
 static void handle_message(struct vm_signaling *s, vm_conn *c)
 {
     vm_msg *msg = malloc(sizeof(*msg));
@@ -443,8 +444,11 @@ static void handle_message(struct vm_signaling *s, vm_conn *c)
     bool ok = msg_parse(c->rx, c->rx_len, c->rx_binary, msg, &err) == 0;
     bool media = ok && (msg->type == MSG_OFFER || msg->type == MSG_ANSWER || msg->type == MSG_CANDIDATE ||
                         msg->type == MSG_ICE_RESTART);
+    /* a leave from a meeting is never dropped: it ends state, and a sender that spent its allowance
+     * would otherwise stay in (keeping a meeting alive) until its socket closes */
+    bool leaving = ok && msg->type == MSG_LEAVE && c->participant;
     uint64_t now = vm_mono_us();
-    if (!ratelimit_take(media ? &c->rl_media : &c->rl, now))
+    if (!leaving && !ratelimit_take(media ? &c->rl_media : &c->rl, now))
         message_limited(s, c, media, now);
     else if (!ok)
         send_json(c, msg_build_error(&err));

@@ -318,6 +318,21 @@ test('two people meet, chat, mute, turn the camera off, a late joiner sees the h
   assert.equal(await aliceLocal.locator('[data-testid="tile-muted"]').isVisible(), true, 'own tile shows muted');
   assert.equal(await a.evaluate(() => window.videomeet.media.audioTrack.enabled), false, 'the track is disabled');
   assert.equal(await bobInA.locator('[data-testid="tile-muted"]').isVisible(), false, 'B is not muted');
+  // A muted microphone sends silence, which Opus leaves out (DTX: the SFU's answer says usedtx=1):
+  // a packet every 400 ms or so instead of 50 a second, so a big meeting's muted people cost little.
+  const audioSent = () => a.evaluate(async () => {
+    let n = 0;
+    (await window.videomeet.rtc.up.getStats()).forEach((r) => {
+      if (r.type === 'outbound-rtp' && r.kind === 'audio') n += r.packetsSent;
+    });
+    return n;
+  });
+  await new Promise((r) => setTimeout(r, 1000)); // the encoder's silence detection settles
+  const sent0 = await audioSent();
+  await new Promise((r) => setTimeout(r, 3000));
+  const mutedRate = ((await audioSent()) - sent0) / 3;
+  t.diagnostic(`muted microphone: ${mutedRate.toFixed(1)} audio packets/s`);
+  assert.ok(mutedRate < 15, `a muted microphone sent ${mutedRate} packets/s (DTX off?)`);
 
   // --- Camera off in A: B sees the camera-off avatar with A's initial.
   await byTestId(a, 'camera-button').click();

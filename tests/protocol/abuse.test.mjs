@@ -210,6 +210,18 @@ describe('ICE candidates and SDP: their own allowance, bounded per connection', 
     await c.close();
   });
 
+  test('a connection that spent its message allowance still leaves its meeting (a leave is never dropped)', T, async () => {
+    const c = await connect(srv.wsUrl, { name: 'spent' });
+    await c.join(randomMeetingId(), 'spent');
+    for (let i = 0; i < 80; i++) c.send({ type: 'chat-message', message: `m${i}` });
+    await c.next((m) => m.type === 'error' && m.code === 'rate-limited' && m.reason === 'messages', 5000);
+    c.send({ type: 'leave-meeting' }); // the bucket is empty now
+    await c.next('left', 5000);
+    // out of the meeting, a leave takes from the allowance like anything else
+    c.send({ type: 'leave-meeting' });
+    await c.close();
+  });
+
   test('past 200 candidates of one connection and ICE generation the rest are ignored, told once', T, async () => {
     const c = await connect(srv.wsUrl, { name: 'flood' });
     await c.join(randomMeetingId(), 'flood');

@@ -136,6 +136,10 @@ describe('several nodes through Redis', { timeout: 240000 }, () => {
     const here = await rawHttp(owner.port, `/m/${body.meetingId}`);
     assert.equal(here.status, 200);
     assert.match(here.body, /<html/i);
+    // the page may open another node's WebSocket when told `moved` (a single node allows only its own)
+    const csp = here.headers['content-security-policy'];
+    assert.match(csp, /connect-src 'self' ws: wss:;/, csp);
+    assert.match(csp, /script-src 'self';/, csp);
 
     const a = await joinAnywhere(nodes, other, body.meetingId, 'Ada');
     assert.equal(a.node, owner);

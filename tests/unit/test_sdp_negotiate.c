@@ -134,7 +134,7 @@ static void test_answer_chromium_offer_result(void **state)
     assert_int_equal(a->codecs[0].rtx_pt, -1);
     assert_int_equal(a->codecs[0].clock_rate, 48000);
     assert_int_equal(a->codecs[0].channels, 2);
-    assert_string_equal(a->codecs[0].fmtp, "minptime=10;useinbandfec=1");
+    assert_string_equal(a->codecs[0].fmtp, "minptime=10;useinbandfec=1;usedtx=1");
     assert_true(a->codecs[0].fb_twcc);
     assert_false(a->codecs[0].fb_nack);
     assert_int_equal(a->ext.audio_level, 1);
@@ -360,7 +360,7 @@ static void test_answer_chromium_offer_text(void **state)
     assert_int_equal(v->n_candidates, 0);
     assert_int_equal(a->n_fmts, 1);
     assert_int_equal(sdp_media_pt(a, 0), 111);
-    assert_string_equal(sdp_media_fmtp(a, 111), "minptime=10;useinbandfec=1");
+    assert_string_equal(sdp_media_fmtp(a, 111), "minptime=10;useinbandfec=1;usedtx=1");
     assert_int_equal(a->direction, SDP_DIR_RECVONLY);
     assert_int_equal(v->direction, SDP_DIR_RECVONLY);
     for (size_t i = 0; i < 2; i++) {
