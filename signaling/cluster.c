@@ -7,6 +7,7 @@
  * `done`/`owner` fields are read and written only on the signaling thread.
  */
 #include "signaling/cluster.h"
+#include "signaling/server_internal.h"
 
 #include <glib.h>
 #include <hiredis/hiredis.h>
@@ -100,18 +101,10 @@ struct vm_cluster {
     int64_t last_sample_ms;
 };
 
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
+/* The server's clocks (server.c), in ms. */
 static int64_t mono_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)(vm_mono_us() / 1000);
 }
 
 /* ---- the cluster thread ---- */
@@ -208,7 +201,7 @@ static void do_locate(vm_cluster *c, req *q)
     snprintf(key, sizeof(key), "vm:meeting:%s", q->meeting_id);
     int64_t t = pending_ttl_ms(c);
     snprintf(ttl, sizeof(ttl), "%lld", (long long)t);
-    snprintf(lapse, sizeof(lapse), "%lld", (long long)(wall_ms() + t));
+    snprintf(lapse, sizeof(lapse), "%lld", (long long)(vm_now_ms() + t));
     const char *argv[] = {"EVAL", locate_lua, "1", key, q->place_on, ttl, lapse, q->meeting_id, c->node_id};
     redisReply *r = run(c, (int)G_N_ELEMENTS(argv), argv);
     memset(&q->ans, 0, sizeof(q->ans));
@@ -233,7 +226,7 @@ static void refresh_meetings(vm_cluster *c, GPtrArray *ids)
         return;
     char self_ttl[24], lapse[24];
     snprintf(self_ttl, sizeof(self_ttl), "%d", LIVE_MEETING_TTL_MS);
-    snprintf(lapse, sizeof(lapse), "%lld", (long long)(wall_ms() + LIVE_MEETING_TTL_MS));
+    snprintf(lapse, sizeof(lapse), "%lld", (long long)(vm_now_ms() + LIVE_MEETING_TTL_MS));
     for (guint i = 0; i < ids->len; i++) {
         char key[32];
         snprintf(key, sizeof(key), "vm:meeting:%s", (const char *)ids->pdata[i]);
@@ -291,7 +284,7 @@ static cluster_node *read_nodes(vm_cluster *c, size_t *n_out)
             /* what Redis places on it now, whoever placed it (its record says it only at its tick) */
             char owned[VM_NODE_ID_MAX + 16], now_s[24];
             snprintf(owned, sizeof(owned), "vm:owned:%s", id);
-            snprintf(now_s, sizeof(now_s), "%lld", (long long)wall_ms());
+            snprintf(now_s, sizeof(now_s), "%lld", (long long)vm_now_ms());
             const char *zcount[] = {"ZCOUNT", owned, now_s, "+inf"};
             redisReply *z = run(c, 4, zcount);
             if (z && z->type == REDIS_REPLY_INTEGER && (uint64_t)z->integer > nd->meetings)
@@ -348,7 +341,7 @@ static void tick(vm_cluster *c)
         char owned[VM_NODE_ID_MAX + 16], node_key[VM_NODE_ID_MAX + 16], now_s[24];
         snprintf(owned, sizeof(owned), "vm:owned:%s", c->node_id);
         snprintf(node_key, sizeof(node_key), "vm:node:%s", c->node_id);
-        snprintf(now_s, sizeof(now_s), "%lld", (long long)wall_ms());
+        snprintf(now_s, sizeof(now_s), "%lld", (long long)vm_now_ms());
         const char *zrem[] = {"ZREMRANGEBYSCORE", owned, "-inf", now_s};
         run_void(c, 4, zrem);
         const char *zcard[] = {"ZCARD", owned};
