@@ -643,6 +643,21 @@ static stream SA, SV; /* alice's audio and (one-stream) video */
 static stream SL[3];  /* alice's simulcast layers q, h, f */
 static mline BA, BV;  /* bob's m-lines for alice's audio and video, from the SFU's offer */
 
+/* st as alice's simulcast layer k (q, h, f: 320x180 << k, starting with a keyframe) of m-line m; track
+ * (nth) 0 is her camera, another one (a screen) has its SSRCs and sequence numbers moved out of its way. */
+static void layer_init(stream *st, const mline *m, unsigned k, unsigned nth)
+{
+    static const char *const rids[3] = {"q", "h", "f"};
+    stream_init(st, &PA, m, 0x51000001u + k + 16 * nth, 0x52000001u + k + 16 * nth,
+                (uint16_t)(7000 * (k + 1) + 100 * nth));
+    st->rid = rids[k];
+    st->layer = (uint8_t)k;
+    st->width = (uint16_t)(320 << k);
+    st->height = (uint16_t)(180 << k);
+    st->picid = (uint16_t)(100 * k + 5);
+    st->key_due = true;
+}
+
 /* user publishes the offer; the SFU answers and the publishing connection comes up. */
 static void publish(publisher *p, const char *user, const char *offer)
 {
@@ -710,7 +725,6 @@ static peer *two_members(bool twcc)
  * 1280x720, each starting with a keyframe); bob receives (with transport-cc or not). */
 static void simulcast_members(bool twcc)
 {
-    static const char *const rids[3] = {"q", "h", "f"};
     room_join(W.r, "alice");
     room_join(W.r, "bob");
     char *offer = load("chromium-offer-simulcast.sdp");
@@ -720,15 +734,8 @@ static void simulcast_members(bool twcc)
     mline aa = answered("alice", SDP_MEDIA_AUDIO), av = answered("alice", SDP_MEDIA_VIDEO);
     assert_true(av.ext.mid && av.ext.rid);
     stream_init(&SA, &PA, &aa, oa.ssrc, 0, 4000);
-    for (unsigned k = 0; k < 3; k++) {
-        stream_init(&SL[k], &PA, &av, 0x51000001u + k, 0x52000001u + k, (uint16_t)(7000 * (k + 1)));
-        SL[k].rid = rids[k];
-        SL[k].layer = (uint8_t)k;
-        SL[k].width = (uint16_t)(320 << k);
-        SL[k].height = (uint16_t)(180 << k);
-        SL[k].picid = (uint16_t)(100 * k + 5);
-        SL[k].key_due = true;
-    }
+    for (unsigned k = 0; k < 3; k++)
+        layer_init(&SL[k], &av, k, 0);
     receive("bob", twcc);
     BA = offered("bob", SDP_MEDIA_AUDIO, 0);
     BV = offered("bob", SDP_MEDIA_VIDEO, 0);
@@ -1676,7 +1683,6 @@ static void test_views_many_forwards(void **state)
         publish(&others[i], user, plain);
     }
     free(plain);
-    static const char *const rids[3] = {"q", "h", "f"};
     room_join(W.r, "alice");
     char *offer = load("chromium-offer-simulcast.sdp");
     publish(&PA, "alice", offer);
@@ -1684,15 +1690,8 @@ static void test_views_many_forwards(void **state)
     free(offer);
     mline aa = answered("alice", SDP_MEDIA_AUDIO), av = answered("alice", SDP_MEDIA_VIDEO);
     stream_init(&SA, &PA, &aa, oa.ssrc, 0, 4000);
-    for (unsigned k = 0; k < 3; k++) {
-        stream_init(&SL[k], &PA, &av, 0x51000001u + k, 0x52000001u + k, (uint16_t)(7000 * (k + 1)));
-        SL[k].rid = rids[k];
-        SL[k].layer = (uint8_t)k;
-        SL[k].width = (uint16_t)(320 << k);
-        SL[k].height = (uint16_t)(180 << k);
-        SL[k].picid = (uint16_t)(100 * k + 5);
-        SL[k].key_due = true;
-    }
+    for (unsigned k = 0; k < 3; k++)
+        layer_init(&SL[k], &av, k, 0);
     for (size_t offers = 0; offers != count_events(0, "bob", SFU_EV_OFFER);) { /* until nothing changes */
         offers = count_events(0, "bob", SFU_EV_OFFER);
         receive("bob", true);
@@ -2342,7 +2341,6 @@ static void test_screen_sources_kept(void **state)
 static void test_screen_before_camera(void **state)
 {
     (void)state;
-    static const char *const rids[3] = {"q", "h", "f"};
     static stream SCR[3];
     room_join(W.r, "alice");
     room_join(W.r, "bob");
@@ -2363,18 +2361,8 @@ static void test_screen_before_camera(void **state)
     assert_string_equal(as.mid, "2");
     stream_init(&SA, &PA, &aa, oa.ssrc, 0, 4000);
     for (unsigned k = 0; k < 3; k++) {
-        stream *pair[2] = {&SL[k], &SCR[k]};
-        for (unsigned j = 0; j < 2; j++) {
-            stream *st = pair[j];
-            stream_init(st, &PA, j ? &as : &av, 0x51000001u + k + 16 * j, 0x52000001u + k + 16 * j,
-                        (uint16_t)(7000 * (k + 1) + 100 * j));
-            st->rid = rids[k];
-            st->layer = (uint8_t)k;
-            st->width = (uint16_t)(320 << k);
-            st->height = (uint16_t)(180 << k);
-            st->picid = (uint16_t)(100 * k + 5);
-            st->key_due = true;
-        }
+        layer_init(&SL[k], &av, k, 0);
+        layer_init(&SCR[k], &as, k, 1);
     }
     receive("bob", true);
     BA = offered("bob", SDP_MEDIA_AUDIO, 0);
