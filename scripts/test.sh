@@ -41,11 +41,14 @@ unshare -n bash -c '
   pass=0; fail=0; status=0
   for f in protocol/*.test.mjs web/*.test.mjs e2e/*.test.mjs; do
     log="$(mktemp)"
-    node --test "$f" 2>&1 | tee "$log"
+    # --test-force-exit: the file ends when its tests do, even if one left a handle open;
+    # timeout: a file that hangs all the same costs 20 minutes, not the whole CI run
+    timeout -k 30 1200 node --test --test-force-exit "$f" 2>&1 | tee "$log"
     rc=${PIPESTATUS[0]}
     p=$(sed -n "s/^# pass \([0-9]*\)$/\1/p" "$log" | tail -n 1)
     n=$(sed -n "s/^# fail \([0-9]*\)$/\1/p" "$log" | tail -n 1)
     pass=$((pass + ${p:-0})); fail=$((fail + ${n:-0}))
+    [ "$rc" -ne 124 ] && [ "$rc" -ne 137 ] || echo "$f: timed out after 1200 s"
     if [ "$rc" -ne 0 ]; then status=1; [ "${n:-0}" -gt 0 ] || fail=$((fail + 1)); fi
     rm -f "$log"
   done

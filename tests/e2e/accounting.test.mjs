@@ -17,6 +17,7 @@ import test, { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { startServer } from '../lib/server.mjs';
+import { track } from '../lib/children.mjs';
 import { benchBin } from '../lib/bench.mjs';
 import { eventually, sleep } from '../lib/wait.mjs';
 import { launchBrowser, smallCamera, createMeeting, joinMeeting, byTestId } from './browser.mjs';
@@ -65,11 +66,11 @@ async function expectGauges(want, timeout = 20000) {
 
 /** Starts a bench of n participants in meetingId for `seconds`; resolves when it exits. */
 function startBench(meetingId, n, seconds) {
-  const proc = spawn(benchBin, ['--url', server.url, '--meeting', String(n), '--meeting-id', meetingId,
+  const proc = track(spawn(benchBin, ['--url', server.url, '--meeting', String(n), '--meeting-id', meetingId,
     '--duration', String(seconds), '--settle', '0', '--bitrate', '200', '--fps', '10', '--quiet'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=0' }, // a SIGKILLed bench leaks by design
-  });
+  }));
   let out = '';
   proc.stdout.on('data', (d) => { out += d; });
   proc.stderr.on('data', (d) => { out += d; });

@@ -1,6 +1,7 @@
 // A throwaway redis-server (Debian's) for the cluster suites (README, "Several nodes"): on a loopback
 // port, no persistence, its own directory; and redis-cli to look at what the nodes wrote.
 import { spawn, execFile } from 'node:child_process';
+import { track } from './children.mjs';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,9 +32,9 @@ export async function startRedis({ password = '' } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vm-redis-'));
   const r = { port, password, url: `redis://${password ? `:${password}@` : ''}127.0.0.1:${port}`, proc: null, exited: null, output: '' };
   async function launch() {
-    const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '',
+    const proc = track(spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '',
       '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', ...(password ? ['--requirepass', password] : [])],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
+    { stdio: ['ignore', 'pipe', 'pipe'] }));
     proc.stdout.on('data', (d) => { r.output += d; });
     proc.stderr.on('data', (d) => { r.output += d; });
     r.proc = proc;

@@ -2,6 +2,7 @@
 // The binary is $VM_SERVER_BIN (default: build/videomeet, the ASan/UBSan build when the README test
 // command runs). stop() fails the test when the server exited badly or printed a sanitizer report.
 import { spawn } from 'node:child_process';
+import { track } from './children.mjs';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -37,7 +38,7 @@ export async function startServer(env = {}) {
   const port = env.PORT ? Number(env.PORT) : await freePort();
   const bind = env.BIND_ADDRESS ?? '127.0.0.1';
   const host = bind === '' ? '127.0.0.1' : bind.includes(':') ? `[${bind}]` : bind;
-  const proc = spawn(serverBin, [], {
+  const proc = track(spawn(serverBin, [], {
     env: {
       ...process.env,
       PORT: String(port),
@@ -54,7 +55,7 @@ export async function startServer(env = {}) {
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  }));
   let out = '';
   // VM_SERVER_LOG=FILE: the server's output also goes to FILE (with VM_LOG_LEVEL=debug, to study a run)
   const logFile = process.env.VM_SERVER_LOG ? fs.createWriteStream(process.env.VM_SERVER_LOG, { flags: 'a' }) : null;
