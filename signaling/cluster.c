@@ -58,12 +58,30 @@ static const char refresh_lua[] =
     "redis.call('ZADD', 'vm:owned:' .. ARGV[1], ARGV[3], ARGV[4])\n"
     "return 1\n";
 
+/* Draining (cluster_handoff): hands KEYS[1] from this node (ARGV[1]) to the live, not draining node
+ * ARGV[2], unless another live node owns it already (then says which). ARGV: self, target, ttl ms,
+ * placement lapses at (ms), meeting id. Returns {} (the target is gone or draining) or
+ * {owner, url, 1 when handed over now}. One script: nobody sees the meeting without an owner. */
+static const char handoff_lua[] =
+    "local owner = redis.call('GET', KEYS[1])\n"
+    "if owner and owner ~= ARGV[1] then\n"
+    "  local url = redis.call('HGET', 'vm:node:' .. owner, 'url')\n"
+    "  if url then return {owner, url, 0} end\n"
+    "end\n"
+    "local t = redis.call('HMGET', 'vm:node:' .. ARGV[2], 'url', 'draining')\n"
+    "if not t[1] or t[2] == '1' then return {} end\n"
+    "redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])\n"
+    "redis.call('ZREM', 'vm:owned:' .. ARGV[1], ARGV[5])\n"
+    "redis.call('ZADD', 'vm:owned:' .. ARGV[2], ARGV[4], ARGV[5])\n"
+    "return {ARGV[2], t[1], 1}\n";
+
 typedef struct req {
     char meeting_id[VM_MEETING_ID_LEN + 1];
     char place_on[VM_NODE_ID_MAX];
     cluster_answer ans;             /* written by the cluster thread */
     cluster_done_fn done;           /* signaling thread only; NULL once cancelled */
     void *owner, *ud;
+    cluster_handoff_fn handoff;     /* a handoff (cluster_handoff) rather than a locate */
 } req;
 
 struct vm_cluster {
@@ -85,8 +103,10 @@ struct vm_cluster {
     cluster_node *fresh;            /* owned; the node list the cluster thread read last */
     size_t n_fresh;
     bool fresh_set;
+    bool tick_now;                  /* register at once (cluster_set_draining) */
     /* read anywhere */
     atomic_bool redis_up;
+    atomic_bool draining;
     atomic_uint_fast64_t errors, conflicts, meetings_here;
     /* signaling thread only */
     GList *live;                    /* req* not yet answered by cluster_poll */
@@ -203,7 +223,8 @@ static void do_locate(vm_cluster *c, req *q)
     snprintf(ttl, sizeof(ttl), "%lld", (long long)t);
     snprintf(lapse, sizeof(lapse), "%lld", (long long)(vm_now_ms() + t));
     const char *argv[] = {"EVAL", locate_lua, "1", key, q->place_on, ttl, lapse, q->meeting_id, c->node_id};
-    redisReply *r = run(c, (int)G_N_ELEMENTS(argv), argv);
+    const char *handoff[] = {"EVAL", handoff_lua, "1", key, c->node_id, q->place_on, ttl, lapse, q->meeting_id};
+    redisReply *r = run(c, (int)G_N_ELEMENTS(argv), q->handoff ? handoff : argv);
     memset(&q->ans, 0, sizeof(q->ans));
     if (!r) {
         q->ans.status = -1;
@@ -362,7 +383,7 @@ static void tick(vm_cluster *c)
         snprintf(owned_ttl, sizeof(owned_ttl), "%lld", (long long)(pending_ttl_ms(c) + NODE_TTL_MS));
         const char *hset[] = {"HSET", node_key, "url", c->cfg->public_url, "media", c->media, "capacity", cap,
                               "participants", part, "meetings", meet, "pps", pps_s, "cpu", cpu_str, "updated", now_s,
-                              "draining", "0"};
+                              "draining", atomic_load(&c->draining) ? "1" : "0"};
         run_void(c, (int)G_N_ELEMENTS(hset), hset);
         const char *pexpire[] = {"PEXPIRE", node_key, ttl};
         run_void(c, 3, pexpire);
@@ -415,7 +436,8 @@ static void *thread_main(void *arg)
             continue;
         }
         int64_t now = mono_ms();
-        if (now >= next_tick) {
+        if (now >= next_tick || c->tick_now) {
+            c->tick_now = false;
             pthread_mutex_unlock(&c->lock);
             tick(c);
             next_tick = mono_ms() + TICK_MS;
@@ -522,8 +544,8 @@ const char *cluster_node_id(const vm_cluster *c)
     return c->node_id;
 }
 
-int cluster_locate(vm_cluster *c, const char *meeting_id, const char *place_on, cluster_done_fn done, void *owner,
-                   void *ud)
+static int queue_req(vm_cluster *c, const char *meeting_id, const char *place_on, cluster_done_fn done, void *owner,
+                     void *ud, cluster_handoff_fn handoff)
 {
     req *q = calloc(1, sizeof(*q));
     if (!q)
@@ -533,12 +555,33 @@ int cluster_locate(vm_cluster *c, const char *meeting_id, const char *place_on, 
     q->done = done;
     q->owner = owner;
     q->ud = ud;
+    q->handoff = handoff;
     c->live = g_list_prepend(c->live, q);
     pthread_mutex_lock(&c->lock);
     g_queue_push_tail(&c->todo, q);
     pthread_cond_signal(&c->cond);
     pthread_mutex_unlock(&c->lock);
     return 0;
+}
+
+int cluster_locate(vm_cluster *c, const char *meeting_id, const char *place_on, cluster_done_fn done, void *owner,
+                   void *ud)
+{
+    return queue_req(c, meeting_id, place_on, done, owner, ud, NULL);
+}
+
+int cluster_handoff(vm_cluster *c, const char *meeting_id, const char *to, cluster_handoff_fn done, void *ud)
+{
+    return queue_req(c, meeting_id, to, NULL, NULL, ud, done);
+}
+
+void cluster_set_draining(vm_cluster *c)
+{
+    atomic_store(&c->draining, true);
+    pthread_mutex_lock(&c->lock);
+    c->tick_now = true;
+    pthread_cond_signal(&c->cond);
+    pthread_mutex_unlock(&c->lock);
 }
 
 void cluster_cancel(vm_cluster *c, void *owner)
@@ -567,7 +610,9 @@ void cluster_poll(vm_cluster *c)
     req *q;
     while ((q = g_queue_pop_head(&batch))) {
         c->live = g_list_remove(c->live, q);
-        if (q->done)
+        if (q->handoff)
+            q->handoff(q->ud, q->meeting_id, &q->ans);
+        else if (q->done)
             q->done(q->owner, q->ud, &q->ans);
         free(q);
     }
@@ -586,6 +631,10 @@ void cluster_report(vm_cluster *c, const cluster_load *load)
 
 int cluster_choose(vm_cluster *c, char out[VM_NODE_ID_MAX])
 {
+    if (atomic_load(&c->draining)) /* our record may say otherwise until the next node list */
+        for (size_t i = 0; i < c->n_nodes; i++)
+            if (!strcmp(c->nodes[i].id, c->node_id))
+                c->nodes[i].draining = true;
     int k = atomic_load(&c->redis_up) ? placement_choose(c->nodes, c->n_nodes, c->node_id) : -1;
     if (k < 0)
         return -1;

@@ -15,7 +15,8 @@
  *   vm:node:<id>           hash: url, media, capacity, participants, meetings, pps, cpu, updated,
  *                          draining; expires 6 s after the last refresh, so a dead node disappears
  *   vm:meeting:<mid>       string: the owner's node id; set with SET-if-absent semantics inside one
- *                          Lua script (atomic), TTL MEETING_GRACE_SECONDS until the meeting is live,
+ *                          Lua script (atomic), or handed from a draining owner to another node by
+ *                          another (cluster_handoff), TTL MEETING_GRACE_SECONDS until the meeting is live,
  *                          then 10 s refreshed every 2 s by the owner while it lives
  *   vm:owned:<id>          sorted set: meeting ids placed on that node, score = when the placement
  *                          lapses; its size is the node's `meetings`, created ones nobody joined yet
@@ -73,6 +74,17 @@ const char *cluster_node_id(const vm_cluster *c);
  * runs later from cluster_poll(), unless cluster_cancel(owner) ran first. Returns 0, or -1 (no memory). */
 int cluster_locate(vm_cluster *c, const char *meeting_id, const char *place_on, cluster_done_fn done, void *owner,
                    void *ud);
+/* Draining (drain_route.c): hands meeting_id, owned by this node, to the node `to` in one atomic
+ * script, unless `to` is gone or draining, or another live node owns it already. done(ud, meeting_id,
+ * answer) runs later from cluster_poll(): found with `owner` (and `url`) another node's when the
+ * meeting lives there now (`placed`: handed over by this call); not found: nobody took it. Returns 0,
+ * or -1 (no memory). */
+typedef void (*cluster_handoff_fn)(void *ud, const char *meeting_id, const cluster_answer *a);
+int cluster_handoff(vm_cluster *c, const char *meeting_id, const char *to, cluster_handoff_fn done, void *ud);
+/* From now on the node's record says draining=1 (registered at once, not at the next tick), and
+ * cluster_choose() never picks this node. */
+void cluster_set_draining(vm_cluster *c);
+
 /* Drops the callbacks of every request made for owner. */
 void cluster_cancel(vm_cluster *c, void *owner);
 /* Runs the callbacks of finished requests and takes the latest node list. */

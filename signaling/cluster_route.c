@@ -20,6 +20,7 @@
 
 #include "sfu/log.h"
 #include "signaling/cluster.h"
+#include "signaling/drain.h"
 #include "signaling/msg.h"
 #include "signaling/server_internal.h"
 
@@ -80,11 +81,16 @@ static int ask(struct vm_signaling *s, vm_conn *c, pending_kind kind, const char
     return 0;
 }
 
-/* The node for a new meeting: the least-loaded one with room, else this one (its own limits apply). */
-static void choose(struct vm_signaling *s, char out[VM_NODE_ID_MAX])
+/* The node for a new meeting: the least-loaded one with room, else this one (its own limits apply),
+ * unless this one drains (drain_route.c): then false, nobody can take it. */
+static bool choose(struct vm_signaling *s, char out[VM_NODE_ID_MAX])
 {
-    if (cluster_choose(s->cluster, out) < 0)
-        g_strlcpy(out, cluster_node_id(s->cluster), VM_NODE_ID_MAX);
+    if (cluster_choose(s->cluster, out) == 0)
+        return true;
+    if (drain_route_active(s))
+        return false;
+    g_strlcpy(out, cluster_node_id(s->cluster), VM_NODE_ID_MAX);
+    return true;
 }
 
 int cluster_route_create(struct vm_signaling *s, vm_conn *c, struct lws *wsi)
@@ -94,7 +100,9 @@ int cluster_route_create(struct vm_signaling *s, vm_conn *c, struct lws *wsi)
     if (c->cluster || ids_random(id, VM_MEETING_ID_LEN) < 0)
         return http_send_json(c, wsi, HTTP_STATUS_SERVICE_UNAVAILABLE,
                               json_pack("{s:s}", "error", "server-busy"));
-    choose(s, on);
+    if (!choose(s, on))
+        return http_send_json(c, wsi, HTTP_STATUS_SERVICE_UNAVAILABLE,
+                              json_pack("{s:s, s:s}", "error", "server-busy", "reason", "draining"));
     if (ask(s, c, PENDING_CREATE, id, on, http_answered) < 0)
         return http_send_json(c, wsi, HTTP_STATUS_SERVICE_UNAVAILABLE,
                               json_pack("{s:s}", "error", "server-busy"));
@@ -184,7 +192,14 @@ bool cluster_route_join(struct vm_signaling *s, vm_conn *c, const vm_msg *msg)
         return true;
     }
     char on[VM_NODE_ID_MAX];
-    choose(s, on);
+    if (!choose(s, on)) {
+        msg_error err;
+        msg_error_set(&err, VM_ERR_SERVER_BUSY, "join-meeting", "%s",
+                      "this server is being drained and no other node can take a new meeting now");
+        err.reason = "draining";
+        session_send(c, msg_build_error(&err));
+        return true;
+    }
     vm_msg *copy = calloc(1, sizeof(*copy));
     if (!copy || ask(s, c, PENDING_JOIN, msg->meeting_id, on, join_answered) < 0) {
         free(copy);
@@ -202,9 +217,17 @@ bool cluster_route_join(struct vm_signaling *s, vm_conn *c, const vm_msg *msg)
     return true;
 }
 
+typedef struct {
+    struct vm_signaling *s;
+    GPtrArray *ids;
+} live_ids;
+
+/* A meeting handed to another node while draining is no longer this node's to keep owned. */
 static void add_id(vm_meeting *m, void *ud)
 {
-    g_ptr_array_add(ud, m->id);
+    live_ids *l = ud;
+    if (!l->s->drain || drain_state_of(l->s->drain, m->id) != DRAIN_MOVED)
+        g_ptr_array_add(l->ids, m->id);
 }
 
 void cluster_route_sweep(struct vm_signaling *s)
@@ -212,7 +235,8 @@ void cluster_route_sweep(struct vm_signaling *s)
     if (!s->cluster)
         return;
     GPtrArray *ids = g_ptr_array_new();
-    registry_each(s->reg, add_id, ids);
+    live_ids l = {s, ids};
+    registry_each(s->reg, add_id, &l);
     cluster_load load = {.participants = registry_participant_count(s->reg),
                          .meeting_ids = (const char *const *)ids->pdata,
                          .n_meetings = ids->len};

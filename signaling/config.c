@@ -300,7 +300,8 @@ int config_load(vm_config *cfg, config_getenv_fn env, const char *default_web_ro
         snprintf(err, errlen, "LOG_LEVEL must be error, warn, info or debug (got '%s')", lvl);
         return -1;
     }
-    if (load_rtc(cfg, env, err, errlen) || load_turn(cfg, env, err, errlen) || load_cluster(cfg, env, err, errlen))
+    if (load_rtc(cfg, env, err, errlen) || load_turn(cfg, env, err, errlen) || load_cluster(cfg, env, err, errlen) ||
+        copy_str(env, "ADMIN_TOKEN", "", cfg->admin_token, sizeof(cfg->admin_token), err, errlen))
         return -1;
     cfg->ice_servers_json = build_ice_servers(env);
     if (!cfg->ice_servers_json) {

@@ -74,6 +74,8 @@ typedef struct {
                                        trailing slash); required with REDIS_URL */
     size_t node_capacity;           /* NODE_MAX_PARTICIPANTS: participants across all meetings this node
                                        takes before new meetings go elsewhere, default 500 */
+    char admin_token[256];          /* ADMIN_TOKEN: bearer token of POST /admin/drain; "" = no admin
+                                       endpoint (README, "Draining a node") */
 } vm_config;
 
 typedef const char *(*config_getenv_fn)(const char *name);

@@ -132,6 +132,9 @@ static int route_create_meeting(struct vm_signaling *s, vm_conn *c, struct lws *
     }
     if (s->cluster)
         return cluster_route_create(s, c, wsi); /* placed on the least-loaded node */
+    if (drain_route_active(s))
+        return send_body(c, wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, "application/json",
+                         json_text(json_pack("{s:s, s:s}", "error", "server-busy", "reason", "draining")));
     vm_meeting *m;
     int rc = registry_create(s->reg, vm_now_ms(), &m);
     if (rc < 0) {
@@ -166,8 +169,10 @@ static int route_health(struct vm_signaling *s, vm_conn *c, struct lws *wsi)
                           (json_int_t)registry_meeting_count(s->reg), "participants",
                           (json_int_t)registry_participant_count(s->reg), "uptimeSeconds",
                           (json_int_t)((vm_now_ms() - s->started_ms) / 1000));
-    if (o)
+    if (o) {
         cluster_route_health(s, o);
+        drain_route_health(s, o);
+    }
     return send_body(c, wsi, HTTP_STATUS_OK, "application/json", json_text(o));
 }
 
@@ -308,6 +313,7 @@ static int route_metrics(struct vm_signaling *s, vm_conn *c, struct lws *wsi)
                            registry_meeting_count(s->reg), registry_participant_count(s->reg), s->ws_count);
     process_metrics(out);
     cluster_route_metrics(s, out);
+    drain_route_metrics(s, out);
     abuse_metrics(out, s);
     if (s->media) {
         sfu_stats st;
@@ -417,6 +423,8 @@ int http_on_request(struct vm_signaling *s, vm_conn *c, struct lws *wsi, const c
         return refuse_and_close(c, wsi, HTTP_STATUS_REQ_ENTITY_TOO_LARGE, "request body too large\n");
     if (strlen(uri) != len)
         return send_status(wsi, HTTP_STATUS_FORBIDDEN); /* a decoded NUL cut the path short */
+    if (!strcmp(uri, "/admin/drain"))
+        return drain_route_admin(s, c, wsi); /* POST, with ADMIN_TOKEN */
     if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0)
         return send_status(wsi, HTTP_STATUS_METHOD_NOT_ALLOWED); /* only GET is served */
     if (!strcmp(uri, "/healthz"))

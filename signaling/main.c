@@ -1,6 +1,6 @@
 /* main.c - the videomeet server process: reads the configuration from the environment, starts the
  * signaling thread (and, with the media plane, the SFU workers), and stops everything cleanly on
- * SIGINT or SIGTERM.
+ * SIGINT or SIGTERM; SIGUSR1 drains the node (README, "Draining a node").
  */
 #include <glib.h>
 #include <signal.h>
@@ -46,6 +46,7 @@ int main(int argc, char **argv)
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGUSR1); /* drain (README, "Draining a node") */
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -87,7 +88,10 @@ int main(int argc, char **argv)
     LOG_I("videomeet ready on http://%s%s%s:%d", v6 ? "[" : "", cfg.bind_family ? cfg.bind_address : "localhost",
           v6 ? "]" : "", cfg.port);
     int signo = 0;
-    sigwait(&set, &signo);
+    while (sigwait(&set, &signo) == 0 && signo == SIGUSR1) {
+        LOG_I("signal %d: draining", signo);
+        signaling_drain(sig);
+    }
     LOG_I("signal %d: shutting down", signo);
     signaling_stop(sig);   /* closes every connection: they leave their meetings */
     sfu_free(media);       /* closes the rooms, stops the workers */

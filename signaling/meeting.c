@@ -227,6 +227,12 @@ static gboolean expired(gpointer key, gpointer value, gpointer user_data)
            m->empty_since_ms <= deadline[m->joined && !m->used ? 1 : 0];
 }
 
+bool registry_drop_empty(vm_registry *reg, const char *meeting_id)
+{
+    const vm_meeting *m = g_hash_table_lookup(reg->meetings, meeting_id);
+    return m && m->count == 0 && g_hash_table_remove(reg->meetings, meeting_id);
+}
+
 size_t registry_expire(vm_registry *reg, int64_t now_ms)
 {
     int64_t deadline[2] = {now_ms - reg->grace_ms, now_ms - reg->unused_grace_ms};

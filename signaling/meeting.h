@@ -109,6 +109,10 @@ const vm_chat *meeting_chat_at(const vm_meeting *m, size_t i);
 /* A participant whose resume deadline (resume_deadline with grace_ms) is at or before now_ms, or NULL. */
 vm_participant *registry_overdue(vm_registry *reg, int64_t now_ms, int64_t grace_ms);
 
+/* Drops the meeting meeting_id now if nobody is in it (a draining node keeps no empty meeting).
+ * Returns whether it was dropped. */
+bool registry_drop_empty(vm_registry *reg, const char *meeting_id);
+
 /* Drops empty meetings whose grace period has passed. Returns how many were dropped. */
 size_t registry_expire(vm_registry *reg, int64_t now_ms);
 

@@ -559,6 +559,12 @@ char *msg_build_moved(const char *meeting_id, const char *url)
     return dump(json_pack("{s:s, s:s, s:s}", "type", "moved", "meetingId", meeting_id, "url", url));
 }
 
+char *msg_build_moved_draining(const char *meeting_id, const char *url)
+{
+    return dump(json_pack("{s:s, s:s, s:s, s:s}", "type", "moved", "meetingId", meeting_id, "url", url, "reason",
+                          "draining"));
+}
+
 static const char *pc_name(msg_pc pc)
 {
     return pc == MSG_PC_UP ? "up" : "down";

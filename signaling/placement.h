@@ -25,7 +25,7 @@ typedef struct {
                                     nobody joined yet */
     uint64_t pps;                /* (pps) RTP packets forwarded per second */
     double cpu;                  /* (cpu) CPU in use, in cores */
-    bool draining;               /* (draining) "1": takes no new meetings (for a later drain command) */
+    bool draining;               /* (draining) "1": draining (drain_route.c), takes no new meetings */
 } cluster_node;
 
 /* Sets the field `name` of n from its Redis text `value`; unknown names and bad numbers are ignored

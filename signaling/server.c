@@ -15,6 +15,7 @@
 
 #include "sfu/log.h"
 #include "signaling/cluster.h"
+#include "signaling/drain.h"
 #include "signaling/server_internal.h"
 
 int64_t vm_now_ms(void)
@@ -44,6 +45,7 @@ static void drain_events(struct vm_signaling *s)
         session_media_event(s, ev);
     if (s->cluster)
         cluster_poll(s->cluster);
+    drain_route_poll(s);
 }
 
 /* The cluster thread's cluster_wake_fn: answers wait for cluster_poll() in drain_events(). */
@@ -136,6 +138,7 @@ static void sweep(lws_sorted_usec_list_t *sul)
         LOG_I("%zu empty meeting(s) expired", n);
     abuse_expire(s->abuse, vm_mono_us());
     session_sweep(s);
+    drain_route_sweep(s);
     cluster_route_sweep(s);
     lws_sul_schedule(s->ctx, 0, &s->sweep, sweep, LWS_US_PER_SEC);
 }
@@ -254,13 +257,22 @@ vm_signaling *signaling_new(const vm_config *cfg)
                         .unknown_burst = cfg->addr_unknown_per_min,
                         .capacity = 2 * cfg->max_connections + 1024};
     s->abuse = abuse_new(&lim);
-    if (!s->abuse) {
+    s->drain = drain_new();
+    if (!s->abuse || !s->drain) {
+        abuse_free(s->abuse);
+        drain_free(s->drain);
         registry_free(s->reg);
         free(s);
         return NULL;
     }
     atomic_init(&s->stop, false);
+    atomic_init(&s->drain_requested, false);
     return s;
+}
+
+void signaling_drain(vm_signaling *s)
+{
+    drain_route_request(s);
 }
 
 int signaling_start(vm_signaling *s, sfu *media)
@@ -313,6 +325,7 @@ void signaling_free(vm_signaling *s)
         sfu_event_free(ev);
     registry_free(s->reg);
     abuse_free(s->abuse);
+    drain_free(s->drain);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->cond);
     free(s);

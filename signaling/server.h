@@ -26,6 +26,9 @@ void signaling_stop(vm_signaling *s);
 /* Frees the server and events still queued. NULL is a no-op. */
 void signaling_free(vm_signaling *s);
 
+/* Starts draining this node (README, "Draining a node"): what SIGUSR1 does. Thread-safe. */
+void signaling_drain(vm_signaling *s);
+
 /* The sfu_event_fn for sfu_new(): queues ev (taking ownership) for the signaling thread.
  * Thread-safe. ud is the vm_signaling. */
 void signaling_sfu_event(void *ud, sfu_event *ev);

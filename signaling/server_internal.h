@@ -80,6 +80,10 @@ struct vm_signaling {
     struct lws_context *wake_ctx; /* ctx while the loop runs, for lws_cancel_service; under lock */
     struct vm_cluster *cluster;   /* several nodes (cluster.h), owned; NULL when REDIS_URL is unset */
     uint64_t cluster_moved;       /* page loads redirected and joins moved to another node */
+    struct vm_drain *drain;       /* draining this node (drain.h), owned */
+    atomic_bool drain_requested;  /* SIGUSR1 asked for a drain (any thread); started by drain_route_poll */
+    uint64_t drain_moved;         /* live meetings handed to another node while draining */
+    bool drain_done;              /* draining and no meeting left (logged once) */
 };
 
 #define VM_OUT_QUEUE_MAX (1024 * 1024)
@@ -137,5 +141,18 @@ void cluster_route_gone(struct vm_signaling *s, vm_conn *c);
 void cluster_route_sweep(struct vm_signaling *s);
 void cluster_route_health(struct vm_signaling *s, json_t *o);
 void cluster_route_metrics(struct vm_signaling *s, GString *out);
+
+/* drain_route.c (README, "Draining a node"). drain_route_request is thread-safe; the rest run on the
+ * signaling thread. */
+void drain_route_request(struct vm_signaling *s);
+void drain_route_poll(struct vm_signaling *s);                                   /* starts a requested drain */
+bool drain_route_active(const struct vm_signaling *s);
+void drain_route_sweep(struct vm_signaling *s);                                  /* once a second */
+bool drain_route_join(struct vm_signaling *s, vm_conn *c, const vm_msg *msg);    /* true: answered */
+int drain_route_admin(struct vm_signaling *s, vm_conn *c, struct lws *wsi);      /* POST /admin/drain */
+void drain_route_health(struct vm_signaling *s, json_t *o);
+void drain_route_metrics(struct vm_signaling *s, GString *out);
+/* session.c, for drain_route.c: sends json (taken) to every participant of m (kept for those away). */
+void session_tell_meeting(vm_meeting *m, char *json);
 
 #endif

@@ -200,6 +200,11 @@ static void leave_meeting(struct vm_signaling *s, vm_conn *c, const char *reason
         participant_leave(s, c->participant, reason);
 }
 
+void session_tell_meeting(vm_meeting *m, char *json)
+{
+    broadcast(m, NULL, json);
+}
+
 void session_send(vm_conn *c, char *json)
 {
     send_json(c, json);
@@ -214,6 +219,8 @@ void session_join(struct vm_signaling *s, vm_conn *c, const vm_msg *msg, bool pl
     }
     if (!placed && !join_allowed(s, c, msg->meeting_id, ref))
         return; /* the allowance was taken when the join came, before it was placed */
+    if (!placed && drain_route_join(s, c, msg))
+        return; /* this node drains: a handed-over meeting is moved, a new one refused or placed elsewhere */
     if (s->cluster && !placed && cluster_route_join(s, c, msg))
         return; /* not live here: placed through Redis first, or moved to its node */
     /* Two UDP ports per participant, across all meetings (ports.h): one more must fit before it is

@@ -70,6 +70,22 @@ static void test_expiry(void **state)
     registry_free(reg);
 }
 
+/* A draining node drops an emptied meeting at once, never an occupied one. */
+static void test_drop_empty(void **state)
+{
+    (void)state;
+    vm_registry *reg = registry_new(3, 100, 5000);
+    vm_participant *a;
+    assert_int_equal(registry_join(reg, "abcd2345", "A", true, true, NULL, 1000, &a), 0);
+    assert_false(registry_drop_empty(reg, "abcd2345"));
+    assert_false(registry_drop_empty(reg, "zzzz2345"));
+    registry_leave(reg, a, 2000);
+    assert_true(registry_drop_empty(reg, "abcd2345"));
+    assert_null(registry_find(reg, "abcd2345"));
+    assert_int_equal(registry_meeting_count(reg), 0);
+    registry_free(reg);
+}
+
 static void test_chat_ring(void **state)
 {
     (void)state;
@@ -185,6 +201,7 @@ int main(void)
         cmocka_unit_test(test_join_leave_order), cmocka_unit_test(test_expiry),
         cmocka_unit_test(test_chat_ring),        cmocka_unit_test(test_limits_and_ids),
         cmocka_unit_test(test_ratelimit),        cmocka_unit_test(test_unused_grace),
+        cmocka_unit_test(test_drop_empty),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
