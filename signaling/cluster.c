@@ -29,7 +29,7 @@
 #define REDIS_TIMEOUT_MS 1000
 
 /* Who owns KEYS[1]; with ARGV[1] (a node id) and no live owner, place it there (or on ARGV[5], this
- * node, when ARGV[1] is gone). ARGV: place_on, ttl ms, placement lapses at (ms), meeting id, self.
+ * node, when ARGV[1] is gone or draining; nowhere when both are). ARGV: place_on, ttl ms, placement lapses at (ms), meeting id, self.
  * Returns {} (nobody, not placed) or {owner, url, placed 0|1}. One script: atomic in Redis. */
 static const char locate_lua[] =
     "local owner = redis.call('GET', KEYS[1])\n"
@@ -39,12 +39,13 @@ static const char locate_lua[] =
     "end\n"
     "if ARGV[1] == '' then return {} end\n"
     "local on = ARGV[1]\n"
-    "local url = redis.call('HGET', 'vm:node:' .. on, 'url')\n"
-    "if not url then\n"
+    "local t = redis.call('HMGET', 'vm:node:' .. on, 'url', 'draining')\n"
+    "if not t[1] or t[2] == '1' then\n"
     "  on = ARGV[5]\n"
-    "  url = redis.call('HGET', 'vm:node:' .. on, 'url')\n"
-    "  if not url then return {} end\n"
+    "  t = redis.call('HMGET', 'vm:node:' .. on, 'url', 'draining')\n"
+    "  if not t[1] or t[2] == '1' then return {} end\n"
     "end\n"
+    "local url = t[1]\n"
     "redis.call('SET', KEYS[1], on, 'PX', ARGV[2])\n"
     "redis.call('ZADD', 'vm:owned:' .. on, ARGV[3], ARGV[4])\n"
     "return {on, url, 1}\n";

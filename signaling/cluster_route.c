@@ -132,9 +132,13 @@ int cluster_route_writeable(vm_conn *c, struct lws *wsi)
     if (p->kind == PENDING_CREATE) {
         if (a->status < 0 || !a->found || !a->placed) {
             /* Redis unreachable (or, astronomically rarely, the drawn id was taken) */
-            LOG_W("create-meeting refused: %s", a->status < 0 ? "Redis is unreachable" : "the id could not be placed");
+            /* (not found: every node that could take it drains) */
+            LOG_W("create-meeting refused: %s", a->status < 0 ? "Redis is unreachable"
+                                                : !a->found  ? "every node drains"
+                                                             : "the id could not be placed");
             rc = http_send_json(c, wsi, HTTP_STATUS_SERVICE_UNAVAILABLE,
-                                json_pack("{s:s, s:s}", "error", "server-busy", "reason", "cluster"));
+                                json_pack("{s:s, s:s}", "error", "server-busy", "reason",
+                                          a->status == 0 && !a->found ? "draining" : "cluster"));
         } else {
             LOG_I("meeting %s created on node %s", p->meeting_id, a->owner);
             rc = http_send_json(c, wsi, HTTP_STATUS_OK,
@@ -168,8 +172,8 @@ static void join_answered(void *owner, void *ud, const cluster_answer *a)
         msg_error err;
         msg_error_set(&err, VM_ERR_SERVER_BUSY, "join-meeting", "%s",
                       a->status < 0 ? "the cluster's registry (Redis) is unreachable; try again in a moment"
-                                    : "no node can take this meeting now");
-        err.reason = "cluster";
+                                    : "no node can take this meeting now (they are being drained)");
+        err.reason = a->status < 0 ? "cluster" : "draining";
         session_send(c, msg_build_error(&err));
     } else if (!strcmp(a->owner, cluster_node_id(s->cluster))) {
         session_join(s, c, p->join, true);

@@ -77,6 +77,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return http_on_request(s, c, wsi, in, len);
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return http_on_writeable(c, wsi);
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        /* a POST (/admin/drain) answered before its (empty) body was read: the answer goes out now */
+        if (c && c->http_body)
+            lws_callback_on_writable(wsi);
+        return 0;
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
     case LWS_CALLBACK_CLOSED_HTTP:
         if (c) {
