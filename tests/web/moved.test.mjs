@@ -1,7 +1,8 @@
 // web/js/signaling.js following `moved` (PROTOCOL.md "Several nodes"), against two small WebSocket
 // servers playing two nodes: the join sent to the wrong one is answered with `moved`, the client
 // opens a socket to the owner and joins there by itself; join() resolves with the owner's answer.
-// Plus movedSocketUrl(), and the limit on moves in a row.
+// Plus movedSocketUrl(), the limit on moves in a row, and a `moved` mid-meeting (the node drains): the
+// client leaves the old node (close 1000) and rejoins the new one by itself, with its media state.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -92,7 +93,7 @@ test('moves in a row stop after three: join() does not bounce for ever', async (
   }
 });
 
-test('a moved for another meeting, or while joined, is ignored', async () => {
+test('a moved for another meeting is ignored', async () => {
   const other = await node(existing);
   const n = await node((msg) => ({ type: 'moved', meetingId: 'zzzzzzzz', url: other.url }));
   const sc = new SignalingClient();
@@ -110,5 +111,46 @@ test('a moved for another meeting, or while joined, is ignored', async () => {
     sc.close();
     await other.close();
     await n.close();
+  }
+});
+
+test('a moved mid-meeting (the node drains): the client leaves there and rejoins the new node by itself', async () => {
+  const target = await node((msg) => ({ ...existing(msg), userId: 'u2', chatHistory: [{ id: 1, userId: 'x', username: 'X', message: 'hi', timestamp: 1 }] }));
+  const old = await node(existing);
+  const closes = [];
+  old.wss.on('connection', (ws) => ws.on('close', (code) => closes.push(code)));
+  const sc = new SignalingClient();
+  const events = [];
+  for (const t of ['moved', 'reconnected', 'existing-users', 'invalid', 'close']) {
+    sc.addEventListener(t, (ev) => events.push({ t, d: /** @type {CustomEvent} */ (ev).detail }));
+  }
+  try {
+    await sc.connect(`ws://127.0.0.1:${old.wss.address().port}/ws`);
+    await sc.join('k7m2pq9x', 'Ada', { audio: true, video: true });
+    sc.sendMediaState({ audio: false, video: true }); // muted since: kept for the rejoin
+    const [ws] = old.wss.clients;
+    ws.send(JSON.stringify({ type: 'moved', meetingId: 'k7m2pq9x', url: target.url, reason: 'draining' }));
+    const deadline = Date.now() + 3000;
+    while (!events.some((e) => e.t === 'reconnected') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const moved = events.find((e) => e.t === 'moved');
+    assert.ok(moved, JSON.stringify(events));
+    assert.equal(moved.d.midMeeting, true);
+    assert.equal(moved.d.reason, 'draining');
+    const rejoined = events.find((e) => e.t === 'reconnected');
+    assert.ok(rejoined, JSON.stringify(events.map((e) => e.t)));
+    assert.equal(rejoined.d.rejoin, true);
+    assert.equal(rejoined.d.resumed, false);
+    assert.equal(rejoined.d.chatHistory.length, 1);
+    assert.deepEqual(target.joins, [{ type: 'join-meeting', meetingId: 'k7m2pq9x', username: 'Ada', audio: false, video: true }]);
+    assert.equal(sc.joined, true);
+    assert.equal(sc.userId, 'u2');
+    assert.equal(sc.url, `ws://127.0.0.1:${target.wss.address().port}/ws`);
+    assert.equal(events.filter((e) => e.t === 'invalid').length, 0);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(closes, [1000], 'the old node sees us leave (no resume kept there)');
+  } finally {
+    sc.close();
+    await old.close();
+    await target.close();
   }
 });

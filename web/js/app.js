@@ -829,6 +829,10 @@ class App {
     on('reconnecting', (d) => {
       if (this.page === 'meeting') this.#setConn({ ...this.conn, socket: { attempt: d.attempt } });
     });
+    // Our server is being drained: signaling.js rejoins on the node it names by itself.
+    on('moved', (d) => {
+      if (this.page === 'meeting' && d.midMeeting) this.ui.toast('Moving to another server…', { key: 'conn' });
+    });
     on('gave-up', () => {
       if (this.page === 'meeting') this.#setConn({ ...this.conn, socket: 'gave-up' });
     });

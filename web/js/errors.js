@@ -33,6 +33,7 @@ export const BUSY_TEXT = Object.freeze({
   meetings: 'The server cannot start another meeting right now. Try again later.',
   'media-ports': 'The server is full: it has no free media connections for another person right now. Try again in a few minutes.',
   cluster: 'New meetings cannot be started right now: the servers cannot reach each other. Try again in a moment.',
+  draining: 'This server is being taken down for maintenance and no other server can start a new meeting now. Try again in a few minutes.',
 });
 
 /** rate-limited: one sentence per limit of the client's address (`reason`), followed by the wait. */

@@ -28,7 +28,10 @@
 // - Several nodes (PROTOCOL.md "Several nodes"): a `moved` answering our join (the meeting lives on
 //   another node) makes the client open a socket to that node's /ws and send the same join there,
 //   without the app noticing anything but a `moved` event; later reconnects go to that node too.
-//   At most MAX_MOVES in a row (a misconfigured cluster must not bounce us for ever).
+//   At most MAX_MOVES in a row (a misconfigured cluster must not bounce us for ever). A `moved` while
+//   joined (the node drains: reason "draining") is followed the same way: the old socket is closed
+//   (we leave there), and the join on the new node is answered as a rejoin (`existing-users` with
+//   `rejoin` true, not resumed): the app keeps its chat and media state and sets up new connections.
 
 import { KEEPALIVE, LEAVE_TIMEOUT_MS } from './config.js';
 import { Retry } from './retry.js';
@@ -430,14 +433,23 @@ export class SignalingClient extends EventTarget {
    */
   #followMove(msg, data) {
     const url = movedSocketUrl(msg.url);
-    if (!url || !this.session || this.joined || msg.meetingId !== this.session.meetingId || this.moves >= MAX_MOVES) {
+    if (!url || !this.session || msg.meetingId !== this.session.meetingId || this.moves >= MAX_MOVES) {
       this.#emit('invalid', { data });
       return;
     }
+    const midMeeting = this.joined; // our node drains (PROTOCOL.md "Draining a node"): rejoin there
     this.moves++;
     this.url = url;
     this.resumeWith = null; // a participant lives on one node: the new one cannot resume it
-    this.#emit('moved', { ...msg, wsUrl: url });
+    if (midMeeting) {
+      // Leave the old node (close 1000: no resume kept there) and come back on the new one as on a
+      // reconnect whose resume was refused: the answer is an existing-users with rejoin true.
+      this.joined = false;
+      this.reconnecting = true;
+      this.outbox = [];
+      this.#dropSocket(1000);
+    }
+    this.#emit('moved', { ...msg, wsUrl: url, midMeeting });
     this.#open().then(() => {
       if (this.session && !this.joined) this.#sendJoin();
     }, () => { /* #onClose reports it (and the pending join() rejects) */ });
