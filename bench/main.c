@@ -17,6 +17,7 @@
 #include <sys/resource.h>
 
 #include "bench/bench.h"
+#include "bench/cluster.h"
 #include "bench/floor.h"
 #include "bench/report.h"
 #include "bench/session.h"
@@ -42,7 +43,9 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: videomeet-bench [--meeting N | --webinar M] [options]\n"
-            "  --url URL          server (default http://127.0.0.1:3000); the WebSocket is URL/ws\n"
+            "  --url URL          server (default http://127.0.0.1:3000); the WebSocket is URL/ws. With several\n"
+            "                     nodes (REDIS_URL) a join answered `moved` goes to the node it names, and the\n"
+            "                     report adds the load per node (participants, meetings, imbalance)\n"
             "  --meeting N        N participants per room, each publishing audio+video and receiving the others\n"
             "  --webinar M        1 publisher and M receive-only subscribers per room\n"
             "  --rooms R          R such rooms at once (default 1)\n"
@@ -101,22 +104,7 @@ static void usage(FILE *f)
 
 static int parse_url(bench_config *c)
 {
-    const char *p = c->url;
-    if (!strncmp(p, "http://", 7))
-        p += 7;
-    else if (!strncmp(p, "ws://", 5))
-        p += 5;
-    else if (strstr(p, "://"))
-        return -1; /* TLS is not supported: the bench measures the SFU on a local server */
-    const char *colon = strchr(p, ':');
-    const char *slash = strchr(p, '/');
-    size_t hl = colon ? (size_t)(colon - p) : slash ? (size_t)(slash - p) : strlen(p);
-    if (hl == 0 || hl >= sizeof(c->host))
-        return -1;
-    memcpy(c->host, p, hl);
-    c->host[hl] = '\0';
-    c->port = colon ? atoi(colon + 1) : 80;
-    return c->port > 0 && c->port < 65536 ? 0 : -1;
+    return bench_ws_parse_url(c->url, c->host, sizeof(c->host), &c->port);
 }
 
 /* "WxH" in device pixels. */
@@ -654,14 +642,18 @@ int main(int argc, char **argv)
                 run.cfg.url);
     run_phases(&run, &res);
     bench_run_on_workers(&run, stop_media);
+    json_t *cluster = bench_cluster_json(&run); /* several nodes: the load per node, before anyone leaves */
     bench_ws_stop(run.ws, 3000);
     bench_run_on_workers(&run, close_sessions);
     worker_pool_stop(run.pool);
     merge_hists(&run, &res);
     json_t *j = bench_report_json(&run, &res);
+    if (cluster)
+        json_object_set_new(j, "cluster", cluster);
     if (run.cfg.floor_after)
         run_floor_after(&run.cfg, j);
     bench_report_table(j);
+    bench_cluster_table(json_object_get(j, "cluster"));
     int rc = write_json(j, run.cfg.json_path) < 0 ? 2 : bench_report_exit_code(j);
     json_decref(j);
     run_free(&run);

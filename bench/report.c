@@ -395,6 +395,7 @@ static json_t *detail_json(const bench_run *run, double dt)
                                                ms_or_null(s->t_first_media, s->t_start), "ready",
                                                ms_or_null(s->t_ready, s->t_start)));
         json_object_set_new(o, "offers_answered", json_integer(s->offers_answered));
+        json_object_set_new(o, "node", json_string(s->node[0] ? s->node : run->cfg.url)); /* after any moved */
         uint64_t packets = s->audio.packets, keyframes = 0, retransmitted = s->audio.retransmitted;
         for (unsigned k = 0; k < s->n_video; k++) {
             packets += s->video[k].packets;

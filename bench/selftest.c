@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench/cluster.h"
 #include "bench/frames.h"
 #include "bench/media.h"
 #include "bench/police.h"
@@ -24,6 +25,7 @@
 #include "bench/sdp_client.h"
 #include "bench/tiles.h"
 #include "bench/twcc_rx.h"
+#include "bench/ws.h"
 #include "sfu/rtcp.h"
 #include "sfu/rtp.h"
 #include "sfu/twcc_history.h"
@@ -805,6 +807,35 @@ static void test_tiles(void)
     CHECK(bench_turn_start(7000000, 3000000, 5, 5) == -1 && bench_turn_start(7000000, 0, 1, 5) == -1);
 }
 
+static void test_cluster(void)
+{
+    static bench_cluster_node nd[4];
+    const char *m = "# HELP videomeet_cluster_node_info x\n# TYPE videomeet_cluster_node_info gauge\n"
+                    "videomeet_cluster_node_info{node=\"node0\",url=\"http://127.0.0.1:3001\",draining=\"0\"} 1\n"
+                    "videomeet_cluster_node_participants{node=\"node0\"} 3\n"
+                    "videomeet_cluster_node_info{node=\"n-2\",url=\"http://10.0.0.2:3000/n2\",draining=\"1\"} 1\n"
+                    "videomeet_cluster_node_info{node=\"broken\"} 1\n"
+                    "videomeet_cluster_node_info{node=\"last\",url=\"http://h:1\"} 1";
+    CHECK(bench_cluster_parse_nodes(m, nd, 4) == 3);
+    CHECK(!strcmp(nd[0].id, "node0") && !strcmp(nd[0].url, "http://127.0.0.1:3001"));
+    CHECK(!strcmp(nd[1].id, "n-2") && !strcmp(nd[1].url, "http://10.0.0.2:3000/n2"));
+    CHECK(!strcmp(nd[2].id, "last") && !strcmp(nd[2].url, "http://h:1"));
+    CHECK(bench_cluster_parse_nodes(m, nd, 1) == 1);
+    CHECK(bench_cluster_parse_nodes("videomeet_participants 3\n", nd, 4) == 0);
+    const double even[] = {40, 40, 40}, uneven[] = {36, 44, 40}, none[] = {0, 0};
+    CHECK(bench_cluster_imbalance(even, 3) == 0);
+    CHECK(near(bench_cluster_imbalance(uneven, 3), 0.2, 1e-9));
+    CHECK(bench_cluster_imbalance(none, 2) == 0 && bench_cluster_imbalance(even, 0) == 0);
+    char host[128];
+    int port;
+    CHECK(bench_ws_parse_url("http://127.0.0.1:3002", host, sizeof(host), &port) == 0 && port == 3002 &&
+          !strcmp(host, "127.0.0.1"));
+    CHECK(bench_ws_parse_url("http://n2.example/x:y", host, sizeof(host), &port) == 0 && port == 80 &&
+          !strcmp(host, "n2.example"));
+    CHECK(bench_ws_parse_url("https://n2.example", host, sizeof(host), &port) < 0);
+    CHECK(bench_ws_parse_url("http://h:0", host, sizeof(host), &port) < 0);
+}
+
 int bench_selftest(void)
 {
     test_hist();
@@ -818,6 +849,7 @@ int bench_selftest(void)
     test_sdp_down();
     test_metrics();
     test_tiles();
+    test_cluster();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

@@ -135,6 +135,30 @@ static void on_open(bench_session *s)
     bench_session_send_json(s, o);
 }
 
+/* moved (PROTOCOL.md "Several nodes"): the meeting lives on another node; the same join goes there
+ * on a new socket (as the web app does, at most 3 times in a row). A move mid-meeting (a draining
+ * node) would need new transports: the bench does not follow it, it counts as a failure. */
+static void on_moved(bench_session *s, json_t *msg)
+{
+    const char *url = json_string_value(json_object_get(msg, "url"));
+    char host[128];
+    int port;
+    if (s->user_id[0] || s->moves >= 3 || !url || bench_ws_parse_url(url, host, sizeof(host), &port) < 0) {
+        char why[160];
+        snprintf(why, sizeof(why), "moved to %s %s", url ? url : "?",
+                 s->user_id[0] ? "mid-meeting" : s->moves >= 3 ? "a fourth time" : "(not an http:// URL)");
+        bench_session_fail(s, why);
+        return;
+    }
+    s->moves++;
+    snprintf(s->node, sizeof(s->node), "%s", url);
+    s->closes_expected++;
+    bench_ws_close(s->ws);
+    s->ws = bench_ws_connect_to(s->w->run->ws, host, port, s);
+    if (!s->ws)
+        bench_session_fail(s, "cannot open a WebSocket");
+}
+
 static void on_joined(bench_session *s, json_t *msg)
 {
     const char *uid = json_string_value(json_object_get(msg, "userId"));
@@ -296,6 +320,8 @@ static void on_message(bench_session *s, const char *text, size_t len)
         on_candidate(s, msg);
     } else if (!strcmp(type, "error")) {
         on_error(s, msg);
+    } else if (!strcmp(type, "moved")) {
+        on_moved(s, msg);
     } else if (!strcmp(type, "user-joined") || !strcmp(type, "user-left") || !strcmp(type, "active-speakers") ||
                !strcmp(type, "video-layers")) {
         bench_meeting_on_message(s, type, msg, g_get_monotonic_time());
@@ -322,6 +348,8 @@ static gboolean run_event(gpointer data)
         on_open(s);
     } else if (ev->kind == 1) {
         on_message(s, ev->text, ev->len);
+    } else if (s->closes_expected) {
+        s->closes_expected--; /* the socket left behind by a `moved` */
     } else {
         s->ws_closed = true;
         bench_session_fail(s, ev->text ? ev->text : "WebSocket closed");

@@ -60,6 +60,9 @@ struct bench_session {
     char name[48];
     bool publishes, receives;
     bench_ws_conn *ws;
+    char node[256];         /* the base URL of the node its signaling ended on ("" = --url) */
+    unsigned moves;         /* `moved` answers followed (several nodes) */
+    unsigned closes_expected; /* sockets it closed to follow a `moved`: their close is no failure */
     char user_id[64];
     bool failed, ws_closed, closed;
     bool alone_at_join;     /* existing-users listed nobody: nothing to receive until someone joins */

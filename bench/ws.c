@@ -30,6 +30,9 @@ typedef struct ws_msg {
 struct bench_ws_conn {
     bench_ws *ws;
     void *ud;
+    char host[128];   /* where it connects: the client's server, or the node a `moved` named */
+    char host_hdr[160];
+    int port;
     struct lws *wsi;  /* lws thread only */
     /* under ws->lock */
     GQueue out;
@@ -105,11 +108,11 @@ static void start_connect(bench_ws_conn *c)
     struct lws_client_connect_info i;
     memset(&i, 0, sizeof(i));
     i.context = ws->ctx;
-    i.address = ws->host;
-    i.port = ws->port;
+    i.address = c->host;
+    i.port = c->port;
     i.path = ws->path;
-    i.host = ws->host_hdr;
-    i.origin = ws->host_hdr;
+    i.host = c->host_hdr;
+    i.origin = c->host_hdr;
     i.local_protocol_name = "bench";
     i.userdata = c;
     i.opaque_user_data = c;
@@ -345,11 +348,19 @@ bench_ws *bench_ws_start(const char *host, int port, const char *path, const ben
 
 bench_ws_conn *bench_ws_connect(bench_ws *ws, void *ud)
 {
+    return bench_ws_connect_to(ws, NULL, 0, ud);
+}
+
+bench_ws_conn *bench_ws_connect_to(bench_ws *ws, const char *host, int port, void *ud)
+{
     bench_ws_conn *c = calloc(1, sizeof(*c));
     if (!c)
         return NULL;
     c->ws = ws;
     c->ud = ud;
+    snprintf(c->host, sizeof(c->host), "%s", host ? host : ws->host);
+    c->port = host ? port : ws->port;
+    snprintf(c->host_hdr, sizeof(c->host_hdr), "%s:%d", c->host, c->port);
     g_queue_init(&c->out);
     pthread_mutex_lock(&ws->lock);
     g_ptr_array_add(ws->all, c);
@@ -388,6 +399,28 @@ void bench_ws_close(bench_ws_conn *c)
     mark_dirty_locked(c);
     pthread_mutex_unlock(&ws->lock);
     wake(ws);
+}
+
+int bench_ws_parse_url(const char *url, char *host, size_t host_len, int *port)
+{
+    const char *p = url;
+    if (!strncmp(p, "http://", 7))
+        p += 7;
+    else if (!strncmp(p, "ws://", 5))
+        p += 5;
+    else if (strstr(p, "://"))
+        return -1; /* no TLS: the bench measures the SFU on local servers */
+    const char *colon = strchr(p, ':');
+    const char *slash = strchr(p, '/');
+    if (colon && slash && slash < colon)
+        colon = NULL;
+    size_t hl = colon ? (size_t)(colon - p) : slash ? (size_t)(slash - p) : strlen(p);
+    if (hl == 0 || hl >= host_len)
+        return -1;
+    memcpy(host, p, hl);
+    host[hl] = '\0';
+    *port = colon ? atoi(colon + 1) : 80;
+    return *port > 0 && *port < 65536 ? 0 : -1;
 }
 
 size_t bench_ws_open_count(bench_ws *ws)

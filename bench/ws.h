@@ -29,6 +29,11 @@ typedef struct bench_ws_callbacks {
 bench_ws *bench_ws_start(const char *host, int port, const char *path, const bench_ws_callbacks *cbs);
 /* Opens a connection (asynchronously); ud is handed to the callbacks. NULL when out of memory. */
 bench_ws_conn *bench_ws_connect(bench_ws *ws, void *ud);
+/* The same to another server (a node a `moved` answer named): ws://host:port/path. */
+bench_ws_conn *bench_ws_connect_to(bench_ws *ws, const char *host, int port, void *ud);
+/* Host and port of http://host[:port][/...] or ws://...; -1 when it is not such a URL (https: is not
+ * supported). */
+int bench_ws_parse_url(const char *url, char *host, size_t host_len, int *port);
 /* Queues one text message; takes ownership of text (malloc'd, NUL-terminated). */
 void bench_ws_send(bench_ws_conn *c, char *text);
 /* Closes the connection once what was queued is written. */

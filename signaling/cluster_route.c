@@ -298,6 +298,13 @@ void cluster_route_metrics(struct vm_signaling *s, GString *out)
     for (size_t i = 0; i < n; i++)
         g_string_append_printf(out, "videomeet_cluster_node_participants{node=\"%s\"} %llu\n", nodes[i].id,
                                (unsigned long long)nodes[i].participants);
+    g_string_append(out, "# HELP videomeet_cluster_node_info Each live node's public URL and whether it drains "
+                         "(its record), e.g. for videomeet-bench's load per node.\n"
+                         "# TYPE videomeet_cluster_node_info gauge\n");
+    for (size_t i = 0; i < n; i++)
+        if (!strpbrk(nodes[i].url, "\"\\\n")) /* a label value needs no escaping */
+            g_string_append_printf(out, "videomeet_cluster_node_info{node=\"%s\",url=\"%s\",draining=\"%d\"} 1\n",
+                                   nodes[i].id, nodes[i].url, nodes[i].draining ? 1 : 0);
     g_string_append(out, "# HELP videomeet_cluster_node_meetings Meetings placed on each live node (its record).\n"
                          "# TYPE videomeet_cluster_node_meetings gauge\n");
     for (size_t i = 0; i < n; i++)
