@@ -6,8 +6,9 @@
  *   - requests (cluster_locate) go to the cluster thread, which runs them and queues the answers;
  *     it then calls the wake function (server.c: lws_cancel_service), and the signaling thread runs
  *     the answers' callbacks from cluster_poll();
- *   - every 2 s the cluster thread registers the node (`vm:node:<id>`, TTL 6 s), refreshes the
- *     ownership of this node's live meetings (`vm:meeting:<id>`) and reads every live node's record,
+ *   - every 2 s the cluster thread registers the node (`vm:node:<id>`, TTL 6 s) and refreshes the
+ *     ownership of this node's live meetings (`vm:meeting:<id>`), at whole multiples of 2 s of the
+ *     wall clock; 1 s later it reads every live node's record (all written at the same moment),
  *     which the signaling thread picks up in cluster_poll() (cluster_nodes, cluster_choose).
  *
  * Redis keys (all strings are UTF-8; times in ms since the epoch):
