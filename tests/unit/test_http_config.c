@@ -153,7 +153,7 @@ static void test_config_errors(void **state)
     }
 }
 
-/* REDIS_URL, NODE_ID, PUBLIC_URL, NODE_MAX_PARTICIPANTS (README, "Several nodes"). */
+/* REDIS_URL, NODE_ID, PUBLIC_URL, NODE_MAX_PARTICIPANTS (README, "Several nodes"); ADMIN_TOKEN. */
 static void test_config_cluster(void **state)
 {
     (void)state;
@@ -164,23 +164,29 @@ static void test_config_cluster(void **state)
     assert_int_equal(config_load(&cfg, lookup, "/w", err, sizeof(err)), 0);
     assert_string_equal(cfg.redis_url, "");
     assert_int_equal(cfg.node_capacity, 500);
+    assert_string_equal(cfg.admin_token, ""); /* no admin endpoint */
     config_free(&cfg);
     static const char *const ok[] = {"REDIS_URL", "redis://redis:6379/1", "NODE_ID", "eu-1",
-                                     "PUBLIC_URL", "https://n1.example.com/", "NODE_MAX_PARTICIPANTS", "800", NULL};
+                                     "PUBLIC_URL", "https://n1.example.com/", "NODE_MAX_PARTICIPANTS", "800",
+                                     "ADMIN_TOKEN", "0123456789abcdef", NULL};
     fake_env = ok;
     assert_int_equal(config_load(&cfg, lookup, "/w", err, sizeof(err)), 0);
     assert_string_equal(cfg.redis_url, "redis://redis:6379/1");
     assert_string_equal(cfg.node_id, "eu-1");
     assert_string_equal(cfg.public_url, "https://n1.example.com");
     assert_int_equal(cfg.node_capacity, 800);
+    assert_string_equal(cfg.admin_token, "0123456789abcdef");
     config_free(&cfg);
     static const char *const no_public[] = {"REDIS_URL", "redis://r", NULL};
     static const char *const bad_public[] = {"REDIS_URL", "redis://r", "PUBLIC_URL", "n1.example.com", NULL};
     static const char *const bad_url[] = {"REDIS_URL", "http://r", "PUBLIC_URL", "http://n1", NULL};
     static const char *const bad_id[] = {"REDIS_URL", "redis://r", "PUBLIC_URL", "http://n1", "NODE_ID", "a b", NULL};
     static const char *const bad_cap[] = {"NODE_MAX_PARTICIPANTS", "0", NULL};
-    const char *const *cases[] = {no_public, bad_public, bad_url, bad_id, bad_cap};
-    for (size_t i = 0; i < 5; i++) {
+    static char long_token[300];
+    memset(long_token, 'a', sizeof(long_token) - 1);
+    static const char *const bad_token[] = {"ADMIN_TOKEN", long_token, NULL};
+    const char *const *cases[] = {no_public, bad_public, bad_url, bad_id, bad_cap, bad_token};
+    for (size_t i = 0; i < 6; i++) {
         fake_env = cases[i];
         err[0] = '\0';
         assert_int_equal(config_load(&cfg, lookup, "/w", err, sizeof(err)), -1);
