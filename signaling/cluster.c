@@ -51,10 +51,14 @@ static const char locate_lua[] =
     "return {on, url, 1}\n";
 
 /* This node (ARGV[1]) keeps KEYS[1] while its meeting lives, unless another live node owns it
- * (then 0: a conflict, counted). ARGV: self, ttl ms, placement lapses at (ms), meeting id. */
+ * (then {owner, its url}: a split, see cluster_take_split). ARGV: self, ttl ms, placement lapses at
+ * (ms), meeting id. Returns 1 when kept. */
 static const char refresh_lua[] =
     "local owner = redis.call('GET', KEYS[1])\n"
-    "if owner and owner ~= ARGV[1] and redis.call('EXISTS', 'vm:node:' .. owner) == 1 then return 0 end\n"
+    "if owner and owner ~= ARGV[1] then\n"
+    "  local url = redis.call('HGET', 'vm:node:' .. owner, 'url')\n"
+    "  if url then return {owner, url} end\n"
+    "end\n"
     "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])\n"
     "redis.call('ZADD', 'vm:owned:' .. ARGV[1], ARGV[3], ARGV[4])\n"
     "return 1\n";
@@ -98,6 +102,7 @@ struct vm_cluster {
     /* under lock */
     bool stop;
     GQueue todo, done;              /* req* */
+    GQueue splits;                  /* cluster_split*, owned: for cluster_take_split */
     size_t rep_participants;
     uint64_t rep_packets;
     GPtrArray *rep_ids;             /* char*, owned */
@@ -262,10 +267,18 @@ static void refresh_meetings(vm_cluster *c, GPtrArray *ids)
             return;
         }
         redisReply *r = v;
-        if (r->type == REDIS_REPLY_INTEGER && r->integer == 0) {
+        if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 && r->element[0]->type == REDIS_REPLY_STRING &&
+            r->element[1]->type == REDIS_REPLY_STRING) {
             atomic_fetch_add(&c->conflicts, 1);
-            LOG_W("cluster: meeting %s is live here but Redis says another live node owns it",
-                  (const char *)ids->pdata[i]);
+            cluster_split *sp = calloc(1, sizeof(*sp));
+            if (sp) {
+                g_strlcpy(sp->meeting_id, ids->pdata[i], sizeof(sp->meeting_id));
+                g_strlcpy(sp->owner, r->element[0]->str, sizeof(sp->owner));
+                g_strlcpy(sp->url, r->element[1]->str, sizeof(sp->url));
+                pthread_mutex_lock(&c->lock);
+                g_queue_push_tail(&c->splits, sp);
+                pthread_mutex_unlock(&c->lock); /* taken by the signaling thread's next sweep */
+            }
         } else if (r->type == REDIS_REPLY_ERROR) {
             atomic_fetch_add(&c->errors, 1);
         }
@@ -540,6 +553,7 @@ vm_cluster *cluster_start(const vm_config *cfg, cluster_wake_fn wake, void *ud)
     pthread_condattr_destroy(&ca);
     g_queue_init(&c->todo);
     g_queue_init(&c->done);
+    g_queue_init(&c->splits);
     c->rep_ids = g_ptr_array_new_with_free_func(g_free);
     atomic_init(&c->redis_up, false);
     if (pthread_create(&c->thread, NULL, thread_main, c) != 0) {
@@ -565,6 +579,7 @@ void cluster_free(vm_cluster *c)
     g_list_free_full(c->live, free); /* every request not yet freed by cluster_poll */
     g_queue_clear(&c->todo);
     g_queue_clear(&c->done);
+    g_queue_clear_full(&c->splits, free);
     g_ptr_array_free(c->rep_ids, TRUE);
     free(c->fresh);
     free(c->nodes);
@@ -616,6 +631,18 @@ void cluster_set_draining(vm_cluster *c)
     c->tick_now = true;
     pthread_cond_signal(&c->cond);
     pthread_mutex_unlock(&c->lock);
+}
+
+bool cluster_take_split(vm_cluster *c, cluster_split *out)
+{
+    pthread_mutex_lock(&c->lock);
+    cluster_split *sp = g_queue_pop_head(&c->splits);
+    pthread_mutex_unlock(&c->lock);
+    if (!sp)
+        return false;
+    *out = *sp;
+    free(sp);
+    return true;
 }
 
 void cluster_cancel(vm_cluster *c, void *owner)

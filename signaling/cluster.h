@@ -34,6 +34,7 @@
 #include <stdint.h>
 
 #include "signaling/config.h"
+#include "signaling/ids.h"
 #include "signaling/placement.h"
 
 typedef struct vm_cluster vm_cluster;
@@ -85,6 +86,18 @@ int cluster_handoff(vm_cluster *c, const char *meeting_id, const char *to, clust
 /* From now on the node's record says draining=1 (registered at once, not at the next tick), and
  * cluster_choose() never picks this node. */
 void cluster_set_draining(vm_cluster *c);
+
+/* A split: a meeting live on this node that Redis says another live node owns (Redis came back
+ * empty and another node placed the meeting before this one claimed it again, or two nodes raced
+ * some other way). Found by the registration every 2 s; the owner in Redis wins: this node tells its
+ * participants `moved` to the owner's URL (cluster_route.c), so the meeting comes together there. */
+typedef struct {
+    char meeting_id[VM_MEETING_ID_LEN + 1];
+    char owner[VM_NODE_ID_MAX];
+    char url[VM_NODE_URL_MAX];
+} cluster_split;
+/* The next split found, copied to out; false when there is none. Signaling thread. */
+bool cluster_take_split(vm_cluster *c, cluster_split *out);
 
 /* Drops the callbacks of every request made for owner. */
 void cluster_cancel(vm_cluster *c, void *owner);

@@ -234,10 +234,35 @@ static void add_id(vm_meeting *m, void *ud)
         g_ptr_array_add(l->ids, m->id);
 }
 
+/* Splits (cluster.h): the owner in Redis wins. The people of this node's copy are told to move
+ * there (`moved`, reason "split") and leave; the copy, once empty, goes at once, so that a join
+ * reaching this node is placed (moved) by Redis again rather than joined here. */
+static void resolve_splits(struct vm_signaling *s)
+{
+    cluster_split sp;
+    while (cluster_take_split(s->cluster, &sp)) {
+        vm_meeting *m = registry_find(s->reg, sp.meeting_id);
+        if (!m)
+            continue;
+        if (m->count == 0) {
+            if (registry_drop_empty(s->reg, sp.meeting_id))
+                LOG_I("cluster: meeting %s lives on node %s; the empty copy here is dropped", sp.meeting_id,
+                      sp.owner);
+            continue;
+        }
+        LOG_W("cluster: meeting %s is live here and on node %s, which Redis names its owner; telling its %zu "
+              "participant(s) here to move there (%s)",
+              sp.meeting_id, sp.owner, m->count, sp.url);
+        s->cluster_split_moves += m->count;
+        session_tell_meeting(m, msg_build_moved_reason(sp.meeting_id, sp.url, "split"));
+    }
+}
+
 void cluster_route_sweep(struct vm_signaling *s)
 {
     if (!s->cluster)
         return;
+    resolve_splits(s);
     GPtrArray *ids = g_ptr_array_new();
     live_ids l = {s, ids};
     registry_each(s->reg, add_id, &l);
@@ -288,9 +313,13 @@ void cluster_route_metrics(struct vm_signaling *s, GString *out)
         "# TYPE videomeet_cluster_redis_errors_total counter\nvideomeet_cluster_redis_errors_total %llu\n"
         "# HELP videomeet_cluster_owner_conflicts_total Refreshes of a meeting live here that Redis says another "
         "live node owns.\n"
-        "# TYPE videomeet_cluster_owner_conflicts_total counter\nvideomeet_cluster_owner_conflicts_total %llu\n",
+        "# TYPE videomeet_cluster_owner_conflicts_total counter\nvideomeet_cluster_owner_conflicts_total %llu\n"
+        "# HELP videomeet_cluster_split_moves_total Participants told to move to the node that owns their "
+        "meeting, which was live on this node too (a split).\n"
+        "# TYPE videomeet_cluster_split_moves_total counter\nvideomeet_cluster_split_moves_total %llu\n",
         st.redis_up ? 1 : 0, st.nodes_alive, (unsigned long long)st.meetings_here, (unsigned long long)st.placed,
-        (unsigned long long)s->cluster_moved, (unsigned long long)st.redis_errors, (unsigned long long)st.conflicts);
+        (unsigned long long)s->cluster_moved, (unsigned long long)st.redis_errors, (unsigned long long)st.conflicts,
+        (unsigned long long)s->cluster_split_moves);
     const cluster_node *nodes;
     size_t n = cluster_nodes(s->cluster, &nodes);
     g_string_append(out, "# HELP videomeet_cluster_node_participants Participants of each live node (its record).\n"

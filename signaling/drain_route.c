@@ -49,7 +49,7 @@ static void handed_off(void *ud, const char *meeting_id, const cluster_answer *a
           a->url, m ? m->count : 0);
     s->drain_moved++;
     if (m)
-        session_tell_meeting(m, msg_build_moved_draining(meeting_id, a->url));
+        session_tell_meeting(m, msg_build_moved_reason(meeting_id, a->url, "draining"));
 }
 
 typedef struct {

@@ -559,10 +559,10 @@ char *msg_build_moved(const char *meeting_id, const char *url)
     return dump(json_pack("{s:s, s:s, s:s}", "type", "moved", "meetingId", meeting_id, "url", url));
 }
 
-char *msg_build_moved_draining(const char *meeting_id, const char *url)
+char *msg_build_moved_reason(const char *meeting_id, const char *url, const char *reason)
 {
     return dump(json_pack("{s:s, s:s, s:s, s:s}", "type", "moved", "meetingId", meeting_id, "url", url, "reason",
-                          "draining"));
+                          reason));
 }
 
 static const char *pc_name(msg_pc pc)

@@ -124,9 +124,10 @@ char *msg_build_left(const char *meeting_id);
 char *msg_build_pong(void);
 /* moved: meeting_id lives on the node whose public base URL is url (PROTOCOL.md, "Several nodes"). */
 char *msg_build_moved(const char *meeting_id, const char *url);
-/* moved, mid-meeting: this node is draining and meeting_id now lives on the node at url (its people
- * join it there); carries "reason":"draining" (PROTOCOL.md, "Draining a node"). */
-char *msg_build_moved_draining(const char *meeting_id, const char *url);
+/* moved, mid-meeting: meeting_id now lives on the node at url (its people join it there), with a
+ * reason: "draining" (this node drains: PROTOCOL.md, "Draining a node") or "split" (Redis says another
+ * live node owns it: PROTOCOL.md, "Several nodes"). */
+char *msg_build_moved_reason(const char *meeting_id, const char *url, const char *reason);
 /* type is "offer" or "answer"; sdp is copied. */
 char *msg_build_sdp(const char *type, msg_pc pc, const char *sdp);
 /* candidate "candidate:..." or "" for end of candidates; mid is the first BUNDLE mid. */

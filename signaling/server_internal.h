@@ -80,6 +80,7 @@ struct vm_signaling {
     struct lws_context *wake_ctx; /* ctx while the loop runs, for lws_cancel_service; under lock */
     struct vm_cluster *cluster;   /* several nodes (cluster.h), owned; NULL when REDIS_URL is unset */
     uint64_t cluster_moved;       /* page loads redirected and joins moved to another node */
+    uint64_t cluster_split_moves; /* participants told to move to a split meeting's owner (cluster.h) */
     struct vm_drain *drain;       /* draining this node (drain.h), owned */
     atomic_bool drain_requested;  /* SIGUSR1 asked for a drain (any thread); started by drain_route_poll */
     uint64_t drain_moved;         /* live meetings handed to another node while draining */

@@ -177,6 +177,44 @@ describe('several nodes through Redis', { timeout: 240000 }, () => {
     }
   });
 
+  test('a meeting live on two nodes (a split, as after Redis came back empty) comes together on the owner Redis names', T, async () => {
+    const id = randomMeetingId();
+    const a = await joinAnywhere(nodes, nodes[0], id, 'SplitA');
+    const here = a.node;
+    const there = nodes.find((n) => n !== here);
+    // Redis forgets that `here` owns it and names `there` (what a Redis restart followed by a join
+    // through `there` before `here` claims it again leaves behind); a join through `there` starts it there
+    await redisCli(redisPort, 'SET', `vm:meeting:${id}`, there.id, 'PX', '60000');
+    const b = await connectAndJoin(there.wsUrl, id, 'SplitB');
+    assert.equal(b.joined.users.length, 0, 'a second copy of the meeting');
+    // `here` finds the split at its next registration (every 2 s) and sends its people to the owner
+    const m = await a.client.next('moved', 6000);
+    assert.deepEqual({ meetingId: m.meetingId, url: m.url, reason: m.reason }, { meetingId: id, url: there.url, reason: 'split' });
+    await a.client.close();
+    const a2 = await connectAndJoin(there.wsUrl, id, 'SplitA');
+    assert.deepEqual(a2.joined.users.map((u) => u.username), ['SplitB']);
+    await b.client.next('user-joined');
+    a2.client.send({ type: 'chat-message', message: 'together' });
+    assert.equal((await b.client.next('receive-message')).message, 'together');
+    assert.equal(await metric(here, 'videomeet_cluster_split_moves_total'), 1);
+    assert.ok(await metric(here, 'videomeet_cluster_owner_conflicts_total') >= 1);
+    // the empty copy goes: a join through `here` is moved to the owner now, not joined there
+    const deadline = Date.now() + 6000;
+    for (;;) {
+      const c = await joinAnywhere(nodes, here, id, 'SplitC');
+      if (c.node === there) {
+        assert.equal(c.joined.users.length, 2);
+        await c.client.close();
+        break;
+      }
+      await c.client.close();
+      assert.ok(Date.now() < deadline, 'the copy on the old node is still joined');
+      await sleep(500);
+    }
+    assert.equal(await redisCli(redisPort, 'GET', `vm:meeting:${id}`), there.id);
+    await closeAll(a2.client, b.client);
+  });
+
   test('a node that stops leaves at once, a node that dies disappears within 6 s; their meetings are placed again', { timeout: 60000 }, async () => {
     const extra = [];
     for (const [i, how] of [[3, 'stop'], [4, 'kill']]) {

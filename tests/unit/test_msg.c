@@ -314,7 +314,7 @@ static void test_builders(void **state)
     expect_built(msg_build_video_paused("4", ""), "{\"type\":\"video-paused\",\"mid\":\"4\",\"paused\":false}");
     expect_built(msg_build_moved("k7m2pq9x", "https://node2.example.com:8443"),
                  "{\"type\":\"moved\",\"meetingId\":\"k7m2pq9x\",\"url\":\"https://node2.example.com:8443\"}");
-    expect_built(msg_build_moved_draining("k7m2pq9x", "http://10.0.0.3:3002"),
+    expect_built(msg_build_moved_reason("k7m2pq9x", "http://10.0.0.3:3002", "draining"),
                  "{\"type\":\"moved\",\"meetingId\":\"k7m2pq9x\",\"url\":\"http://10.0.0.3:3002\","
                  "\"reason\":\"draining\"}");
     s = msg_build_user_left(a->user_id, "disconnected");
