@@ -77,6 +77,16 @@ int cluster_locate(vm_cluster *c, const char *meeting_id, const char *place_on, 
 void cluster_cancel(vm_cluster *c, void *owner);
 /* Runs the callbacks of finished requests and takes the latest node list. */
 void cluster_poll(vm_cluster *c);
+/* A job of another part of the cluster (cluster_chat.c): work(c, arg) runs on the cluster thread, in
+ * the order of submission among all requests (it may call cluster_command); then after(owner, arg) runs
+ * from cluster_poll(), with owner NULL when cluster_cancel(owner) ran meanwhile or the cluster is being
+ * freed (after must then only free arg). after owns arg. Returns 0, or -1 (no memory: nothing runs). */
+typedef void (*cluster_work_fn)(vm_cluster *c, void *arg);
+typedef void (*cluster_after_fn)(void *owner, void *arg);
+int cluster_submit(vm_cluster *c, cluster_work_fn work, cluster_after_fn after, void *owner, void *arg);
+/* On the cluster thread only (inside a work function): one Redis command; its redisReply (the caller
+ * frees it with freeReplyObject), or NULL when Redis is unreachable or refused it (counted, logged). */
+void *cluster_command(vm_cluster *c, int argc, const char **argv);
 /* Reports this node's load; the next registration carries it. */
 void cluster_report(vm_cluster *c, const cluster_load *load);
 
