@@ -74,7 +74,7 @@ describe('chat history of several nodes, through Redis', { timeout: 180000 }, ()
       const srv = await startServer({
         PORT: String(port), REDIS_URL: redis.url, NODE_ID: `chat${i}`, PUBLIC_URL: `http://127.0.0.1:${port}`,
         RTC_MIN_PORT: String(43000 + i * 200), RTC_MAX_PORT: String(43199 + i * 200),
-        MEETING_GRACE_SECONDS: String(GRACE_S),
+        MEETING_GRACE_SECONDS: String(GRACE_S), STUN_URLS: `stun:stun${i}.example.com:3478`,
         // every client of this file comes from 127.0.0.1: joins retried after a node died count as starts
         ADDRESS_MEETINGS_PER_MINUTE: '1000', ADDRESS_UNKNOWN_JOINS_PER_MINUTE: '1000',
       });
@@ -97,7 +97,10 @@ describe('chat history of several nodes, through Redis', { timeout: 180000 }, ()
     assert.equal(a.info.url, a.node.url);
     assert.equal(a.info.nodes[0], a.node.url, 'this node first');
     assert.deepEqual([...a.info.nodes].sort(), nodes.map((n) => n.url).sort());
-    assert.ok(Array.isArray(a.info.iceServers));
+    // the iceServers of the node that let us in: what its /api/config gives
+    const cfg = JSON.parse((await httpGet(`${a.node.url}/api/config`)).text);
+    assert.deepEqual(a.info.iceServers, cfg.iceServers);
+    assert.deepEqual(a.info.iceServers, [{ urls: [`stun:stun${nodes.indexOf(a.node)}.example.com:3478`] }]);
     // it comes before the answer
     const order = a.client.received.map((m) => m.type);
     assert.equal(order.indexOf('node-info'), order.indexOf('existing-users') - 1, order.join());

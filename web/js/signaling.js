@@ -35,9 +35,9 @@
 //   page's own node, the other known nodes, that has not refused a connection during this outage (all
 //   refused: the list starts again). A try on another node than ours sends `join-meeting` at once (a
 //   participant lives on one node: nobody else can resume it). A `moved` to a node that refused us in
-//   this outage means that the cluster has not yet noticed that it is dead (its record lives up to 6 s):
-//   the same join is sent again on the same socket once deadNodeMs have passed since the loss (then
-//   every second), when the meeting is placed on a live node.
+//   this outage means that the cluster has not yet noticed that it is dead (its record lives 4-6 s
+//   more): the same join is sent again on the same socket once deadNodeMs have passed since the loss,
+//   then every second, until the meeting is placed on a live node.
 
 import { KEEPALIVE, LEAVE_TIMEOUT_MS } from './config.js';
 import { Retry } from './retry.js';
@@ -50,9 +50,10 @@ const RECONNECT_CLOSE = 4000;
 const OUTBOX_MAX = 500;
 /** `moved` answers followed in a row before the join is given up. */
 const MAX_MOVES = 3;
-/** How long after losing its node the cluster surely forgot it (a node record lives 6 s after its
- * last refresh), and the wait between joins sent again meanwhile. */
-export const DEAD_NODE_MS = 7000;
+/** A dead node's record lives 4 to 6 s after it died (refreshed every 2 s, it expires 6 s after the
+ * last refresh): a join that the cluster still sends to the dead node is asked again from DEAD_NODE_MS
+ * after the loss, then every DEAD_NODE_RETRY_MS, until the meeting is placed on a live node. */
+export const DEAD_NODE_MS = 4000;
 const DEAD_NODE_RETRY_MS = 1000;
 /** Joins sent again on one socket while waiting for the cluster to forget a dead node, at most. */
 const MAX_DEAD_WAITS = 20;
