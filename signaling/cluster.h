@@ -20,6 +20,7 @@
  *   vm:owned:<id>          sorted set: meeting ids placed on that node, score = when the placement
  *                          lapses; its size is the node's `meetings`, created ones nobody joined yet
  *                          included
+ *   vm:chat:<mid>          list: the meeting's chat history (cluster_chat.h)
  * A meeting whose owner's `vm:node` hash is gone is free: the next join places it again.
  *
  * Every function here is called on the signaling thread unless it says otherwise.
