@@ -26,8 +26,32 @@ static const char push_lua[] = "redis.call('RPUSH', KEYS[1], ARGV[1])\n"
                                "redis.call('PEXPIRE', KEYS[1], ARGV[3])\n"
                                "return 1\n";
 
-/* KEYS: lists; ARGV[i]: the ttl ms of KEYS[i]. A list that is gone stays gone. */
-static const char refresh_lua[] = "for i, k in ipairs(KEYS) do redis.call('PEXPIRE', k, ARGV[i]) end\n"
+/* KEYS: lists vm:chat:<mid>; ARGV[1]: this node; ARGV[1 + i]: the ttl ms of KEYS[i]. For each list:
+ * -1 when another node owns its meeting (left alone), else the id of its newest entry (0: none, or the
+ * list is gone: Redis restarted empty), its TTL refreshed. */
+static const char refresh_lua[] =
+    "local out = {}\n"
+    "for i, k in ipairs(KEYS) do\n"
+    "  local owner = redis.call('GET', 'vm:meeting:' .. string.sub(k, 9))\n"
+    "  if owner and owner ~= ARGV[1] then\n"
+    "    out[i] = -1\n"
+    "  else\n"
+    "    redis.call('PEXPIRE', k, ARGV[i + 1])\n"
+    "    local id = 0\n"
+    "    local last = redis.call('LINDEX', k, -1)\n"
+    "    if last then\n"
+    "      local ok, e = pcall(cjson.decode, last)\n"
+    "      if ok and type(e) == 'table' and type(e.id) == 'number' then id = e.id end\n"
+    "    end\n"
+    "    out[i] = id\n"
+    "  end\n"
+    "end\n"
+    "return out\n";
+
+/* KEYS[1] the list; ARGV[1] ttl ms, ARGV[2..] the entries, oldest first: the list becomes them. */
+static const char rewrite_lua[] = "redis.call('DEL', KEYS[1])\n"
+                                  "redis.call('RPUSH', KEYS[1], unpack(ARGV, 2))\n"
+                                  "redis.call('PEXPIRE', KEYS[1], ARGV[1])\n"
                                   "return 1\n";
 
 static void chat_key(char out[KEY_MAX], const char *meeting_id)
@@ -167,11 +191,58 @@ int cluster_chat_load(struct vm_signaling *s, struct vm_conn *c, const char *mee
     return 0;
 }
 
-/* ---- keeping the histories as long as their meetings ---- */
+/* ---- keeping the histories as long as their meetings, and whole ---- */
+
+/* Rewrites the list of m from its in-memory history: after Redis lost it (restarted empty) or missed
+ * messages (written while it was unreachable). Later entries are queued after this job: nothing is lost. */
+typedef struct {
+    char key[KEY_MAX];
+    GPtrArray *argv; /* "EVAL", script, "1", key, ttl, entries...; the ttl and entries owned */
+} rewrite_job;
+
+static void rewrite_work(vm_cluster *c, void *arg)
+{
+    rewrite_job *j = arg;
+    run_void(c, (int)j->argv->len, (const char **)j->argv->pdata);
+}
+
+static void rewrite_after(void *owner, void *arg)
+{
+    (void)owner;
+    rewrite_job *j = arg;
+    for (guint i = 4; i < j->argv->len; i++)
+        free(j->argv->pdata[i]);
+    g_ptr_array_free(j->argv, TRUE);
+    free(j);
+}
+
+static void rewrite(struct vm_signaling *s, const vm_meeting *m)
+{
+    rewrite_job *j = calloc(1, sizeof(*j));
+    if (!j)
+        return;
+    chat_key(j->key, m->id);
+    j->argv = g_ptr_array_new();
+    g_ptr_array_add(j->argv, "EVAL");
+    g_ptr_array_add(j->argv, (char *)rewrite_lua);
+    g_ptr_array_add(j->argv, "1");
+    g_ptr_array_add(j->argv, j->key);
+    g_ptr_array_add(j->argv, g_strdup_printf("%lld", (long long)ttl_ms(s, m, vm_now_ms())));
+    bool ok = j->argv->pdata[4] != NULL;
+    for (size_t i = 0; ok && i < m->chat_count; i++) {
+        char *e = chat_store_encode(meeting_chat_at(m, i));
+        ok = e != NULL;
+        g_ptr_array_add(j->argv, e);
+    }
+    if (!ok || cluster_submit(s->cluster, rewrite_work, rewrite_after, NULL, j) < 0)
+        rewrite_after(NULL, j);
+}
 
 typedef struct {
-    GPtrArray *keys, *ttls; /* char*, owned */
     struct vm_signaling *s;
+    GPtrArray *ids, *keys, *ttls; /* char*, owned */
+    GArray *expected;             /* uint64_t: the newest id of each meeting when the job was made */
+    GArray *stored;               /* int64_t: what refresh_lua answered (empty: Redis failed) */
     int64_t now;
 } refresh_job;
 
@@ -182,34 +253,59 @@ static void add_meeting(vm_meeting *m, void *ud)
         return;
     char key[KEY_MAX];
     chat_key(key, m->id);
+    g_ptr_array_add(j->ids, g_strdup(m->id));
     g_ptr_array_add(j->keys, g_strdup(key));
     g_ptr_array_add(j->ttls, g_strdup_printf("%lld", (long long)ttl_ms(j->s, m, j->now)));
+    uint64_t last = meeting_chat_at(m, m->chat_count - 1)->id;
+    g_array_append_val(j->expected, last);
 }
 
 static void refresh_work(vm_cluster *c, void *arg)
 {
     refresh_job *j = arg;
     guint n = j->keys->len;
-    const char **argv = g_new(const char *, 3 + 2 * (size_t)n);
+    const char **argv = g_new(const char *, 4 + 2 * (size_t)n);
     char count[16];
     snprintf(count, sizeof(count), "%u", n);
     argv[0] = "EVAL";
     argv[1] = refresh_lua;
     argv[2] = count;
-    for (guint i = 0; i < n; i++) {
+    for (guint i = 0; i < n; i++)
         argv[3 + i] = j->keys->pdata[i];
-        argv[3 + n + i] = j->ttls->pdata[i];
-    }
-    run_void(c, 3 + 2 * (int)n, argv);
+    argv[3 + n] = cluster_node_id(c);
+    for (guint i = 0; i < n; i++)
+        argv[4 + n + i] = j->ttls->pdata[i];
+    redisReply *r = cluster_command(c, 4 + 2 * (int)n, argv);
     g_free(argv);
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == n)
+        for (guint i = 0; i < n; i++) {
+            int64_t v = r->element[i]->type == REDIS_REPLY_INTEGER ? r->element[i]->integer : -1;
+            g_array_append_val(j->stored, v);
+        }
+    if (r)
+        freeReplyObject(r);
 }
 
 static void refresh_after(void *owner, void *arg)
 {
-    (void)owner;
     refresh_job *j = arg;
+    /* owner is s unless the cluster is being freed. Every entry up to `expected` was queued before this
+     * job: a list whose newest entry is another one lacks some (or is gone). */
+    for (guint i = 0; owner && i < j->stored->len; i++) {
+        int64_t stored = g_array_index(j->stored, int64_t, i);
+        uint64_t expected = g_array_index(j->expected, uint64_t, i);
+        vm_meeting *m = stored < 0 || (uint64_t)stored == expected ? NULL : registry_find(j->s->reg, j->ids->pdata[i]);
+        if (m && m->chat_count) {
+            LOG_I("meeting %s: Redis has its chat up to message %lld of %llu; writing it again", m->id,
+                  (long long)stored, (unsigned long long)expected);
+            rewrite(j->s, m);
+        }
+    }
+    g_ptr_array_free(j->ids, TRUE);
     g_ptr_array_free(j->keys, TRUE);
     g_ptr_array_free(j->ttls, TRUE);
+    g_array_free(j->expected, TRUE);
+    g_array_free(j->stored, TRUE);
     free(j);
 }
 
@@ -220,11 +316,14 @@ void cluster_chat_sweep(struct vm_signaling *s)
     refresh_job *j = calloc(1, sizeof(*j));
     if (!j)
         return;
+    j->s = s;
+    j->ids = g_ptr_array_new_with_free_func(g_free);
     j->keys = g_ptr_array_new_with_free_func(g_free);
     j->ttls = g_ptr_array_new_with_free_func(g_free);
-    j->s = s;
+    j->expected = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+    j->stored = g_array_new(FALSE, FALSE, sizeof(int64_t));
     j->now = vm_now_ms();
     registry_each(s->reg, add_meeting, j);
-    if (!j->keys->len || cluster_submit(s->cluster, refresh_work, refresh_after, NULL, j) < 0)
+    if (!j->keys->len || cluster_submit(s->cluster, refresh_work, refresh_after, s, j) < 0)
         refresh_after(NULL, j);
 }

@@ -9,8 +9,9 @@
  *
  * Every Redis command goes through the cluster thread's queue (cluster_submit): neither the signaling
  * thread nor the media workers wait for Redis. Redis unreachable: the chat works as on a single node
- * (in memory); what was written meanwhile is not in Redis, and a node that takes the meeting over
- * later shows only what Redis has.
+ * (in memory). The refresh also compares the newest entry of each list with the meeting's: a list
+ * that lacks messages (written while Redis was unreachable, or Redis restarted empty) is written again
+ * from memory by its owner.
  */
 #ifndef VM_CLUSTER_CHAT_H
 #define VM_CLUSTER_CHAT_H
@@ -32,7 +33,8 @@ void cluster_chat_written(struct vm_signaling *s, const vm_meeting *m, const vm_
 typedef void (*cluster_chat_loaded_fn)(struct vm_signaling *s, struct vm_conn *c);
 int cluster_chat_load(struct vm_signaling *s, struct vm_conn *c, const char *meeting_id, cluster_chat_loaded_fn loaded);
 
-/* Once a second: refreshes the TTL of the history of every meeting live here that has chat. */
+/* Once a second: refreshes the TTL of the history of every meeting live here that has chat, and writes
+ * again the ones that Redis does not have whole. */
 void cluster_chat_sweep(struct vm_signaling *s);
 
 #endif

@@ -165,6 +165,37 @@ describe('chat history of several nodes, through Redis', { timeout: 180000 }, ()
     await closeAll(ada.client, bob.client, carl.client, dan.client);
   });
 
+  test('chat sent while Redis is away, or lost by a Redis that came back empty, is written again by the owner', { timeout: 60000 }, async () => {
+    const live = nodes.filter((n) => n.isRunning());
+    const id = randomMeetingId();
+    const ada = await joinThrough(live, live[0], id, 'Ada');
+    ada.client.send({ type: 'chat-message', message: 'before' });
+    const first = entry(await ada.client.next('receive-message'));
+    for (let i = 0; i < 50 && (await storedChat(redis.port, id)).length < 1; i++) await sleep(100);
+    await redis.kill();
+    ada.client.send({ type: 'chat-message', message: 'while Redis is away' });
+    const second = entry(await ada.client.next('receive-message')); // chat goes on
+    assert.equal(second.id, 2);
+    await redis.restart(); // empty: no persistence
+    let stored = [];
+    const t0 = Date.now();
+    while (stored.length < 2) {
+      assert.ok(Date.now() - t0 < 8000, `Redis has ${JSON.stringify(stored)}`);
+      await sleep(200);
+      stored = await storedChat(redis.port, id);
+    }
+    assert.deepEqual(stored, [first, second]);
+    const ttl = Number(await redisCli(redis.port, 'PTTL', `vm:chat:${id}`));
+    assert.ok(ttl > (GRACE_S - 5) * 1000, `TTL ${ttl}`);
+    // and the list is not written again and again: a new message is appended once
+    ada.client.send({ type: 'chat-message', message: 'after' });
+    const third = entry(await ada.client.next('receive-message'));
+    await sleep(2500);
+    assert.deepEqual(await storedChat(redis.port, id), [first, second, third]);
+    await clusterFormed(live, live.length);
+    await ada.client.close();
+  });
+
   test('Redis keeps the newest 50 messages; an empty meeting\'s history lapses when the meeting does', { timeout: 60000 }, async () => {
     const live = nodes.filter((n) => n.isRunning());
     const id = randomMeetingId();
