@@ -141,6 +141,7 @@ describe('chat history of several nodes, through Redis', { timeout: 180000 }, ()
     const t0 = Date.now();
     owner.proc.kill('SIGKILL');
     const alive = nodes.filter((n) => n !== owner);
+    // Carl joins through a live node, asking again while it still sends him to the dead owner
     const carl = await joinThrough(nodes, alive[0], id, 'Carl');
     const took = Date.now() - t0;
     console.log(`# meeting taken over by ${carl.node.id} ${took} ms after ${owner.id} was killed (${carl.tries} tries)`);
@@ -148,7 +149,7 @@ describe('chat history of several nodes, through Redis', { timeout: 180000 }, ()
     assert.ok(took < 10000, `took ${took} ms`);
     assert.deepEqual(carl.joined.chatHistory.map(entry), sent);
     assert.deepEqual(carl.joined.users, []);
-    // a second joiner, through the other live node: the same history, once
+    // a second one, through the other live node: the same history, once
     const dan = await joinThrough(nodes, alive[1], id, 'Dan');
     assert.equal(dan.node, carl.node);
     assert.deepEqual(dan.joined.chatHistory.map(entry), sent);
@@ -163,6 +164,39 @@ describe('chat history of several nodes, through Redis', { timeout: 180000 }, ()
     }
     assert.deepEqual(stored, [...sent, next]);
     await closeAll(ada.client, bob.client, carl.client, dan.client);
+  });
+
+  test('two joins at once of a meeting placed nowhere that has a history in Redis: both get it, once', { timeout: 60000 }, async () => {
+    const live = nodes.filter((n) => n.isRunning());
+    const id = randomMeetingId();
+    const ada = await joinThrough(live, live[0], id, 'Ada');
+    for (const message of ['one', 'two']) {
+      ada.client.send({ type: 'chat-message', message });
+      await ada.client.next('receive-message');
+    }
+    await ada.client.close();
+    let stored = [];
+    for (let i = 0; i < 50 && stored.length < 2; i++) {
+      stored = await storedChat(redis.port, id);
+      if (stored.length < 2) await sleep(100);
+    }
+    // the meeting is placed nowhere (as after its node died and its record expired): vm:meeting removed;
+    // its history is still in Redis
+    await redisCli(redis.port, 'DEL', `vm:meeting:${id}`);
+    const other = live.find((n) => n !== ada.node);
+    const [x, y] = [await connect(other.wsUrl, { name: 'X' }), await connect(other.wsUrl, { name: 'Y' })];
+    x.send({ type: 'join-meeting', meetingId: id, username: 'X' });
+    y.send({ type: 'join-meeting', meetingId: id, username: 'Y' });
+    const [jx, jy] = await Promise.all([x, y].map((c) => c.next((m) => ['existing-users', 'moved', 'error'].includes(m.type), 5000)));
+    assert.equal(jx.type, 'existing-users', JSON.stringify(jx));
+    assert.equal(jy.type, 'existing-users', JSON.stringify(jy));
+    assert.deepEqual(jx.chatHistory, stored);
+    assert.deepEqual(jy.chatHistory, stored);
+    assert.equal(jx.users.length + jy.users.length, 1, 'one saw the other');
+    assert.equal(await redisCli(redis.port, 'GET', `vm:meeting:${id}`), other.id);
+    x.send({ type: 'chat-message', message: 'three' });
+    assert.equal((await y.next('receive-message')).id, 3);
+    await closeAll(x, y);
   });
 
   test('chat sent while Redis is away, or lost by a Redis that came back empty, is written again by the owner', { timeout: 60000 }, async () => {
