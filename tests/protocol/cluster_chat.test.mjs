@@ -266,3 +266,22 @@ describe('chat history of several nodes, through Redis', { timeout: 180000 }, ()
     assert.ok(first <= GRACE_S * 1000 && second <= first - 2000, `TTL ${first} then ${second}`);
   });
 });
+
+describe('a single node (no REDIS_URL)', { timeout: 30000 }, () => {
+  test('sends no node-info: existing-users answers the join directly', async () => {
+    const srv = await startServer();
+    try {
+      const c = await connect(srv.wsUrl);
+      await c.join(randomMeetingId(), 'Solo');
+      c.send({ type: 'chat-message', message: 'hi' });
+      await c.next('receive-message');
+      await c.ping();
+      const types = c.received.map((m) => m.type);
+      assert.equal(types[0], 'existing-users', types.join());
+      assert.ok(!types.includes('node-info'), types.join());
+      await c.close();
+    } finally {
+      await srv.stop();
+    }
+  });
+});
