@@ -399,7 +399,9 @@ static void *thread_main(void *arg)
             next_tick = mono_ms() + TICK_MS;
             pthread_mutex_lock(&c->lock);
         }
-        if (c->todo.length) {
+        /* requests first, unless the registration is due: a steady stream of jobs (chat, cluster_chat.c)
+         * must not keep the node from refreshing its record */
+        if (c->todo.length && mono_ms() < next_tick) {
             GQueue batch = c->todo;
             g_queue_init(&c->todo);
             pthread_mutex_unlock(&c->lock);
