@@ -20,8 +20,12 @@
 
 #define KEY_MAX (16 + VM_MEETING_ID_LEN)
 
-/* KEYS[1] the list; ARGV: entry, history length, ttl ms. */
-static const char push_lua[] = "redis.call('RPUSH', KEYS[1], ARGV[1])\n"
+/* KEYS[1] the list; ARGV: entry, history length, ttl ms, this node. Only the meeting's owner (or anybody
+ * while Redis knows none: it came back empty) writes: a node that still has the meeting live after it
+ * was placed elsewhere (handed over by a drain, a conflict) would number its messages on its own. */
+static const char push_lua[] = "local owner = redis.call('GET', 'vm:meeting:' .. string.sub(KEYS[1], 9))\n"
+                               "if owner and owner ~= ARGV[4] then return 0 end\n"
+                               "redis.call('RPUSH', KEYS[1], ARGV[1])\n"
                                "redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)\n"
                                "redis.call('PEXPIRE', KEYS[1], ARGV[3])\n"
                                "return 1\n";
@@ -89,7 +93,7 @@ static void push_work(vm_cluster *c, void *arg)
     push_job *j = arg;
     char max[16];
     snprintf(max, sizeof(max), "%d", VM_CHAT_HISTORY);
-    const char *argv[] = {"EVAL", push_lua, "1", j->key, j->entry, max, j->ttl};
+    const char *argv[] = {"EVAL", push_lua, "1", j->key, j->entry, max, j->ttl, cluster_node_id(c)};
     run_void(c, (int)G_N_ELEMENTS(argv), argv);
 }
 

@@ -206,6 +206,22 @@ describe('chat history of several nodes, through Redis', { timeout: 180000 }, ()
     await closeAll(fx.c, fy.c);
   });
 
+  test('a node whose meeting was placed elsewhere (a drain\'s handover, a conflict) no longer writes its chat to Redis', { timeout: 30000 }, async () => {
+    const live = nodes.filter((n) => n.isRunning());
+    const id = randomMeetingId();
+    const ada = await joinThrough(live, live[0], id, 'Ada');
+    ada.client.send({ type: 'chat-message', message: 'mine' });
+    const first = entry(await ada.client.next('receive-message'));
+    for (let i = 0; i < 50 && (await storedChat(redis.port, id)).length < 1; i++) await sleep(100);
+    const other = live.find((n) => n !== ada.node);
+    await redisCli(redis.port, 'SET', `vm:meeting:${id}`, other.id, 'PX', '60000');
+    ada.client.send({ type: 'chat-message', message: 'not mine any more' });
+    assert.equal((await ada.client.next('receive-message')).id, 2); // chat goes on here
+    await sleep(2500); // a refresh too: it does not write the list again either
+    assert.deepEqual(await storedChat(redis.port, id), [first]);
+    await ada.client.close();
+  });
+
   test('chat sent while Redis is away, or lost by a Redis that came back empty, is written again by the owner', { timeout: 60000 }, async () => {
     const live = nodes.filter((n) => n.isRunning());
     const id = randomMeetingId();
