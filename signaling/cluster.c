@@ -87,6 +87,9 @@ typedef struct req {
     cluster_done_fn done;           /* signaling thread only; NULL once cancelled */
     void *owner, *ud;
     cluster_handoff_fn handoff;     /* a handoff (cluster_handoff) rather than a locate */
+    cluster_work_fn work;           /* a job of cluster_submit() instead of a locate */
+    cluster_after_fn after;         /* its answer; called with owner NULL once cancelled */
+    void *arg;
 } req;
 
 struct vm_cluster {
@@ -452,14 +455,19 @@ static void *thread_main(void *arg)
             next_read = aligned(READ_OFFSET_MS);
             pthread_mutex_lock(&c->lock);
         }
-        if (c->todo.length) {
+        /* requests first, unless the registration is due: a steady stream of jobs (chat, cluster_chat.c)
+         * must not keep the node from refreshing its record */
+        if (c->todo.length && mono_ms() < next_tick) {
             GQueue batch = c->todo;
             g_queue_init(&c->todo);
             pthread_mutex_unlock(&c->lock);
             req *q;
             GQueue answered = G_QUEUE_INIT;
             while ((q = g_queue_pop_head(&batch))) {
-                do_locate(c, q);
+                if (q->work)
+                    q->work(c, q->arg);
+                else
+                    do_locate(c, q);
                 g_queue_push_tail(&answered, q);
             }
             pthread_mutex_lock(&c->lock);
@@ -576,6 +584,11 @@ void cluster_free(vm_cluster *c)
     pthread_cond_signal(&c->cond);
     pthread_mutex_unlock(&c->lock);
     pthread_join(c->thread, NULL);
+    for (GList *l = c->live; l; l = l->next) { /* jobs free their argument */
+        req *q = l->data;
+        if (q->after)
+            q->after(NULL, q->arg);
+    }
     g_list_free_full(c->live, free); /* every request not yet freed by cluster_poll */
     g_queue_clear(&c->todo);
     g_queue_clear(&c->done);
@@ -649,8 +662,10 @@ void cluster_cancel(vm_cluster *c, void *owner)
 {
     for (GList *l = c->live; l; l = l->next) {
         req *q = l->data;
-        if (q->owner == owner)
+        if (q->owner == owner) {
             q->done = NULL;
+            q->owner = NULL;
+        }
     }
 }
 
@@ -671,12 +686,36 @@ void cluster_poll(vm_cluster *c)
     req *q;
     while ((q = g_queue_pop_head(&batch))) {
         c->live = g_list_remove(c->live, q);
-        if (q->handoff)
+        if (q->after)
+            q->after(q->owner, q->arg);
+        else if (q->handoff)
             q->handoff(q->ud, q->meeting_id, &q->ans);
         else if (q->done)
             q->done(q->owner, q->ud, &q->ans);
         free(q);
     }
+}
+
+int cluster_submit(vm_cluster *c, cluster_work_fn work, cluster_after_fn after, void *owner, void *arg)
+{
+    req *q = calloc(1, sizeof(*q));
+    if (!q)
+        return -1;
+    q->work = work;
+    q->after = after;
+    q->owner = owner;
+    q->arg = arg;
+    c->live = g_list_prepend(c->live, q);
+    pthread_mutex_lock(&c->lock);
+    g_queue_push_tail(&c->todo, q);
+    pthread_cond_signal(&c->cond);
+    pthread_mutex_unlock(&c->lock);
+    return 0;
+}
+
+void *cluster_command(vm_cluster *c, int argc, const char **argv)
+{
+    return run(c, argc, argv);
 }
 
 void cluster_report(vm_cluster *c, const cluster_load *load)

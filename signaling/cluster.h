@@ -22,6 +22,7 @@
  *   vm:owned:<id>          sorted set: meeting ids placed on that node, score = when the placement
  *                          lapses; its size is the node's `meetings`, created ones nobody joined yet
  *                          included
+ *   vm:chat:<mid>          list: the meeting's chat history (cluster_chat.h)
  * A meeting whose owner's `vm:node` hash is gone is free: the next join places it again.
  *
  * Every function here is called on the signaling thread unless it says otherwise.
@@ -103,6 +104,16 @@ bool cluster_take_split(vm_cluster *c, cluster_split *out);
 void cluster_cancel(vm_cluster *c, void *owner);
 /* Runs the callbacks of finished requests and takes the latest node list. */
 void cluster_poll(vm_cluster *c);
+/* A job of another part of the cluster (cluster_chat.c): work(c, arg) runs on the cluster thread, in
+ * the order of submission among all requests (it may call cluster_command); then after(owner, arg) runs
+ * from cluster_poll(), with owner NULL when cluster_cancel(owner) ran meanwhile or the cluster is being
+ * freed (after must then only free arg). after owns arg. Returns 0, or -1 (no memory: nothing runs). */
+typedef void (*cluster_work_fn)(vm_cluster *c, void *arg);
+typedef void (*cluster_after_fn)(void *owner, void *arg);
+int cluster_submit(vm_cluster *c, cluster_work_fn work, cluster_after_fn after, void *owner, void *arg);
+/* On the cluster thread only (inside a work function): one Redis command; its redisReply (the caller
+ * frees it with freeReplyObject), or NULL when Redis is unreachable or refused it (counted, logged). */
+void *cluster_command(vm_cluster *c, int argc, const char **argv);
 /* Reports this node's load; the next registration carries it. */
 void cluster_report(vm_cluster *c, const cluster_load *load);
 

@@ -20,6 +20,7 @@
 
 #include "sfu/log.h"
 #include "signaling/cluster.h"
+#include "signaling/cluster_chat.h"
 #include "signaling/drain.h"
 #include "signaling/msg.h"
 #include "signaling/server_internal.h"
@@ -161,6 +162,15 @@ int cluster_route_writeable(vm_conn *c, struct lws *wsi)
     return rc;
 }
 
+/* The history of a meeting placed here is in the registry (cluster_chat.c): the join it waited for. */
+static void history_loaded(struct vm_signaling *s, vm_conn *c)
+{
+    struct cluster_pending *p = c->cluster;
+    c->cluster = NULL;
+    session_join(s, c, p->join, true);
+    pending_free(p);
+}
+
 static void join_answered(void *owner, void *ud, const cluster_answer *a)
 {
     vm_conn *c = owner;
@@ -176,6 +186,11 @@ static void join_answered(void *owner, void *ud, const cluster_answer *a)
         err.reason = a->status < 0 ? "cluster" : "draining";
         session_send(c, msg_build_error(&err));
     } else if (!strcmp(a->owner, cluster_node_id(s->cluster))) {
+        /* not live here (maybe live on a node that died): its chat history first */
+        if (!registry_find(s->reg, p->meeting_id) && cluster_chat_load(s, c, p->meeting_id, history_loaded) == 0) {
+            c->cluster = p;
+            return;
+        }
         session_join(s, c, p->join, true);
     } else {
         LOG_I("meeting %s lives on node %s: join moved to %s", p->meeting_id, a->owner, a->url);
@@ -276,6 +291,7 @@ void cluster_route_sweep(struct vm_signaling *s)
     }
     cluster_report(s->cluster, &load);
     g_ptr_array_free(ids, TRUE);
+    cluster_chat_sweep(s);
 }
 
 void cluster_route_health(struct vm_signaling *s, json_t *o)

@@ -106,6 +106,12 @@ vm_participant *registry_find_user(vm_registry *reg, const char *user_id)
     return g_hash_table_lookup(reg->users, user_id);
 }
 
+int registry_restore(vm_registry *reg, const char *meeting_id, int64_t now_ms, vm_meeting **out)
+{
+    *out = registry_find(reg, meeting_id);
+    return *out ? 1 : meeting_insert(reg, meeting_id, now_ms, out);
+}
+
 int registry_join(vm_registry *reg, const char *meeting_id, const char *username, bool audio, bool video,
                   void *conn, int64_t now_ms, vm_participant **out)
 {
@@ -186,12 +192,9 @@ vm_participant *registry_overdue(vm_registry *reg, int64_t now_ms, int64_t grace
     return NULL;
 }
 
-const vm_chat *meeting_add_chat(vm_participant *p, const char *text, int64_t now_ms)
+/* The ring's next slot (the oldest one once it is full), with its old message freed; takes `message`. */
+static vm_chat *chat_push(vm_meeting *m, char *message)
 {
-    vm_meeting *m = p->meeting;
-    char *copy = strdup(text);
-    if (!copy)
-        return NULL;
     size_t slot;
     if (m->chat_count < VM_CHAT_HISTORY) {
         slot = (m->chat_start + m->chat_count) % VM_CHAT_HISTORY;
@@ -203,12 +206,38 @@ const vm_chat *meeting_add_chat(vm_participant *p, const char *text, int64_t now
     vm_chat *c = &m->chat[slot];
     m->used = true;
     free(c->message);
-    c->message = copy;
+    c->message = message;
+    return c;
+}
+
+const vm_chat *meeting_add_chat(vm_participant *p, const char *text, int64_t now_ms)
+{
+    vm_meeting *m = p->meeting;
+    char *copy = strdup(text);
+    if (!copy)
+        return NULL;
+    vm_chat *c = chat_push(m, copy);
     c->id = m->next_chat_id++;
     memcpy(c->user_id, p->user_id, sizeof(c->user_id));
     memcpy(c->username, p->username, sizeof(c->username));
     c->timestamp_ms = now_ms;
     return c;
+}
+
+int meeting_restore_chat(vm_meeting *m, const vm_chat *entry)
+{
+    if (entry->id < m->next_chat_id || !entry->message)
+        return 1;
+    char *copy = strdup(entry->message);
+    if (!copy)
+        return MEETING_E_NOMEM;
+    vm_chat *c = chat_push(m, copy);
+    c->id = entry->id;
+    memcpy(c->user_id, entry->user_id, sizeof(c->user_id));
+    memcpy(c->username, entry->username, sizeof(c->username));
+    c->timestamp_ms = entry->timestamp_ms;
+    m->next_chat_id = entry->id + 1;
+    return 0;
 }
 
 const vm_chat *meeting_chat_at(const vm_meeting *m, size_t i)

@@ -103,6 +103,16 @@ void registry_leave(vm_registry *reg, vm_participant *p, int64_t now_ms);
  * text is copied. Returns the stored entry (valid until it is dropped from the ring), or NULL on no memory. */
 const vm_chat *meeting_add_chat(vm_participant *p, const char *text, int64_t now_ms);
 
+/* Several nodes (cluster_chat.c): the meeting meeting_id (normalised) as it was on a node that died, to
+ * be filled from the history kept in Redis before anybody joins it. Stores the live meeting of that id
+ * in *out and returns 1 when there is one already; else makes it, empty, like a join would, and returns
+ * 0; else a MEETING_E_* code. */
+int registry_restore(vm_registry *reg, const char *meeting_id, int64_t now_ms, vm_meeting **out);
+/* Appends a copy of entry (its id, author and time kept) to m's history, oldest first; the next message
+ * of m gets entry->id + 1. An entry whose id is below that (already there, or out of order) is skipped:
+ * returns 1. Returns 0 when appended, MEETING_E_NOMEM on no memory. */
+int meeting_restore_chat(vm_meeting *m, const vm_chat *entry);
+
 /* The i-th oldest chat entry, 0 <= i < m->chat_count. */
 const vm_chat *meeting_chat_at(const vm_meeting *m, size_t i);
 

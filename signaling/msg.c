@@ -565,6 +565,15 @@ char *msg_build_moved_reason(const char *meeting_id, const char *url, const char
                           reason));
 }
 
+char *msg_build_node_info(const char *node, const char *url, const char *const *urls, size_t n, void *ice_servers)
+{
+    json_t *ice = ice_servers ? ice_servers : json_array(), *nodes = json_array();
+    for (size_t i = 0; nodes && i < n; i++)
+        json_array_append_new(nodes, json_string(urls[i]));
+    return dump(json_pack("{s:s, s:s, s:s, s:o*, s:o*}", "type", "node-info", "node", node, "url", url, "nodes",
+                          nodes, "iceServers", ice));
+}
+
 static const char *pc_name(msg_pc pc)
 {
     return pc == MSG_PC_UP ? "up" : "down";

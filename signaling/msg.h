@@ -128,6 +128,10 @@ char *msg_build_moved(const char *meeting_id, const char *url);
  * reason: "draining" (this node drains: PROTOCOL.md, "Draining a node") or "split" (Redis says another
  * live node owns it: PROTOCOL.md, "Several nodes"). */
 char *msg_build_moved_reason(const char *meeting_id, const char *url, const char *reason);
+/* node-info (PROTOCOL.md, "Several nodes"): this node's id and public base URL, the public base URLs of
+ * the live nodes (n of them), and the iceServers of this node (a JSON array, a jansson json_t *, taken;
+ * NULL: none). */
+char *msg_build_node_info(const char *node, const char *url, const char *const *urls, size_t n, void *ice_servers);
 /* type is "offer" or "answer"; sdp is copied. */
 char *msg_build_sdp(const char *type, msg_pc pc, const char *sdp);
 /* candidate "candidate:..." or "" for end of candidates; mid is the first BUNDLE mid. */

@@ -142,6 +142,9 @@ void cluster_route_gone(struct vm_signaling *s, vm_conn *c);
 void cluster_route_sweep(struct vm_signaling *s);
 void cluster_route_health(struct vm_signaling *s, json_t *o);
 void cluster_route_metrics(struct vm_signaling *s, GString *out);
+/* cluster_info.c: queues `node-info` on c (this node, the live nodes, this node's iceServers) before an
+ * existing-users; no-op when s->cluster is NULL. */
+void cluster_info_send(struct vm_signaling *s, vm_conn *c);
 
 /* drain_route.c (README, "Draining a node"). drain_route_request is thread-safe; the rest run on the
  * signaling thread. */

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "sfu/log.h"
+#include "signaling/cluster_chat.h"
 #include "signaling/msg.h"
 #include "signaling/server_internal.h"
 
@@ -253,6 +254,7 @@ void session_join(struct vm_signaling *s, vm_conn *c, const vm_msg *msg, bool pl
         sfu_join(s->media, p->meeting->id, p->user_id);
     LOG_I("meeting %s: %s (%s) joined, %zu present", p->meeting->id, p->user_id, p->username,
           p->meeting->count);
+    cluster_info_send(s, c);
     send_json(c, msg_build_existing_users(p, s->cfg->reconnect_grace_ms, false));
     broadcast(p->meeting, p, msg_build_user_joined(p));
 }
@@ -284,6 +286,7 @@ static void on_resume(struct vm_signaling *s, vm_conn *c, const vm_msg *msg)
     vm_conn *old = p->conn;
     p->conn = c;
     c->participant = p;
+    cluster_info_send(s, c);
     send_json(c, msg_build_existing_users(p, s->cfg->reconnect_grace_ms, true));
     if (old) {
         old->participant = NULL;
@@ -373,8 +376,10 @@ static void dispatch(struct vm_signaling *s, vm_conn *c, const vm_msg *msg)
     switch (msg->type) {
     case MSG_CHAT: {
         const vm_chat *chat = meeting_add_chat(p, msg->message, vm_now_ms());
-        if (chat)
+        if (chat) {
             broadcast(p->meeting, NULL, msg_build_chat(chat));
+            cluster_chat_written(s, p->meeting, chat); /* several nodes: kept in Redis too */
+        }
         break;
     }
     case MSG_MEDIA_STATE:

@@ -317,6 +317,16 @@ static void test_builders(void **state)
     expect_built(msg_build_moved_reason("k7m2pq9x", "http://10.0.0.3:3002", "draining"),
                  "{\"type\":\"moved\",\"meetingId\":\"k7m2pq9x\",\"url\":\"http://10.0.0.3:3002\","
                  "\"reason\":\"draining\"}");
+    {
+        const char *urls[] = {"http://10.0.0.2:3000", "https://n3.example.com"};
+        expect_built(msg_build_node_info("n2", "http://10.0.0.2:3000", urls, 2,
+                                         json_pack("[{s:s}]", "urls", "stun:stun.example.com:3478")),
+                     "{\"type\":\"node-info\",\"node\":\"n2\",\"url\":\"http://10.0.0.2:3000\",\"nodes\":"
+                     "[\"http://10.0.0.2:3000\",\"https://n3.example.com\"],\"iceServers\":[{\"urls\":"
+                     "\"stun:stun.example.com:3478\"}]}");
+        expect_built(msg_build_node_info("n2", "http://x", urls, 0, NULL),
+                     "{\"type\":\"node-info\",\"node\":\"n2\",\"url\":\"http://x\",\"nodes\":[],\"iceServers\":[]}");
+    }
     s = msg_build_user_left(a->user_id, "disconnected");
     o = json_loads(s, 0, NULL);
     assert_string_equal(json_string_value(json_object_get(o, "reason")), "disconnected");

@@ -61,6 +61,8 @@ class App {
     /** @type {Set<string>} chat messages shown, so a rejoin's history adds only the new ones */
     this.chatKeys = new Set();
     this.joining = false;
+    /** The last node-info named other ICE servers than the media connections being prepared use. */
+    this.iceChanged = false;
     this.leaving = false;
     this.mediaStarted = false;
     /** @type {Promise<void>|null} */
@@ -382,7 +384,10 @@ class App {
 
   /** @param {ExistingUsers} answer */
   #enterMeeting(answer) {
-    if (this.rtc && this.rtc.held) this.rtc.release(); // prepared while joining: send it first
+    // prepared while joining: send it first, unless the node that let us in has other ICE servers
+    if (this.rtc && this.rtc.held && this.iceChanged) this.#stopRtc();
+    if (this.rtc && this.rtc.held) this.rtc.release();
+    this.iceChanged = false;
     this.generation++;
     this.page = 'meeting';
     this.#stopMeter();
@@ -783,6 +788,14 @@ class App {
       if (!d.rejoin || this.page !== 'meeting') return;
       if (d.resumed) this.#resumed(d);
       else this.#rejoined(d);
+    });
+    // Several nodes: the node that lets us in says which ICE servers (TURN credentials) to use with
+    // it, and the page may have been served by another node (PROTOCOL.md, `node-info`).
+    on('node-info', (d) => {
+      if (!Array.isArray(d.iceServers)) return;
+      const urls = (/** @type {RTCIceServer[]} */ list) => JSON.stringify(list.map((x) => x && x.urls));
+      if (urls(d.iceServers) !== urls(this.config.iceServers || [])) this.iceChanged = true;
+      this.config = { ...this.config, iceServers: d.iceServers };
     });
     on('user-reconnecting', (d) => {
       if (this.page === 'meeting' && this.participants.has(d.userId)) {

@@ -32,6 +32,15 @@
 //   joined (the node drains: reason "draining") is followed the same way: the old socket is closed
 //   (we leave there), and the join on the new node is answered as a rejoin (`existing-users` with
 //   `rejoin` true, not resumed): the app keeps its chat and media state and sets up new connections.
+// - A node that dies (PROTOCOL.md "Several nodes", "When a node dies"): every join answer of a node in
+//   a cluster is preceded by `node-info`, which names the live nodes (kept in nodeUrls, dispatched as
+//   `node-info`). When the socket is lost, each try goes to the first of: the node we were on, the
+//   page's own node, the other known nodes, that has not refused a connection during this outage (all
+//   refused: the list starts again). A try on another node than ours sends `join-meeting` at once (a
+//   participant lives on one node: nobody else can resume it). A `moved` to a node that refused us in
+//   this outage means that the cluster has not yet noticed that it is dead (its record lives 4-6 s
+//   more): the same join is sent again on the same socket once deadNodeMs have passed since the loss,
+//   then every second, until the meeting is placed on a live node.
 
 import { KEEPALIVE, LEAVE_TIMEOUT_MS } from './config.js';
 import { Retry } from './retry.js';
@@ -44,6 +53,13 @@ const RECONNECT_CLOSE = 4000;
 const OUTBOX_MAX = 500;
 /** `moved` answers followed in a row before the join is given up. */
 const MAX_MOVES = 3;
+/** A dead node's record lives 4 to 6 s after it died (refreshed every 2 s, it expires 6 s after the
+ * last refresh): a join that the cluster still sends to the dead node is asked again from DEAD_NODE_MS
+ * after the loss, then every DEAD_NODE_RETRY_MS, until the meeting is placed on a live node. */
+export const DEAD_NODE_MS = 4000;
+const DEAD_NODE_RETRY_MS = 1000;
+/** Joins sent again on one socket while waiting for the cluster to forget a dead node, at most. */
+const MAX_DEAD_WAITS = 20;
 
 /**
  * The WebSocket URL of the node a `moved` names: its public base URL (http[s]://host[:port]) with
@@ -109,8 +125,20 @@ export const SERVER_TYPES = Object.freeze([
   'existing-users', 'user-joined', 'user-left', 'user-reconnecting', 'receive-message', 'media-state', 'left',
   'pong', 'error',
   'offer', 'answer', 'ice-candidate', 'video-layers', 'video-paused',
-  'active-speakers', 'moved',
+  'active-speakers', 'moved', 'node-info',
 ]);
+
+/**
+ * Where to try next after losing the socket: the first of `order` (deduplicated, nulls dropped) not
+ * in `refused`; when every one refused, the first (the list starts again).
+ * @param {(string|null|undefined)[]} order  the node we were on, the page's own node, the others
+ * @param {Set<string>} refused  socket URLs that refused a connection in this outage
+ * @returns {string|null}
+ */
+export function nextNodeUrl(order, refused) {
+  const list = [...new Set(order.filter((u) => typeof u === 'string' && u))];
+  return list.find((u) => !refused.has(u)) ?? list[0] ?? null;
+}
 
 export class SignalingClient extends EventTarget {
   constructor() {
@@ -142,6 +170,22 @@ export class SignalingClient extends EventTarget {
     this.closing = false;
     /** `moved` answers followed since the last join answer. */
     this.moves = 0;
+    /** @type {string|null} the socket URL connect() was given: the page's own node */
+    this.homeUrl = null;
+    /** @type {string|null} the socket URL of the node that last let us in */
+    this.joinedUrl = null;
+    /** @type {string[]} socket URLs of the live nodes of the cluster (the last `node-info`) */
+    this.nodeUrls = [];
+    /** @type {Set<string>} socket URLs that refused a connection since the socket was lost */
+    this.refused = new Set();
+    /** When the socket of a joined participant was lost (ms since the epoch), or 0. */
+    this.lostAt = 0;
+    /** Joins sent again while the cluster had not noticed a dead node yet, in this outage. */
+    this.deadWaits = 0;
+    /** See DEAD_NODE_MS (a property so that tests can shorten it). */
+    this.deadNodeMs = DEAD_NODE_MS;
+    /** @type {ReturnType<typeof setTimeout>|null} */
+    this.rejoinTimer = null;
   }
 
   /** True when the socket is open. */
@@ -156,6 +200,7 @@ export class SignalingClient extends EventTarget {
    */
   connect(url) {
     this.url = url;
+    this.homeUrl = url;
     this.closing = false;
     return this.#open();
   }
@@ -163,7 +208,8 @@ export class SignalingClient extends EventTarget {
   /** @returns {Promise<void>} */
   #open() {
     this.#dropSocket(RECONNECT_CLOSE);
-    const ws = new WebSocket(/** @type {string} */ (this.url));
+    const url = /** @type {string} */ (this.url);
+    const ws = new WebSocket(url);
     this.ws = ws;
     return new Promise((resolve, reject) => {
       let opened = false;
@@ -179,10 +225,15 @@ export class SignalingClient extends EventTarget {
       });
       ws.addEventListener('close', (ev) => {
         if (this.ws !== ws) return;
-        if (!opened) reject(new Error(`WebSocket closed before opening (code ${ev.code})`));
+        if (!opened) {
+          if (this.reconnecting) this.refused.add(url);
+          reject(new Error(`WebSocket closed before opening (code ${ev.code})`));
+        }
         this.#onClose(ev.code, ev.reason);
       });
-      // 'error' is always followed by 'close'; nothing to do here.
+      // 'error' is always followed by 'close'; nothing to do here (a listener all the same: ws, the
+      // WebSocket of the tests under Node, throws an error nobody listens to).
+      ws.addEventListener('error', () => {});
     });
   }
 
@@ -366,9 +417,19 @@ export class SignalingClient extends EventTarget {
       this.#followMove(msg, data);
       return;
     }
+    if (msg.type === 'node-info') {
+      this.nodeUrls = Array.isArray(msg.nodes)
+        ? msg.nodes.map(movedSocketUrl).filter((/** @type {string|null} */ u) => u !== null) : [];
+      this.#emit('node-info', msg);
+      return;
+    }
     if (msg.type === 'existing-users') {
       const rejoin = this.reconnecting;
       this.moves = 0;
+      this.joinedUrl = this.url;
+      this.refused.clear();
+      this.lostAt = 0;
+      this.deadWaits = 0;
       this.joined = true;
       this.userId = typeof msg.userId === 'string' ? msg.userId : null;
       this.reconnecting = false;
@@ -433,6 +494,19 @@ export class SignalingClient extends EventTarget {
    */
   #followMove(msg, data) {
     const url = movedSocketUrl(msg.url);
+    if (url && this.reconnecting && this.refused.has(url) && this.session && !this.joined &&
+        msg.meetingId === this.session.meetingId && this.deadWaits < MAX_DEAD_WAITS) {
+      // The owner is the node we lost: the cluster has not noticed yet. Ask again on this socket.
+      this.deadWaits++;
+      const wait = Math.max(DEAD_NODE_RETRY_MS, this.lostAt + this.deadNodeMs - Date.now());
+      const ws = this.ws;
+      if (this.rejoinTimer) clearTimeout(this.rejoinTimer);
+      this.rejoinTimer = setTimeout(() => {
+        this.rejoinTimer = null;
+        if (this.ws === ws && this.session && !this.joined && this.reconnecting) this.#sendJoin();
+      }, wait);
+      return;
+    }
     if (!url || !this.session || msg.meetingId !== this.session.meetingId || this.moves >= MAX_MOVES) {
       this.#emit('invalid', { data });
       return;
@@ -464,6 +538,11 @@ export class SignalingClient extends EventTarget {
     this.ws = null;
     const expected = this.closing;
     const wasJoined = this.joined || this.reconnecting;
+    if (this.joined) {
+      this.lostAt = Date.now();
+      this.refused.clear();
+      this.deadWaits = 0;
+    }
     this.joined = false;
     this.#emit('close', { code, reason, expected });
     if (!expected && wasJoined && this.session) this.#scheduleReconnect();
@@ -486,8 +565,12 @@ export class SignalingClient extends EventTarget {
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       if (!this.session || this.closing) return;
+      this.url = nextNodeUrl([this.joinedUrl, this.homeUrl, ...this.nodeUrls], this.refused) ?? this.url;
+      this.moves = 0;
       this.#open().then(() => {
-        if (this.session) this.#sendResumeOrJoin();
+        if (!this.session) return;
+        if (this.joinedUrl && this.url !== this.joinedUrl) this.resumeWith = null; // not resumable there
+        this.#sendResumeOrJoin();
       }, () => {
         // #onClose already scheduled the next try.
       });
@@ -499,6 +582,8 @@ export class SignalingClient extends EventTarget {
     this.outbox = [];
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
+    if (this.rejoinTimer) clearTimeout(this.rejoinTimer);
+    this.rejoinTimer = null;
   }
 
   #startKeepalive() {
