@@ -97,10 +97,17 @@ static bool fast_read(void *ud, int fd)
         n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
         if (n <= 0)
             return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+        /* RTCP (RFC 5761 §4: payload type byte 192-223) comes alone: a receiver's transport-cc
+         * feedback every 50 ms, reports. Another read would only find the socket empty (a system call
+         * per feedback datagram); if something did arrive meanwhile, the level-triggered epoll says so
+         * at the next pass. Media (RTP) comes in bursts: keep reading. */
+        bool rtcp = n >= 2 && buf[0] >= 128 && buf[0] < 192 && buf[1] >= 192 && buf[1] <= 223;
         if (ice->cbs.on_packet)
             ice->cbs.on_packet(ice->ud, buf, (size_t)n);
         if (ice->fast_fd != fd)
             return true; /* the pair changed: the new socket has its own reader */
+        if (rtcp)
+            return true;
     }
     return true;
 }
