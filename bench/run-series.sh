@@ -130,6 +130,7 @@ run_one() {
   echo "== $name: $duration s window, join rate $join_rate/s"
   wait_idle
   PORT=$port BIND_ADDRESS=127.0.0.1 RTC_IPS=127.0.0.1 MAX_PARTICIPANTS=1000 MAX_CONNECTIONS=5000 LOG_LEVEL=warn \
+    ADDRESS_MAX_CONNECTIONS=0 ADDRESS_MEETINGS_PER_MINUTE=0 ADDRESS_UNKNOWN_JOINS_PER_MINUTE=0 \
     "${server_cpu[@]}" "$server_bin" >"$out/$name.server.log" 2>&1 &
   local sp=$!
   if ! wait_healthy "$port"; then
@@ -184,7 +185,8 @@ for (const s of series) {
   const floorOf = (p) => (fs.existsSync(p) ? JSON.parse(fs.readFileSync(p, 'utf8')).kernel_floor : {});
   // a named scenario (scenario:meeting50) measures its floor in the same run (--with-floor)
   const fl = r.kernel_floor || floorOf(`${out}/floor-${kind}-${n}.json`), fl1 = floorOf(`${out}/floor1-${kind}-${n}.json`);
-  const busy = typeof r.machine.other_percent === 'number' && r.machine.other_percent > 20 ? ' ⚠' : '';
+  const busy = (typeof r.machine.other_percent === 'number' && r.machine.other_percent > 20 ? ' ⚠' : '')
+    + (r.sessions.ready < r.sessions.planned ? ' ✗' : '');
   rows.push(`| ${kind} ${n}${busy} | ${r.sessions.ready}/${r.sessions.planned}${r.sessions.failed ? ` (${r.sessions.failed} failed)` : ''} | ${f(sv.rtp_in_per_s, 0)} | ${f(sv.rtp_out_per_s, 0)} `
     + `| ${f(sv.mbit_out_per_s)} | ${f(sv.cpu_percent)} | **${f(sv.cpu_us_per_forwarded_packet, 2)}** | ${f(b.loss_percent, 3)} `
     + `| ${f(r.delay_ms.p50, 2)} / ${f(r.delay_ms.p95, 2)} / ${f(r.delay_ms.p99, 2)} | ${f(r.join_ms.p50, 0)} / ${f(r.join_ms.p99, 0)} `
@@ -207,7 +209,9 @@ const md = [
   '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ...rows, '',
   'CPU % is of one core; "other load" is the machine\'s busy time that was neither the server nor the bench '
-  + '(other jobs on a shared machine); ⚠ marks scenarios where it was over 20 % of a core: their figures are '
+  + '(other jobs on a shared machine); ✗ marks scenarios where not every planned session joined: their figures '
+  + 'are of a smaller meeting than named, not comparable with the kernel floor of the full one (nor with other runs); '
+  + '⚠ marks scenarios where it was over 20 % of a core: their figures are '
   + 'not the server\'s alone. "Kernel floor" (webinars): the same traffic sent with no server by '
   + '`videomeet-bench --kernel-floor` (bench/floor.h), the CPU a sender spends in the kernel alone per datagram '
   + 'on this machine\'s loopback, and the fan-out delay one thread doing only those sends has. '

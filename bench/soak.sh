@@ -79,7 +79,7 @@ ulimit -n 65536 2>/dev/null || true
 port=$(( 3950 + RANDOM % 40 ))
 log="$(mktemp)"
 read -r -a env_args <<<"$extra_env"
-env PORT="$port" BIND_ADDRESS=127.0.0.1 RTC_IPS=127.0.0.1 MEETING_GRACE_SECONDS=1 LOG_LEVEL=warn \
+env PORT="$port" BIND_ADDRESS=127.0.0.1 RTC_IPS=127.0.0.1 MEETING_GRACE_SECONDS=1 ADDRESS_MAX_CONNECTIONS=0 ADDRESS_MEETINGS_PER_MINUTE=0 ADDRESS_UNKNOWN_JOINS_PER_MINUTE=0 LOG_LEVEL=warn \
   MAX_PARTICIPANTS=50 "${env_args[@]}" "$server_bin" >"$log" 2>&1 &
 server_pid=$!
 cleanup() { kill -TERM "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; rm -f "$log"; }
