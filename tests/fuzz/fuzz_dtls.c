@@ -26,10 +26,11 @@
  * handshake does not depend on the inputs before it; retransmission timers are set to a minute
  * (OpenSSL's own clock: they never fire during an input).
  *
- * Speed: a fresh pair costs a real handshake (~1.5 ms on an idle core, most of it OpenSSL 3's
- * allocations through ASan's allocator, the EC arithmetic being the smaller part); an input on a kept
- * pair that stays up costs ~0.05 ms. So the executions per second depend on how many inputs of the
- * corpus ask for a fresh pair or end a kept one; this target is the slow one by design.
+ * Speed: a fresh pair costs a real handshake (~3 ms on the shared machine, most of it OpenSSL 3's
+ * many small allocations through ASan's allocator, libcrypto's own code about a third); an input on
+ * a kept pair that stays up is at least 15 times cheaper. So the executions per second follow how
+ * many inputs of the corpus ask for a fresh pair or end a kept one (most do: ~600-700 exec/s); this
+ * target is the slow one by design (tests/fuzz/README.md, "Speed").
  */
 #include <errno.h>
 #include <stddef.h>
