@@ -6,10 +6,13 @@
 # (seeds) and writes what it finds to a scratch directory; at the end the inputs that add coverage
 # are merged back into tests/fuzz/corpus/<TARGET> (libFuzzer -merge=1: the kept corpus only grows by
 # what covers something new; FUZZ_MINIMIZE=1 instead rewrites it as the smallest set covering
-# everything, under hash names). tests/fuzz/<TARGET>.dict is used as a dictionary when it exists.
+# everything, under hash names). tests/fuzz/<TARGET>.dict is used as a dictionary when it exists, and
+# tests/fuzz/<TARGET>.options holds the target's own libFuzzer flags, one a line (# comments), e.g.
+# -max_len=N or -detect_leaks=0 (see tests/fuzz/README.md for why each one is there).
 # A crash, leak, timeout or failed check is saved to the crash directory (build-fuzz/crashes,
 # <target>-crash-<sha1>), the other targets still run, and the script exits 1 at the end.
-# One line per target: executions, executions per second, coverage (cov: edges, ft: features).
+# One line per target: executions, executions per second, wall seconds, coverage (cov: edges, ft:
+# features).
 # Environment:
 #   FUZZ_RUNS=N          also stop a target after N executions (e.g. 10000000)
 #   FUZZ_MERGE=0         leave the kept corpus alone (scripts/test.sh's short run)
@@ -43,7 +46,7 @@ work_root="$(mktemp -d)"
 trap 'rm -rf "$work_root"' EXIT
 failed=()
 
-printf '%-12s %12s %10s %8s %8s  %s\n' target executions exec/s cov ft result
+printf '%-12s %12s %10s %8s %8s %8s  %s\n' target executions exec/s seconds cov ft result
 for t in "${targets[@]}"; do
   bin="build-fuzz/fuzz_$t"
   [ -x "$bin" ] || { echo "no fuzz target $t" >&2; exit 2; }
@@ -55,9 +58,16 @@ for t in "${targets[@]}"; do
   args=(-max_total_time="$seconds" -print_final_stats=1 -artifact_prefix="$crash_dir/$t-")
   [ -n "${FUZZ_RUNS:-}" ] && args+=(-runs="$FUZZ_RUNS")
   [ -f "tests/fuzz/$t.dict" ] && args+=(-dict="tests/fuzz/$t.dict")
+  if [ -f "tests/fuzz/$t.options" ]; then
+    while read -r opt; do
+      [[ "$opt" =~ ^[[:space:]]*(#|$) ]] || args+=("$opt")
+    done <"tests/fuzz/$t.options"
+  fi
   rc=0
+  start=$SECONDS
   nice -n "${FUZZ_NICE:-10}" "$bin" "${args[@]}" "$work" "$corpus" >"$log" 2>&1 || rc=$?
   runs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)"
+  wall=$((SECONDS - start))
   speed="$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)"
   cov="$(grep -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -n 1 || true)"
   result=ok
@@ -67,7 +77,7 @@ for t in "${targets[@]}"; do
     grep -E "ERROR|SUMMARY|^    #[0-9] " "$log" | head -n 20 >&2 || true
   fi
   set -- $cov
-  printf '%-12s %12s %10s %8s %8s  %s\n' "$t" "${runs:-?}" "${speed:-?}" "${2:-?}" "${4:-?}" "$result"
+  printf '%-12s %12s %10s %8s %8s %8s  %s\n' "$t" "${runs:-?}" "${speed:-?}" "$wall" "${2:-?}" "${4:-?}" "$result"
   if [ "$rc" = 0 ] && [ "${FUZZ_MERGE:-1}" != 0 ]; then
     if [ "${FUZZ_MINIMIZE:-0}" = 1 ]; then
       min="$work_root/$t.min"

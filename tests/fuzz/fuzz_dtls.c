@@ -7,8 +7,10 @@
  *
  * The first byte of an input chooses the setting: bit 0 the SFU's role (0 server, as for a browser's
  * offer; 1 client), bits 1-2 the SRTP profiles the browser allows (both, AES-GCM only, AES-CM only),
- * bit 3 the connection: a fresh pair for this input (handshake from the
- * start) or the pair made at start-up, connected (post-handshake; made again when an input ends it).
+ * bit 3 the connection: a fresh pair for this input (handshake from the start) or the pair of that
+ * setting (role, profiles) made at start-up, connected (post-handshake; made again when an input ends
+ * it). There is one kept pair per setting, so the connection that is up is fuzzed in either role and
+ * with either SRTP profile too (before: one kept pair, the SFU as server with both profiles).
  * The rest is a script of records [op][n][n bytes], op & 7:
  *   0 the browser's next waiting datagram reaches the SFU      1 the SFU's next one reaches the browser
  *   2 the bytes as a datagram to the SFU                       3 the browser's next datagram, with the
@@ -19,8 +21,16 @@
  * Checks (trap): dtls_handle_datagram's results are those dtls.h promises for the state it was in
  * and went to; FAILED and CLOSED are final; every datagram the SFU sends fits its MTU; application
  * data reaches the other side whole; once both are up their SRTP keys mirror each other; no crash,
- * leak or UB. Keys come from a fixed-seed random source (det_rand.h); retransmission timers are set
- * to a minute (OpenSSL's own clock: they never fire during an input).
+ * leak or UB. Keys come from a fixed-seed random source (det_rand.h), set back to the same seed before
+ * each fresh pair (and to a seed of its own before a kept pair is made again), so that a fresh
+ * handshake does not depend on the inputs before it; retransmission timers are set to a minute
+ * (OpenSSL's own clock: they never fire during an input).
+ *
+ * Speed: a fresh pair costs a real handshake (~3 ms on the shared machine, most of it OpenSSL 3's
+ * many small allocations through ASan's allocator, libcrypto's own code about a third); an input on
+ * a kept pair that stays up is at least 15 times cheaper. So the executions per second follow how
+ * many inputs of the corpus ask for a fresh pair or end a kept one (most do: ~600-700 exec/s); this
+ * target is the slow one by design (tests/fuzz/README.md, "Speed").
  */
 #include <errno.h>
 #include <stddef.h>
@@ -52,7 +62,10 @@ typedef struct {
 
 static cert_t *sfu_cert, *br_cert;
 static dtls_ctx_t *sfu_ctx, *br_ctx;
-static end kept_sfu, kept_br; /* the pair made at start-up */
+#define SETTINGS 8 /* the first byte's bits 0-2: role and SRTP profiles */
+#define SEED 20261203u
+static end kept_sfu[SETTINGS], kept_br[SETTINGS]; /* the connected pairs, one per setting */
+static const unsigned profiles[4] = {0, DTLS_ALLOW_AEAD_AES_128_GCM, DTLS_ALLOW_AES128_CM_SHA1_80, 0};
 
 static void on_send(void *user, const uint8_t *buf, size_t len)
 {
@@ -91,7 +104,7 @@ static void on_dropped(void *user, dtls_drop_reason_t reason)
     CHECK(reason < DTLS_DROP_REASONS);
 }
 
-static void make(end *e, bool sfu, dtls_role_t role, unsigned profiles)
+static void make(end *e, bool sfu, dtls_role_t role, unsigned allowed)
 {
     memset(e, 0, sizeof(*e));
     e->sfu = sfu;
@@ -99,7 +112,7 @@ static void make(end *e, bool sfu, dtls_role_t role, unsigned profiles)
     memset(&c, 0, sizeof(c));
     c.role = role;
     c.remote_fingerprint = cert_fingerprint(sfu ? br_cert : sfu_cert);
-    c.srtp_profiles = sfu ? 0 : profiles;
+    c.srtp_profiles = sfu ? 0 : allowed;
     c.initial_timeout_ms = c.max_timeout_ms = 60000;
     dtls_callbacks_t cb = {on_send, on_state, on_app, e, on_dropped};
     e->d = dtls_new(sfu ? sfu_ctx : br_ctx, &c, &cb);
@@ -168,29 +181,39 @@ static void check_keys(end *sfu, end *br)
     }
 }
 
-static void make_kept(void)
+/* A fresh pair for setting k (not started): the SFU's role in bit 0, the browser's profiles in bits 1-2. */
+static void make_pair(end *sfu, end *br, unsigned k)
 {
-    dtls_free(kept_sfu.d);
-    dtls_free(kept_br.d);
-    make(&kept_sfu, true, DTLS_ROLE_SERVER, 0);
-    make(&kept_br, false, DTLS_ROLE_CLIENT, 0);
-    CHECK(dtls_start(kept_sfu.d) == 0 && dtls_start(kept_br.d) == 0);
-    pump(&kept_sfu, &kept_br);
-    CHECK(dtls_state(kept_sfu.d) == DTLS_STATE_CONNECTED && dtls_state(kept_br.d) == DTLS_STATE_CONNECTED);
+    dtls_role_t role = k & 1 ? DTLS_ROLE_CLIENT : DTLS_ROLE_SERVER;
+    make(sfu, true, role, profiles[k >> 1 & 3]);
+    make(br, false, role == DTLS_ROLE_CLIENT ? DTLS_ROLE_SERVER : DTLS_ROLE_CLIENT, profiles[k >> 1 & 3]);
+}
+
+static void make_kept(unsigned k)
+{
+    dtls_free(kept_sfu[k].d);
+    dtls_free(kept_br[k].d);
+    det_rand_state = SEED + 1 + k;
+    make_pair(&kept_sfu[k], &kept_br[k], k);
+    CHECK(dtls_start(kept_sfu[k].d) == 0 && dtls_start(kept_br[k].d) == 0);
+    pump(&kept_sfu[k], &kept_br[k]);
+    CHECK(dtls_state(kept_sfu[k].d) == DTLS_STATE_CONNECTED && dtls_state(kept_br[k].d) == DTLS_STATE_CONNECTED);
+    check_keys(&kept_sfu[k], &kept_br[k]);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    det_rand_install(20261203);
+    det_rand_install(SEED);
     sfu_cert = cert_new();
     br_cert = cert_new();
     CHECK(sfu_cert && br_cert);
     sfu_ctx = dtls_ctx_new(sfu_cert);
     br_ctx = dtls_ctx_new(br_cert);
     CHECK(sfu_ctx && br_ctx);
-    make_kept();
+    for (unsigned k = 0; k < SETTINGS; k++)
+        make_kept(k);
     return 0;
 }
 
@@ -198,16 +221,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    static const unsigned profiles[4] = {0, DTLS_ALLOW_AEAD_AES_128_GCM, DTLS_ALLOW_AES128_CM_SHA1_80, 0};
     uint8_t cfg = data[0];
-    end fresh_sfu, fresh_br, *sfu, *br;
+    unsigned k = cfg % SETTINGS;
+    static end fresh_sfu, fresh_br;
+    end *sfu, *br;
     bool kept = cfg & 8;
     if (kept) {
-        sfu = &kept_sfu, br = &kept_br;
+        sfu = &kept_sfu[k], br = &kept_br[k];
     } else {
-        dtls_role_t role = cfg & 1 ? DTLS_ROLE_CLIENT : DTLS_ROLE_SERVER;
-        make(&fresh_sfu, true, role, profiles[cfg >> 1 & 3]);
-        make(&fresh_br, false, role == DTLS_ROLE_CLIENT ? DTLS_ROLE_SERVER : DTLS_ROLE_CLIENT, profiles[cfg >> 1 & 3]);
+        det_rand_state = SEED; /* the same keys and randoms whatever ran before */
+        make_pair(&fresh_sfu, &fresh_br, k);
         sfu = &fresh_sfu, br = &fresh_br;
         CHECK(dtls_start(sfu->d) == 0 && dtls_start(br->d) == 0);
         CHECK(dtls_start(sfu->d) == -EALREADY);
@@ -243,8 +266,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 3:
             if (take(br, buf, &len)) {
                 size_t at = n ? body[0] % len : 0;
-                for (size_t k = 1; k < n && at < len; k++)
-                    buf[at++] = body[k];
+                for (size_t j = 1; j < n && at < len; j++)
+                    buf[at++] = body[j];
                 feed(sfu, buf, len);
             }
             break;
@@ -271,9 +294,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (dtls_state(sfu->d) == DTLS_STATE_CONNECTED && dtls_state(br->d) == DTLS_STATE_CONNECTED)
         check_keys(sfu, br);
     if (kept) {
-        kept_sfu.qn = kept_br.qn = 0; /* what is still on the wire is lost */
-        if (dtls_state(kept_sfu.d) != DTLS_STATE_CONNECTED || dtls_state(kept_br.d) != DTLS_STATE_CONNECTED)
-            make_kept();
+        sfu->qn = br->qn = 0; /* what is still on the wire is lost */
+        if (dtls_state(sfu->d) != DTLS_STATE_CONNECTED || dtls_state(br->d) != DTLS_STATE_CONNECTED)
+            make_kept(k);
     } else {
         dtls_free(fresh_sfu.d);
         dtls_free(fresh_br.d);
