@@ -606,6 +606,16 @@ const char *cluster_node_id(const vm_cluster *c)
     return c->node_id;
 }
 
+/* Hands q (signaling thread) to the cluster thread; cluster_poll() frees it once answered. */
+static void enqueue(vm_cluster *c, req *q)
+{
+    c->live = g_list_prepend(c->live, q);
+    pthread_mutex_lock(&c->lock);
+    g_queue_push_tail(&c->todo, q);
+    pthread_cond_signal(&c->cond);
+    pthread_mutex_unlock(&c->lock);
+}
+
 static int queue_req(vm_cluster *c, const char *meeting_id, const char *place_on, cluster_done_fn done, void *owner,
                      void *ud, cluster_handoff_fn handoff)
 {
@@ -618,11 +628,7 @@ static int queue_req(vm_cluster *c, const char *meeting_id, const char *place_on
     q->owner = owner;
     q->ud = ud;
     q->handoff = handoff;
-    c->live = g_list_prepend(c->live, q);
-    pthread_mutex_lock(&c->lock);
-    g_queue_push_tail(&c->todo, q);
-    pthread_cond_signal(&c->cond);
-    pthread_mutex_unlock(&c->lock);
+    enqueue(c, q);
     return 0;
 }
 
@@ -705,11 +711,7 @@ int cluster_submit(vm_cluster *c, cluster_work_fn work, cluster_after_fn after, 
     q->after = after;
     q->owner = owner;
     q->arg = arg;
-    c->live = g_list_prepend(c->live, q);
-    pthread_mutex_lock(&c->lock);
-    g_queue_push_tail(&c->todo, q);
-    pthread_cond_signal(&c->cond);
-    pthread_mutex_unlock(&c->lock);
+    enqueue(c, q);
     return 0;
 }
 
