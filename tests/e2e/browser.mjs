@@ -223,6 +223,17 @@ export function smallCamera() {
     gum(c && c.video ? { ...c, video: { ...(typeof c.video === 'object' ? c.video : {}), width: 320, height: 240, frameRate: 15 } } : c);
 }
 
+/** One browser with a small camera per name, launched one after the other; each closes when test `t` ends. */
+export async function launchPeople(t, ...names) {
+  const people = [];
+  for (const name of names) {
+    const b = await launchBrowser({ name, initScript: smallCamera });
+    t.after(() => b.close());
+    people.push(b);
+  }
+  return people;
+}
+
 /**
  * Init script (a string, for Playwright and puppeteer alike): the fake camera at width x height and
  * 15 fps, whatever the page asks for (rtc.js then chooses its simulcast layers from that size).

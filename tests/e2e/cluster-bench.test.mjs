@@ -10,42 +10,22 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startServer, freePort } from '../lib/server.mjs';
-import { startRedis } from '../lib/redis.mjs';
+import { startCluster } from '../lib/cluster.mjs';
 import { bench } from '../lib/bench.mjs';
-import { eventually } from '../lib/wait.mjs';
 
-let redis;
-const nodes = [];
+let cluster;
 
 before(async () => {
-  redis = await startRedis();
-  for (let i = 0; i < 3; i++) {
-    const port = await freePort();
-    nodes.push(await startServer({
-      PORT: String(port), REDIS_URL: redis.url, NODE_ID: `node${i}`, PUBLIC_URL: `http://127.0.0.1:${port}`,
-      RTC_MIN_PORT: String(47000 + i * 200), RTC_MAX_PORT: String(47199 + i * 200), WORKERS: '1',
-    }));
-  }
-  await eventually(async () => {
-    for (const n of nodes) {
-      const h = await (await fetch(`${n.url}/healthz`)).json();
-      assert.equal(h.redis, 'up');
-      assert.equal(h.nodes, 3);
-    }
-  }, 15000, 200);
+  cluster = await startCluster({ nodes: 3, rtcPorts: 47000, env: { WORKERS: '1' } });
 });
 
-after(async () => {
-  for (const n of nodes) await n.stop();
-  if (redis) await redis.stop();
-});
+after(() => cluster?.stop());
 
 test('videomeet-bench --rooms 30 over three nodes: balanced within 20 %, media in every room', { timeout: 150000 }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vm-cluster-bench-'));
   const out = path.join(dir, 'bench.json');
   try {
-    const r = await bench(['--url', nodes[0].url, '--rooms', '30', '--meeting', '2', '--bitrate', '100', '--fps', '10',
+    const r = await bench(['--url', cluster.nodes[0].url, '--rooms', '30', '--meeting', '2', '--bitrate', '100', '--fps', '10',
       '--duration', '5', '--join-rate', '15', '--settle', '2', '--join-timeout', '30', '--seed', '7', '--quiet',
       '--json', out], 120000);
     console.log(r.stdout.split('\n').filter((l) => /load per node|node\d|imbalance|sessions ready|node +url/.test(l)).map((l) => `# ${l}`).join('\n'));
@@ -62,7 +42,7 @@ test('videomeet-bench --rooms 30 over three nodes: balanced within 20 %, media i
     for (const n of per) assert.ok(n.rooms > 0 && n.sessions === n.participants, JSON.stringify(n));
     assert.ok(j.cluster.imbalance.participants <= 0.2, `imbalance ${j.cluster.imbalance.participants}: ${JSON.stringify(per)}`);
     // the bench followed `moved` to the two other nodes
-    const moved = j.per_session.filter((s) => s.node !== nodes[0].url).length;
+    const moved = j.per_session.filter((s) => s.node !== cluster.nodes[0].url).length;
     assert.ok(moved >= 30, `${moved} sessions moved`);
     // media in every room: each receiver got packets of the other participant in the window
     for (let room = 0; room < 30; room++) {

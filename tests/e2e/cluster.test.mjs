@@ -5,45 +5,23 @@
 // audio. A third page opening the link on B now is redirected (302) to A.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, freePort } from '../lib/server.mjs';
-import { startRedis } from '../lib/redis.mjs';
-import { launchBrowser, byTestId, smallCamera, received, joinMeeting } from './browser.mjs';
+import { startCluster, health } from '../lib/cluster.mjs';
+import { launchPeople, byTestId, received, joinMeeting } from './browser.mjs';
 import { eventually, sleep } from '../lib/wait.mjs';
 import { randomMeetingId } from '../protocol/client.mjs';
 
-let redis;
-const nodes = [];
+let cluster;
 
 before(async () => {
-  redis = await startRedis();
-  for (let i = 0; i < 2; i++) {
-    const port = await freePort();
-    nodes.push(await startServer({
-      PORT: String(port), REDIS_URL: redis.url, NODE_ID: `node${i}`, PUBLIC_URL: `http://127.0.0.1:${port}`,
-      RTC_MIN_PORT: String(46000 + i * 200), RTC_MAX_PORT: String(46199 + i * 200),
-    }));
-  }
-  await eventually(async () => {
-    for (const n of nodes) {
-      const h = await (await fetch(`${n.url}/healthz`)).json();
-      assert.equal(h.redis, 'up');
-      assert.equal(h.nodes, 2);
-    }
-  }, 15000, 200);
+  cluster = await startCluster({ nodes: 2, rtcPorts: 46000 });
 });
 
-after(async () => {
-  for (const n of nodes) await n.stop();
-  if (redis) await redis.stop();
-});
+after(() => cluster?.stop());
 
 test('people who open the link on different nodes end up in one meeting with media', { timeout: 120000 }, async (t) => {
-  const [a, b] = nodes;
+  const [a, b] = cluster.nodes;
   const id = randomMeetingId();
-  const ada = await launchBrowser({ name: 'Ada', initScript: smallCamera });
-  t.after(() => ada.close());
-  const bob = await launchBrowser({ name: 'Bob', initScript: smallCamera });
-  t.after(() => bob.close());
+  const [ada, bob] = await launchPeople(t, 'Ada', 'Bob');
 
   // Bob opens the link on B while nobody owns the meeting: B serves the page.
   await bob.page.goto(`${b.url}/m/${id}`);
@@ -55,8 +33,8 @@ test('people who open the link on different nodes end up in one meeting with med
   await byTestId(bob.page, 'meeting-page').waitFor({ state: 'visible' });
   assert.ok(bob.page.url().startsWith(b.url), `Bob's page moved: ${bob.page.url()}`);
   assert.equal(await bob.page.evaluate(() => window.videomeet.signaling.url), `${a.url.replace('http:', 'ws:')}/ws`);
-  const ha = await (await fetch(`${a.url}/healthz`)).json();
-  const hb = await (await fetch(`${b.url}/healthz`)).json();
+  const ha = await health(a);
+  const hb = await health(b);
   assert.equal(ha.participants, 2);
   assert.equal(hb.participants, 0);
 

@@ -8,45 +8,29 @@
 // earlier messages, each once. The measured rejoin times are printed.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, freePort } from '../lib/server.mjs';
-import { startRedis, redisCli } from '../lib/redis.mjs';
-import { launchBrowser, byTestId, smallCamera, received, joinMeeting } from './browser.mjs';
+import { startCluster } from '../lib/cluster.mjs';
+import { redisCli } from '../lib/redis.mjs';
+import { launchPeople, byTestId, received, joinMeeting } from './browser.mjs';
 import { eventually, sleep } from '../lib/wait.mjs';
 import { randomMeetingId } from '../protocol/client.mjs';
 
+let cluster;
+let nodes;
 let redis;
-const nodes = [];
 
 before(async () => {
-  redis = await startRedis();
-  for (let i = 0; i < 3; i++) {
-    const port = await freePort();
-    nodes.push({
-      id: `node${i}`,
-      ...(await startServer({
-        PORT: String(port), REDIS_URL: redis.url, NODE_ID: `node${i}`, PUBLIC_URL: `http://127.0.0.1:${port}`,
-        RTC_MIN_PORT: String(48000 + i * 200), RTC_MAX_PORT: String(48199 + i * 200),
-        // both browsers come from 127.0.0.1: their joins after the crash count as meeting starts of one address
-        ADDRESS_MEETINGS_PER_MINUTE: '100',
-        // each node names its own (unreachable: host candidates do the work) STUN server, so that the
-        // page shows which node's ICE servers it uses
-        STUN_URLS: `stun:127.0.0.1:${3470 + i}`,
-      })),
-    });
-  }
-  await eventually(async () => {
-    for (const n of nodes) {
-      const h = await (await fetch(`${n.url}/healthz`)).json();
-      assert.equal(h.redis, 'up');
-      assert.equal(h.nodes, 3);
-    }
-  }, 15000, 200);
+  cluster = await startCluster({
+    nodes: 3, rtcPorts: 48000,
+    // both browsers come from 127.0.0.1: their joins after the crash count as meeting starts of one address
+    env: { ADDRESS_MEETINGS_PER_MINUTE: '100' },
+    // each node names its own (unreachable: host candidates do the work) STUN server, so that the
+    // page shows which node's ICE servers it uses
+    nodeEnv: (i) => ({ STUN_URLS: `stun:127.0.0.1:${3470 + i}` }),
+  });
+  ({ nodes, redis } = cluster);
 });
 
-after(async () => {
-  for (const n of nodes) if (n.isRunning()) await n.stop();
-  if (redis) await redis.stop();
-});
+after(() => cluster?.stop());
 
 const wsOf = (url) => `${url.replace('http:', 'ws:')}/ws`;
 const stunOf = (node) => `stun:127.0.0.1:${3470 + nodes.indexOf(node)}`;
@@ -56,10 +40,7 @@ const iceUrls = (page) => page.evaluate(() => window.videomeet.rtc.up.getConfigu
 test('the node of a meeting dies: its people are back in it on a live node within 15 s, with video and chat', { timeout: 150000 }, async (t) => {
   const [a, b] = nodes;
   const id = randomMeetingId();
-  const ada = await launchBrowser({ name: 'Ada', initScript: smallCamera });
-  t.after(() => ada.close());
-  const bob = await launchBrowser({ name: 'Bob', initScript: smallCamera });
-  t.after(() => bob.close());
+  const [ada, bob] = await launchPeople(t, 'Ada', 'Bob');
   const people = [{ b: ada, name: 'Ada', other: 'Bob' }, { b: bob, name: 'Bob', other: 'Ada' }];
 
   // Bob's page comes from B (nobody owns the meeting yet); Ada starts the meeting from A's page.
@@ -104,7 +85,7 @@ test('the node of a meeting dies: its people are back in it on a live node withi
 
   // the owner dies
   const killedAt = Date.now();
-  owner.proc.kill('SIGKILL');
+  owner.kill();
   const alive = nodes.filter((n) => n !== owner).map((n) => wsOf(n.url));
   const back = {};
   const last = {};

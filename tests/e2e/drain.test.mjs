@@ -5,48 +5,24 @@
 // no meetings. Prints how long the move took (drain to remote video decoded again on both pages).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, freePort } from '../lib/server.mjs';
-import { startRedis } from '../lib/redis.mjs';
-import { launchBrowser, byTestId, smallCamera, received, joinMeeting } from './browser.mjs';
+import { startCluster, health } from '../lib/cluster.mjs';
+import { launchPeople, byTestId, received, joinMeeting } from './browser.mjs';
 import { eventually, sleep } from '../lib/wait.mjs';
 import { randomMeetingId } from '../protocol/client.mjs';
 
 const TOKEN = 'e2e-drain-token-71c2';
-let redis;
-const nodes = [];
+let cluster;
 
 before(async () => {
-  redis = await startRedis();
-  for (let i = 0; i < 2; i++) {
-    const port = await freePort();
-    nodes.push(await startServer({
-      PORT: String(port), REDIS_URL: redis.url, NODE_ID: `node${i}`, PUBLIC_URL: `http://127.0.0.1:${port}`,
-      RTC_MIN_PORT: String(46600 + i * 200), RTC_MAX_PORT: String(46799 + i * 200), ADMIN_TOKEN: TOKEN,
-    }));
-  }
-  await eventually(async () => {
-    for (const n of nodes) {
-      const h = await (await fetch(`${n.url}/healthz`)).json();
-      assert.equal(h.redis, 'up');
-      assert.equal(h.nodes, 2);
-    }
-  }, 15000, 200);
+  cluster = await startCluster({ nodes: 2, rtcPorts: 46600, env: { ADMIN_TOKEN: TOKEN } });
 });
 
-after(async () => {
-  for (const n of nodes) await n.stop();
-  if (redis) await redis.stop();
-});
-
-const health = async (n) => (await fetch(`${n.url}/healthz`)).json();
+after(() => cluster?.stop());
 
 test('a drained node\'s meeting moves to another node: both people there with video, chat and mute kept', { timeout: 150000 }, async (t) => {
-  const [a, b] = nodes;
+  const [a, b] = cluster.nodes;
   const id = randomMeetingId();
-  const ada = await launchBrowser({ name: 'Ada', initScript: smallCamera });
-  t.after(() => ada.close());
-  const bob = await launchBrowser({ name: 'Bob', initScript: smallCamera });
-  t.after(() => bob.close());
+  const [ada, bob] = await launchPeople(t, 'Ada', 'Bob');
 
   // Both open the link on A and join: the meeting is placed on A (idle nodes: the one asked).
   await joinMeeting(ada.page, a.url, id, 'Ada');

@@ -6,40 +6,12 @@
 // nothing crashes; with Redis back the nodes register again and new meetings are placed again.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, freePort } from '../lib/server.mjs';
+import { startServer } from '../lib/server.mjs';
 import { startRedis, redisCli } from '../lib/redis.mjs';
+import { startCluster, startNode, waitFormed, health, metric, createMeeting } from '../lib/cluster.mjs';
 import { connect, connectAndJoin, closeAll, httpGet, rawHttp, randomMeetingId, sleep, MEETING_ID_RE } from './client.mjs';
 
 const T = { timeout: 30000 };
-
-async function health(node) {
-  const { res, text } = await httpGet(`${node.url}/healthz`);
-  assert.equal(res.status, 200);
-  return JSON.parse(text);
-}
-
-/** Waits until every node says Redis is up and sees `count` nodes. */
-async function waitCluster(nodes, count, timeoutMs = 15000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const hs = await Promise.all(nodes.map(health));
-    if (hs.every((h) => h.redis === 'up' && h.nodes === count)) return hs;
-    if (Date.now() > deadline) throw new Error(`cluster not formed: ${JSON.stringify(hs)}`);
-    await sleep(200);
-  }
-}
-
-async function metric(node, name) {
-  const { text } = await httpGet(`${node.url}/metrics`);
-  const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
-  assert.ok(m, `${name} missing from /metrics of ${node.id}`);
-  return Number(m[1]);
-}
-
-async function createMeeting(node) {
-  const { res, text } = await httpGet(`${node.url}/api/create-meeting`);
-  return { status: res.status, body: JSON.parse(text) };
-}
 
 /** Joins meetingId starting at `node`, following one `moved`; resolves with {client, joined, node, moved}. */
 async function joinAnywhere(nodes, node, meetingId, username) {
@@ -58,31 +30,18 @@ async function joinAnywhere(nodes, node, meetingId, username) {
 }
 
 describe('several nodes through Redis', { timeout: 240000 }, () => {
+  let cluster;
   let redis;
   let redisPort;
-  const nodes = [];
+  let nodes;
 
   before(async () => {
-    redis = await startRedis();
+    cluster = await startCluster({ nodes: 3, rtcPorts: 42000, env: { MEETING_GRACE_SECONDS: '60' } });
+    ({ redis, nodes } = cluster);
     redisPort = redis.port;
-    for (let i = 0; i < 3; i++) {
-      const port = await freePort();
-      const srv = await startServer({
-        PORT: String(port), REDIS_URL: `redis://127.0.0.1:${redisPort}`, NODE_ID: `node${i}`,
-        PUBLIC_URL: `http://127.0.0.1:${port}`, RTC_MIN_PORT: String(42000 + i * 200),
-        RTC_MAX_PORT: String(42199 + i * 200), MEETING_GRACE_SECONDS: '60',
-      });
-      nodes.push({ ...srv, id: `node${i}` });
-    }
-    await waitCluster(nodes, 3);
   });
 
-  const extraNodes = []; // started by a test; stopped here when the test failed before it could
-  after(async () => {
-    for (const n of extraNodes) if (n.isRunning()) n.proc.kill('SIGKILL');
-    for (const n of nodes) await n.stop();
-    if (redis) await redis.stop();
-  });
+  after(() => cluster?.stop()); // the nodes a test added too
 
   test('every node registers itself with its URL, capacity and load, with a TTL', T, async () => {
     const ids = (await redisCli(redisPort, 'SMEMBERS', 'vm:nodes')).split('\n').sort();
@@ -218,15 +177,10 @@ describe('several nodes through Redis', { timeout: 240000 }, () => {
   test('a node that stops leaves at once, a node that dies disappears within 6 s; their meetings are placed again', { timeout: 60000 }, async () => {
     const extra = [];
     for (const [i, how] of [[3, 'stop'], [4, 'kill']]) {
-      const port = await freePort();
-      const srv = await startServer({
-        PORT: String(port), REDIS_URL: `redis://127.0.0.1:${redisPort}`, NODE_ID: `node${i}`,
-        PUBLIC_URL: `http://127.0.0.1:${port}`, RTC_MIN_PORT: String(42000 + i * 200), RTC_MAX_PORT: String(42199 + i * 200),
-      });
-      extra.push({ ...srv, id: `node${i}`, how });
-      extraNodes.push(srv);
+      // the extra nodes keep the default meeting grace
+      extra.push(Object.assign(await cluster.addNode(i, {}), { how }));
     }
-    await waitCluster([...nodes, ...extra], 5);
+    await cluster.waitFormed([...nodes, ...extra], 5);
     for (const n of extra) {
       // a meeting placed on it: a new id joined there directly (the idle new node is the least loaded)
       const id = randomMeetingId();
@@ -238,7 +192,7 @@ describe('several nodes through Redis', { timeout: 240000 }, () => {
         await n.stop();
         assert.equal(await redisCli(redisPort, 'EXISTS', `vm:node:${n.id}`), '0', 'a stopped node leaves at once');
       } else {
-        n.proc.kill('SIGKILL');
+        n.kill();
         while ((await redisCli(redisPort, 'EXISTS', `vm:node:${n.id}`)) !== '0') {
           assert.ok(Date.now() - t0 < 8000, 'the dead node\'s record did not expire');
           await sleep(200);
@@ -253,7 +207,7 @@ describe('several nodes through Redis', { timeout: 240000 }, () => {
       assert.equal(await redisCli(redisPort, 'GET', `vm:meeting:${id}`), q.node.id);
       await q.client.close();
     }
-    await waitCluster(nodes, 3);
+    await cluster.waitFormed();
   });
 
   test('Redis killed: live meetings go on, new ones are refused clearly, nothing crashes; Redis back: it recovers', { timeout: 60000 }, async () => {
@@ -296,7 +250,7 @@ describe('several nodes through Redis', { timeout: 240000 }, () => {
 
     // Redis back (empty: no persistence): registration resumes, the live meeting is owned again
     await redis.restart();
-    await waitCluster(nodes, 3);
+    await cluster.waitFormed();
     const deadline2 = Date.now() + 6000;
     while ((await redisCli(redisPort, 'GET', `vm:meeting:${id}`)) !== owner.id) {
       assert.ok(Date.now() < deadline2, 'the live meeting was not claimed again');
@@ -319,11 +273,10 @@ describe('Redis with a password', { timeout: 60000 }, () => {
     const started = [];
     try {
       for (const [id, url] of [['good', redis.url], ['bad', `redis://:wrong@127.0.0.1:${redis.port}`]]) {
-        const port = await freePort();
-        started.push({ ...(await startServer({ PORT: String(port), REDIS_URL: url, NODE_ID: id, PUBLIC_URL: `http://127.0.0.1:${port}` })), id });
+        started.push(await startNode(url, id));
       }
       const [good, bad] = started;
-      await waitCluster([good], 1);
+      await waitFormed([good], 1);
       assert.equal(await redisCli(redis, 'HGET', 'vm:node:good', 'url'), good.url);
       assert.equal(await redisCli(redis, 'EXISTS', 'vm:node:bad'), '0');
       const h = await health(bad);

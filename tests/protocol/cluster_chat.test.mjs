@@ -7,22 +7,12 @@
 // nodes, this node's iceServers). The suite starts its own redis-server and three nodes.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, freePort } from '../lib/server.mjs';
-import { startRedis, redisCli } from '../lib/redis.mjs';
+import { startServer } from '../lib/server.mjs';
+import { redisCli } from '../lib/redis.mjs';
+import { startCluster } from '../lib/cluster.mjs';
 import { connect, closeAll, httpGet, randomMeetingId, sleep } from './client.mjs';
 
 const GRACE_S = 60;
-
-/** Every node sees Redis and `count` live nodes. */
-async function clusterFormed(nodes, count) {
-  const deadline = Date.now() + 15000;
-  for (;;) {
-    const hs = await Promise.all(nodes.map(async (n) => JSON.parse((await httpGet(`${n.url}/healthz`)).text)));
-    if (hs.every((h) => h.redis === 'up' && h.nodes === count)) return;
-    assert.ok(Date.now() < deadline, `cluster not formed: ${JSON.stringify(hs)}`);
-    await sleep(200);
-  }
-}
 
 /**
  * Joins meetingId through `via`, following `moved` to a live node; a `moved` to a node that does not
@@ -64,31 +54,24 @@ async function storedChat(port, id) {
 const entry = ({ id, userId, username, message, timestamp }) => ({ id, userId, username, message, timestamp });
 
 describe('chat history of several nodes, through Redis', { timeout: 180000 }, () => {
+  let cluster;
   let redis;
-  const nodes = [];
+  let nodes;
 
   before(async () => {
-    redis = await startRedis();
-    for (let i = 0; i < 3; i++) {
-      const port = await freePort();
-      const srv = await startServer({
-        PORT: String(port), REDIS_URL: redis.url, NODE_ID: `chat${i}`, PUBLIC_URL: `http://127.0.0.1:${port}`,
-        RTC_MIN_PORT: String(43000 + i * 200), RTC_MAX_PORT: String(43199 + i * 200),
-        MEETING_GRACE_SECONDS: String(GRACE_S), STUN_URLS: `stun:stun${i}.example.com:3478`,
+    cluster = await startCluster({
+      nodes: 3, idPrefix: 'chat', rtcPorts: 43000,
+      env: {
+        MEETING_GRACE_SECONDS: String(GRACE_S),
         // every client of this file comes from 127.0.0.1: joins retried after a node died count as starts
         ADDRESS_MEETINGS_PER_MINUTE: '1000', ADDRESS_UNKNOWN_JOINS_PER_MINUTE: '1000',
-      });
-      nodes.push({ ...srv, id: `chat${i}` });
-    }
-    await clusterFormed(nodes, 3);
+      },
+      nodeEnv: (i) => ({ STUN_URLS: `stun:stun${i}.example.com:3478` }),
+    });
+    ({ redis, nodes } = cluster);
   });
 
-  after(async () => {
-    for (const n of nodes) {
-      if (n.isRunning()) await n.stop();
-    }
-    if (redis) await redis.stop();
-  });
+  after(() => cluster?.stop());
 
   test('node-info precedes existing-users: this node, the live nodes, its own iceServers', { timeout: 30000 }, async () => {
     const id = randomMeetingId();
@@ -139,7 +122,7 @@ describe('chat history of several nodes, through Redis', { timeout: 180000 }, ()
 
     // the owner dies
     const t0 = Date.now();
-    owner.proc.kill('SIGKILL');
+    owner.kill();
     const alive = nodes.filter((n) => n !== owner);
     // Carl joins through a live node, asking again while it still sends him to the dead owner
     const carl = await joinThrough(nodes, alive[0], id, 'Carl');
@@ -206,13 +189,19 @@ describe('chat history of several nodes, through Redis', { timeout: 180000 }, ()
     await closeAll(fx.c, fy.c);
   });
 
-  test('a node whose meeting was placed elsewhere (a drain\'s handover, a conflict) no longer writes its chat to Redis', { timeout: 30000 }, async () => {
+  /** Ada alone in a new meeting on a live node, with her first chat message (`message`) in Redis. */
+  async function adaWithStoredMessage(message) {
     const live = nodes.filter((n) => n.isRunning());
     const id = randomMeetingId();
     const ada = await joinThrough(live, live[0], id, 'Ada');
-    ada.client.send({ type: 'chat-message', message: 'mine' });
+    ada.client.send({ type: 'chat-message', message });
     const first = entry(await ada.client.next('receive-message'));
     for (let i = 0; i < 50 && (await storedChat(redis.port, id)).length < 1; i++) await sleep(100);
+    return { live, id, ada, first };
+  }
+
+  test('a node whose meeting was placed elsewhere (a drain\'s handover, a conflict) no longer writes its chat to Redis', { timeout: 30000 }, async () => {
+    const { live, id, ada, first } = await adaWithStoredMessage('mine');
     const other = live.find((n) => n !== ada.node);
     await redisCli(redis.port, 'SET', `vm:meeting:${id}`, other.id, 'PX', '60000');
     ada.client.send({ type: 'chat-message', message: 'not mine any more' });
@@ -223,12 +212,7 @@ describe('chat history of several nodes, through Redis', { timeout: 180000 }, ()
   });
 
   test('chat sent while Redis is away, or lost by a Redis that came back empty, is written again by the owner', { timeout: 60000 }, async () => {
-    const live = nodes.filter((n) => n.isRunning());
-    const id = randomMeetingId();
-    const ada = await joinThrough(live, live[0], id, 'Ada');
-    ada.client.send({ type: 'chat-message', message: 'before' });
-    const first = entry(await ada.client.next('receive-message'));
-    for (let i = 0; i < 50 && (await storedChat(redis.port, id)).length < 1; i++) await sleep(100);
+    const { live, id, ada, first } = await adaWithStoredMessage('before');
     await redis.kill();
     ada.client.send({ type: 'chat-message', message: 'while Redis is away' });
     const second = entry(await ada.client.next('receive-message')); // chat goes on
@@ -249,7 +233,7 @@ describe('chat history of several nodes, through Redis', { timeout: 180000 }, ()
     const third = entry(await ada.client.next('receive-message'));
     await sleep(2500);
     assert.deepEqual(await storedChat(redis.port, id), [first, second, third]);
-    await clusterFormed(live, live.length);
+    await cluster.waitFormed(live);
     await ada.client.close();
   });
 

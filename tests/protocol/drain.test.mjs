@@ -7,25 +7,13 @@
 // a drained single node refuses new meetings and lets the live ones finish.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, freePort } from '../lib/server.mjs';
-import { startRedis, redisCli } from '../lib/redis.mjs';
-import { connect, connectAndJoin, closeAll, httpGet, randomMeetingId, sleep } from './client.mjs';
+import { startServer } from '../lib/server.mjs';
+import { redisCli } from '../lib/redis.mjs';
+import { startCluster, health, metric, createMeeting } from '../lib/cluster.mjs';
+import { connect, connectAndJoin, closeAll, randomMeetingId, sleep } from './client.mjs';
 
 const T = { timeout: 60000 };
 const TOKEN = 'drain-test-token-3f9a';
-
-async function health(node) {
-  const { res, text } = await httpGet(`${node.url}/healthz`);
-  assert.equal(res.status, 200);
-  return JSON.parse(text);
-}
-
-async function metric(node, name) {
-  const { text } = await httpGet(`${node.url}/metrics`);
-  const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
-  assert.ok(m, `${name} missing from /metrics of ${node.id}`);
-  return Number(m[1]);
-}
 
 async function waitFor(what, fn, timeoutMs = 10000) {
   const deadline = Date.now() + timeoutMs;
@@ -44,11 +32,6 @@ async function postDrain(node, auth, method = 'POST') {
   });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null };
-}
-
-async function createMeeting(node) {
-  const { res, text } = await httpGet(`${node.url}/api/create-meeting`);
-  return { status: res.status, body: JSON.parse(text) };
 }
 
 /** A meeting created through the cluster until one is placed on `node`. */
@@ -83,26 +66,16 @@ async function follow(nodes, client, moved, username) {
 }
 
 describe('draining a node of a cluster', { timeout: 300000 }, () => {
+  let cluster;
   let redis;
-  const nodes = [];
+  let nodes;
 
   before(async () => {
-    redis = await startRedis();
-    for (let i = 0; i < 3; i++) {
-      const port = await freePort();
-      const srv = await startServer({
-        PORT: String(port), REDIS_URL: redis.url, NODE_ID: `node${i}`, PUBLIC_URL: `http://127.0.0.1:${port}`,
-        RTC_MIN_PORT: String(43000 + i * 200), RTC_MAX_PORT: String(43199 + i * 200), ADMIN_TOKEN: TOKEN,
-      });
-      nodes.push({ ...srv, id: `node${i}` });
-    }
-    await waitFor('three nodes', async () => (await Promise.all(nodes.map(health))).every((h) => h.redis === 'up' && h.nodes === 3));
+    cluster = await startCluster({ nodes: 3, rtcPorts: 43000, env: { ADMIN_TOKEN: TOKEN } });
+    ({ redis, nodes } = cluster);
   });
 
-  after(async () => {
-    for (const n of nodes) await n.stop();
-    if (redis) await redis.stop();
-  });
+  after(() => cluster?.stop());
 
   test('a wrong or missing token is refused, GET is not a drain; nothing drains', T, async () => {
     const n = nodes[0];
