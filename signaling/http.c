@@ -74,8 +74,8 @@ int http_on_writeable(vm_conn *c, struct lws *wsi)
 {
     if (c->cluster)
         return cluster_route_writeable(c, wsi); /* an answer that waited for Redis */
-    if (!c->http_body)
-        return 0;
+    if (!c->http_body || c->http_discard)
+        return 0; /* nothing to write, or a refused body is still being read away */
     size_t len = c->http_body_len;
     unsigned char *buf = malloc(LWS_PRE + len);
     if (!buf)
@@ -87,8 +87,9 @@ int http_on_writeable(vm_conn *c, struct lws *wsi)
     if (n < (int)len)
         return -1;
     if (c->http_close) {
-        /* Read away what the client already sent (a body refused with 413): closing a socket with
-         * unread input makes the kernel answer with a reset, which may throw the answer away. */
+        /* Read away what the client already sent (a chunked or very large body refused with 413,
+         * answered before it was read): closing a socket with unread input makes the kernel answer
+         * with a reset, which may throw the answer away. */
         lws_sockfd_type fd = lws_get_socket_fd(wsi);
         char sink[4096];
         for (int i = 0; fd >= 0 && i < 64 && recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++)
@@ -396,31 +397,41 @@ static int refuse_and_close(vm_conn *c, struct lws *wsi, unsigned status, const 
     return send_body(c, wsi, status, "text/plain; charset=utf-8", strdup(text));
 }
 
-/* Whether the request announces a body over VM_HTTP_MAX_BODY, or one of unknown length (chunked):
- * no route reads a body, and none is accepted larger than that. */
-static bool body_too_large(struct lws *wsi)
+/* What becomes of a request's body: no route reads one, and none is accepted larger than
+ * VM_HTTP_MAX_BODY. One over it is refused with 413: read away first when its announced length is at
+ * most VM_HTTP_DISCARD_BODY (BODY_DISCARD), answered at once when larger or of unknown length (chunked). */
+typedef enum { BODY_OK, BODY_DISCARD, BODY_REFUSE } body_verdict;
+
+static body_verdict body_check(struct lws *wsi)
 {
     char v[32];
     if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)
-        return true;
+        return BODY_REFUSE;
     if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
-        return false;
+        return BODY_OK;
     if (lws_hdr_copy(wsi, v, sizeof(v), WSI_TOKEN_HTTP_CONTENT_LENGTH) < 0)
-        return true;
+        return BODY_REFUSE;
     char *endp;
     unsigned long long n = strtoull(v, &endp, 10);
-    return *endp || n > VM_HTTP_MAX_BODY;
+    if (*endp || endp == v || n > VM_HTTP_DISCARD_BODY)
+        return BODY_REFUSE;
+    return n > VM_HTTP_MAX_BODY ? BODY_DISCARD : BODY_OK;
 }
 
 int http_on_request(struct vm_signaling *s, vm_conn *c, struct lws *wsi, const char *uri, size_t len)
 {
     c->wsi = wsi;
     c->http_close = false;
+    c->http_discard = false;
     c->http_retry_after = 0;
     if (!http_headers_ok(wsi))
         return refuse_and_close(c, wsi, 431 /* Request Header Fields Too Large */, "request headers too large\n");
-    if (body_too_large(wsi))
+    body_verdict body = body_check(wsi);
+    if (body != BODY_OK) {
+        c->http_discard = body == BODY_DISCARD; /* the answer waits for HTTP_BODY_COMPLETION */
+        c->http_discard_until = vm_mono_us() + VM_HTTP_DISCARD_US;
         return refuse_and_close(c, wsi, HTTP_STATUS_REQ_ENTITY_TOO_LARGE, "request body too large\n");
+    }
     if (strlen(uri) != len)
         return send_status(wsi, HTTP_STATUS_FORBIDDEN); /* a decoded NUL cut the path short */
     if (!strcmp(uri, "/admin/drain"))

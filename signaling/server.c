@@ -77,8 +77,17 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return http_on_request(s, c, wsi, in, len);
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return http_on_writeable(c, wsi);
+    case LWS_CALLBACK_HTTP_BODY:
+        /* No route reads a body: a refused one (http_discard) is read away here, for at most
+         * VM_HTTP_DISCARD_US (libwebsockets restarts its own timeout with every piece of it). */
+        if (c && c->http_discard && vm_mono_us() > c->http_discard_until)
+            return -1;
+        return 0;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        /* a POST (/admin/drain) answered before its (empty) body was read: the answer goes out now */
+        /* a POST (/admin/drain) answered before its (empty) body was read, or a 413 whose body has now
+         * been read away: the answer goes out now */
+        if (c)
+            c->http_discard = false;
         if (c && c->http_body)
             lws_callback_on_writable(wsi);
         return 0;

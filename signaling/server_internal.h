@@ -34,6 +34,8 @@ typedef struct vm_conn {
     char *http_body;
     size_t http_body_len;
     bool http_close;              /* close the connection once the body is written (431, 413) */
+    bool http_discard;            /* 413: the request body is read away before the answer is written */
+    uint64_t http_discard_until;  /* vm_mono_us() after which a body still being read away is cut off */
     unsigned http_retry_after;    /* > 0: a Retry-After header with these seconds (429) */
     /* WebSocket */
     bool is_ws;
@@ -95,6 +97,10 @@ struct vm_signaling {
 #define VM_HTTP_MAX_HEADERS 8192
 #define VM_HTTP_HEADER_SPACE 16384
 #define VM_HTTP_MAX_BODY 16384
+/* A refused body up to this size is read away before the 413 goes out, so that the connection ends with
+ * a FIN, not a reset that may throw the answer away; a larger or chunked one is answered at once. */
+#define VM_HTTP_DISCARD_BODY (8 * 1024 * 1024)
+#define VM_HTTP_DISCARD_US (10 * 1000000ull) /* ... within this time, or the connection is closed */
 
 int64_t vm_now_ms(void);  /* wall clock, ms since the epoch */
 uint64_t vm_mono_us(void); /* monotonic clock, us */

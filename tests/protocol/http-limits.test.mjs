@@ -140,6 +140,24 @@ describe('HTTP limits and headers', { timeout: 120000 }, () => {
     });
   }
 
+  // Answering before the body is read and closing with it unread makes the kernel send a reset, which
+  // lost the answer in about one try of five (CI, session 10): the server now reads such a body away first.
+  test('a 1 MiB body is answered 413 every time (30 tries), the connection ended without a reset', T, async () => {
+    const data = cases['a 1 MiB body'][0];
+    for (let i = 0; i < 30; i++) {
+      const r = await request(srv.port, data);
+      assert.equal(statusOf(r.text), 413, `try ${i + 1}: answered ${JSON.stringify(r.text.slice(0, 100))}`);
+      assert.ok(r.closed, `try ${i + 1}: the connection stayed open`);
+    }
+  });
+
+  test('a refused body sent a byte a second is cut off within 10 s of the 413', { timeout: 40000 }, async () => {
+    const head = 'POST /api/create-meeting HTTP/1.1\r\nHost: x\r\nContent-Length: 20000\r\n\r\n';
+    const r = await trickle(srv.port, [head, ...'a'.repeat(30)], 1000);
+    assert.equal(statusOf(r.text), 413, r.text.slice(0, 100));
+    assert.ok(r.seconds >= 9 && r.seconds <= 14, `closed after ${r.seconds} s`);
+  });
+
   test('a WebSocket upgrade with an oversized header is refused', T, async () => {
     await assert.rejects(connect(srv.wsUrl, { name: 'big', headers: { Cookie: 'a'.repeat(10240) } }));
     const ok = await connect(srv.wsUrl, { name: 'normal' });
