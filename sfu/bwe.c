@@ -38,6 +38,7 @@
 #define DECREASE_MIN_INTERVAL_US 200000
 #define CEILING_HOLD_US 4000000     /* after loss, the estimate stays under what got through ... */
 #define CEILING_SHARE 0.95          /* ... this share of it */
+#define CEILING_CONFIRM_US 3000000 /* loss this soon after a probe went past a ceiling confirms it */
 #define CEILING_CHECK_US 1000000    /* ... unless loss goes on from this long after the decrease */
 #define PROBE_AFTER_LOSS_US 3000000 /* a probe raises a loss-limited estimate this long after a decrease */
 #define PROBE_OUTCOME_US 500000      /* a probe's feedback is in after this */
@@ -283,7 +284,18 @@ static void set_ceiling(bwe *b, int64_t now_us)
 {
     if (b->acked_bps <= 0)
         return;
-    b->ceiling_bps = b->acked_bps;
+    /* Loss soon after a probe took the estimate above the last ceiling: the probe went through a
+     * policer's bucket, and what got through since (the bucket emptying) says nothing of its
+     * rate; the last ceiling still holds. */
+    bool confirmed = b->jump_us && now_us - b->jump_us < CEILING_CONFIRM_US && b->ceiling_bps > 0 &&
+                     b->ceiling_bps < b->acked_bps;
+    if (confirmed) {
+        if (b->loss_bps > CEILING_SHARE * b->ceiling_bps)
+            b->loss_bps = CEILING_SHARE * b->ceiling_bps;
+    } else {
+        b->ceiling_bps = b->acked_bps;
+    }
+    b->jump_us = 0;
     b->ceiling_until_us = now_us + CEILING_HOLD_US;
 }
 
@@ -305,10 +317,12 @@ static void loss_update(bwe *b, int64_t now_us)
     if (b->loss_cut_us && since_cut >= LOSS_AFTER_CUT_US && since_cut < LOSS_LEARN_US)
         b->inherent_loss += 0.5 * (p - b->inherent_loss); /* what sending less did not end */
     if (b->loss_cut_us && since_cut >= CEILING_CHECK_US && since_cut < CEILING_CHECK_US + LOSS_LEARN_US &&
-        p > LOSS_LOW)
+        p > LOSS_LOW) {
         b->ceiling_until_us = 0; /* sending less did not end the loss: it does not mark a limit */
-    else if (p < b->inherent_loss)
+        b->ceiling_bps = 0;
+    } else if (p < b->inherent_loss) {
         b->inherent_loss += 0.01 * (p - b->inherent_loss);
+    }
     double excess = p - b->inherent_loss;
     /* below what got through: that rate was measured while the link dropped the rest, and a
      * policer lets a burst through above its rate */
@@ -334,6 +348,11 @@ static void loss_update(bwe *b, int64_t now_us)
          * sends far more at once; probes find more room */
         double cap = 1.5 * b->acked_bps + 10000;
         if (b->acked_bps > 0 && b->loss_bps > cap)
+            b->loss_bps = before > cap ? before : cap;
+        /* nor above a ceiling while it holds: grown under it, the estimate would be far above what
+         * got through the moment the hold ends */
+        cap = CEILING_SHARE * b->ceiling_bps;
+        if (b->ceiling_until_us && now_us < b->ceiling_until_us && b->loss_bps > cap)
             b->loss_bps = before > cap ? before : cap;
         b->last_loss_increase_us = now_us;
     }
@@ -415,8 +434,11 @@ static void probe_update(bwe *b, const twcc_result *r, size_t n, int64_t now_us)
     /* also when only loss held it, once no loss has been seen for a while: the link carried the
      * probe (a policer lets a probe's burst through its bucket, so right after losses a probe
      * says little) */
-    if (next > b->loss_bps && (!b->loss_cut_us || now_us - b->loss_cut_us >= PROBE_AFTER_LOSS_US))
+    if (next > b->loss_bps && (!b->loss_cut_us || now_us - b->loss_cut_us >= PROBE_AFTER_LOSS_US)) {
+        if (b->ceiling_bps > 0 && next > b->ceiling_bps && b->loss_bps <= b->ceiling_bps)
+            b->jump_us = now_us;
         b->loss_bps = next;
+    }
 }
 
 void bwe_on_feedback(bwe *b, const twcc_result *r, size_t n, int64_t now_us)

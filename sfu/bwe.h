@@ -27,8 +27,11 @@
  *    decrease for loss, the acknowledged rate then (what a policer or a full link let through) is
  *    a ceiling: the estimate stays under 95 % of it for 4 s whatever probes say (a policer's bucket
  *    lets a probe through, and a rate above it for seconds before it drops anything), and a probe
- *    goes out as soon as the hold ends. Loss still there 1 s after the decrease lifts it. Growth is
- *    no more than 1.5 x the acknowledged rate + 10 kbit/s, as for the delay-based estimate.
+ *    goes out as soon as the hold ends. Loss still there 1 s after the decrease lifts it. Loss
+ *    within 3 s of a probe that took the estimate above the ceiling confirms it: the ceiling stays
+ *    as it was (what got through meanwhile was the bucket emptying) and the estimate goes back
+ *    under it at once. Growth is no more than 1.5 x the acknowledged rate + 10 kbit/s, as for the
+ *    delay-based estimate, nor above a ceiling while it holds.
  *
  * Probing: an estimate can only grow as fast as 8 %/s from what is actually sent. When the caller
  * wants more than the estimate (e.g. a higher simulcast layer), bwe_probe_rate says when to send a
@@ -115,6 +118,7 @@ typedef struct bwe {
     int64_t loss_cut_us;  /* last decrease for loss (0: none) */
     double ceiling_bps;   /* what got through when loss came (bwe.c set_ceiling) */
     int64_t ceiling_until_us;
+    int64_t jump_us;      /* when a probe last took the estimate above that ceiling (0: never) */
     /* receiver's cap */
     double remb_bps; /* 0: none */
     int64_t remb_us;
