@@ -547,6 +547,30 @@ static void test_policer_steady(void **state)
     free(s);
 }
 
+/* A policer whose rate goes up (400 → 600 kbit/s at 20 s, 1-s bucket each), in front of a sender that
+ * wants 1.5 Mbit/s: a ceiling confirmed by loss after a jump must not keep the estimate at the old rate
+ * for good (each jump past it is followed by loss, at the new rate too). */
+static uint32_t policer_up(int64_t now)
+{
+    return now < 20000000 ? 400000 : 600000;
+}
+
+static void test_policer_raised(void **state)
+{
+    (void)state;
+    sim_t *s = sim_new(policer_up, true, 1500000, true);
+    s->bucket = 50000;
+    s->tokens = s->bucket;
+    run(s, 0, 20000000, NULL, NULL);
+    s->bucket = 75000;
+    stats_t st = {.bounds = {40000000, 60000000}};
+    run(s, 20000000, 60000000, sample_target, &st);
+    print_message("    policer 400 → 600 kbit/s at 20 s: estimate mean %.0f kbit/s over 40-60 s (min %u, max %u)\n",
+                  mean(&st, 0) / 1000, st.min[0] / 1000, st.max[0] / 1000);
+    assert_true(mean(&st, 0) > 500000);
+    free(s);
+}
+
 /* A sender that wants little does not let the estimate run away, and does not probe. */
 static uint32_t fat(int64_t now)
 {
@@ -633,6 +657,7 @@ int main(void)
         cmocka_unit_test(test_policer_found_by_loss),
         cmocka_unit_test(test_policer_removed_at_any_moment),
         cmocka_unit_test(test_policer_steady),
+        cmocka_unit_test(test_policer_raised),
         cmocka_unit_test(test_application_limited),
         cmocka_unit_test(test_random_loss_is_not_congestion),
         cmocka_unit_test(test_remb_cap_and_probe_rules),
