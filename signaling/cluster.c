@@ -109,6 +109,8 @@ struct vm_cluster {
     size_t rep_participants;
     uint64_t rep_packets;
     GPtrArray *rep_ids;             /* char*, owned */
+    GHashTable *handed;             /* char* (owned) -> NULL: handed to another node by a handoff whose
+                                     * answer the report may not show yet (kept out of the refresh) */
     cluster_node *fresh;            /* owned; the node list the cluster thread read last */
     size_t n_fresh;
     bool fresh_set;
@@ -247,6 +249,13 @@ static void do_locate(vm_cluster *c, req *q)
         g_strlcpy(q->ans.url, r->element[1]->str, sizeof(q->ans.url));
     }
     freeReplyObject(r);
+    if (q->handoff && q->ans.found && strcmp(q->ans.owner, c->node_id) != 0) {
+        /* Until the signaling thread has taken this answer, its report still lists the meeting as
+         * live here: the next refresh must not claim it back (nor count a split). */
+        pthread_mutex_lock(&c->lock);
+        g_hash_table_add(c->handed, g_strdup(q->meeting_id));
+        pthread_mutex_unlock(&c->lock);
+    }
 }
 
 /* Keeps this node's live meetings owned (pipelined: one round trip). */
@@ -357,7 +366,8 @@ static void tick(vm_cluster *c)
     uint64_t packets = c->rep_packets;
     GPtrArray *ids = g_ptr_array_new_with_free_func(g_free);
     for (guint i = 0; i < c->rep_ids->len; i++)
-        g_ptr_array_add(ids, g_strdup(c->rep_ids->pdata[i]));
+        if (!g_hash_table_contains(c->handed, c->rep_ids->pdata[i]))
+            g_ptr_array_add(ids, g_strdup(c->rep_ids->pdata[i]));
     pthread_mutex_unlock(&c->lock);
 
     int64_t now = mono_ms();
@@ -563,9 +573,11 @@ vm_cluster *cluster_start(const vm_config *cfg, cluster_wake_fn wake, void *ud)
     g_queue_init(&c->done);
     g_queue_init(&c->splits);
     c->rep_ids = g_ptr_array_new_with_free_func(g_free);
+    c->handed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     atomic_init(&c->redis_up, false);
     if (pthread_create(&c->thread, NULL, thread_main, c) != 0) {
         g_ptr_array_free(c->rep_ids, TRUE);
+        g_hash_table_destroy(c->handed);
         pthread_mutex_destroy(&c->lock);
         pthread_cond_destroy(&c->cond);
         free(c);
@@ -594,6 +606,7 @@ void cluster_free(vm_cluster *c)
     g_queue_clear(&c->done);
     g_queue_clear_full(&c->splits, free);
     g_ptr_array_free(c->rep_ids, TRUE);
+    g_hash_table_destroy(c->handed);
     free(c->fresh);
     free(c->nodes);
     pthread_mutex_destroy(&c->lock);
@@ -728,6 +741,17 @@ void cluster_report(vm_cluster *c, const cluster_load *load)
     g_ptr_array_set_size(c->rep_ids, 0);
     for (size_t i = 0; i < load->n_meetings; i++)
         g_ptr_array_add(c->rep_ids, g_strdup(load->meeting_ids[i]));
+    /* A handed meeting the report no longer lists is known to the signaling thread (or gone): forget it. */
+    GHashTableIter it;
+    gpointer key;
+    g_hash_table_iter_init(&it, c->handed);
+    while (g_hash_table_iter_next(&it, &key, NULL)) {
+        bool listed = false;
+        for (size_t i = 0; i < load->n_meetings && !listed; i++)
+            listed = strcmp(load->meeting_ids[i], key) == 0;
+        if (!listed)
+            g_hash_table_iter_remove(&it);
+    }
     pthread_mutex_unlock(&c->lock);
 }
 

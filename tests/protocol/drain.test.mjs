@@ -99,6 +99,10 @@ describe('draining a node of a cluster', { timeout: 300000 }, () => {
     const m1 = await twoIn(nodes, d, 'm1');
     const m2 = await twoIn(nodes, d, 'm2');
     const unjoined = await meetingOn(nodes, d); // a link made before the drain, nobody in it yet
+    // node0 has told Redis of its 4 people, so its refresh already keeps both meetings owned: the
+    // handoff must stop that at once (a refresh between the handoff and the node's next report of
+    // its meetings claimed them back: a split, CI of 4 December)
+    await waitFor('node0 reported its 4 participants', async () => (await redisCli(redis.port, 'HGET', 'vm:node:node0', 'participants')) === '4', 5000);
     const t0 = Date.now();
     const r = await postDrain(d, `Bearer ${TOKEN}`);
     assert.equal(r.status, 200, JSON.stringify(r.body));
