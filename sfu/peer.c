@@ -447,16 +447,23 @@ int peer_gather(peer *p)
         sfu_ice_announce(p->ice);
         return 0;
     }
+    /* counted before gathering: the candidates it emits can reach the browser (and the browser
+     * /metrics) before this thread gets back here */
+    bool counted = !p->holds_ports;
+    if (counted)
+        STATS_INC(p->env.stats->ports_in_use);
+    p->holds_ports = true;
     if (sfu_ice_gather(p->ice) < 0) {
         /* libnice binds the host candidates' sockets here, and fails only when it could bind
          * none: every port of the range taken on every ICE address (or no usable address) */
         STATS_INC(p->env.stats->ports_exhausted);
+        if (counted) {
+            STATS_ADD(p->env.stats->ports_in_use, (uint64_t)-1);
+            p->holds_ports = false;
+        }
         return -1;
     }
     p->gathered = true;
-    if (!p->holds_ports)
-        STATS_INC(p->env.stats->ports_in_use);
-    p->holds_ports = true;
     return 0;
 }
 
