@@ -124,6 +124,7 @@ struct vm_cluster {
     cluster_node *nodes;
     size_t n_nodes;
     uint64_t placed;
+    uint64_t list_gen;              /* node lists taken so far (cluster_choice_done) */
     /* cluster thread only */
     redisContext *rc;
     int64_t next_connect_ms;
@@ -700,6 +701,7 @@ void cluster_poll(vm_cluster *c)
         c->fresh = NULL;
         c->n_fresh = 0;
         c->fresh_set = false;
+        c->list_gen++;
     }
     pthread_mutex_unlock(&c->lock);
     req *q;
@@ -765,9 +767,34 @@ int cluster_choose(vm_cluster *c, char out[VM_NODE_ID_MAX])
     if (k < 0)
         return -1;
     c->nodes[k].meetings++; /* until the node's next registration says it */
-    c->placed++;
     g_strlcpy(out, c->nodes[k].id, VM_NODE_ID_MAX);
     return 0;
+}
+
+uint64_t cluster_list_gen(const vm_cluster *c)
+{
+    return c->list_gen;
+}
+
+static cluster_node *node_named(vm_cluster *c, const char *id)
+{
+    for (size_t i = 0; id && i < c->n_nodes; i++)
+        if (!strcmp(c->nodes[i].id, id))
+            return &c->nodes[i];
+    return NULL;
+}
+
+void cluster_choice_done(vm_cluster *c, const char *chosen, uint64_t gen, const cluster_answer *a, bool joining)
+{
+    bool found = a->status == 0 && a->found;
+    if (found && a->placed)
+        c->placed++;
+    cluster_node *n = chosen && gen == c->list_gen ? node_named(c, chosen) : NULL;
+    if (n && !(found && a->placed && !strcmp(a->owner, chosen)) && n->meetings > 0)
+        n->meetings--;
+    n = joining && found ? node_named(c, a->owner) : NULL;
+    if (n)
+        n->participants++;
 }
 
 void cluster_get_status(vm_cluster *c, cluster_status *out)

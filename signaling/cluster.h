@@ -121,6 +121,14 @@ void cluster_report(vm_cluster *c, const cluster_load *load);
  * this node placed since): copies its id to out and returns 0; -1 when no node is known to have room
  * (Redis down, or not registered yet). */
 int cluster_choose(vm_cluster *c, char out[VM_NODE_ID_MAX]);
+/* The node list cluster_choose() counted in (it changes with every new list). */
+uint64_t cluster_list_gen(const vm_cluster *c);
+/* The answer to a locate that `chosen` (cluster_choose() with list `gen`; NULL: none was) went with:
+ * a choice the meeting did not take (it lived elsewhere already) no longer counts on that node, and
+ * with `joining` the joiner counts on the node that has the meeting, until the next node list (a
+ * node's record says its people only at its next registration: without this, a burst of joins all
+ * went to the node that looked emptiest). */
+void cluster_choice_done(vm_cluster *c, const char *chosen, uint64_t gen, const cluster_answer *a, bool joining);
 
 /* The node's view for /healthz and /metrics. */
 typedef struct {

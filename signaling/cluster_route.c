@@ -32,6 +32,8 @@ struct cluster_pending {
     struct vm_signaling *s;
     char meeting_id[VM_MEETING_ID_LEN + 1];
     char place_on[VM_NODE_ID_MAX];
+    bool chosen;                   /* place_on is cluster_choose()'s, from node list `gen` */
+    uint64_t gen;
     bool ready;                    /* HTTP: the answer below is ready for HTTP_WRITEABLE */
     cluster_answer ans;
     vm_msg *join;                  /* PENDING_JOIN: the join-meeting to run once placed here (owned) */
@@ -55,23 +57,34 @@ void cluster_route_gone(struct vm_signaling *s, vm_conn *c)
     c->cluster = NULL;
 }
 
+/* What a choice came to (cluster_choice_done), before the answer is acted on. */
+static void choice_done(struct cluster_pending *p, const cluster_answer *a)
+{
+    if (p->kind == PENDING_PAGE)
+        return; /* a page asks where a meeting is, and places nothing */
+    cluster_choice_done(p->s->cluster, p->chosen ? p->place_on : NULL, p->gen, a, p->kind == PENDING_JOIN);
+}
+
 static void http_answered(void *owner, void *ud, const cluster_answer *a)
 {
     vm_conn *c = owner;
     (void)ud;
+    choice_done(c->cluster, a);
     c->cluster->ans = *a;
     c->cluster->ready = true;
     lws_callback_on_writable(c->wsi);
 }
 
 static int ask(struct vm_signaling *s, vm_conn *c, pending_kind kind, const char *meeting_id, const char *place_on,
-               cluster_done_fn done)
+               bool chosen, cluster_done_fn done)
 {
     struct cluster_pending *p = calloc(1, sizeof(*p));
     if (!p)
         return -1;
     p->kind = kind;
     p->s = s;
+    p->chosen = chosen;
+    p->gen = cluster_list_gen(s->cluster);
     g_strlcpy(p->meeting_id, meeting_id, sizeof(p->meeting_id));
     g_strlcpy(p->place_on, place_on ? place_on : "", sizeof(p->place_on));
     if (cluster_locate(s->cluster, meeting_id, place_on, done, c, NULL) < 0) {
@@ -84,9 +97,10 @@ static int ask(struct vm_signaling *s, vm_conn *c, pending_kind kind, const char
 
 /* The node for a new meeting: the least-loaded one with room, else this one (its own limits apply),
  * unless this one drains (drain_route.c): then false, nobody can take it. */
-static bool choose(struct vm_signaling *s, char out[VM_NODE_ID_MAX])
+static bool choose(struct vm_signaling *s, char out[VM_NODE_ID_MAX], bool *chosen)
 {
-    if (cluster_choose(s->cluster, out) == 0)
+    *chosen = cluster_choose(s->cluster, out) == 0;
+    if (*chosen)
         return true;
     if (drain_route_active(s))
         return false;
@@ -94,17 +108,19 @@ static bool choose(struct vm_signaling *s, char out[VM_NODE_ID_MAX])
     return true;
 }
 
+
 int cluster_route_create(struct vm_signaling *s, vm_conn *c, struct lws *wsi)
 {
     char id[VM_MEETING_ID_LEN + 1], on[VM_NODE_ID_MAX];
+    bool chosen;
     c->wsi = wsi;
     if (c->cluster || ids_random(id, VM_MEETING_ID_LEN) < 0)
         return http_send_json(c, wsi, HTTP_STATUS_SERVICE_UNAVAILABLE,
                               json_pack("{s:s}", "error", "server-busy"));
-    if (!choose(s, on))
+    if (!choose(s, on, &chosen))
         return http_send_json(c, wsi, HTTP_STATUS_SERVICE_UNAVAILABLE,
                               json_pack("{s:s, s:s}", "error", "server-busy", "reason", "draining"));
-    if (ask(s, c, PENDING_CREATE, id, on, http_answered) < 0)
+    if (ask(s, c, PENDING_CREATE, id, on, chosen, http_answered) < 0)
         return http_send_json(c, wsi, HTTP_STATUS_SERVICE_UNAVAILABLE,
                               json_pack("{s:s}", "error", "server-busy"));
     return 0; /* answered from HTTP_WRITEABLE */
@@ -116,7 +132,7 @@ int cluster_route_page(struct vm_signaling *s, vm_conn *c, struct lws *wsi, cons
     c->wsi = wsi;
     /* A malformed id, or a meeting live here: the page, as on a single node. */
     if (c->cluster || !ids_meeting_id_normalize(id_text, id) || registry_find(s->reg, id) ||
-        ask(s, c, PENDING_PAGE, id, NULL, http_answered) < 0)
+        ask(s, c, PENDING_PAGE, id, NULL, false, http_answered) < 0)
         return http_serve_index(s, wsi);
     return 0;
 }
@@ -177,6 +193,7 @@ static void join_answered(void *owner, void *ud, const cluster_answer *a)
     struct cluster_pending *p = c->cluster;
     struct vm_signaling *s = p->s;
     (void)ud;
+    choice_done(p, a);
     c->cluster = NULL;
     if (a->status < 0 || !a->found) {
         msg_error err;
@@ -211,7 +228,8 @@ bool cluster_route_join(struct vm_signaling *s, vm_conn *c, const vm_msg *msg)
         return true;
     }
     char on[VM_NODE_ID_MAX];
-    if (!choose(s, on)) {
+    bool chosen;
+    if (!choose(s, on, &chosen)) {
         msg_error err;
         msg_error_set(&err, VM_ERR_SERVER_BUSY, "join-meeting", "%s",
                       "this server is being drained and no other node can take a new meeting now");
@@ -220,7 +238,7 @@ bool cluster_route_join(struct vm_signaling *s, vm_conn *c, const vm_msg *msg)
         return true;
     }
     vm_msg *copy = calloc(1, sizeof(*copy));
-    if (!copy || ask(s, c, PENDING_JOIN, msg->meeting_id, on, join_answered) < 0) {
+    if (!copy || ask(s, c, PENDING_JOIN, msg->meeting_id, on, chosen, join_answered) < 0) {
         free(copy);
         msg_error err;
         msg_error_set(&err, VM_ERR_SERVER_BUSY, "join-meeting", "the server cannot take this meeting now");
