@@ -310,7 +310,7 @@ export async function sendingConnections(page) {
 /**
  * What the page receives from each remote participant, by username and kind, from its receiving
  * connection's inbound-rtp stats: {video: {packets, frames, nack, retx, lost, width,
- * freezeSeconds}, audio: {...the same}}.
+ * freezeSeconds, freezeCount, pli, keyframes}, audio: {...the same}}.
  */
 export async function received(page) {
   return page.evaluate(async () => {
@@ -330,6 +330,7 @@ export async function received(page) {
             packets: r.packetsReceived || 0, frames: r.framesDecoded || 0, nack: r.nackCount || 0,
             retx: r.retransmittedPacketsReceived || 0, lost: r.packetsLost || 0,
             width: r.frameWidth || 0, freezeSeconds: r.totalFreezesDuration || 0,
+            freezeCount: r.freezeCount || 0, pli: r.pliCount || 0, keyframes: r.keyFramesDecoded || 0,
           };
         });
       }

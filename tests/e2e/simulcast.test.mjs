@@ -214,6 +214,18 @@ test('a policed receiver gets lower layers and keeps decoding while the others k
     `widths now ${JSON.stringify(widths)}, seen ${JSON.stringify({ Ada: [...seen.Ada], Bo: [...seen.Bo] })}; Ada (not policed) gets Bo at ${other1.Bo.width} wide, ` +
     `${((other1.Bo.frames - other0.Bo.frames) / 20).toFixed(1)} fps; probe packets ${/videomeet_probe_packets_total (\d+)/.exec(m)?.[1]}`);
   // The issue's bar, printed: met in most runs here, not in all (see above), so not asserted.
+  // what went with the freezes (over the same 20 s): at Cy, per video, and at Ada (not policed) for
+  // Bo's video: a freeze there is not the policer's (the machine's CPU, the encoder)
+  const d = (a, b, k) => (a[k] || 0) - (b[k] || 0);
+  const why = {};
+  for (const who of ['Ada', 'Bo']) {
+    why[who] = { freezes: d(after[who], before[who], 'freezeCount'), lost: d(after[who], before[who], 'lost'),
+      nack: d(after[who], before[who], 'nack'), retx: d(after[who], before[who], 'retx'),
+      pli: d(after[who], before[who], 'pli'), keyframes: d(after[who], before[who], 'keyframes') };
+  }
+  console.log(`# at Cy over the 20 s: ${JSON.stringify(why)}; at Ada (not policed), Bo's video: freezes ` +
+    `${d(other1.Bo, other0.Bo, 'freezeCount')} (${d(other1.Bo, other0.Bo, 'freezeSeconds').toFixed(2)} s), ` +
+    `keyframes ${d(other1.Bo, other0.Bo, 'keyframes')}`);
   const bar = ['Ada', 'Bo'].every((who) => fps[who] >= 12 && freezes[who] <= 2);
   console.log(`# the issue's bar (>= 12 fps, <= 2 s of freezes per video): ${bar ? 'met' : 'NOT met'}`);
   for (const who of ['Ada', 'Bo']) assert.ok(fps[who] >= 5, `Cy still decodes ${who}: ${fps[who]} fps`);
@@ -222,7 +234,12 @@ test('a policed receiver gets lower layers and keeps decoding while the others k
   console.log(`# Cy had both top layers in ${bothTop} of 40 samples`);
   assert.ok(bothTop <= 20, `Cy is mostly on lower layers than the others: both top in ${bothTop} of 40 samples, ` +
     `seen ${JSON.stringify({ Ada: [...seen.Ada], Bo: [...seen.Bo] })}`);
-  assert.equal(other1.Bo.width, 640, 'Ada, not policed, still gets the top layer');
+  // Ada, not policed, gets Bo's top layer (read until it is: one reading can catch a dip of Ada's
+  // own estimate or of Bo's encoder on a loaded machine, CI rehearsal of 4 December)
+  await eventually(async () => {
+    const r = await remoteVideo(people.Ada.page);
+    assert.equal(r.Bo?.width, 640, `Ada, not policed, still gets the top layer: ${JSON.stringify(r)}`);
+  }, 10000, 250);
   // The policer goes: the top layers come back within 10 s.
   unpolice();
   const t0 = Date.now();
