@@ -108,7 +108,6 @@ static bool choose(struct vm_signaling *s, char out[VM_NODE_ID_MAX], bool *chose
     return true;
 }
 
-
 int cluster_route_create(struct vm_signaling *s, vm_conn *c, struct lws *wsi)
 {
     char id[VM_MEETING_ID_LEN + 1], on[VM_NODE_ID_MAX];
