@@ -758,6 +758,12 @@ static size_t retransmit(fwd *f, uint16_t out_seq, int64_t now_us, int probe)
     struct rewrite_out o;
     if (rtp_parse(&v, pkt, len) < 0 || rewrite_lookup(&f->rw, v.seq, v.ts, &o) < 0)
         return 0;
+    /* Simulcast VP8: the descriptor goes again as it went (vp8_munge.h): after a switch or a dropped
+     * temporal layer the source's picture ids are not the receiver's, and a frame completed by a
+     * packet with other numbers than its own stalls the receiver's decoder until a keyframe. */
+    struct rtp_vp8 vp8;
+    bool is_vp8 = f->track->n_layers && t->codec.id == SDP_CODEC_VP8 &&
+                  rtp_vp8_parse(v.pkt + v.payload_off, v.payload_len, &vp8) == 0;
     uint8_t *out = f->sub->room->scratch;
     size_t n = len;
     uint32_t roc = roc_of(f, o.seq);
@@ -769,6 +775,8 @@ static size_t retransmit(fwd *f, uint16_t out_seq, int64_t now_us, int probe)
         rtp_set_ts(orig, o.ts);
         rtp_set_ssrc(orig, o.ssrc);
         rtp_set_pt(orig, f->pt);
+        if (is_vp8 && vp8_munge_again(&f->vp8, v.ssrc, orig + v.payload_off, v.payload_len, &vp8) < 0)
+            return 0;
         struct rtp_view ov;
         if (rtp_parse(&ov, orig, len) < 0)
             return 0;
@@ -789,6 +797,8 @@ static size_t retransmit(fwd *f, uint16_t out_seq, int64_t now_us, int probe)
         rtp_set_ts(out, o.ts);
         rtp_set_ssrc(out, o.ssrc);
         rtp_set_pt(out, f->pt);
+        if (is_vp8 && vp8_munge_again(&f->vp8, v.ssrc, out + v.payload_off, v.payload_len, &vp8) < 0)
+            return 0;
         stamp_twcc(f, out, &v, len + SRTP_SESSION_RTP_MAX_OVERHEAD, room_now(f->sub->room), probe);
         if (v.extension)
             rtp_ext_remap(out, &v, f->ext_map);

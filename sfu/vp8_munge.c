@@ -55,18 +55,12 @@ static int is_current(const struct vp8_munge *m, uint32_t src, const struct rtp_
     return d->has_picid ? d->picid_bits == m->bits : 1;
 }
 
-int vp8_munge_forward(struct vp8_munge *m, uint32_t src, uint8_t *payload, size_t len, const struct rtp_vp8 *d)
+/* Writes the output numbers of packet d into payload by m's offsets as they are (tl0/keyidx only
+ * when anchored): the picture id's segment for its extended id ext. */
+static void write_mapped(const struct vp8_munge *m, uint8_t *payload, size_t len, const struct rtp_vp8 *d,
+                         uint32_t ext)
 {
-    if (!is_current(m, src, d))
-        start_source(m, src, d);
-    int newest = 1;
     if (d->has_picid && m->bits && d->picid_off + (m->bits == 15 ? 2 : 1) <= len) {
-        uint32_t ext = unwrap(m, d->picid);
-        if (ext < m->seg[0].start)
-            return -ESTALE;
-        newest = ext >= m->in_max;
-        if (newest)
-            m->in_max = ext;
         unsigned k = m->n_seg - 1;
         while (k > 0 && m->seg[k].start > ext)
             k--;
@@ -77,34 +71,74 @@ int vp8_munge_forward(struct vp8_munge *m, uint32_t src, uint8_t *payload, size_
         } else {
             payload[d->picid_off] = (uint8_t)out;
         }
-        if (newest)
-            m->last_picid = (uint16_t)out;
     }
-    if (d->has_tl0 && d->tl0_off < len) {
-        if (!m->tl0_anchored) {
-            m->tl0_off = m->have_tl0 ? (uint8_t)(m->last_tl0 + 1 - d->tl0picidx) : 0;
-            m->tl0_anchored = 1;
-        }
-        uint8_t out = (uint8_t)(d->tl0picidx + m->tl0_off);
-        payload[d->tl0_off] = out;
-        if (newest) {
-            m->last_tl0 = out;
+    if (d->has_tl0 && d->tl0_off < len && m->tl0_anchored)
+        payload[d->tl0_off] = (uint8_t)(d->tl0picidx + m->tl0_off);
+    if (d->has_keyidx && d->tk_off < len && m->keyidx_anchored)
+        payload[d->tk_off] = (uint8_t)((payload[d->tk_off] & 0xe0) | ((d->keyidx + m->keyidx_off) & 0x1f));
+}
+
+static int has_picid(const struct vp8_munge *m, const struct rtp_vp8 *d, size_t len)
+{
+    return d->has_picid && m->bits && d->picid_off + (m->bits == 15 ? 2 : 1) <= len;
+}
+
+int vp8_munge_forward(struct vp8_munge *m, uint32_t src, uint8_t *payload, size_t len, const struct rtp_vp8 *d)
+{
+    if (!is_current(m, src, d))
+        start_source(m, src, d);
+    int newest = 1;
+    uint32_t ext = 0;
+    if (has_picid(m, d, len)) {
+        ext = unwrap(m, d->picid);
+        if (ext < m->seg[0].start)
+            return -ESTALE;
+        newest = ext >= m->in_max;
+        if (newest)
+            m->in_max = ext;
+    }
+    if (d->has_tl0 && d->tl0_off < len && !m->tl0_anchored) {
+        m->tl0_off = m->have_tl0 ? (uint8_t)(m->last_tl0 + 1 - d->tl0picidx) : 0;
+        m->tl0_anchored = 1;
+    }
+    if (d->has_keyidx && d->tk_off < len && !m->keyidx_anchored) {
+        m->keyidx_off = m->have_keyidx ? (uint8_t)((m->last_keyidx + 1 - d->keyidx) & 0x1f) : 0;
+        m->keyidx_anchored = 1;
+    }
+    write_mapped(m, payload, len, d, ext);
+    if (newest) {
+        if (has_picid(m, d, len))
+            m->last_picid = (uint16_t)(m->bits == 15 ? ((payload[d->picid_off] & 0x7f) << 8) | payload[d->picid_off + 1]
+                                                     : payload[d->picid_off]);
+        if (d->has_tl0 && d->tl0_off < len) {
+            m->last_tl0 = payload[d->tl0_off];
             m->have_tl0 = 1;
         }
-    }
-    if (d->has_keyidx && d->tk_off < len) {
-        if (!m->keyidx_anchored) {
-            m->keyidx_off = m->have_keyidx ? (uint8_t)((m->last_keyidx + 1 - d->keyidx) & 0x1f) : 0;
-            m->keyidx_anchored = 1;
-        }
-        uint8_t out = (uint8_t)((d->keyidx + m->keyidx_off) & 0x1f);
-        payload[d->tk_off] = (uint8_t)((payload[d->tk_off] & 0xe0) | out);
-        if (newest) {
-            m->last_keyidx = out;
+        if (d->has_keyidx && d->tk_off < len) {
+            m->last_keyidx = payload[d->tk_off] & 0x1f;
             m->have_keyidx = 1;
         }
     }
     m->have_out = 1;
+    return 0;
+}
+
+int vp8_munge_again(const struct vp8_munge *m, uint32_t src, uint8_t *payload, size_t len, const struct rtp_vp8 *d)
+{
+    if (!is_current(m, src, d))
+        return -ENOENT;
+    uint32_t ext = 0;
+    if (has_picid(m, d, len)) {
+        ext = unwrap(m, d->picid);
+        if (ext < m->seg[0].start)
+            return -ESTALE;
+        if (ext > m->in_max)
+            return -ENOENT;
+    }
+    if ((d->has_tl0 && d->tl0_off < len && !m->tl0_anchored) ||
+        (d->has_keyidx && d->tk_off < len && !m->keyidx_anchored))
+        return -ENOENT;
+    write_mapped(m, payload, len, d, ext);
     return 0;
 }
 

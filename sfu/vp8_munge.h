@@ -59,6 +59,13 @@ void vp8_munge_init(struct vp8_munge *m);
  * older than the history can map (do not forward it). */
 int vp8_munge_forward(struct vp8_munge *m, uint32_t src, uint8_t *payload, size_t len, const struct rtp_vp8 *d);
 
+/* Rewrites a packet of source `src` sent before, to go again (a retransmission, a probe that repeats
+ * it) with the numbers it went with the first time: m's offsets as they are, nothing changed in m.
+ * Returns 0; -ENOENT when src is not the current source (the receiver has switched since: its
+ * numbers are gone) or the picture was never forwarded; -ESTALE when it is older than the history
+ * can map. */
+int vp8_munge_again(const struct vp8_munge *m, uint32_t src, uint8_t *payload, size_t len, const struct rtp_vp8 *d);
+
 /* The next forwarded packet starts a new source even if it is the current one's, and follows the
  * last picture sent: the same stream resumed after a pause, its numbers moved on by any amount
  * meanwhile (by over half the picture id space, an unwrap would take them for older ones). */

@@ -2,8 +2,9 @@
  * fuzz_vp8.c - libFuzzer target for the VP8 payload descriptor: rtp_vp8_parse (sfu/rtp.c) on
  * every input, and sfu/vp8_munge.c on a sequence of packets cut from the input. Each packet is
  * [control][length][bytes]: the control byte picks the source (low 2 bits) and whether the SFU
- * forwards or drops it (bit 2). Invariants that must hold for any input are checked with
- * __builtin_trap() so a violation is a crash, not a silent pass.
+ * forwards or drops it (bit 2); a packet forwarded goes again (vp8_munge_again) with the same
+ * numbers. Invariants that must hold for any input are checked with __builtin_trap() so a
+ * violation is a crash, not a silent pass.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -63,6 +64,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(memcmp(pkt + d.desc_len, before + d.desc_len, n - d.desc_len) == 0); /* payload untouched */
         CHECK(pkt[0] == before[0]);
         CHECK(m.n_seg <= VP8_MUNGE_HISTORY);
+        /* the same packet again (a retransmission) goes with the same numbers, m unchanged */
+        uint8_t again[256];
+        struct vp8_munge kept;
+        memcpy(&kept, &m, sizeof(m));
+        memcpy(again, before, n);
+        CHECK(vp8_munge_again(&m, ctl & 3, again, n, &d) == 0);
+        CHECK(memcmp(again, pkt, n) == 0);
+        CHECK(memcmp(&kept, &m, sizeof(m)) == 0);
     }
     return 0;
 }

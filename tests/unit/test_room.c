@@ -1607,6 +1607,52 @@ static void test_simulcast_rtx(void **state)
     assert_int_equal(STATS_GET(W.stats.dropped_unknown_ssrc), 0);
 }
 
+/* After a switch bob's picture ids and TL0PICIDX are not alice's: a packet he NACKs goes again (RTX)
+ * with the VP8 descriptor it first went with. With alice's numbers, the frame it completes would
+ * not follow the pictures before it, and bob's decoder would wait for a keyframe. */
+static void test_simulcast_rtx_after_switch(void **state)
+{
+    (void)state;
+    size_t pli_from;
+    peer *bd = simulcast_flowing(&pli_from);
+    size_t from = fake_peer_n_sent(bd);
+    simulcast_frames(30, 3, 3, &pli_from); /* alice's top layer stops: bob moves to the middle one */
+    size_t n = collect(bd, BV.ssrc, from);
+    assert_true(n > 4);
+    assert_true(is_keyframe_start(&got.p[0]));
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(origin_layer(&got.p[i]), 1);
+    static got_pkt a, b;
+    keep(&a, &got.p[n - 2]);
+    keep(&b, &got.p[n - 1]);
+    struct rtp_vp8 da, src;
+    assert_int_equal(rtp_vp8_parse(a.v.pkt + a.v.payload_off, a.v.payload_len, &da), 0);
+    /* what alice sent as that packet has other numbers (else this test would show nothing) */
+    const uint8_t *cached;
+    size_t cached_len;
+    track *mid = video_track("alice")->layers[1];
+    assert_int_equal(rtx_cache_get(mid->cache, origin_seq(&a), (uint64_t)fake_clock_now(), &cached, &cached_len), 0);
+    struct rtp_view cv;
+    assert_int_equal(rtp_parse(&cv, cached, cached_len), 0);
+    assert_int_equal(rtp_vp8_parse(cv.pkt + cv.payload_off, cv.payload_len, &src), 0);
+    assert_int_not_equal(src.picid, da.picid);
+    uint16_t seqs[2] = {a.v.seq, b.v.seq};
+    struct rtcp_nack_item items[2];
+    size_t n_items = rtcp_nack_pack(seqs, 2, items, 2, NULL);
+    uint8_t buf[128];
+    int len = rtcp_build_nack(buf, sizeof(buf), 0xb0b0b0b0u, BV.ssrc, items, n_items);
+    size_t rfrom = fake_peer_n_sent(bd);
+    deliver_rtcp(bd, buf, len);
+    assert_int_equal(collect(bd, BV.rtx_ssrc, rfrom), 2);
+    for (size_t i = 0; i < 2; i++) {
+        const got_pkt *r = &got.p[i], *orig = i ? &b : &a;
+        const uint8_t *p = r->v.pkt + r->v.payload_off;
+        assert_int_equal(p[0] << 8 | p[1], orig->v.seq);
+        assert_int_equal(r->v.payload_len, orig->v.payload_len + 2);
+        assert_memory_equal(p + 2, orig->v.pkt + orig->v.payload_off, orig->v.payload_len);
+    }
+}
+
 /* ---- 6. video views ---- */
 
 /* bob shows alice's simulcast video in a 640x360 tile: he gets the middle layer (its keyframes say
@@ -2621,7 +2667,7 @@ int main(void)
         ROOM_TEST(test_pli_throttled), ROOM_TEST(test_pli_before_publisher_connected),
         ROOM_TEST(test_sr_rewritten), ROOM_TEST(test_simulcast_switch),
         ROOM_TEST(test_simulcast_late_receiver),
-        ROOM_TEST(test_simulcast_rtx), ROOM_TEST(test_views_simulcast), ROOM_TEST(test_views_many_forwards),
+        ROOM_TEST(test_simulcast_rtx), ROOM_TEST(test_simulcast_rtx_after_switch), ROOM_TEST(test_views_simulcast), ROOM_TEST(test_views_many_forwards),
         ROOM_TEST(test_views_small_tile), ROOM_TEST(test_views_hidden_single),
         ROOM_TEST(test_views_hidden_long), ROOM_TEST(test_keyframe_asked_while_forwarding),
         ROOM_TEST(test_views_all_layers_off),

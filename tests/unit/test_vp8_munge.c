@@ -209,6 +209,81 @@ static void test_reordering(void **state)
     assert_int_equal(fwd(&m, 1, pic(15, 2, 2, 0, 0)).picid, 14);
 }
 
+/* What vp8_munge_again gives a packet sent before: the numbers it went with, m untouched. */
+static struct rtp_vp8 again(const struct vp8_munge *m, uint32_t src, desc_t x, int expect_rc)
+{
+    pkt_t p = make(x);
+    struct vp8_munge before;
+    memcpy(&before, m, sizeof(before));
+    assert_int_equal(vp8_munge_again(m, src, p.b, p.len, &p.d), expect_rc);
+    assert_memory_equal(&before, m, sizeof(before));
+    struct rtp_vp8 out;
+    assert_int_equal(rtp_vp8_parse(p.b, p.len, &out), 0);
+    return out;
+}
+
+/* A retransmission (or a probe repeating a packet) goes with the descriptor it first went with:
+ * after a switch and after temporal drops, for every packet sent since the switch; nothing for a
+ * source switched away from, a picture never sent, or one older than the history. */
+static void test_again_repeats_what_was_sent(void **state)
+{
+    (void)state;
+    static const int pattern[4] = {0, 2, 1, 2};
+    struct vp8_munge m;
+    vp8_munge_init(&m);
+    again(&m, 0xa, pic(100, 10, 0, 7, 1), -ENOENT); /* nothing sent yet */
+    for (int i = 0; i < 5; i++)
+        fwd(&m, 0xa, pic(100 + i, 10 + i, 0, 7, i == 0));
+    assert_int_equal(again(&m, 0xa, pic(102, 12, 0, 7, 0), 0).picid, 102);
+    /* switch to B, then its top temporal layer dropped: B's ids are not the receiver's */
+    struct {
+        desc_t in;
+        struct rtp_vp8 out;
+    } sent[64];
+    size_t n = 0;
+    int tl0 = 200;
+    for (int i = 0; i < 64; i++) {
+        int tid = pattern[i % 4];
+        if (tid == 0 && i > 0)
+            tl0++;
+        desc_t x = pic((32760 + i) & 0x7fff, tl0 & 0xff, tid, 30, i == 0); /* wraps on the way */
+        if (tid == 2 && i > 8) {
+            drop(&m, 0xb, x);
+            continue;
+        }
+        sent[n].in = x;
+        sent[n++].out = fwd(&m, 0xb, x);
+    }
+    assert_int_equal(sent[0].out.picid, 105);
+    /* every packet sent in the history's reach goes again as it went; older ones are refused */
+    size_t refused = 0;
+    for (size_t k = 0; k < n; k++) {
+        pkt_t p = make(sent[k].in);
+        int rc = vp8_munge_again(&m, 0xb, p.b, p.len, &p.d);
+        if (rc == -ESTALE) {
+            refused++;
+            assert_int_equal(refused, k + 1); /* only the oldest */
+            continue;
+        }
+        assert_int_equal(rc, 0);
+        struct rtp_vp8 o = again(&m, 0xb, sent[k].in, 0);
+        assert_int_equal(o.picid, sent[k].out.picid);
+        assert_int_equal(o.tl0picidx, sent[k].out.tl0picidx);
+        assert_int_equal(o.keyidx, sent[k].out.keyidx);
+        assert_int_not_equal(o.picid, sent[k].in.picid);
+    }
+    assert_true(refused < n);
+    /* A's packets are B's numbers no longer; a picture of B never sent is no retransmission */
+    again(&m, 0xa, pic(103, 13, 0, 7, 0), -ENOENT);
+    again(&m, 0xb, pic((32760 + 64) & 0x7fff, (tl0 + 1) & 0xff, 0, 30, 0), -ENOENT);
+    /* 7-bit ids of the same source are another source: not mapped */
+    desc_t narrow = {7, 5, tl0 & 0xff, 0, 30, 0};
+    again(&m, 0xb, narrow, -ENOENT);
+    /* after a resync nothing of the old segment maps until the next packet is forwarded */
+    vp8_munge_resync(&m);
+    again(&m, 0xb, sent[n - 1].in, -ENOENT);
+}
+
 /* More drops than the history holds: packets older than the oldest offset are refused. */
 static void test_history_limit(void **state)
 {
@@ -272,6 +347,7 @@ int main(void)
         cmocka_unit_test(test_switch_continues_numbering),
         cmocka_unit_test(test_temporal_drop_keeps_ids_consecutive),
         cmocka_unit_test(test_reordering),
+        cmocka_unit_test(test_again_repeats_what_was_sent),
         cmocka_unit_test(test_history_limit),
         cmocka_unit_test(test_widths_and_missing_fields),
     };
