@@ -154,8 +154,12 @@ async function receivingPort(page) {
 // with <= 2 s of freezes in total each (inbound-rtp totalFreezesDuration), on a lower layer than
 // the others get, while the others keep the top one; the top layers are back within 10 s of the
 // policing going. Asserted: all of it but the fps and freezes, which are printed (>= 5 fps is
-// asserted), and "a lower layer" as "at least one of the two lower in most of the 40 samples":
-// the bar was met in 3 of 5 runs on this machine, and a test must pass on every run.
+// asserted), and "a lower layer" as "at least one of the two lower in most of the 40 samples".
+// Until session 13 the bar was met in about a third of the runs: most of the freeze time was
+// ~3-s stalls, Chromium waiting for a keyframe after a retransmission carried the publisher's VP8
+// picture id instead of the one the receiver had been given (fixed in dfd8275). Since then it was
+// met in 14 of 14 runs here, the worse video at 0.6-1.8 s: too little margin yet to assert it
+// (a test must pass on every run, also on a loaded CI machine).
 // nftables' byte policer has a bucket of one second of its rate: it lets a probe through, and a
 // rate a little above it for seconds before it drops anything, so now and then the estimate goes
 // above it and a loss burst follows seconds later. What mostly makes the bar: the
