@@ -55,12 +55,18 @@ static int is_current(const struct vp8_munge *m, uint32_t src, const struct rtp_
     return d->has_picid ? d->picid_bits == m->bits : 1;
 }
 
+/* Whether d's picture id is there to rewrite: of the current width, within the packet. */
+static int has_picid(const struct vp8_munge *m, const struct rtp_vp8 *d, size_t len)
+{
+    return d->has_picid && m->bits && d->picid_off + (m->bits == 15 ? 2 : 1) <= len;
+}
+
 /* Writes the output numbers of packet d into payload by m's offsets as they are (tl0/keyidx only
  * when anchored): the picture id's segment for its extended id ext. */
 static void write_mapped(const struct vp8_munge *m, uint8_t *payload, size_t len, const struct rtp_vp8 *d,
                          uint32_t ext)
 {
-    if (d->has_picid && m->bits && d->picid_off + (m->bits == 15 ? 2 : 1) <= len) {
+    if (has_picid(m, d, len)) {
         unsigned k = m->n_seg - 1;
         while (k > 0 && m->seg[k].start > ext)
             k--;
@@ -76,11 +82,6 @@ static void write_mapped(const struct vp8_munge *m, uint8_t *payload, size_t len
         payload[d->tl0_off] = (uint8_t)(d->tl0picidx + m->tl0_off);
     if (d->has_keyidx && d->tk_off < len && m->keyidx_anchored)
         payload[d->tk_off] = (uint8_t)((payload[d->tk_off] & 0xe0) | ((d->keyidx + m->keyidx_off) & 0x1f));
-}
-
-static int has_picid(const struct vp8_munge *m, const struct rtp_vp8 *d, size_t len)
-{
-    return d->has_picid && m->bits && d->picid_off + (m->bits == 15 ? 2 : 1) <= len;
 }
 
 int vp8_munge_forward(struct vp8_munge *m, uint32_t src, uint8_t *payload, size_t len, const struct rtp_vp8 *d)
