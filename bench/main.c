@@ -83,7 +83,7 @@ static void usage(FILE *f)
             "  --police-count N   receivers policed per room (default: half of them, at least one)\n"
             "  --police-burst-ms B  the policer's bucket, in ms at its rate (default 100)\n"
             "  --no-transport-cc  receivers leave transport-cc out of their answers and send no feedback\n"
-            "  --twcc-interval-ms I  between two transport-cc feedbacks of a receiver (default 50)\n"
+            "  --twcc-interval-ms I  between two transport-cc feedbacks of a receiver (default 61: Chromium)\n"
             "  --seed S           fixes the synthetic media's random parts (frame sizes, audio sizes); 0: random\n"
             "  --turn             every session relayed over TCP through the TURN server /api/config names (force-relay)\n"
             "  --tiles N          meeting receivers show N tiles (1-9) like the web app's speaker view (the active\n"
@@ -178,7 +178,7 @@ static int parse_options(int argc, char **argv, bench_config *c)
     *c = (bench_config){.mode = BENCH_MODE_MEETING, .participants = 3, .rooms = 1, .duration_s = 20,
                         .bitrate_kbps = 1000, .fps = 30, .join_rate = 20, .workers = 1, .settle_s = 2,
                         .join_timeout_s = 20, .police_count = -1, .police_burst_ms = 100, .transport_cc = true,
-                        .twcc_interval_ms = 50, .main_w = 1280, .main_h = 720, .strip_w = 320, .strip_h = 180};
+                        .twcc_interval_ms = 61, .main_w = 1280, .main_h = 720, .strip_w = 320, .strip_h = 180};
     int temporal = 0, police_count = -1;
     if (apply_scenario(argc, argv, c) < 0)
         return -1;

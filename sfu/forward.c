@@ -842,6 +842,7 @@ void forward_on_down_rtcp(void *ud, uint8_t *buf, size_t len, int64_t now_us)
         if (p.kind == RTCP_K_NACK) {
             on_sub_nack(sub, &p, now_us);
         } else if (p.kind == RTCP_K_TWCC) {
+            STATS_INC(stats_of(sub)->twcc_feedbacks_in);
             if (sub->tx_hist) {
                 room *r = sub->room;
                 size_t n = twcc_history_on_feedback(sub->tx_hist, &p.u.twcc, r->twcc_results, ROOM_TWCC_RESULTS);

@@ -23,6 +23,7 @@
     X(nacks_sent, "NACKed sequence numbers sent to publishers")                                         \
     X(retransmissions, "packets retransmitted from the SFU's cache")                                    \
     X(probe_packets, "packets repeated to probe a receiver's bandwidth")                                \
+    X(twcc_feedbacks_in, "transport-cc feedback packets received from subscribers")                     \
     X(plis_received, "PLI/FIR received from subscribers")                                               \
     X(plis_sent, "PLI sent to publishers")                                                              \
     X(dropped_bad_srtp, "packets dropped: SRTP/SRTCP authentication or replay check failed")            \

@@ -1986,7 +1986,10 @@ static void test_bandwidth_layers_and_pause(void **state)
     simulcast_members(true);
     peer *bd = mem("bob")->down;
     size_t pli_from = 0, fb_from = 0;
+    uint64_t fb0 = STATS_GET(W.stats.twcc_feedbacks_in);
     frames_with_feedback(1000000, 0, &pli_from, &fb_from);
+    /* one feedback every 3 frames for 1 s (one packet each: what they describe fits), each counted */
+    assert_int_equal(STATS_GET(W.stats.twcc_feedbacks_in) - fb0, (1000000 + 3 * FRAME_US - 1) / (3 * FRAME_US));
     size_t from = fake_peer_n_sent(bd);
     assert_int_equal(origin_layer(&got.p[collect(bd, BV.ssrc, 0) - 1]), 2);
 
