@@ -135,6 +135,8 @@ static uint32_t roc_of(const fwd *f, uint16_t seq)
     return (rtp_seq_unwrap(f->rw.out_max, seq) >> 16) - 1;
 }
 
+static void pace_drop_left_layer(fwd *f);
+
 /* Whether this subscriber gets the packet (layer_select.h: its simulcast layer, temporal layers,
  * or a paused video), with its VP8 descriptor renumbered into out (a copy of the packet) for
  * simulcast. False: dropped (and noted, when it is a picture of the layer it gets, so that its
@@ -157,6 +159,7 @@ static bool layer_pass(fwd *f, const fanout_pkt *p, uint8_t *out, int64_t now_us
     if (a == LS_SWITCHED) { /* a new layer, or the same one after a pause: a new segment */
         rewrite_resync(&f->rw);
         vp8_munge_resync(&f->vp8);
+        pace_drop_left_layer(f);
     }
     if (p->vp8_ok &&
         vp8_munge_forward(&f->vp8, p->v.ssrc, out + p->v.payload_off, p->v.payload_len, &p->vp8) < 0)
@@ -256,6 +259,12 @@ static bool pace_hold(fwd *f, const fanout_pkt *p, int64_t now_us)
         return false;
     if (f->track->n_layers && p->lp.layer != f->ls.current && p->lp.layer != f->ls.target)
         return true;
+    /* The keyframe a layer switch waits for does not wait behind the layer it ends: its first packet
+     * goes now (the switch happens there, and what waits of the old layer leaves the queue:
+     * pace_drop_left_layer); the rest of it waits its turn. After the estimate fell, a switch down
+     * would otherwise come only once the larger layer's backlog had drained, at the lower rate. */
+    if (f->track->n_layers && p->lp.keyframe && p->lp.layer == f->ls.target && f->ls.target != f->ls.current)
+        return false;
     if (pacer_may_send(sub->pace, now_us))
         return false;
     size_t wire = p->v.len + SRTP_SESSION_RTP_MAX_OVERHEAD;
@@ -268,6 +277,24 @@ static bool pace_hold(fwd *f, const fanout_pkt *p, int64_t now_us)
     e->p = *p;
     pace_arm(sub->room);
     return true;
+}
+
+static bool pace_keep(const void *item, void *ctx)
+{
+    const paced_pkt *e = item;
+    const fwd *f = ctx;
+    if (!e->f || !e->p.track)
+        return false; /* its fwd or stream went away (pace_forget) */
+    return e->f != f || e->p.lp.layer == f->ls.current;
+}
+
+/* f switched layers: what still waits in the pacer of the layer it left would only arrive late and
+ * be of no use after the switch's keyframe; it leaves the queue now, so that the pacer's rate goes
+ * to what is still wanted (the other videos' packets, the new layer's keyframe). */
+static void pace_drop_left_layer(fwd *f)
+{
+    if (f->sub->pace && pacer_queued(f->sub->pace))
+        pacer_filter(f->sub->pace, pace_keep, f);
 }
 
 static bool probe_step(member *sub, int64_t now_us);

@@ -2,6 +2,7 @@
 #include "sfu/pacer.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct {
     size_t bytes;
@@ -133,6 +134,23 @@ void pacer_pop(pacer *p)
     p->bytes -= slot_at(p, 0)->bytes;
     p->head = (p->head + 1) % p->slots;
     p->n--;
+}
+
+size_t pacer_filter(pacer *p, bool (*keep)(const void *item, void *ctx), void *ctx)
+{
+    size_t w = 0, n = p->n;
+    for (size_t i = 0; i < n; i++) {
+        slot_hdr *h = slot_at(p, i);
+        if (!keep(h + 1, ctx)) {
+            p->bytes -= h->bytes;
+            continue;
+        }
+        if (w != i)
+            memcpy(slot_at(p, w), h, p->stride);
+        w++;
+    }
+    p->n = w;
+    return n - w;
 }
 
 size_t pacer_queued(const pacer *p)

@@ -57,5 +57,9 @@ size_t pacer_queued(const pacer *p);        /* items waiting */
 size_t pacer_queued_bytes(const pacer *p);  /* their wire bytes */
 /* Item i of the queue, 0 = front (i < pacer_queued), e.g. to forget what refers to something gone. */
 void *pacer_item(pacer *p, size_t i);
+/* Keeps, in their order, only the waiting items keep(item, ctx) says to keep (the others leave the
+ * queue and its byte count at once, e.g. packets a layer switch made useless); the front item is
+ * not moved when it is kept. Returns how many left. */
+size_t pacer_filter(pacer *p, bool (*keep)(const void *item, void *ctx), void *ctx);
 
 #endif

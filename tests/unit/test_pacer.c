@@ -181,6 +181,55 @@ static void test_full_queue(void **state)
     pacer_free(p);
 }
 
+static bool keep_mask(const void *it, void *ctx)
+{
+    return (*(unsigned *)ctx >> ((const item *)it)->id) & 1;
+}
+
+/* pacer_filter, for every queue length up to the ring's size, with the ring's start at every slot
+ * (wrapping), and every choice of what to keep: the kept items in their order, their bytes, room
+ * again for what left, the front not moved when kept. */
+static void test_filter(void **state)
+{
+    (void)state;
+    enum { SLOTS = 5 };
+    for (size_t n = 0; n <= SLOTS; n++) {
+        for (size_t start = 0; start < SLOTS; start++) {
+            for (unsigned mask = 0; mask < (1u << n); mask++) {
+                pacer *p = pacer_new(SLOTS, sizeof(item), 100000);
+                for (size_t i = 0; i < start; i++) { /* move the ring's head */
+                    assert_non_null(pacer_push(p, 1));
+                    pacer_pop(p);
+                }
+                for (size_t i = 0; i < n; i++) {
+                    item *it = pacer_push(p, 100 + i);
+                    it->id = (int)i;
+                }
+                void *front = pacer_front(p);
+                unsigned m = mask;
+                size_t left = pacer_filter(p, keep_mask, &m);
+                size_t kept = 0, bytes = 0;
+                for (size_t i = 0; i < n; i++) {
+                    if (!((mask >> i) & 1))
+                        continue;
+                    assert_int_equal(((item *)pacer_item(p, kept))->id, (int)i);
+                    bytes += 100 + i;
+                    kept++;
+                }
+                assert_int_equal(left, n - kept);
+                assert_int_equal(pacer_queued(p), kept);
+                assert_int_equal(pacer_queued_bytes(p), bytes);
+                if (n && (mask & 1))
+                    assert_ptr_equal(pacer_front(p), front);
+                for (size_t i = kept; i < SLOTS; i++) /* room for what left */
+                    assert_non_null(pacer_push(p, 1));
+                assert_null(pacer_push(p, 1));
+                pacer_free(p);
+            }
+        }
+    }
+}
+
 /* A rate change applies from the change on: what accrued before is kept at the old rate. */
 static void test_rate_change(void **state)
 {
@@ -210,7 +259,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_empty_sends_at_once), cmocka_unit_test(test_burst_is_spread),
         cmocka_unit_test(test_long_run_rate_and_drain), cmocka_unit_test(test_debt),
-        cmocka_unit_test(test_full_queue), cmocka_unit_test(test_rate_change),
+        cmocka_unit_test(test_full_queue), cmocka_unit_test(test_rate_change), cmocka_unit_test(test_filter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
