@@ -153,8 +153,8 @@ async function receivingPort(page) {
 // The issue's bar: over 20 s the policed receiver decodes every remote video at >= 12 fps (of 15)
 // with <= 2 s of freezes in total each (inbound-rtp totalFreezesDuration), on a lower layer than
 // the others get, while the others keep the top one; the top layers are back within 10 s of the
-// policing going. Asserted: all of it but the fps and freezes, which are printed (>= 5 fps is
-// asserted), and "a lower layer" as "at least one of the two lower in most of the 40 samples".
+// policing going. Asserted: all of it but the freezes, which are printed (<= 3 s is asserted), and
+// "a lower layer" as "at least one of the two lower in most of the 40 samples".
 // Until session 13 the bar was met in about a third of the runs: most of the freeze time was
 // ~3-s stalls, Chromium waiting for a keyframe after a retransmission carried the publisher's VP8
 // picture id instead of the one the receiver had been given (fixed in dfd8275). Since then it was
@@ -226,10 +226,15 @@ test('a policed receiver gets lower layers and keeps decoding while the others k
   console.log(`# at Cy over the 20 s: ${JSON.stringify(why)}; at Ada (not policed), Bo's video: freezes ` +
     `${d(other1.Bo, other0.Bo, 'freezeCount')} (${d(other1.Bo, other0.Bo, 'freezeSeconds').toFixed(2)} s), ` +
     `keyframes ${d(other1.Bo, other0.Bo, 'keyframes')}`);
-  // The issue's bar, printed: met in most runs here, not in all (see above), so not asserted.
+  // The issue's bar, printed: met in most runs here, not in all (see above). Asserted: its frame rate
+  // (13.9-16.9 fps in the 20 runs of session 14), and freezes within 3 s per video (at most 2.13 s
+  // in ~35 runs since session 13's fix; up to 5.4 s before it): a guard against the stalls coming back.
   const bar = ['Ada', 'Bo'].every((who) => fps[who] >= 12 && freezes[who] <= 2);
   console.log(`# the issue's bar (>= 12 fps, <= 2 s of freezes per video): ${bar ? 'met' : 'NOT met'}`);
-  for (const who of ['Ada', 'Bo']) assert.ok(fps[who] >= 5, `Cy still decodes ${who}: ${fps[who]} fps`);
+  for (const who of ['Ada', 'Bo']) {
+    assert.ok(fps[who] >= 12, `Cy decodes ${who} at >= 12 fps: ${fps[who]} fps`);
+    assert.ok(freezes[who] <= 3, `Cy's video of ${who} froze ${freezes[who]} s in 20 s`);
+  }
   // Most of the time at least one of Cy's videos is on a lower layer (both top layers do not fit
   // the policer; the estimate goes above it now and then, see above).
   console.log(`# Cy had both top layers in ${bothTop} of 40 samples`);
