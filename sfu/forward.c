@@ -293,7 +293,7 @@ static bool pace_keep(const void *item, void *ctx)
  * to what is still wanted (the other videos' packets, the new layer's keyframe). */
 static void pace_drop_left_layer(fwd *f)
 {
-    if (f->sub->pace && pacer_queued(f->sub->pace))
+    if (f->sub->pace)
         pacer_filter(f->sub->pace, pace_keep, f);
 }
 

@@ -1904,6 +1904,25 @@ static void test_views_hidden_single(void **state)
     check_continuity(bd, BV.ssrc, from, false);
 }
 
+/* simulcast_members with transport-cc (bob's video paced), 20 frames of every layer, then a keyframe
+ * of `packets` on the layer bob gets (one with a stream of its own): most of it waits in his pacer.
+ * Returns bob's video fwd; *from: bob's packet count before that keyframe. */
+static fwd *simulcast_backlog(unsigned packets, size_t *from)
+{
+    simulcast_members(true);
+    size_t pli_from = 0;
+    simulcast_frames(20, 7, 7, &pli_from);
+    member *b = mem("bob");
+    assert_non_null(b->pace);
+    fwd *f = b->fwds[0]->track->kind == SDP_MEDIA_VIDEO ? b->fwds[0] : b->fwds[1];
+    assert_true(f->ls.current >= 1);
+    *from = fake_peer_n_sent(b->down);
+    deliver_frame(&SL[f->ls.current], true, packets, 1200);
+    fake_loop_end_iteration();
+    assert_true(pacer_queued(b->pace) > 10);
+    return f;
+}
+
 /* bob is moved down a layer while most of a keyframe of his current layer waits in his pacer: the
  * lower layer's keyframe does not wait behind it. Its first packet goes at once, the switch happens
  * there, and what waited of the old layer is never sent (it left the queue); one unbroken stream. On
@@ -1911,18 +1930,10 @@ static void test_views_hidden_single(void **state)
 static void test_simulcast_switch_skips_backlog(void **state)
 {
     (void)state;
-    simulcast_members(true);
-    size_t pli_from = 0;
-    simulcast_frames(20, 7, 7, &pli_from);
+    size_t from, pli_from = 0;
+    fwd *f = simulcast_backlog(30, &from);
     member *b = mem("bob");
     peer *bd = b->down;
-    fwd *f = b->fwds[0]->track->kind == SDP_MEDIA_VIDEO ? b->fwds[0] : b->fwds[1];
-    int cur = f->ls.current;
-    assert_true(cur >= 1);
-    size_t from = fake_peer_n_sent(bd);
-    deliver_frame(&SL[cur], true, 30, 1200);
-    fake_loop_end_iteration();
-    assert_true(pacer_queued(b->pace) > 10);
     size_t before = collect(bd, BV.ssrc, from);
     assert_true(before < 30);
 
@@ -1953,16 +1964,9 @@ static void test_simulcast_switch_skips_backlog(void **state)
 static void test_simulcast_renegotiated_while_paced(void **state)
 {
     (void)state;
-    simulcast_members(true);
-    size_t pli_from = 0;
-    simulcast_frames(20, 7, 7, &pli_from);
+    size_t from;
+    simulcast_backlog(20, &from);
     member *b = mem("bob");
-    assert_non_null(b->pace);
-    int cur = b->fwds[0]->track->kind == SDP_MEDIA_VIDEO ? b->fwds[0]->ls.current : b->fwds[1]->ls.current;
-    assert_true(cur >= 1); /* a layer with a stream of its own */
-    deliver_frame(&SL[cur], true, 20, 1200);
-    fake_loop_end_iteration();
-    assert_true(pacer_queued(b->pace) > 10);
 
     char *offer = load("chromium-offer-simulcast.sdp");
     sdp_session *s = parse(offer);
