@@ -57,7 +57,8 @@ test('a drained node\'s meeting moves to another node: both people there with vi
   const tVideo = Date.now() - t0;
   // decoded frames keep increasing on the new node. Each reading waits until both pages list the
   // other: right after the move one reading had `Bob` and the next, at once, did not (CI rehearsal
-  // of 4 December; the page's streams are keyed by name only once it knows the new user id's name).
+  // of 4 December; received() keys a stream by the participant's name when the page has it, else by
+  // user id: why the name went missing was not looked into).
   const frames = async () => {
     const [ra, rb] = [await received(ada.page), await received(bob.page)];
     assert.ok(ra.Bob?.video && rb.Ada?.video, `named: ${JSON.stringify({ ra, rb })}`);

@@ -153,9 +153,9 @@ async function receivingPort(page) {
 // The issue's bar: over 20 s the policed receiver decodes every remote video at >= 12 fps (of 15)
 // with <= 2 s of freezes in total each (inbound-rtp totalFreezesDuration), on a lower layer than
 // the others get, while the others keep the top one; the top layers are back within 10 s of the
-// policing going. Asserted: all of it but the fps and freezes, which are printed (>= 10 fps and <= 3
-// s are asserted), and
-// "a lower layer" as "at least one of the two lower in most of the 40 samples".
+// policing going. Asserted: all of it but the fps and freezes, which are printed (>= 10 fps and
+// <= 3 s are asserted), and "a lower layer" as "at least one of the two lower in most of the 40
+// samples".
 // Until session 13 the bar was met in about a third of the runs: most of the freeze time was
 // ~3-s stalls, Chromium waiting for a keyframe after a retransmission carried the publisher's VP8
 // picture id instead of the one the receiver had been given (fixed in dfd8275). Since then it was
