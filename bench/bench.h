@@ -57,6 +57,7 @@ typedef struct bench_config {
     bool kernel_floor; /* --kernel-floor: measure bench/floor.h instead of a server */
     bool floor_one_socket; /* --floor-one-socket */
     bool floor_busy_receiver; /* --floor-busy-receiver */
+    bool floor_io_uring;      /* --floor-io-uring */
     bool simulcast;         /* --simulcast: publishers send three layers q/h/f */
     unsigned temporal_layers; /* --temporal-layers: 1..3 (default 3 with --simulcast, else 1) */
     unsigned police_kbps;   /* --police-kbps: policed receivers' downstream rate (0: none) */

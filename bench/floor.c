@@ -18,6 +18,7 @@
 
 #include "bench/media.h"
 #include "bench/rxstats.h"
+#include "sfu/udp_ring.h"
 #include "sfu/udp_tx.h"
 
 #define SRTP_TAG 16
@@ -163,8 +164,10 @@ static void send_one_socket(int fd, const struct sockaddr_in *to, int m, const b
     for (size_t done = 0; done < k;) {
         unsigned chunk = (unsigned)(k - done < MMSG_MAX ? k - done : MMSG_MAX);
         int sent = sendmmsg(fd, p->msgs + done, chunk, MSG_DONTWAIT);
-        if (count)
+        if (count) {
             r->calls++;
+            r->syscalls++;
+        }
         size_t upto = sent > 0 ? done + (size_t)sent : done + chunk;
         uint64_t n = 0;
         for (size_t i = done; i < upto; i++)
@@ -192,6 +195,7 @@ int bench_floor_run(const bench_floor_config *c, bench_floor_result *r)
     bench_hist *hist = calloc(1, sizeof(*hist));
     batch *b = malloc(sizeof(*b));
     mmsg_plan plan = {0};
+    udp_ring *ring = NULL;
     if (c->one_socket) {
         plan.cap = (size_t)m * BATCH_MAX;
         plan.msgs = calloc(plan.cap, sizeof(*plan.msgs));
@@ -213,6 +217,11 @@ int bench_floor_run(const bench_floor_config *c, bench_floor_result *r)
     if (!rx_fds || !tx_fds || !to || !gso || !hist || !b || !tracks || rx.stop_fd < 0 ||
         (c->one_socket && (!plan.msgs || !plan.iov || !plan.control || !plan.dgrams))) {
         rc = -ENOMEM;
+        goto out;
+    }
+    if (c->io_uring && !c->one_socket && !(ring = udp_ring_new(1024, 4096))) {
+        rc = -errno;
+        fprintf(stderr, "kernel floor: io_uring unavailable: %s\n", strerror(errno));
         goto out;
     }
     for (; rx.n < m; rx.n++) {
@@ -291,6 +300,29 @@ int bench_floor_run(const bench_floor_config *c, bench_floor_result *r)
             send_one_socket(tx_fds[0], to, m, b, &plan, in_window, due, hist, r);
             continue;
         }
+        if (ring) {
+            /* every subscriber's runs, then one submit (more when the ring fills up) */
+            udp_tx_result res = {0};
+            unsigned syscalls = 0;
+            bool ring_gso = gso[0];
+            for (int s = 0; s < m; s++) {
+                const struct sockaddr *dst = (const struct sockaddr *)&to[s];
+                if (udp_ring_add(ring, tx_fds[s], dst, sizeof(to[s]), b->d, b->n, ring_gso) == -ENOSPC) {
+                    syscalls += udp_ring_submit(ring, &ring_gso, &res);
+                    udp_ring_add(ring, tx_fds[s], dst, sizeof(to[s]), b->d, b->n, ring_gso);
+                }
+            }
+            syscalls += udp_ring_submit(ring, &ring_gso, &res);
+            gso[0] = ring_gso;
+            if (in_window) {
+                r->datagrams += res.sent;
+                r->failed += res.failed;
+                r->calls += res.calls;
+                r->syscalls += syscalls;
+                add_delay(hist, due, (uint64_t)b->n * (uint64_t)m);
+            }
+            continue;
+        }
         for (int s = 0; s < m; s++) {
             udp_tx_result res = {0};
             udp_tx_send(tx_fds[s], (const struct sockaddr *)&to[s], sizeof(to[s]), b->d, b->n, &gso[s], &res);
@@ -299,6 +331,7 @@ int bench_floor_run(const bench_floor_config *c, bench_floor_result *r)
             r->datagrams += res.sent;
             r->failed += res.failed;
             r->calls += res.calls;
+            r->syscalls += res.calls;
             add_delay(hist, due, b->n);
         }
     }
@@ -332,11 +365,17 @@ out:
     free(gso);
     free(hist);
     free(b);
+    udp_ring_free(ring);
     free(plan.msgs);
     free(plan.iov);
     free(plan.control);
     free(plan.dgrams);
     return rc;
+}
+
+static const char *ring_label(const bench_floor_config *c)
+{
+    return c->io_uring ? "a socket per subscriber, one io_uring submit per batch" : "a socket per subscriber, udp_tx";
 }
 
 int bench_floor_report(const bench_floor_config *c, const bench_floor_result *r, const char *json_path)
@@ -345,12 +384,13 @@ int bench_floor_report(const bench_floor_config *c, const bench_floor_result *r,
     for (int i = 0; i < c->n_video; i++)
         video_kbps += c->video_kbps[i];
     printf("kernel floor (%s%s), %d audio + %d video -> %d on loopback, %u kbit/s of video at %u fps, %.1f s: "
-           "%.0f datagrams/s, %.2f datagrams per send call, sender CPU %.2f us per datagram (%.1f %% of a core), "
+           "%.0f datagrams/s, %.2f datagrams per send, %.2f per system call, sender CPU %.2f us per datagram (%.1f %% of a core), "
            "fan-out delay p50 %.2f ms p99 %.2f ms, refused %llu, received %llu\n",
-           c->one_socket ? "one socket, sendmmsg" : "a socket per subscriber, udp_tx",
+           c->one_socket ? "one socket, sendmmsg" : ring_label(c),
            c->busy_receiver ? ", busy receiver" : "", c->n_audio > 0 ? c->n_audio : 1, c->n_video > 0 ? c->n_video : 1,
            c->subscribers, c->n_video > 0 ? video_kbps : c->bitrate_kbps, c->fps, r->window_s, r->window_s > 0 ? r->datagrams / r->window_s : 0,
-           r->calls ? (double)r->datagrams / (double)r->calls : 0, r->us_per_datagram,
+           r->calls ? (double)r->datagrams / (double)r->calls : 0,
+           r->syscalls ? (double)r->datagrams / (double)r->syscalls : 0, r->us_per_datagram,
            r->window_s > 0 ? 100.0 * r->sender_cpu_s / r->window_s : 0, r->delay_p50_ms, r->delay_p99_ms,
            (unsigned long long)r->failed, (unsigned long long)r->received);
     if (json_path == NULL || json_path[0] == '\0')
@@ -359,16 +399,18 @@ int bench_floor_report(const bench_floor_config *c, const bench_floor_result *r,
     if (f == NULL)
         return -errno;
     fprintf(f,
-            "{\"kernel_floor\": {\"one_socket\": %s, \"busy_receiver\": %s, \"subscribers\": %d, \"bitrate_kbps\": %u, "
+            "{\"kernel_floor\": {\"one_socket\": %s, \"io_uring\": %s, \"busy_receiver\": %s, \"subscribers\": %d, \"bitrate_kbps\": %u, "
             "\"audio_streams\": %d, \"video_streams\": %d, \"video_kbps\": %u, \"fps\": %u, \"window_s\": %.3f, "
-            "\"batches\": %llu, \"datagrams\": %llu, \"send_calls\": %llu, \"refused\": %llu, \"received\": %llu, "
+            "\"batches\": %llu, \"datagrams\": %llu, \"send_calls\": %llu, \"send_syscalls\": %llu, \"refused\": %llu, \"received\": %llu, "
             "\"sender_cpu_s\": %.4f, \"cpu_us_per_datagram\": %.3f, \"fanout_delay_ms\": {\"p50\": %.3f, "
             "\"p99\": %.3f}}}\n",
-            c->one_socket ? "true" : "false", c->busy_receiver ? "true" : "false", c->subscribers,
+            c->one_socket ? "true" : "false", c->io_uring ? "true" : "false", c->busy_receiver ? "true" : "false",
+            c->subscribers,
             c->bitrate_kbps, c->n_audio > 0 ? c->n_audio : 1, c->n_video > 0 ? c->n_video : 1,
             c->n_video > 0 ? video_kbps : c->bitrate_kbps, c->fps, r->window_s,
             (unsigned long long)r->batches,
-            (unsigned long long)r->datagrams, (unsigned long long)r->calls, (unsigned long long)r->failed,
+            (unsigned long long)r->datagrams, (unsigned long long)r->calls, (unsigned long long)r->syscalls,
+            (unsigned long long)r->failed,
             (unsigned long long)r->received, r->sender_cpu_s, r->us_per_datagram, r->delay_p50_ms,
             r->delay_p99_ms);
     return fclose(f) == 0 ? 0 : -EIO;

@@ -16,7 +16,8 @@
  * on loopback (127.0.0.1).
  *
  * With one_socket, the same runs leave from a single socket through sendmmsg(): the bound for a
- * design with one UDP socket per worker.
+ * design with one UDP socket per worker. With io_uring, the runs of every subscriber's socket leave in
+ * one io_uring submit per batch (sfu/udp_ring.c), as the server sends where the kernel allows it.
  */
 #ifndef BENCH_FLOOR_H
 #define BENCH_FLOOR_H
@@ -45,6 +46,8 @@ typedef struct {
     bool one_socket;       /* send from one socket with sendmmsg (one call per 1024 GSO runs) instead of
                             * one udp_tx_send per subscriber socket: what a worker-wide socket would cost
                             * (the SFU cannot have one: libnice owns a socket per ICE agent) */
+    bool io_uring;         /* a socket per subscriber, all of a batch's sends in one io_uring submit
+                            * (sfu/udp_ring.h) instead of a system call per subscriber */
     bool busy_receiver;    /* the receiving thread polls without ever sleeping: no send has to wake it,
                             * so the sender's figure has no wake-up in it (it takes a core) */
 } bench_floor_config;
@@ -52,7 +55,8 @@ typedef struct {
 typedef struct {
     uint64_t batches;       /* fan-outs (a frame or an audio packet) */
     uint64_t datagrams;     /* sent in the window */
-    uint64_t calls;         /* sendmsg/sendto calls */
+    uint64_t calls;         /* sendmsg operations (calls, or io_uring requests) */
+    uint64_t syscalls;      /* system calls that made them */
     uint64_t failed;        /* datagrams the kernel refused */
     uint64_t received;      /* datagrams the receiving thread read (window and drain) */
     double window_s;

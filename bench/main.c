@@ -72,6 +72,8 @@ static void usage(FILE *f)
             "                     --fps and --json\n"
             "  --floor-one-socket with --kernel-floor: all from one socket with sendmmsg (a worker-wide socket)\n"
             "  --floor-busy-receiver with --kernel-floor: the receiving thread never sleeps (no wake-ups)\n"
+            "  --floor-io-uring    with --kernel-floor: each batch's sends to all subscribers in one io_uring submit\n"
+            "                      (as the server sends where the kernel allows it)\n"
             "  --data-channel     each session opens the data channel \"vm\" and sends a message every 500 ms\n"
             "  --dc-abuse         --data-channel, and the first session of room 0 sends malformed SCTP/DCEP,\n"
             "                     too many channels, unrelayed and too-large messages and a flood, once\n"
@@ -162,6 +164,7 @@ static int parse_options(int argc, char **argv, bench_config *c)
         {"quiet", no_argument, NULL, 'q'},            {"self-test", no_argument, NULL, 'T'},
         {"kernel-floor", no_argument, NULL, 'K'},     {"floor-one-socket", no_argument, NULL, 'O'},
         {"floor-busy-receiver", no_argument, NULL, 'B'}, {"help", no_argument, NULL, 'h'},
+        {"floor-io-uring", no_argument, NULL, 'Q'},
         {"data-channel", no_argument, NULL, 'D'},     {"dc-abuse", no_argument, NULL, 'X'},
         {"simulcast", no_argument, NULL, 'S'},        {"temporal-layers", required_argument, NULL, 'L'},
         {"police-kbps", required_argument, NULL, 'P'}, {"police-count", required_argument, NULL, 'C'},
@@ -206,6 +209,7 @@ static int parse_options(int argc, char **argv, bench_config *c)
         case 'K': c->kernel_floor = true; break;
         case 'O': c->floor_one_socket = true; break;
         case 'B': c->floor_busy_receiver = true; break;
+        case 'Q': c->floor_io_uring = true; break;
         case 'S': c->simulcast = true; break;
         case 'L': temporal = atoi(optarg); break;
         case 'P': c->police_kbps = (unsigned)atoi(optarg); break;
@@ -615,7 +619,8 @@ int main(int argc, char **argv)
         bench_floor_config fc = {.subscribers = run.cfg.participants, .bitrate_kbps = run.cfg.bitrate_kbps,
                                  .fps = run.cfg.fps, .seconds = run.cfg.duration_s,
                                  .one_socket = run.cfg.floor_one_socket,
-                                 .busy_receiver = run.cfg.floor_busy_receiver};
+                                 .busy_receiver = run.cfg.floor_busy_receiver,
+                                 .io_uring = run.cfg.floor_io_uring};
         bench_floor_result fr;
         int rc = bench_floor_run(&fc, &fr);
         if (rc < 0) {

@@ -15,8 +15,9 @@
 #   cpu-per-packet.png     server CPU µs per forwarded packet and loss % against forwarded packets/s
 #                          (needs gnuplot: apt-get install gnuplot-nox)
 #   perf-<scenario>.txt    with --perf: the server's hottest functions (perf record -g over the run)
-#   floor-webinar-<M>.json, floor1-webinar-<M>.json   the same webinar traffic with no server
-#                          (videomeet-bench --kernel-floor, and --floor-one-socket): the kernel's own cost
+#   floor-webinar-<M>.json, floor1-webinar-<M>.json, flooru-webinar-<M>.json   the same webinar traffic
+#                          with no server (videomeet-bench --kernel-floor, and --floor-one-socket,
+#                          --floor-io-uring): the kernel's own cost
 # On a shared machine other jobs spoil the figures (the JSON's machine.other_percent shows it; report.md
 # flags scenarios where others took over 20 % of a core): --idle-wait S waits up to S seconds before
 # each scenario for the machine to be idle (under 20 % of one core busy over 2 s).
@@ -162,6 +163,8 @@ run_one() {
       | sed 's/^/   /' || true
     "$bench_bin" --kernel-floor --floor-one-socket --webinar "$n" --duration "$duration" \
       --json "$out/floor1-$name.json" | sed 's/^/   /' || true
+    "$bench_bin" --kernel-floor --floor-io-uring --webinar "$n" --duration "$duration" \
+      --json "$out/flooru-$name.json" | sed 's/^/   /' || true
   fi
 }
 
@@ -184,7 +187,8 @@ for (const s of series) {
   const sv = r.server, b = r.bench;
   const floorOf = (p) => (fs.existsSync(p) ? JSON.parse(fs.readFileSync(p, 'utf8')).kernel_floor : {});
   // a named scenario (scenario:meeting50) measures its floor in the same run (--with-floor)
-  const fl = r.kernel_floor || floorOf(`${out}/floor-${kind}-${n}.json`), fl1 = floorOf(`${out}/floor1-${kind}-${n}.json`);
+  const fl = r.kernel_floor || floorOf(`${out}/floor-${kind}-${n}.json`), fl1 = floorOf(`${out}/floor1-${kind}-${n}.json`),
+    flu = floorOf(`${out}/flooru-${kind}-${n}.json`);
   const busy = (typeof r.machine.other_percent === 'number' && r.machine.other_percent > 20 ? ' ⚠' : '')
     + (r.sessions.ready < r.sessions.planned ? ' ✗' : '');
   rows.push(`| ${kind} ${n}${busy} | ${r.sessions.ready}/${r.sessions.planned}${r.sessions.failed ? ` (${r.sessions.failed} failed)` : ''} | ${f(sv.rtp_in_per_s, 0)} | ${f(sv.rtp_out_per_s, 0)} `
@@ -193,7 +197,7 @@ for (const s of series) {
     + `| ${f(r.first_keyframe_ms.p99, 0)} | ${f(sv.rss_mb)} | ${f(sv.rss_kb_per_session, 0)} | ${f(b.cpu_percent)} `
     + `| ${f(r.machine.other_percent, 0)} | ${f(sv.udp_datagrams_per_send, 2)} `
     + `| ${f(sv.forward_delay_ms && sv.forward_delay_ms.p50, 2)} / ${f(sv.forward_delay_ms && sv.forward_delay_ms.p99, 2)} `
-    + `| ${f(fl.cpu_us_per_datagram, 2)} / ${f(fl1.cpu_us_per_datagram, 2)} | ${f(fl.fanout_delay_ms && fl.fanout_delay_ms.p99, 2)} |`);
+    + `| ${f(fl.cpu_us_per_datagram, 2)} / ${f(flu.cpu_us_per_datagram, 2)} / ${f(fl1.cpu_us_per_datagram, 2)} | ${f(fl.fanout_delay_ms && fl.fanout_delay_ms.p99, 2)} |`);
   if (data[kind] && typeof sv.rtp_out_per_s === 'number' && typeof sv.cpu_us_per_forwarded_packet === 'number')
     data[kind].push(`${sv.rtp_out_per_s} ${sv.cpu_us_per_forwarded_packet} ${b.loss_percent} "${kind[0]}${n}" `
       + `${typeof fl.cpu_us_per_datagram === 'number' ? fl.cpu_us_per_datagram : 'NaN'}`);
@@ -205,7 +209,7 @@ const md = [
   + (nicLike === '1' ? ' **--nic-like**: server on CPU 0, bench on CPU 1, loopback receive processing steered to CPU 1 (RPS).' : ''), '',
   '| scenario | ready | server in pkt/s | server out pkt/s | out Mbit/s | server CPU % | CPU µs / fwd pkt | loss % '
   + '| delay p50 / p95 / p99 ms | join p50 / p99 ms | keyframe p99 ms | RSS MB | RSS KB / session | bench CPU % | other load % | datagrams / send | server fwd delay p50 / p99 ms '
-  + '| kernel floor µs / datagram (socket per subscriber / one socket) | floor fan-out p99 ms |',
+  + '| kernel floor µs / datagram (socket per subscriber / the same with io_uring / one socket) | floor fan-out p99 ms |',
   '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ...rows, '',
   'CPU % is of one core; "other load" is the machine\'s busy time that was neither the server nor the bench '

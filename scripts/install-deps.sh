@@ -12,8 +12,8 @@ mode="${1:-build}"
 here="$(cd "$(dirname "$0")/.." && pwd)"
 
 build_pkgs="build-essential cmake pkg-config libnice-dev libsrtp2-dev libusrsctp-dev
-  libwebsockets-dev libjansson-dev libssl-dev libgcrypt20-dev libglib2.0-dev libhiredis-dev"
-runtime_pkgs="libnice10 libsrtp2-1 libusrsctp2 libwebsockets17 libjansson4 libssl3 libgcrypt20 libglib2.0-0 libhiredis0.14 ca-certificates coturn"
+  libwebsockets-dev libjansson-dev libssl-dev libgcrypt20-dev libglib2.0-dev libhiredis-dev liburing-dev"
+runtime_pkgs="libnice10 libsrtp2-1 libusrsctp2 libwebsockets17 libjansson4 libssl3 libgcrypt20 libglib2.0-0 libhiredis0.14 liburing2 ca-certificates coturn"
 test_pkgs="$build_pkgs coturn redis-server libcmocka-dev clang libclang-rt-14-dev chromium firefox-esr nodejs npm nftables iproute2
   util-linux fonts-liberation"
 

@@ -288,10 +288,11 @@ void sfu_ice_free(sfu_ice *ice)
     nice_agent_attach_recv(ice->agent, ice->stream, 1, NULL, NULL, NULL);
     for (size_t i = 0; i < 4; i++)
         g_signal_handler_disconnect(ice->agent, ice->handlers[i]);
+    netloop_child_send_now(ice->loop); /* what is queued or batched for its sockets, before they close */
     fast_path_clear(ice);
     nice_agent_remove_stream(ice->agent, ice->stream);
     g_object_unref(ice->agent);
-    netloop_child_free(ice->loop); /* sends what is still queued */
+    netloop_child_free(ice->loop);
     g_free(ice);
 }
 

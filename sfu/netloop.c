@@ -18,8 +18,12 @@
  * Output: netloop_send() copies the datagram into the netloop's slot arena and appends it to the
  * child's queue (one destination at a time). The queues are flushed at the end of every dispatch of the
  * netloop and in its prepare (so before the parent sleeps, whatever source queued them), when the
- * arena or a queue is full, and when the destination changes. Hot path: no allocation (the arena and
- * the queues are sized once), no lock.
+ * arena or a queue is full, and when the destination changes. A flushed queue goes into the loop's
+ * io_uring batch (sfu/udp_ring.h), which is submitted once at the end of the iteration, or when it or
+ * the arena is full: one system call for the sends to every socket; the arena's slots are reused only
+ * after that. Without io_uring (unavailable, or netloop_set_io_uring(false)) each flushed queue is
+ * sent at once (sfu/udp_tx.h). Hot path: no allocation (the arena, the queues and the batch are sized
+ * once), no lock.
  *
  * Ownership: the registry holds no reference; the parent context owns the netloop's GSource, and
  * finalizing it (parent destroyed) removes the registry entry. A child owns its context (released and
@@ -27,7 +31,9 @@
  */
 #include "sfu/netloop.h"
 
+#include "sfu/log.h"
 #include "sfu/stats.h" /* STATS_ADD / STATS_GET: single-writer relaxed counters */
+#include "sfu/udp_ring.h"
 #include "sfu/udp_tx.h"
 
 #include <errno.h>
@@ -40,10 +46,12 @@
 #include <unistd.h>
 
 #define SLOT_BYTES 1504u   /* a datagram larger than this is sent at once, not queued */
-#define ARENA_SLOTS 512u   /* queued datagrams per netloop (750 KiB), across all children; the fan-out
-                               * sends each subscriber's queue at once, so few are queued at a time */
+#define ARENA_SLOTS 512u   /* queued or batched datagrams per netloop (750 KiB), across all children;
+                               * when full, the batch leaves (a webinar's fan-out of a frame to 200
+                               * receivers fills it 1-3 times) */
 #define QUEUE_MAX 64u      /* queued datagrams per child */
 #define EPOLL_BATCH 256
+#define URING_OPS 256u     /* sendmsg operations per io_uring submit (a receiver's runs: 1-3 each) */
 #define READY_MAX 4        /* fds of one child that epoll reported in one wake-up, kept for its run */
 
 typedef struct netloop netloop;
@@ -94,7 +102,8 @@ struct netloop {
     netloop_child **pending;    /* children with queued datagrams */
     size_t n_pending, cap_pending;
     bool gso;
-    _Atomic uint64_t wakeups, child_runs, reader_runs, datagrams, sends, send_errors;
+    udp_ring *ring;             /* the batch of sends of this iteration; NULL: sent queue by queue */
+    _Atomic uint64_t wakeups, child_runs, reader_runs, datagrams, sends, send_errors, send_syscalls;
 };
 
 /* ---- registry: parent context → netloop ---- */
@@ -174,12 +183,29 @@ static void run_tasks(netloop *l)
 
 /* ---- output ---- */
 
-/* Adds what one udp_tx_send() did to the loop's counters. */
-static void account(netloop *l, const udp_tx_result *r)
+/* Adds what sending did to the loop's counters: r's sends (sendmsg operations) and the system calls
+ * that made them (one per operation without io_uring). */
+static void account(netloop *l, const udp_tx_result *r, unsigned syscalls)
 {
     STATS_ADD(l->datagrams, r->sent);
     STATS_ADD(l->sends, r->calls);
     STATS_ADD(l->send_errors, r->failed);
+    STATS_ADD(l->send_syscalls, syscalls);
+}
+
+/* Hands the batch to the kernel (a no-op when empty or without io_uring). */
+static void submit(netloop *l)
+{
+    if (!l->ring || udp_ring_pending(l->ring) == 0)
+        return;
+    udp_tx_result r = {0};
+    unsigned calls = udp_ring_submit(l->ring, &l->gso, &r);
+    account(l, &r, calls);
+    if (udp_ring_broken(l->ring)) {
+        LOG_W("netloop: io_uring refused a submit; sending one system call per socket from now on");
+        udp_ring_free(l->ring);
+        l->ring = NULL;
+    }
 }
 
 static void flush_child(netloop_child *c)
@@ -192,9 +218,21 @@ static void flush_child(netloop_child *c)
         d[i].buf = l->arena + (size_t)c->q_slot[i] * SLOT_BYTES;
         d[i].len = c->q_len[i];
     }
-    udp_tx_result r = {0};
-    udp_tx_send(c->q_fd, (const struct sockaddr *)&c->q_to, c->q_tolen, d, c->q_n, &l->gso, &r);
-    account(l, &r);
+    const struct sockaddr *to = (const struct sockaddr *)&c->q_to;
+    int rc = -1;
+    if (l->ring) {
+        rc = udp_ring_add(l->ring, c->q_fd, to, c->q_tolen, d, c->q_n, l->gso);
+        if (rc == -ENOSPC) {
+            submit(l);
+            if (l->ring)
+                rc = udp_ring_add(l->ring, c->q_fd, to, c->q_tolen, d, c->q_n, l->gso);
+        }
+    }
+    if (rc != 0) {
+        udp_tx_result r = {0};
+        udp_tx_send(c->q_fd, to, c->q_tolen, d, c->q_n, &l->gso, &r);
+        account(l, &r, r.calls);
+    }
     c->q_n = 0;
 }
 
@@ -206,6 +244,7 @@ static void flush_all(netloop *l)
         c->q_listed = false;
     }
     l->n_pending = 0;
+    submit(l);
     l->arena_used = 0;
 }
 
@@ -226,8 +265,19 @@ void netloop_child_flush(netloop_child *c)
     flush_child(c);
     if (c->q_listed)
         unlist_pending(l, c);
+    if (l->n_pending == 0 && (!l->ring || udp_ring_pending(l->ring) == 0))
+        l->arena_used = 0; /* nothing queued or batched anywhere: the slots are free again (and stay warm) */
+}
+
+void netloop_child_send_now(netloop_child *c)
+{
+    netloop *l = c->loop;
+    if (!l)
+        return;
+    netloop_child_flush(c);
+    submit(l);
     if (l->n_pending == 0)
-        l->arena_used = 0; /* nothing queued anywhere: the slots are free again (and stay warm) */
+        l->arena_used = 0;
 }
 
 int netloop_send(netloop_child *c, int fd, const struct sockaddr *to, socklen_t tolen, const uint8_t *buf, size_t len)
@@ -239,11 +289,12 @@ int netloop_send(netloop_child *c, int fd, const struct sockaddr *to, socklen_t 
         flush_child(c); /* a new destination: what went before leaves first */
     if (len > SLOT_BYTES) {
         flush_child(c);
+        submit(l); /* what went before leaves first */
         udp_tx_result r = {0};
         bool no_gso = false;
         udp_tx_dgram d = {buf, len};
         udp_tx_send(fd, to, tolen, &d, 1, &no_gso, &r);
-        account(l, &r);
+        account(l, &r, r.calls);
         return r.sent ? 0 : -EIO;
     }
     if (!l->arena) {
@@ -586,6 +637,7 @@ static void loop_finalize(GSource *s)
             l->children[i]->loop = NULL; /* a leak by the caller; at least no dangling use */
     if (l->epfd >= 0)
         close(l->epfd);
+    udp_ring_free(l->ring); /* sends what it still holds */
     free(l->children);
     free(l->fd_owner);
     free(l->arena);
@@ -593,6 +645,22 @@ static void loop_finalize(GSource *s)
 }
 
 static GSourceFuncs loop_funcs = {loop_prepare, loop_check, loop_dispatch, loop_finalize, NULL, NULL};
+
+static atomic_bool use_io_uring = true;
+
+void netloop_set_io_uring(bool on)
+{
+    atomic_store(&use_io_uring, on);
+}
+
+bool netloop_uses_io_uring(GMainContext *parent)
+{
+    g_mutex_lock(&registry_lock);
+    netloop *l = registry ? g_hash_table_lookup(registry, parent) : NULL;
+    bool on = l && l->ring;
+    g_mutex_unlock(&registry_lock);
+    return on;
+}
 
 static netloop *loop_for(GMainContext *parent)
 {
@@ -606,6 +674,14 @@ static netloop *loop_for(GMainContext *parent)
     l->parent = parent;
     l->epfd = epfd;
     l->gso = true;
+    if (atomic_load(&use_io_uring)) {
+        l->ring = udp_ring_new(URING_OPS, ARENA_SLOTS);
+        if (l->ring)
+            LOG_I("netloop: the sends of each loop iteration leave in one io_uring submit");
+        else
+            LOG_I("netloop: io_uring unavailable (%s): one system call per socket for each batch of sends",
+                  g_strerror(errno));
+    }
     l->tasks_tail = &l->tasks;
     l->epfd_tag = g_source_add_unix_fd(&l->source, epfd, G_IO_IN);
     g_source_set_name(&l->source, "netloop");
@@ -680,7 +756,7 @@ void netloop_child_free(netloop_child *c)
         child_release(c);
         return;
     }
-    netloop_child_flush(c);
+    netloop_child_send_now(c); /* the caller may close the fd next */
     l->children[c->index] = NULL;
     if (l->in_dispatch)
         l->has_holes = true;
@@ -705,6 +781,7 @@ void netloop_get_counters(GMainContext *parent, netloop_counters *out)
         out->datagrams = STATS_GET(l->datagrams);
         out->sends = STATS_GET(l->sends);
         out->send_errors = STATS_GET(l->send_errors);
+        out->send_syscalls = STATS_GET(l->send_syscalls);
     }
     g_mutex_unlock(&registry_lock);
 }

@@ -7,7 +7,8 @@
  * GSource per thread whose fd is an epoll set of every child's fds, so a wake-up touches only the
  * children whose fd fired or whose timer came due. And datagrams sent during one iteration are queued
  * per destination and leave together at its end, runs of equal-sized ones in one sendmsg() with UDP
- * GSO (see udp_tx.h), which is what makes a fan-out cheap.
+ * GSO (see udp_tx.h), and the sendmsg()s of all destinations in one io_uring submit where the kernel
+ * allows (see udp_ring.h), which is what makes a fan-out cheap.
  *
  * Threading: a child and everything sent through it belong to the thread that runs the parent
  * context (a worker's thread, or a test's). Children must be freed before their parent context.
@@ -31,7 +32,7 @@ GMainContext *netloop_child_context(netloop_child *c);
 /* Says that sources of the child changed outside its own dispatch (e.g. a libnice call made from
  * another context's callback): it is prepared again before the loop sleeps. */
 void netloop_child_touch(netloop_child *c);
-/* Sends what the child still has queued, then frees it; safe from inside the child's own dispatch
+/* Sends what the child still has queued (netloop_child_send_now), then frees it; safe from inside the child's own dispatch
  * (the context is released once that returns). The child's sources must be gone or inert (libnice
  * agent unreferenced). NULL is a no-op. */
 void netloop_child_free(netloop_child *c);
@@ -48,8 +49,11 @@ void netloop_child_set_reader(netloop_child *c, int fd, netloop_reader fn, void 
  * queue fills). Returns 0, or a negative errno-style code when it could not be queued or sent. A
  * datagram for a different fd/destination than the ones queued flushes those first, so order holds. */
 int netloop_send(netloop_child *c, int fd, const struct sockaddr *to, socklen_t tolen, const uint8_t *buf, size_t len);
-/* Sends what c has queued now (e.g. a fan-out done with one receiver). */
+/* Ends c's queue now (e.g. a fan-out done with one receiver): with io_uring its datagrams join the
+ * loop's batch, which leaves at the end of the iteration (or once full); without, they are sent. */
 void netloop_child_flush(netloop_child *c);
+/* Sends what c has queued and the loop's whole batch now: before the caller closes c's sockets. */
+void netloop_child_send_now(netloop_child *c);
 /* Sends everything queued on this thread's netloop for parent now. */
 void netloop_flush(GMainContext *parent);
 
@@ -73,9 +77,16 @@ typedef struct {
     uint64_t child_runs;       /* child contexts dispatched */
     uint64_t reader_runs;      /* fds read by their reader (netloop_child_set_reader) instead */
     uint64_t datagrams;        /* datagrams handed to the kernel */
-    uint64_t sends;            /* sendmsg() calls that carried them */
+    uint64_t sends;            /* sendmsg operations that carried them (calls, or io_uring requests) */
     uint64_t send_errors;      /* datagrams the kernel refused (dropped) */
+    uint64_t send_syscalls;    /* system calls that made the sends (one per io_uring batch) */
 } netloop_counters;
 void netloop_get_counters(GMainContext *parent, netloop_counters *out);
+
+/* Whether netloops made from now on batch their sends through io_uring (default: yes, where the
+ * kernel allows it). Any thread; for the configuration (IO_URING=0) and tests. */
+void netloop_set_io_uring(bool on);
+/* Whether parent's netloop sends through io_uring (false when there is none). */
+bool netloop_uses_io_uring(GMainContext *parent);
 
 #endif

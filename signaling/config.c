@@ -273,9 +273,11 @@ int config_load(vm_config *cfg, config_getenv_fn env, const char *default_web_ro
     cfg->max_connections = (size_t)maxc;
     cfg->meeting_grace_ms = grace * 1000;
     cfg->max_message_bytes = (size_t)maxmsg;
-    long reconnect;
-    if (get_long(env, "RECONNECT_GRACE_SECONDS", 30, 0, 3600, &reconnect, err, errlen))
+    long reconnect, uring;
+    if (get_long(env, "RECONNECT_GRACE_SECONDS", 30, 0, 3600, &reconnect, err, errlen) ||
+        get_long(env, "IO_URING", 1, 0, 1, &uring, err, errlen))
         return -1;
+    cfg->io_uring = (int)uring;
     cfg->reconnect_grace_ms = reconnect * 1000;
     cfg->msg_rate = 20;
     cfg->msg_burst = 40;

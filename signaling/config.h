@@ -50,6 +50,9 @@ typedef struct {
     char announced_ip[64];          /* ANNOUNCED_IP */
     int rtc_min_port, rtc_max_port; /* RTC_MIN_PORT / RTC_MAX_PORT, default 40000-49999 */
     int workers;                    /* WORKERS: media worker threads, default = cores */
+    int io_uring;                   /* IO_URING: 1 (default) = each worker's sends leave in one io_uring
+                                       submit per loop iteration where the kernel allows; 0 = a system
+                                       call per socket (sfu/netloop.h) */
     int log_level;                  /* LOG_LEVEL: error|warn|info|debug */
     /* TURN (README, "Media over TCP"): the embedded coturn and the credentials /api/config mints. */
     int turn_port;                  /* RAILWAY_TCP_APPLICATION_PORT, else TURN_PORT: the embedded coturn's

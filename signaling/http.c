@@ -238,8 +238,10 @@ static void net_metrics(GString *out, sfu *media)
          offsetof(netloop_counters, reader_runs)},
         {"videomeet_udp_datagrams_sent_total", "UDP datagrams each media worker handed to the kernel",
          offsetof(netloop_counters, datagrams)},
-        {"videomeet_udp_send_calls_total", "sendmsg/sendto calls that carried them (several per call with UDP GSO)",
+        {"videomeet_udp_send_calls_total", "sendmsg operations that carried them (several datagrams each with UDP GSO; io_uring requests where the worker batches through io_uring)",
          offsetof(netloop_counters, sends)},
+        {"videomeet_udp_send_syscalls_total", "System calls that made those sends (one io_uring submit carries a loop iteration's sends to every socket)",
+         offsetof(netloop_counters, send_syscalls)},
         {"videomeet_udp_send_errors_total", "UDP datagrams the kernel refused (dropped)",
          offsetof(netloop_counters, send_errors)},
     };

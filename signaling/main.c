@@ -14,6 +14,7 @@
 #include "signaling/ids.h"
 #include "signaling/turnd.h"
 #include "sfu/log.h"
+#include "sfu/netloop.h"
 #include "sfu/sfu.h"
 #include "signaling/server.h"
 
@@ -59,6 +60,7 @@ int main(int argc, char **argv)
     media_cfg.rtc_min_port = cfg.rtc_min_port;
     media_cfg.rtc_max_port = cfg.rtc_max_port;
     media_cfg.workers = cfg.workers;
+    netloop_set_io_uring(cfg.io_uring != 0); /* before the workers make their loops */
 
     /* The embedded TURN server: the secret its credentials are minted with is drawn here when none is
      * given (one process mints and checks them, so it need not be known elsewhere). */

@@ -15,8 +15,9 @@
 //   receiver gets fits its tiles, the active speaker follows the turns, the switch latency and the
 //   kernel floor of the same traffic are reported;
 // - with no server listening it fails (exit code 1) instead of reporting empty figures;
-// - --kernel-floor (no server: the same webinar traffic through the server's own send function, and
-//   from one socket with sendmmsg) sends every datagram to every subscriber and its receiver reads them.
+// - --kernel-floor (no server: the same webinar traffic through the server's own send function, from
+//   one socket with sendmmsg, and through one io_uring submit per batch) sends every datagram to every
+//   subscriber and its receiver reads them.
 // No timing assertions: the figures depend on the machine (see bench/README.md).
 import test, { after, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -126,6 +127,9 @@ test('a webinar of 1 publisher and 4 subscribers: every subscriber gets audio an
   const calls = await metric('videomeet_udp_send_calls_total');
   assert.ok(dgrams >= r.server.rtp_packets_out_total, `datagrams ${dgrams} >= RTP out ${r.server.rtp_packets_out_total}`);
   assert.ok(calls > 0 && calls < dgrams, `send calls ${calls} < datagrams ${dgrams}: batched`);
+  // ... and the system calls that made them: one per send, or fewer where io_uring batches them
+  const syscalls = await metric('videomeet_udp_send_syscalls_total');
+  assert.ok(syscalls > 0 && syscalls <= calls, `send system calls ${syscalls} <= sends ${calls}`);
   assert.ok(r.server.udp_datagrams_per_send > 1, JSON.stringify(r.server));
   assert.ok(r.server.loop_wakeups_per_s > 0, JSON.stringify(r.server));
   // The server's own forwarding delay histogram saw every forwarded packet (one per subscriber).
@@ -269,17 +273,23 @@ test('with no server to talk to the bench fails instead of reporting nothing', a
   assert.match(r.stdout, /sessions ready \/ planned \/ failed\s+0 \/ 2/);
 });
 
-for (const [oneSocket, busy] of [[false, false], [true, false], [false, true]]) {
-  test(`the kernel floor (${oneSocket ? 'one socket, sendmmsg' : 'a socket per subscriber'}${busy ? ', busy receiver' : ''}) sends the webinar's traffic to every subscriber`, async () => {
-    const out = path.join(tmp, `floor-${oneSocket}-${busy}.json`);
+for (const [oneSocket, busy, uring] of [[false, false, false], [true, false, false], [false, true, false], [false, false, true]]) {
+  test(`the kernel floor (${oneSocket ? 'one socket, sendmmsg' : 'a socket per subscriber'}${busy ? ', busy receiver' : ''}${uring ? ', io_uring' : ''}) sends the webinar's traffic to every subscriber`, async (t) => {
+    const out = path.join(tmp, `floor-${oneSocket}-${busy}-${uring}.json`);
     const r = await bench(['--kernel-floor', '--webinar', '5', '--duration', '1', '--bitrate', '300', '--fps', '15',
-      '--json', out, ...(oneSocket ? ['--floor-one-socket'] : []), ...(busy ? ['--floor-busy-receiver'] : [])], 60000);
+      '--json', out, ...(oneSocket ? ['--floor-one-socket'] : []), ...(busy ? ['--floor-busy-receiver'] : []),
+      ...(uring ? ['--floor-io-uring'] : [])], 60000);
+    if (uring && r.code !== 0 && /io_uring unavailable/.test(r.stderr)) {
+      t.skip(`this kernel refuses io_uring: ${r.stderr.trim()}`);
+      return;
+    }
     assert.equal(r.code, 0, `exit code ${r.code}\n${r.stdout}\n${r.stderr}`);
     assert.doesNotMatch(r.stderr, /AddressSanitizer|LeakSanitizer|runtime error:/, r.stderr);
     assert.match(r.stdout, /kernel floor .* sender CPU [\d.]+ us per datagram/);
     const f = JSON.parse(fs.readFileSync(out, 'utf8')).kernel_floor;
     assert.equal(f.one_socket, oneSocket);
     assert.equal(f.busy_receiver, busy);
+    assert.equal(f.io_uring, uring);
     assert.equal(f.subscribers, 5);
     // 15 frames + 50 audio packets per second, each to 5 subscribers (batches may merge a frame and
     // an audio packet due at the same moment).
@@ -289,6 +299,8 @@ for (const [oneSocket, busy] of [[false, false], [true, false], [false, true]]) 
     assert.ok(f.received >= f.datagrams, `received ${f.received} of ${f.datagrams} (+ the warm-up)`);
     if (oneSocket) assert.equal(f.send_calls, f.batches, 'one sendmmsg per batch');
     else assert.ok(f.send_calls >= 5 * f.batches && f.send_calls < f.datagrams, `${f.send_calls} calls`);
+    // the system calls: one per send, or one io_uring submit per batch for every subscriber's sends
+    assert.equal(f.send_syscalls, uring ? f.batches : f.send_calls);
     assert.ok(f.cpu_us_per_datagram > 0);
     assert.ok(f.fanout_delay_ms.p99 >= f.fanout_delay_ms.p50);
   });

@@ -73,6 +73,7 @@ static void test_config_defaults(void **state)
     assert_int_equal(cfg.rtc_min_port, 40000);
     assert_int_equal(cfg.rtc_max_port, 49999);
     assert_true(cfg.workers >= 1);
+    assert_int_equal(cfg.io_uring, 1);
     config_free(&cfg);
     config_free(NULL);
 }
@@ -84,7 +85,7 @@ static void test_config_values(void **state)
         "PORT", "8080", "MAX_PARTICIPANTS", "3", "MEETING_GRACE_SECONDS", "1", "RTC_IPS", "127.0.0.1, 10.0.0.5",
         "ANNOUNCED_IP", "203.0.113.7", "STUN_URLS", "stun:stun.example.org:3478", "TURN_URLS",
         "turn:turn.example.org:3478?transport=udp,turns:turn.example.org:5349", "TURN_USERNAME", "u",
-        "TURN_CREDENTIAL", "p", "WORKERS", "4", NULL,
+        "TURN_CREDENTIAL", "p", "WORKERS", "4", "IO_URING", "0", NULL,
     };
     fake_env = env;
     vm_config cfg;
@@ -97,6 +98,7 @@ static void test_config_values(void **state)
     assert_string_equal(cfg.rtc_ips[1], "10.0.0.5");
     assert_string_equal(cfg.announced_ip, "203.0.113.7");
     assert_int_equal(cfg.workers, 4);
+    assert_int_equal(cfg.io_uring, 0);
     json_t *ice = json_loads(cfg.ice_servers_json, 0, NULL);
     assert_int_equal(json_array_size(ice), 2);
     json_t *turn = json_array_get(ice, 1);
@@ -142,8 +144,9 @@ static void test_config_errors(void **state)
     static const char *const big_port[] = {"PORT", "70000", NULL};
     static const char *const bad_range[] = {"RTC_MIN_PORT", "50000", "RTC_MAX_PORT", "40000", NULL};
     static const char *const bad_level[] = {"LOG_LEVEL", "loud", NULL};
-    const char *const *cases[] = {bad_port, big_port, bad_range, bad_level};
-    for (size_t i = 0; i < 4; i++) {
+    static const char *const bad_uring[] = {"IO_URING", "2", NULL};
+    const char *const *cases[] = {bad_port, big_port, bad_range, bad_level, bad_uring};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         fake_env = cases[i];
         vm_config cfg;
         char err[256] = "";
