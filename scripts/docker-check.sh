@@ -112,6 +112,8 @@ if [ -n "$bench" ]; then
     const ok = r.sessions.ready === 3 && r.server.rtp_out_per_s > 0 && r.bench.loss_percent < 1;
     console.log(`docker-check: media ok: ${r.sessions.ready}/3 sessions, ${Math.round(r.server.rtp_out_per_s)} packets/s forwarded, loss ${r.bench.loss_percent} %`);
     process.exit(ok ? 0 : 1);' "$out" || { cat "$work/bench.log" >&2; broken "media through the container"; }
+  # how the container's worker sends (io_uring, or a system call per socket where seccomp refuses it)
+  echo "docker-check: $(docker logs "$name" 2>&1 | grep -o 'netloop: .*' | head -n 1)"
 else
   echo "docker-check: no videomeet-bench built: media not checked"
 fi
