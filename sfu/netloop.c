@@ -208,6 +208,13 @@ static void submit(netloop *l)
     }
 }
 
+/* Nothing queued or batched anywhere: the arena's slots are free again (and stay warm). */
+static void release_arena_if_idle(netloop *l)
+{
+    if (l->n_pending == 0 && (!l->ring || udp_ring_pending(l->ring) == 0))
+        l->arena_used = 0;
+}
+
 static void flush_child(netloop_child *c)
 {
     netloop *l = c->loop;
@@ -265,8 +272,7 @@ void netloop_child_flush(netloop_child *c)
     flush_child(c);
     if (c->q_listed)
         unlist_pending(l, c);
-    if (l->n_pending == 0 && (!l->ring || udp_ring_pending(l->ring) == 0))
-        l->arena_used = 0; /* nothing queued or batched anywhere: the slots are free again (and stay warm) */
+    release_arena_if_idle(l);
 }
 
 void netloop_child_send_now(netloop_child *c)
@@ -276,8 +282,7 @@ void netloop_child_send_now(netloop_child *c)
         return;
     netloop_child_flush(c);
     submit(l);
-    if (l->n_pending == 0)
-        l->arena_used = 0;
+    release_arena_if_idle(l);
 }
 
 int netloop_send(netloop_child *c, int fd, const struct sockaddr *to, socklen_t tolen, const uint8_t *buf, size_t len)

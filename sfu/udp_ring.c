@@ -153,7 +153,7 @@ unsigned udp_ring_submit(udp_ring *r, bool *gso, udp_tx_result *res)
         res->calls++;
         if (rv >= 0)
             res->sent += nd;
-        else if (nd > 1 && (rv == -EIO || rv == -EINVAL || rv == -ENOPROTOOPT || rv == -EOPNOTSUPP))
+        else if (nd > 1 && udp_tx_gso_refused(-rv))
             syscalls += resend(r, k, gso, res);
         else
             res->failed += nd; /* EAGAIN, ENOBUFS, ...: lost, as a sendmsg() of it would have been */

@@ -31,6 +31,11 @@ size_t udp_tx_run_length(const udp_tx_dgram *d, size_t n)
     return i;
 }
 
+bool udp_tx_gso_refused(int err)
+{
+    return err == EIO || err == EINVAL || err == ENOPROTOOPT || err == EOPNOTSUPP;
+}
+
 static int send_one(int fd, const struct sockaddr *to, socklen_t tolen, const uint8_t *buf, size_t len)
 {
     ssize_t n;
@@ -89,19 +94,17 @@ void udp_tx_send(int fd, const struct sockaddr *to, socklen_t tolen, const udp_t
                 i += run;
                 continue;
             }
-            if (rc == -EIO || rc == -ENOPROTOOPT || rc == -EOPNOTSUPP) {
-                *gso = false; /* the kernel or the device cannot segment: one by one from now on */
-            } else if (rc == -EINVAL) {
-                /* A segment larger than the path MTU allows: this run one by one. A kernel without
-                 * UDP_SEGMENT (before 4.18) says EINVAL too, whatever the size: small segments that
-                 * fit any path (IPv6's minimum MTU) mean that, so GSO goes off. */
-                if (d[i].len <= GSO_ALWAYS_FITS)
-                    *gso = false;
-            } else {
+            if (!udp_tx_gso_refused(-rc)) {
                 r->failed += (unsigned)run; /* EAGAIN, ENOBUFS, ...: the whole run is lost, as it would be */
                 i += run;
                 continue;
             }
+            /* Refused: this run one by one. EIO, ENOPROTOOPT, EOPNOTSUPP: the kernel or the device
+             * cannot segment, so GSO goes off. EINVAL: a segment larger than the path MTU allows;
+             * but a kernel without UDP_SEGMENT (before 4.18) says EINVAL too, whatever the size:
+             * small segments that fit any path (IPv6's minimum MTU) mean that, so GSO goes off. */
+            if (rc != -EINVAL || d[i].len <= GSO_ALWAYS_FITS)
+                *gso = false;
         }
         r->calls++;
         if (send_one(fd, to, tolen, d[i].buf, d[i].len) == 0)

@@ -44,6 +44,11 @@ typedef union {
 void udp_tx_message(struct msghdr *msg, struct iovec *iov, udp_tx_control *control, const struct sockaddr *to,
                     socklen_t tolen, const udp_tx_dgram *d, size_t n);
 
+/* Whether a GSO run failed with -err because the kernel would not segment it (EIO, EINVAL,
+ * ENOPROTOOPT, EOPNOTSUPP), so that it can go again one datagram at a time; other errors (EAGAIN,
+ * ENOBUFS...) lose it. Pure. */
+bool udp_tx_gso_refused(int err);
+
 /* The number of datagrams, from d[0], that can leave as one GSO run (1..n; 0 when n is 0). Pure. */
 size_t udp_tx_run_length(const udp_tx_dgram *d, size_t n);
 

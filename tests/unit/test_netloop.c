@@ -65,6 +65,11 @@ static void test_run_length(void **state)
     for (size_t i = 0; i < 70; i++)
         d[i] = (udp_tx_dgram){b, 1400};
     assert_int_equal(udp_tx_run_length(d, 70), 46); /* 46 * 1400 <= 65507 < 47 * 1400 */
+    /* what a refused segmentation says, and what loses a run instead */
+    assert_true(udp_tx_gso_refused(EIO) && udp_tx_gso_refused(EINVAL) && udp_tx_gso_refused(ENOPROTOOPT) &&
+                udp_tx_gso_refused(EOPNOTSUPP));
+    assert_false(udp_tx_gso_refused(EAGAIN) || udp_tx_gso_refused(ENOBUFS) || udp_tx_gso_refused(EBADF) ||
+                 udp_tx_gso_refused(0));
 }
 
 static void test_send_runs(void **state)
