@@ -379,8 +379,11 @@ static void up_data(void *ud, const char *label, const uint8_t *buf, size_t len)
     int plen = snprintf(prefix, sizeof(prefix), "%s\n", m->user_id);
     for (size_t i = 0; i < r->n_members; i++) {
         member *o = r->members[i];
-        if (o != m && o->up && !o->dead)
-            peer_send_data(o->up, label, (const uint8_t *)prefix, (size_t)plen, buf, len);
+        if (o != m && o->up && !o->dead) {
+            int rc = peer_send_data(o->up, label, (const uint8_t *)prefix, (size_t)plen, buf, len);
+            LOG_D("sfu %s: data channel %s -> %s: %.*s (%d)", r->meeting_id, m->user_id, o->user_id,
+                  (int)(len < 40 ? len : 40), (const char *)buf, rc);
+        }
     }
 }
 

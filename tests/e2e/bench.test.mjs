@@ -152,15 +152,25 @@ test('with 5 % loss each way, NACKs and retransmissions recover almost everythin
   assert.ok(r.bench.rx_recovered > 0, 'RTX filled gaps at the receivers');
   assert.ok(r.bench.nacks_received > 0 && r.bench.retransmissions_sent > 0,
     'the SFU NACKed upstream losses and the publishers resent');
-  // Video is NACKed (and RTX resent) end to end; audio is not NACKed by receivers (like a browser's
-  // Opus), so its downstream losses stay lost.
-  const video = r.per_session.flatMap((s) => s.tracks).filter((tr) => tr.kind === 'video');
-  const expected = video.reduce((n, tr) => n + tr.expected, 0);
-  const unique = video.reduce((n, tr) => n + tr.unique, 0);
-  assert.ok(expected > 0);
-  const videoLoss = (100 * (expected - unique)) / expected;
-  assert.ok(videoLoss < 1, `residual video loss ${videoLoss.toFixed(2)} % (5 % was dropped each way)`);
-  assert.ok(r.bench.loss_percent < 4, `residual loss ${r.bench.loss_percent} %`);
+  // Video is NACKed (and RTX resent) end to end. Audio is NACKed by the SFU upstream (the bench
+  // publisher resends) but not by receivers (like a browser's Opus), so its downstream 5 % stays
+  // lost: over 600-700 packets that is 5 % with a standard deviation of 0.9 % (3.1-6.6 % measured),
+  // and 9 % is over four deviations above; were the upstream losses not repaired either, audio would
+  // lose ~9.75 %. (Session 15 bounded the two kinds together below 4 %, only ~2.6 deviations above
+  // their mean of ~2.8 %: a clean-clone run had 4.13 %.)
+  const tracks = r.per_session.flatMap((s) => s.tracks);
+  const loss = (kind) => {
+    const of = tracks.filter((tr) => tr.kind === kind);
+    const expected = of.reduce((n, tr) => n + tr.expected, 0);
+    const unique = of.reduce((n, tr) => n + tr.unique, 0);
+    assert.ok(expected > 0, `${kind} packets expected`);
+    return { expected, lost: expected - unique, percent: (100 * (expected - unique)) / expected };
+  };
+  const video = loss('video');
+  const audio = loss('audio');
+  console.log(`# residual loss: video ${JSON.stringify(video)}, audio ${JSON.stringify(audio)}`);
+  assert.ok(video.percent < 1, `residual video loss ${video.percent.toFixed(2)} % (5 % was dropped each way)`);
+  assert.ok(audio.percent < 9, `residual audio loss ${audio.percent.toFixed(2)} % (5 % was dropped each way, downstream not repaired)`);
 });
 
 // 600 kbit/s at 15 fps gives layers of ~53 (q), ~176 (h) and up to 600 (f) kbit/s; f was measured
