@@ -96,26 +96,31 @@ uint32_t allocate(alloc_track *tracks, size_t n, uint32_t budget_bps)
         }
     }
     /* then up, one step at a time: the tiles of the highest priority first, taking turns among
-     * equals, until none of them can go further; then the next priority */
+     * equals, until none of them can go further; then the next priority. Among equals, first back
+     * up to the steps they have (pass 0), then above them (pass 1): a video keeps its step rather
+     * than hand it to an equal one that would have to switch up for it (two switches, two
+     * keyframes, for the same picture sizes) */
     for (size_t g = 0; g < nv;) {
         size_t end = g + 1;
         while (end < nv && tracks[order[end]].priority == tracks[order[g]].priority)
             end++;
-        for (int changed = 1; changed;) {
-            changed = 0;
-            for (size_t k = g; k < end; k++) {
-                steps_t *s = &steps[k];
-                if (s->step < 0 || s->step + 1 >= s->n)
-                    continue;
-                int next = s->step + 1;
-                int64_t extra = (int64_t)s->bps[next] - (int64_t)s->bps[s->step];
-                int64_t need = extra;
-                if (next > s->cur)
-                    need += (int64_t)(s->bps[next] * ALLOC_UP_MARGIN);
-                if (total + need <= (int64_t)budget_bps) {
-                    s->step = next;
-                    total += extra;
-                    changed = 1;
+        for (int pass = 0; pass < 2; pass++) {
+            for (int changed = 1; changed;) {
+                changed = 0;
+                for (size_t k = g; k < end; k++) {
+                    steps_t *s = &steps[k];
+                    if (s->step < 0 || s->step + 1 >= s->n || (pass == 0 && s->step + 1 > s->cur))
+                        continue;
+                    int next = s->step + 1;
+                    int64_t extra = (int64_t)s->bps[next] - (int64_t)s->bps[s->step];
+                    int64_t need = extra;
+                    if (next > s->cur)
+                        need += (int64_t)(s->bps[next] * ALLOC_UP_MARGIN);
+                    if (total + need <= (int64_t)budget_bps) {
+                        s->step = next;
+                        total += extra;
+                        changed = 1;
+                    }
                 }
             }
         }

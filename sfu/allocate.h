@@ -14,7 +14,9 @@
  *
  * Hysteresis: a video keeps the step it has while the whole allocation fits; a step above the one
  * it has needs ALLOC_UP_MARGIN more room than its rate, so a budget that wobbles around a layer's
- * rate does not flip it up and down.
+ * rate does not flip it up and down; and among videos of the same priority, each first gets back
+ * up to the step it has before any goes above its own, so a video keeps its layer rather than
+ * hand it to an equal one (two switches, two keyframes, for the same picture sizes).
  *
  * Pure: no allocation, no clock, no I/O.
  */

@@ -117,6 +117,52 @@ static void test_hysteresis(void **state)
     assert_int_equal(t[0].temporal, 2);
 }
 
+/* Two tiles of the same size, room for one of them on layer 1: the one that has it keeps it, even
+ * when the other comes first and its layer 1 is cheaper right now (the publishers' rates move):
+ * handing it over would switch both, for the same picture sizes. */
+static void test_equals_keep_their_steps(void **state)
+{
+    (void)state;
+    alloc_track t[2] = {video(1, 2), video(1, 2)};
+    t[0].layer_bps[1] = 400000;
+    t[0].cur_layer = 0;
+    t[0].cur_temporal = 2;
+    t[1].cur_layer = 1;
+    t[1].cur_temporal = 2;
+    /* 150 + 500 = 650 kbit/s: t[1] stays on layer 1; t[0] would have needed 150 + 400 + 15 % */
+    assert_int_equal(allocate(t, 2, 650000), 650000);
+    assert_int_equal(t[0].layer, 0);
+    assert_int_equal(t[0].temporal, 2);
+    assert_int_equal(t[1].layer, 1);
+    /* less than that: t[1] cannot keep it; t[0] takes it where it fits (150 + 400 + 15 % of it) */
+    allocate(t, 2, 640000);
+    assert_int_equal(t[0].layer, 1);
+    assert_int_equal(t[1].layer, 0);
+    assert_int_equal(t[1].temporal, 2);
+    allocate(t, 2, 600000);
+    assert_int_equal(t[0].layer, 0);
+    assert_int_equal(t[0].temporal, 2);
+    assert_int_equal(t[1].layer, 0);
+    assert_int_equal(t[1].temporal, 2);
+    /* nobody on layer 1 yet: the first in order takes turns first, as before */
+    t[1].cur_layer = 0;
+    allocate(t, 2, 650000);
+    assert_int_equal(t[0].layer, 1);
+    assert_int_equal(t[1].layer, 0);
+    /* both have layer 1 and both still fit: both keep it */
+    t[0].cur_layer = 1;
+    t[1].cur_layer = 1;
+    assert_int_equal(allocate(t, 2, 900000), 900000);
+    assert_int_equal(t[0].layer, 1);
+    assert_int_equal(t[1].layer, 1);
+    /* a larger tile still comes first, whatever the smaller one has */
+    t[0].priority = 2;
+    t[0].cur_layer = 0;
+    allocate(t, 2, 650000);
+    assert_int_equal(t[0].layer, 1);
+    assert_int_equal(t[1].layer, 0);
+}
+
 /* Steps: the lowest layer sent at 1, 2 and 3 temporal layers, the others only whole. */
 static void test_frame_rate_first(void **state)
 {
@@ -242,6 +288,7 @@ int main(void)
         cmocka_unit_test(test_plenty_and_limits),
         cmocka_unit_test(test_tight_budget),
         cmocka_unit_test(test_hysteresis), cmocka_unit_test(test_frame_rate_first),
+        cmocka_unit_test(test_equals_keep_their_steps),
         cmocka_unit_test(test_inactive_layers),
         cmocka_unit_test(test_rates_out_of_order),
         cmocka_unit_test(test_many),
