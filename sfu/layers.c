@@ -101,11 +101,10 @@ static void single_target(fwd *f)
         layer_select_set_target(&f->ls, want, LAYER_SELECT_ALL_TEMPORAL);
 }
 
-/* f's spatial layer goes from its target to `layer`, chosen for the receiver's `budget`: a step
- * down starts a hold on steps up, twice as long as the last one when it undoes a recent step up (a
- * link that cannot keep the higher layer is not made to switch back and forth, each switch a
- * keyframe), which a budget grown by half lifts (layers_up_held). */
-static void note_step(fwd *f, int layer, uint32_t budget, int64_t now_us)
+/* f's spatial layer goes from its target to `layer`: a step down starts a hold on steps up, twice
+ * as long as the last one when it undoes a recent step up (a link that cannot keep the higher layer
+ * is not made to switch back and forth, each switch a keyframe). */
+static void note_step(fwd *f, int layer, int64_t now_us)
 {
     if (layer == f->ls.target)
         return;
@@ -118,12 +117,6 @@ static void note_step(fwd *f, int layer, uint32_t budget, int64_t now_us)
     bool undone = f->up_us && now_us - f->up_us < UP_UNDONE_US;
     f->hold_us = !f->hold_us || !undone ? UP_HOLD_MIN_US : f->hold_us * 2 > UP_HOLD_MAX_US ? UP_HOLD_MAX_US : f->hold_us * 2;
     f->down_us = now_us;
-    f->down_budget = budget;
-}
-
-bool layers_up_held(const fwd *f, uint32_t budget, int64_t now_us)
-{
-    return f->down_us && now_us - f->down_us < f->hold_us && (double)budget < LAYERS_HOLD_LIFT * f->down_budget;
 }
 
 /* The videos sub receives, from its bandwidth estimate (allocate.h): its audio and single-stream
@@ -144,7 +137,6 @@ static void allocate_layers(member *sub, int64_t now_us)
     alloc_track *at = sub->alloc_at;
     fwd **af = sub->alloc_af;
     size_t n = 0;
-    uint32_t budget = bwe_target(&sub->est, now_us);
     for (size_t i = 0; i < sub->n_fwds && n < sub->alloc_cap; i++) {
         fwd *f = sub->fwds[i];
         if (!f->negotiated)
@@ -163,7 +155,7 @@ static void allocate_layers(member *sub, int64_t now_us)
              * in units of 4096 px */
             a->priority = (t->screen ? ALLOC_PRIORITY_SCREEN : 0) + 1 + ((uint32_t)f->view_w * f->view_h >> 12);
             a->max_layer = view_cap(f);
-            if (layers_up_held(f, budget, now_us) && f->ls.target >= 0 && f->ls.target < a->max_layer)
+            if (f->down_us && now_us - f->down_us < f->hold_us && f->ls.target >= 0 && f->ls.target < a->max_layer)
                 a->max_layer = f->ls.target; /* held after a step down */
             a->n_layers = t->n_layers;
             a->n_temporal = 1;
@@ -178,6 +170,7 @@ static void allocate_layers(member *sub, int64_t now_us)
         }
         af[n++] = f;
     }
+    uint32_t budget = bwe_target(&sub->est, now_us);
     allocate(at, n, budget);
     /* Paced a little above the estimate, so that what the allocation chose (a rate a bit above the
      * estimate's share, a keyframe) leaves without building a queue here; at the estimate itself
@@ -190,7 +183,7 @@ static void allocate_layers(member *sub, int64_t now_us)
         if (!at[i].video)
             continue;
         fwd *f = af[i];
-        note_step(f, at[i].layer, budget, now_us);
+        note_step(f, at[i].layer, now_us);
         int temporal = at[i].temporal >= (int)at[i].n_temporal - 1 ? LAYER_SELECT_ALL_TEMPORAL : at[i].temporal;
         if (at[i].layer != f->ls.target || (at[i].layer >= 0 && temporal != f->ls.target_tid))
             layer_select_set_target(&f->ls, at[i].layer, temporal);

@@ -118,7 +118,6 @@ struct fwd {
      * (layers.c: a switch up costs a keyframe, and one undone seconds later two) */
     int64_t down_us, up_us;        /* last step down / up (0: none) */
     int64_t hold_us;
-    uint32_t down_budget;          /* the receiver's budget at that step down */
     struct vp8_munge vp8;          /* simulcast VP8: its descriptor numbering across switches */
 };
 
@@ -267,10 +266,5 @@ void layers_init(fwd *f);
 /* Every tick: stream rates, each receiver's layers (from its bandwidth estimate, or the highest
  * sent), what each receiver is told is paused, which layers each publisher is told to send. */
 void layers_tick(room *r, int64_t now_us);
-/* Whether f may not go above the layer it has: hold_us after a step down for bandwidth, unless the
- * receiver's budget has since grown to LAYERS_HOLD_LIFT x what it was then (a probe found room the
- * hold was not about: it only keeps a layer from flapping around the same budget). */
-#define LAYERS_HOLD_LIFT 1.5
-bool layers_up_held(const fwd *f, uint32_t budget, int64_t now_us);
 
 #endif

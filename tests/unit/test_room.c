@@ -2078,26 +2078,6 @@ static void test_bandwidth_layers_and_pause(void **state)
     check_continuity(bd, BV.ssrc, 0, true);
 }
 
-/* The hold on steps up after a step down for bandwidth: it keeps a layer from flapping around the
- * same budget, not from a budget a probe found far larger (a policer gone: session 16 saw a video
- * kept on its lower layer 4 s after a probe had doubled the estimate). */
-static void test_layers_hold_lift(void **state)
-{
-    (void)state;
-    fwd f;
-    memset(&f, 0, sizeof(f));
-    assert_false(layers_up_held(&f, 1000000, 5000000)); /* never stepped down */
-    f.down_us = 1000000;
-    f.hold_us = 2000000;
-    f.down_budget = 400000;
-    assert_true(layers_up_held(&f, 400000, 1000000));
-    assert_true(layers_up_held(&f, 520000, 2500000));  /* grown by 30 %: still held */
-    assert_true(layers_up_held(&f, 599999, 2999999));
-    assert_false(layers_up_held(&f, 600000, 1500000)); /* grown by half: lifted */
-    assert_false(layers_up_held(&f, 950000, 1500000));
-    assert_false(layers_up_held(&f, 400000, 3000000)); /* the hold is over */
-}
-
 /* ---- 7. pacing ---- */
 
 /* bob took transport-cc, so his packets are paced at ROOM_PACE_FACTOR x his estimate: a keyframe of
@@ -2511,17 +2491,14 @@ static void test_screen_before_camera(void **state)
         advance(FRAME_US);
         if (i % 3 == 2)
             twcc_feedback(b->down, &fb_from, 0);
-        if (scr->ls.target < 0 || cam->ls.target < 0)
-            continue; /* no target yet */
-        /* from the first rates measured (0.6 s), the 1 Mbit/s of the first estimate cannot carry
-         * both top layers: the screen is ahead until a probe finds room for both (the camera's hold
-         * after its step down is lifted by that: layers_up_held) */
+        if (i < 30)
+            continue; /* the first rates measured, the first keyframes through */
         assert_true(scr->ls.target >= cam->ls.target);
         ahead += scr->ls.target > cam->ls.target;
         if (top_at < 0 && scr->ls.current == 2)
             top_at = i;
     }
-    print_message("screen ahead of the camera at %d of 300 frames; its top layer at frame %d\n", ahead, top_at);
+    print_message("screen ahead of the camera at %d of 270 frames; its top layer at frame %d\n", ahead, top_at);
     assert_true(ahead > 0);
     assert_true(top_at > 0); /* the screen got its top layer */
     assert_int_equal(scr->ls.current, 2);
@@ -2745,7 +2722,7 @@ int main(void)
         ROOM_TEST(test_views_small_tile), ROOM_TEST(test_views_hidden_single),
         ROOM_TEST(test_views_hidden_long), ROOM_TEST(test_keyframe_asked_while_forwarding),
         ROOM_TEST(test_views_all_layers_off),
-        ROOM_TEST(test_bandwidth_layers_and_pause), cmocka_unit_test(test_layers_hold_lift), ROOM_TEST(test_pacing),
+        ROOM_TEST(test_bandwidth_layers_and_pause), ROOM_TEST(test_pacing),
         ROOM_TEST(test_renegotiation_and_leave), ROOM_TEST(test_leave_while_paced),
         ROOM_TEST(test_simulcast_renegotiated_while_paced),
         ROOM_TEST(test_screen_share_added), ROOM_TEST(test_screen_sources_kept), ROOM_TEST(test_screen_before_camera),
