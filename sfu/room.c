@@ -381,8 +381,7 @@ static void up_data(void *ud, const char *label, const uint8_t *buf, size_t len)
         member *o = r->members[i];
         if (o != m && o->up && !o->dead) {
             int rc = peer_send_data(o->up, label, (const uint8_t *)prefix, (size_t)plen, buf, len);
-            LOG_D("sfu %s: data channel %s -> %s: %.*s (%d)", r->meeting_id, m->user_id, o->user_id,
-                  (int)(len < 40 ? len : 40), (const char *)buf, rc);
+            LOG_D("sfu %s: data channel %s -> %s: %zu bytes (%d)", r->meeting_id, m->user_id, o->user_id, len, rc);
         }
     }
 }
