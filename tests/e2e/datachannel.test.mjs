@@ -158,9 +158,12 @@ test('reactions and raised hands over the data channel reach the others; the pan
   const loweredAt = Date.now();
   const cleared = {};
   for (const b of [...all, dan]) {
-    await eventually(async () => assert.equal(await b.page.locator('[data-testid="tile-hand"]').count(), 0,
-      `Bob's hand still up at ${b.name}'s ${Date.now() - loweredAt} ms after he lowered it (at ${new Date(loweredAt).toISOString()}); ` +
-      `its channel received: ${JSON.stringify(await dcLog(b.page))}`), 15000);
+    try {
+      await eventually(async () => assert.equal(await b.page.locator('[data-testid="tile-hand"]').count(), 0), 15000);
+    } catch (err) { // the page's channel log is read once, for the message, not on every poll
+      throw new Error(`Bob's hand still up at ${b.name}'s ${Date.now() - loweredAt} ms after he lowered it (at ` +
+        `${new Date(loweredAt).toISOString()}); its channel received: ${JSON.stringify(await dcLog(b.page))}`, { cause: err });
+    }
     cleared[b.name] = Date.now() - loweredAt;
   }
   console.log(`# Bob's clicks to lower his hand took ${loweredAt - clickAt} ms; then his hand was cleared at (ms after ` +
