@@ -40,6 +40,7 @@
 #define CEILING_SHARE 0.95          /* ... this share of it */
 #define CEILING_CONFIRM_US 3000000 /* loss this soon after a probe went past a ceiling confirms it */
 #define CEILING_CHECK_US 1000000    /* ... unless loss goes on from this long after the decrease */
+#define JUMP_WATCH_US 5000000      /* loss this soon after a probe went past a ceiling is acted on at once */
 #define PROBE_AFTER_LOSS_US 3000000 /* a probe raises a loss-limited estimate this long after a decrease */
 #define PROBE_OUTCOME_US 500000      /* a probe's feedback is in after this */
 
@@ -307,8 +308,10 @@ static void loss_update(bwe *b, int64_t now_us)
         b->loss_from_us = now_us;
     double p = (double)b->loss_lost / b->loss_total;
     /* a window of LOSS_WINDOW_US (a fraction over a few dozen packets says little), unless the
-     * loss is heavy: that is acted on at once */
-    if (now_us - b->loss_from_us < LOSS_WINDOW_US && p <= 2 * LOSS_HIGH)
+     * loss is heavy, or over LOSS_HIGH soon after a probe took the estimate past the last ceiling
+     * (most likely that policer again, its bucket run empty): that is acted on at once */
+    bool past_ceiling = b->jump_us && now_us - b->jump_us < JUMP_WATCH_US;
+    if (now_us - b->loss_from_us < LOSS_WINDOW_US && p <= 2 * LOSS_HIGH && !(past_ceiling && p > LOSS_HIGH))
         return;
     b->last_loss = p;
     b->loss_lost = b->loss_total = 0;

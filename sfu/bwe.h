@@ -30,7 +30,10 @@
  *    goes out as soon as the hold ends. Loss still there 1 s after the decrease lifts it. Loss
  *    within 3 s of a probe that took the estimate above the ceiling confirms it: the ceiling stays
  *    as it was (what got through meanwhile was the bucket emptying) and the estimate goes back
- *    under it at once. Growth is no more than 1.5 x the acknowledged rate + 10 kbit/s, as for the
+ *    under it at once. Within 5 s of such a probe, loss over 10 % is acted on as soon as feedback
+ *    shows it over 20 packets, without waiting for the window's end: it is most likely that
+ *    policer's bucket running empty, and each 100 ms it goes on is more of the pictures lost behind
+ *    a policer that drops their retransmissions too. Growth is no more than 1.5 x the acknowledged rate + 10 kbit/s, as for the
  *    delay-based estimate, nor above a ceiling while it holds.
  *
  * Probing: an estimate can only grow as fast as 8 %/s from what is actually sent. When the caller

@@ -49,12 +49,15 @@ ls_action layer_select_on_packet(layer_select *s, const ls_packet *p, int64_t no
     }
     if (p->layer != s->current)
         return LS_DROP;
-    if (p->tid >= 0 && p->picture_start && s->tid_limit != s->target_tid) {
-        if (s->target_tid < s->tid_limit)
-            s->tid_limit = s->target_tid; /* down: at any picture */
+    int want = s->target_tid;
+    if (s->target < s->current && want > LAYER_SELECT_DOWN_TID)
+        want = LAYER_SELECT_DOWN_TID; /* a step down waits for its keyframe: less of what it leaves */
+    if (p->tid >= 0 && p->picture_start && s->tid_limit != want) {
+        if (want < s->tid_limit)
+            s->tid_limit = want; /* down: at any picture */
         else if (p->tid == 0)
-            s->tid_limit = s->target_tid; /* up: where the decoder can follow */
-        else if (p->layer_sync && p->tid <= s->target_tid && p->tid > s->tid_limit)
+            s->tid_limit = want; /* up: where the decoder can follow */
+        else if (p->layer_sync && p->tid <= want && p->tid > s->tid_limit)
             s->tid_limit = p->tid;
     }
     if (p->tid > s->tid_limit)

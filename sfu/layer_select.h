@@ -6,7 +6,13 @@
  * except pictures of temporal layers above the limit. A change of spatial layer waits for a
  * keyframe of the target layer (simulcast layers are separate streams: a decoder can only start
  * one at a keyframe); until then the current layer keeps flowing, and the caller is asked to
- * request that keyframe (at most once per LAYER_SELECT_KEYREQ_US). A change of the temporal limit
+ * request that keyframe (at most once per LAYER_SELECT_KEYREQ_US). While a step down waits for its
+ * keyframe, the layer it leaves goes on without its temporal layers above LAYER_SELECT_DOWN_TID
+ * (with three, half its pictures and about 40 % of its rate less): a step down is mostly for a
+ * link that no longer carries that layer, and until the lower layer's keyframe comes (a request's
+ * round trip and an encoded picture, a few hundred ms) the whole layer would go on overflowing it:
+ * the losses that follow freeze the picture, and a policer's retransmissions are lost too. Half the
+ * frame rate for that long is not a freeze. A change of the temporal limit
  * happens at a picture start: downwards at any, upwards at a picture of temporal layer 0 or one
  * marked as a layer sync (RFC 7741 Y bit), where the decoder can follow the higher rate.
  *
@@ -21,6 +27,7 @@
 
 #define LAYER_SELECT_KEYREQ_US 500000 /* at most one keyframe request per subscriber track per 0.5 s */
 #define LAYER_SELECT_ALL_TEMPORAL 3   /* a temporal limit that lets every temporal layer pass */
+#define LAYER_SELECT_DOWN_TID 1       /* the temporal limit of a layer left by a step down, until the switch */
 
 typedef struct layer_select {
     int current;      /* spatial layer forwarded now; -1: none */

@@ -201,6 +201,62 @@ static void test_pause_stops_at_once(void **state)
     assert_int_equal(t->key_asked[2], 2);
 }
 
+/* A step down waits for the lower layer's keyframe; meanwhile the layer it leaves goes on without
+ * its top temporal layer (half its pictures), whole again after the switch, or when the step down
+ * is taken back before it. */
+static void test_step_down_thins_the_layer_it_leaves(void **state)
+{
+    (void)state;
+    sim_t *t = sim_new();
+    layer_select_set_target(&t->s, 2, LAYER_SELECT_ALL_TEMPORAL);
+    run_frames(t, 8);
+    /* down to 1, and its publisher does not answer for 20 frames */
+    layer_select_set_target(&t->s, 1, LAYER_SELECT_ALL_TEMPORAL);
+    unsigned n0 = t->n_fwd;
+    for (int i = 0; i < 20; i++) {
+        t->key_next[1] = 0;
+        tick(t);
+    }
+    assert_int_equal(t->n_fwd - n0, 10);
+    for (unsigned i = n0; i < t->n_fwd; i++) {
+        assert_int_equal(t->fwd_layer[i], 2);
+        assert_true(t->fwd_tid[i] <= LAYER_SELECT_DOWN_TID);
+    }
+    assert_false(t->partial);
+    /* it answers its next request: layer 1 from that keyframe on, every picture */
+    for (int i = 0; i < 40 && t->switches < 2; i++)
+        tick(t);
+    assert_int_equal(t->switches, 2);
+    n0 = t->n_fwd;
+    run_frames(t, 20);
+    assert_int_equal(t->n_fwd - n0, 20);
+    for (unsigned i = n0; i < t->n_fwd; i++)
+        assert_int_equal(t->fwd_layer[i], 1);
+    /* down to 0 with a temporal limit of its own: the limit after the switch is that one */
+    layer_select_set_target(&t->s, 0, 0);
+    run_frames(t, 20);
+    assert_int_equal(t->switches, 3);
+    assert_int_equal(t->fwd_layer[t->n_fwd - 1], 0);
+    assert_int_equal(t->s.tid_limit, 0);
+    /* up to 1, then a step down taken back before its keyframe: whole again from a TL0 picture */
+    layer_select_set_target(&t->s, 1, LAYER_SELECT_ALL_TEMPORAL);
+    run_frames(t, 20);
+    assert_int_equal(t->switches, 4);
+    layer_select_set_target(&t->s, 0, LAYER_SELECT_ALL_TEMPORAL);
+    t->key_next[0] = 0;
+    tick(t);
+    t->key_next[0] = 0;
+    tick(t);
+    assert_int_equal(t->s.tid_limit, LAYER_SELECT_DOWN_TID);
+    layer_select_set_target(&t->s, 1, LAYER_SELECT_ALL_TEMPORAL);
+    run_frames(t, 4);
+    n0 = t->n_fwd;
+    run_frames(t, 20);
+    assert_int_equal(t->n_fwd - n0, 20);
+    assert_int_equal(t->switches, 4);
+    assert_false(t->partial);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -208,6 +264,7 @@ int main(void)
         cmocka_unit_test(test_switch_up_waits_for_keyframe),
         cmocka_unit_test(test_temporal_limit),
         cmocka_unit_test(test_pause_stops_at_once),
+        cmocka_unit_test(test_step_down_thins_the_layer_it_leaves),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
