@@ -153,17 +153,21 @@ async function receivingPort(page) {
 // The issue's bar: over 20 s the policed receiver decodes every remote video at >= 12 fps (of 15)
 // with <= 2 s of freezes in total each (inbound-rtp totalFreezesDuration), on a lower layer than
 // the others get, while the others keep the top one; the top layers are back within 10 s of the
-// policing going. Asserted: all of it, but the freezes within 3 s (the 2 s are printed), and "a
-// lower layer" as "at least one of the two lower in most of the 40 samples".
+// policing going. Asserted: all of it, "a lower layer" as "at least one of the two lower in most
+// of the 40 samples".
 // Until session 13 the bar was met in about a third of the runs: most of the freeze time was
 // ~3-s stalls, Chromium waiting for a keyframe after a retransmission carried the publisher's VP8
 // picture id instead of the one the receiver had been given (fixed in dfd8275). Since then it was
 // met in 20 of 21 runs here, the worse video at 0.6-2.1 s, and in 10 of 10 (0.25-1.61 s) once a
 // switch no longer waited behind the backlog of the layer it ends (session 14). Since the server's
 // sends leave in one io_uring submit (session 15, less CPU next to the three browsers): met in 28 of
-// 28 runs, 13.6-16.6 fps, the worse video 0.26-1.95 s (mean 1.0, four runs over 1.8 s): the fps
-// are asserted, the 2 s still too close to the tail to assert (about one run in fifty to a hundred
-// would fail; a test must pass on every run, also on a loaded CI machine).
+// 28 runs, 13.6-16.6 fps, the worse video 0.26-1.95 s (mean 1.0, four runs over 1.8 s), then in
+// session 16 (18 runs with a debug log) 0.30-2.49 s: too close to the tail to assert the 2 s. What
+// was left came at the end of each probe cycle (below): the probe through the policer's bucket, both
+// videos up, the bucket empty a few seconds later, 15-40 % lost for the half second until the loss
+// window ended, both down. Since session 17 that loss is acted on as soon as the feedback shows it
+// (bwe.h), and a video stepping down drops its top temporal layer until the lower keyframe comes
+// (layer_select.h): 0.34-1.61 s (mean 1.0) in 8 runs, 20 of two close variants at most 1.45 s.
 // nftables' byte policer has a bucket of one second of its rate: it lets a probe through, and a
 // rate a little above it for seconds before it drops anything, so now and then the estimate goes
 // above it and a loss burst follows seconds later. What mostly makes the bar: the
@@ -229,14 +233,12 @@ test('a policed receiver gets lower layers and keeps decoding while the others k
   console.log(`# at Cy over the 20 s: ${JSON.stringify(why)}; at Ada (not policed), Bo's video: freezes ` +
     `${d(other1.Bo, other0.Bo, 'freezeCount')} (${d(other1.Bo, other0.Bo, 'freezeSeconds').toFixed(2)} s), ` +
     `keyframes ${d(other1.Bo, other0.Bo, 'keyframes')}`);
-  // The issue's bar, printed (see above). Asserted: its >= 12 fps (13.6-16.6 in session 15's 28
-  // runs), and freezes within 3 s per video as a guard against the stalls coming back (at most 1.95
-  // s in those runs, up to 5.4 s before session 13's fix).
-  const bar = ['Ada', 'Bo'].every((who) => fps[who] >= 12 && freezes[who] <= 2);
-  console.log(`# the issue's bar (>= 12 fps, <= 2 s of freezes per video): ${bar ? 'met' : 'NOT met'}`);
+  // The issue's bar: >= 12 fps and <= 2 s of freezes per video. What is left of the freezes comes
+  // from the probe cycle (bench/README.md, sessions 16-17): the worse video 0.34-1.61 s in the runs
+  // of session 17 (mean ~1), 13.7-16 fps.
   for (const who of ['Ada', 'Bo']) {
     assert.ok(fps[who] >= 12, `Cy decodes ${who} at >= 12 fps: ${fps[who]} fps`);
-    assert.ok(freezes[who] <= 3, `Cy's video of ${who} froze ${freezes[who]} s in 20 s`);
+    assert.ok(freezes[who] <= 2, `Cy's video of ${who} froze ${freezes[who]} s in 20 s (at most 2)`);
   }
   // Most of the time at least one of Cy's videos is on a lower layer (both top layers do not fit
   // the policer; the estimate goes above it now and then, see above).
