@@ -33,8 +33,8 @@
  *    under it at once. Within 5 s of such a probe, loss over 10 % is acted on as soon as feedback
  *    shows it over 20 packets, without waiting for the window's end: it is most likely that
  *    policer's bucket running empty, and each 100 ms it goes on is more of the pictures lost behind
- *    a policer that drops their retransmissions too. Growth is no more than 1.5 x the acknowledged rate + 10 kbit/s, as for the
- *    delay-based estimate, nor above a ceiling while it holds.
+ *    a policer that drops their retransmissions too. Growth is no more than 1.5 x the acknowledged
+ *    rate + 10 kbit/s, as for the delay-based estimate, nor above a ceiling while it holds.
  *
  * Probing: an estimate can only grow as fast as 8 %/s from what is actually sent. When the caller
  * wants more than the estimate (e.g. a higher simulcast layer), bwe_probe_rate says when to send a
